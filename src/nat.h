@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nftables rules (libnftables), one table per network: "inet vmnet_<bridge>".
+ * Shared mode: masquerade the subnet and let the bridge forward to the
+ * uplinks. Host mode: forbid forwarding to and from the bridge. If we had to
+ * switch on net.ipv4.ip_forward, a guard table "inet vmnet_guard" keeps every
+ * other interface as unforwarded as before; the last network restores it.
+ */
+#ifndef VMNET_NAT_H
+#define VMNET_NAT_H
+
+#include <stdint.h>
+
+#include "network.h"
+
+int nat_add(const struct network *n);     /* 0 or -errno, ERROR logged */
+int nat_remove(const struct network *n);  /* also restores forwarding when last */
+
+#endif

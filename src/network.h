@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A network is a mode plus a subnet: one Linux bridge holding the gateway
+ * address, shared by every helper started with the same options. State that
+ * outlives a helper lives under a per-network-namespace directory so tests in
+ * namespaces never see each other:
+ *   /run/vmnet-helper/<netns-inode>/lock           global flock for setup/teardown
+ *   /var/lib/vmnet-helper/<netns-inode>/<bridge>.leases
+ * Membership is derived from the kernel: a network is in use while its bridge
+ * has ports, so a helper killed with SIGKILL (whose TAP the kernel removes)
+ * needs no cleanup by anyone.
+ */
+#ifndef VMNET_NETWORK_H
+#define VMNET_NETWORK_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "options.h"
+
+struct network {
+	enum op_mode mode;
+	uint32_t gateway, end, mask;          /* host order */
+	char bridge[IF_NAMESIZE];             /* "vmnets%08x" / "vmneth%08x" (gateway) */
+	int bridge_ifindex;
+	char run_dir[128];                    /* /run/vmnet-helper/<ns> */
+	char lib_dir[128];                    /* /var/lib/vmnet-helper/<ns> */
+	int lock_fd;                          /* held while setting up or tearing down */
+};
+
+/* Fills names and directories from options; no side effects but mkdir. 0 or -errno. */
+int network_init(struct network *n, const struct options *o);
+/* Takes / releases the per-namespace lock (blocking flock). */
+int network_lock(struct network *n);
+void network_unlock(struct network *n);
+/* Under the lock: create the bridge (address, up, NAT for shared) if missing,
+ * or validate the existing one. 0 or -errno, with an ERROR line logged. */
+int network_join(struct network *n);
+/* Under the lock: attach a port (the helper's TAP) to the bridge. */
+int network_add_port(struct network *n, int ifindex, bool isolated);
+/* Under the lock: remove the bridge and its rules if it has no ports left. */
+int network_leave(struct network *n);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Command line: parsing and validation, no side effects. */
+#ifndef VMNET_OPTIONS_H
+#define VMNET_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uuid.h>
+
+enum op_mode { MODE_SHARED, MODE_HOST, MODE_BRIDGED };
+
+struct options {
+	int fd;                     /* -1 when --socket is used */
+	const char *socket_path;    /* NULL when --fd is used */
+	uuid_t interface_id;
+	bool interface_id_set;      /* false: main() generates a random one */
+	enum op_mode mode;
+	uint32_t start, end, mask;  /* host byte order; defaults filled per mode */
+	const char *shared_interface;
+	bool enable_isolation;
+	bool enable_tso;
+	bool enable_checksum_offload;
+	bool list_shared_interfaces;
+	unsigned stats_interval;    /* seconds, 0 = off */
+	bool verbose;
+	bool version;
+	bool help;
+};
+
+/* Default networks: shared and host differ so both can exist side by side. */
+#define SHARED_DEFAULT_START 0xc0a86901u /* 192.168.105.1 */
+#define SHARED_DEFAULT_END   0xc0a869feu /* 192.168.105.254 */
+#define HOST_DEFAULT_START   0xc0a86a01u /* 192.168.106.1 */
+#define HOST_DEFAULT_END     0xc0a86afeu /* 192.168.106.254 */
+#define DEFAULT_MASK         0xffffff00u
+
+/*
+ * Parse and validate argv. Returns 0 on success, -1 on a bad invocation with
+ * a one-line reason (no trailing newline) in err. --help/--version only set
+ * the flags; the caller acts on them.
+ */
+int options_parse(struct options *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Usage text for --help. */
+void options_usage(FILE *out);
+
+const char *options_mode_name(enum op_mode mode);
+
+#endif

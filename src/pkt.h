@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Bounds-checked reading of guest bytes. Every read of a frame that came from
+ * a VM goes through a cursor; a read past the end fails and leaves the
+ * destination untouched, so parsers copy fields into locals and check once.
+ */
+#ifndef VMNET_PKT_H
+#define VMNET_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct cursor {
+	const uint8_t *p;
+	size_t rem;
+};
+
+static inline struct cursor cur_init(const void *p, size_t len)
+{
+	struct cursor c = { p, len };
+	return c;
+}
+
+static inline bool cur_skip(struct cursor *c, size_t n)
+{
+	if (c->rem < n)
+		return false;
+	c->p += n;
+	c->rem -= n;
+	return true;
+}
+
+static inline bool cur_bytes(struct cursor *c, void *dst, size_t n)
+{
+	if (c->rem < n)
+		return false;
+	memcpy(dst, c->p, n);
+	c->p += n;
+	c->rem -= n;
+	return true;
+}
+
+static inline bool cur_u8(struct cursor *c, uint8_t *v) { return cur_bytes(c, v, 1); }
+
+static inline bool cur_be16(struct cursor *c, uint16_t *v)
+{
+	uint8_t b[2];
+	if (!cur_bytes(c, b, 2))
+		return false;
+	*v = (uint16_t)(b[0] << 8 | b[1]);
+	return true;
+}
+
+static inline bool cur_be32(struct cursor *c, uint32_t *v)
+{
+	uint8_t b[4];
+	if (!cur_bytes(c, b, 4))
+		return false;
+	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	return true;
+}
+
+/* A sub-cursor over the next n bytes, advancing c past them. */
+static inline bool cur_sub(struct cursor *c, size_t n, struct cursor *sub)
+{
+	if (c->rem < n)
+		return false;
+	*sub = cur_init(c->p, n);
+	c->p += n;
+	c->rem -= n;
+	return true;
+}
+
+/* Writers for building frames into our own buffers (bounds checked too). */
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	bool overflow;
+};
+
+static inline void wb_init(struct wbuf *w, void *p, size_t cap)
+{
+	w->p = p;
+	w->len = 0;
+	w->cap = cap;
+	w->overflow = false;
+}
+
+static inline void wb_bytes(struct wbuf *w, const void *src, size_t n)
+{
+	if (w->overflow || w->cap - w->len < n) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+static inline void wb_u8(struct wbuf *w, uint8_t v) { wb_bytes(w, &v, 1); }
+static inline void wb_be16(struct wbuf *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	wb_bytes(w, b, 2);
+}
+static inline void wb_be32(struct wbuf *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	wb_bytes(w, b, 4);
+}
+static inline void wb_zero(struct wbuf *w, size_t n)
+{
+	if (w->overflow || w->cap - w->len < n) {
+		w->overflow = true;
+		return;
+	}
+	memset(w->p + w->len, 0, n);
+	w->len += n;
+}
+
+/* Internet checksum: accumulate with csum_add, finish with csum_fold. */
+uint32_t csum_add(uint32_t sum, const void *data, size_t len);
+uint16_t csum_fold(uint32_t sum);
+
+#define ETH_HLEN_ 14
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_ARP  0x0806
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_VLAN 0x8100
+
+#endif

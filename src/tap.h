@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* TAP devices: non-persistent, so the kernel removes them when the fd closes. */
+#ifndef VMNET_TAP_H
+#define VMNET_TAP_H
+
+#include <net/if.h>
+#include <stdbool.h>
+
+struct tap {
+	int fd;
+	int ifindex;
+	char name[IF_NAMESIZE];
+	bool vnet_hdr;   /* opened with IFF_VNET_HDR */
+};
+
+/* Creates "vmtap%d" (kernel picks the number), non-blocking. 0 or -errno. */
+int tap_open(struct tap *t, bool vnet_hdr);
+void tap_close(struct tap *t);
+
+#endif
