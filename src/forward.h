@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The datapath: two threads, VM socket -> TAP and TAP -> VM socket, each
+ * batching syscalls, with preallocated buffers (no per-frame allocation).
+ * Frames the helper answers itself (DHCP) never reach the TAP.
+ */
+#ifndef VMNET_FORWARD_H
+#define VMNET_FORWARD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dhcp.h"
+
+struct fwd_counters {
+	_Atomic uint64_t packets, bytes, drops;
+};
+
+struct forward {
+	int vm_fd;                 /* unix datagram socket, connected to the VM */
+	int tap_fd;
+	bool vnet_hdr;             /* TAP opened with IFF_VNET_HDR */
+	size_t max_packet;         /* vmnet_max_packet_size */
+	bool dhcp_enabled;         /* shared/host: answer DHCP; bridged: forward it */
+	struct dhcp_config dhcp;
+
+	struct fwd_counters vm;    /* frames from the VM, toward the host */
+	struct fwd_counters host;  /* frames from the host, toward the VM */
+
+	/* internal */
+	int stop_fd;               /* eventfd, readable when stopping */
+	_Atomic bool stopping;
+	_Atomic int vm_gone;       /* set when sending to the VM fails with ECONNREFUSED */
+	pthread_t threads[2];
+};
+
+/* Starts both threads. 0 or -errno. */
+int forward_start(struct forward *f);
+/* Asks both threads to stop and joins them. */
+void forward_stop(struct forward *f);
+
+#endif

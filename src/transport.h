@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The VM side: a socketpair end (--fd) or a bound unix datagram socket (--socket). */
+#ifndef VMNET_TRANSPORT_H
+#define VMNET_TRANSPORT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct transport {
+	int fd;
+	const char *path;     /* --socket path, NULL for --fd */
+	char lock_path[128 + 8];
+	int lock_fd;
+};
+
+/* --fd: checks fd is a unix datagram socket and sets buffers. 0 or -1 (ERROR logged). */
+int transport_from_fd(struct transport *t, int fd);
+/* --socket: takes PATH.lock, binds PATH (0600, owned by uid/gid). 0 or -1 (ERROR logged). */
+int transport_bind(struct transport *t, const char *path, uid_t uid, gid_t gid);
+/*
+ * --socket: waits for the first client datagram, connects to its sender and
+ * drops a handshake datagram ("VFKT"). Returns 1 if a client is connected,
+ * 0 if stop_fd became readable first, -1 on error.
+ */
+int transport_wait_client(struct transport *t, int stop_fd);
+/* Removes the socket and lock files (root reaper at exit). */
+void transport_cleanup_files(const char *path);
+/*
+ * True while the VM's end of the socket still exists. Uses sock_diag to look
+ * up the peer; answers true whenever it cannot tell.
+ */
+bool transport_peer_alive(struct transport *t);
+
+#endif
