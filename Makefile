@@ -34,7 +34,15 @@ LIB_OBJS    := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/vmnet-helper $(BUILD)/vmnet-client
+TOOL_SRCS   := $(wildcard tests/tools/*.c)
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
+all: $(BUILD)/vmnet-helper $(BUILD)/vmnet-client $(TOOL_BINS)
+
+# Test and benchmark tools (the VM simulator): standalone programs.
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(BUILD)/tools
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LDFLAGS) -lpthread
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<

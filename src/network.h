@@ -24,6 +24,7 @@ struct network {
 	uint32_t gateway, end, mask;          /* host order */
 	char bridge[IF_NAMESIZE];             /* "vmnets%08x" / "vmneth%08x" (gateway) */
 	int bridge_ifindex;
+	uint8_t bridge_mac[6];                /* fixed, derived from the name: the gateway's MAC */
 	char run_dir[128];                    /* /run/vmnet-helper/<ns> */
 	char lib_dir[128];                    /* /var/lib/vmnet-helper/<ns> */
 	int lock_fd;                          /* held while setting up or tearing down */
