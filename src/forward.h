@@ -34,6 +34,7 @@ struct forward {
 	int stop_fd;               /* eventfd, readable when stopping */
 	_Atomic bool stopping;
 	_Atomic int vm_gone;       /* set when sending to the VM fails with ECONNREFUSED */
+	_Atomic int failed;        /* set when a device error stops a thread */
 	pthread_t threads[2];
 };
 

@@ -11,6 +11,7 @@ struct transport {
 	const char *path;     /* --socket path, NULL for --fd */
 	char lock_path[128 + 8];
 	int lock_fd;
+	unsigned peer_ino;     /* the VM's socket inode, once seen (sock_diag) */
 };
 
 /* --fd: checks fd is a unix datagram socket and sets buffers. 0 or -1 (ERROR logged). */

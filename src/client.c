@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmnet-client [--unprivileged] [helper options] -- COMMAND...
+ * Joins vmnet-helper (fd 3) and COMMAND (fd 4) with a datagram socketpair,
+ * starts COMMAND once the helper printed its JSON line, forwards SIGTERM,
+ * SIGINT and SIGHUP to COMMAND, stops the helper when COMMAND exits and exits
+ * with COMMAND's status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "options.h"
+
+#define HELPER_FD 3
+#define COMMAND_FD 4
+#define MAX_ARGS 64
+
+struct client {
+	bool unprivileged;
+	char helper[PATH_MAX];
+	char *helper_argv[MAX_ARGS + 8];
+	int helper_argc;
+	char **command;
+	sigset_t old_mask;
+	pid_t helper_pid, command_pid;
+};
+
+static void usage(FILE *out)
+{
+	fputs("Usage: vmnet-client [--unprivileged] [HELPER OPTIONS] -- COMMAND [ARG...]\n"
+	      "\n"
+	      "Runs vmnet-helper and COMMAND joined by a unix datagram socketpair:\n"
+	      "the helper uses fd 3, COMMAND must use fd 4.\n"
+	      "\n"
+	      "  --unprivileged   run the helper without sudo even when not root\n"
+	      "  -h, --help       show this help\n"
+	      "  --version        show the version\n"
+	      "\n"
+	      "HELPER OPTIONS are passed to vmnet-helper (see vmnet-helper --help);\n"
+	      "--fd and --socket are set by vmnet-client.\n", out);
+}
+
+static void fail(const char *fmt, const char *arg)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), fmt, arg);
+	ERROR("client", "%s", line);
+	exit(EXIT_FAILURE);
+}
+
+static void find_helper(struct client *cl)
+{
+	const char *env = getenv("VMNET_HELPER");
+	char self[PATH_MAX - 16];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(cl->helper, sizeof(cl->helper), "%s", env);
+		return;
+	}
+	/* The helper installed beside us: the pair is always used together. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		fail("cannot find vmnet-helper: %s", strerror(errno));
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(cl->helper, sizeof(cl->helper), "%s/vmnet-helper", self);
+}
+
+static void push(struct client *cl, char *arg)
+{
+	if (cl->helper_argc >= MAX_ARGS + 7)
+		fail("too many arguments%s", "");
+	cl->helper_argv[cl->helper_argc++] = arg;
+	cl->helper_argv[cl->helper_argc] = NULL;
+}
+
+/* Validates the helper options with the helper's own parser. */
+static void validate(struct client *cl, int first)
+{
+	struct options o;
+	char err[256];
+	int argc = cl->helper_argc - first + 1;
+	char **argv = &cl->helper_argv[first - 1];
+
+	optind = 1;
+	if (options_parse(&o, argc, argv, err, sizeof(err)) < 0)
+		fail("%s", err);
+	optind = 1;
+}
+
+static void parse_args(struct client *cl, int argc, char **argv)
+{
+	int i, first;
+
+	find_helper(cl);
+	if (geteuid() != 0) {
+		for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+			if (!strcmp(argv[i], "--unprivileged"))
+				cl->unprivileged = true;
+		if (!cl->unprivileged) {
+			push(cl, "sudo");
+			push(cl, "--non-interactive");
+			push(cl, "--close-from=4");
+		}
+	}
+	push(cl, cl->helper);
+	first = cl->helper_argc;
+	push(cl, "--fd=3");
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("vmnet-client %s\n", VMNET_VERSION);
+			exit(0);
+		}
+		if (!strcmp(argv[i], "--unprivileged"))
+			continue;
+		if (!strncmp(argv[i], "--fd", 4) || !strncmp(argv[i], "--socket", 8))
+			fail("%s is set by vmnet-client; do not pass it", argv[i]);
+		push(cl, argv[i]);
+	}
+	if (i >= argc || i + 1 >= argc)
+		fail("missing COMMAND: use vmnet-client [OPTIONS] -- COMMAND [ARG...]%s", "");
+	cl->command = &argv[i + 1];
+	validate(cl, first);
+}
+
+/* Moves fd to target (clearing close-on-exec) and closes every other fd above stderr. */
+static void keep_only(int fd, int target)
+{
+	if (dup2(fd, target) < 0)
+		_exit(127);
+	close_range(3, (unsigned)target - 1, 0);
+	close_range((unsigned)target + 1, ~0U, 0);
+}
+
+static pid_t spawn(struct client *cl, char **argv, int fd, int target, int out_fd)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	sigprocmask(SIG_SETMASK, &cl->old_mask, NULL);
+	if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
+		_exit(127);
+	keep_only(fd, target);
+	execvp(argv[0], argv);
+	fprintf(stderr, "ERROR [client] cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Relays the helper's JSON line; false if the helper exited without one. */
+static bool relay_json(int fd)
+{
+	char buf[4096];
+	size_t len = 0;
+
+	while (len < sizeof(buf)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	fwrite(buf, 1, len, stdout);
+	fflush(stdout);
+	return true;
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_FAILURE;
+}
+
+static int wait_pid(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* Forwards signals to COMMAND until it exits; returns its wait status. */
+static int supervise(struct client *cl, int sfd)
+{
+	int status = 0;
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		pid_t pid;
+
+		if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return status;
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			kill(cl->command_pid, (int)si.ssi_signo);
+			continue;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == cl->command_pid)
+				return status;
+			if (pid == cl->helper_pid) {
+				WARN("client", "vmnet-helper exited (status %d)", exit_code(status));
+				cl->helper_pid = -1;
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct client cl = { .helper_pid = -1, .command_pid = -1 };
+	int sv[2], out[2], sfd, status;
+	sigset_t mask;
+
+	parse_args(&cl, argc, argv);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &cl.old_mask);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0 || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(out, O_CLOEXEC) < 0)
+		fail("cannot create sockets: %s", strerror(errno));
+
+	cl.helper_pid = spawn(&cl, cl.helper_argv, sv[0], HELPER_FD, out[1]);
+	close(out[1]);
+	close(sv[0]);
+	if (cl.helper_pid < 0 || !relay_json(out[0])) {
+		status = cl.helper_pid > 0 ? wait_pid(cl.helper_pid) : 0;
+		ERROR("client", "vmnet-helper failed to start (status %d)", exit_code(status));
+		return EXIT_FAILURE;
+	}
+	close(out[0]);
+
+	cl.command_pid = spawn(&cl, cl.command, sv[1], COMMAND_FD, -1);
+	close(sv[1]);
+	if (cl.command_pid < 0)
+		fail("fork: %s", strerror(errno));
+	status = supervise(&cl, sfd);
+	if (cl.helper_pid > 0) {
+		kill(cl.helper_pid, SIGTERM);
+		wait_pid(cl.helper_pid);
+	}
+	return exit_code(status);
+}

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmnet-helper: gives an unprivileged VM process a network interface.
+ * Setup runs as root; then a root reaper waits to tear down, and this process
+ * drops to the invoking user and forwards frames until told to stop.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forward.h"
+#include "ident.h"
+#include "ip4.h"
+#include "json.h"
+#include "lease.h"
+#include "log.h"
+#include "netlink.h"
+#include "network.h"
+#include "options.h"
+#include "privileges.h"
+#include "tap.h"
+#include "transport.h"
+
+#define MTU 1500
+#define ETH_HEADER 14
+#define LEASE_TIME 86400
+
+struct ctx {
+	struct options opt;
+	struct priv_user user;
+	char id[37];
+	uint8_t mac[6];
+	uint32_t lease;
+	char nat66[40];
+	struct transport vm;
+	struct network net;
+	struct tap tap;
+	struct reaper reaper;
+	struct forward fwd;
+	int sig_fd;
+};
+
+static void die(const char *what)
+{
+	if (what)
+		ERROR("main", "%s", what);
+	exit(EXIT_FAILURE);
+}
+
+static void parse_options(struct ctx *c, int argc, char **argv)
+{
+	char err[256];
+
+	if (options_parse(&c->opt, argc, argv, err, sizeof(err)) < 0)
+		die(err);
+	if (c->opt.help) {
+		options_usage(stdout);
+		exit(0);
+	}
+	if (c->opt.version) {
+		printf("vmnet-helper %s\n", VMNET_VERSION);
+		exit(0);
+	}
+	log_set_verbose(c->opt.verbose);
+}
+
+/* Features that land in later work fail loudly rather than half-work. */
+static void refuse_unsupported(const struct options *o)
+{
+	if (o->list_shared_interfaces)
+		die("--list-shared-interfaces is not supported yet");
+	if (o->mode == MODE_BRIDGED)
+		die("--operation-mode=bridged is not supported yet");
+	if (o->enable_isolation)
+		die("--enable-isolation is not supported yet");
+	if (o->enable_tso)
+		die("--enable-tso is not supported yet");
+	if (o->enable_checksum_offload)
+		die("--enable-checksum-offload is not supported yet");
+}
+
+static void block_signals(struct ctx *c)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->sig_fd < 0)
+		die("signalfd failed");
+}
+
+static void log_start(void)
+{
+	struct utsname u;
+
+	uname(&u);
+	INFO("main", "running vmnet-helper %s on %s %s", VMNET_VERSION, u.sysname, u.release);
+	if (geteuid() != 0)
+		die("vmnet-helper must start as root (run it with sudo)");
+}
+
+static void identify(struct ctx *c)
+{
+	if (!c->opt.interface_id_set)
+		uuid_generate_random(c->opt.interface_id);
+	uuid_unparse_upper(c->opt.interface_id, c->id);
+	ident_mac_from_uuid(c->opt.interface_id, c->mac);
+}
+
+static void open_transport(struct ctx *c)
+{
+	int rc = c->opt.socket_path
+		 ? transport_bind(&c->vm, c->opt.socket_path, c->user.uid, c->user.gid)
+		 : transport_from_fd(&c->vm, c->opt.fd);
+	if (rc < 0)
+		exit(EXIT_FAILURE);
+}
+
+static void machine_secret(char *buf, size_t cap)
+{
+	FILE *f = fopen("/etc/machine-id", "r");
+
+	snprintf(buf, cap, "vmnet-helper");
+	if (f) {
+		if (!fgets(buf, (int)cap, f))
+			snprintf(buf, cap, "vmnet-helper");
+		fclose(f);
+	}
+}
+
+static void acquire_lease(struct ctx *c)
+{
+	char path[sizeof(c->net.lib_dir) + IF_NAMESIZE + 8], ip[16];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s.leases", c->net.lib_dir, c->net.bridge);
+	rc = lease_acquire(path, c->net.gateway, c->net.end, c->id, c->mac, &c->lease);
+	if (rc < 0) {
+		ERROR("main", "no free address in %s (%s)", c->net.bridge, strerror(-rc));
+		return;
+	}
+	DEBUG("main", "leasing %s to %s", ip4_format(c->lease, ip), c->id);
+}
+
+/* Under the network lock: bridge, TAP, port, lease. Undone on failure. */
+static void setup_network(struct ctx *c)
+{
+	char secret[128];
+	int rc;
+
+	if (nl_open() < 0)
+		die("cannot open rtnetlink");
+	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
+		die("cannot initialize network state");
+	rc = network_join(&c->net);
+	if (rc == 0) {
+		rc = tap_open(&c->tap, false);
+		if (rc < 0)
+			ERROR("main", "cannot create TAP device: %s", strerror(-rc));
+	}
+	if (rc == 0)
+		rc = network_add_port(&c->net, c->tap.ifindex, c->opt.enable_isolation);
+	if (rc == 0) {
+		acquire_lease(c);
+		if (!c->lease)
+			rc = -ENOSPC;
+	}
+	if (rc < 0) {
+		tap_close(&c->tap);
+		network_leave(&c->net);
+		network_unlock(&c->net);
+		transport_cleanup_files(c->opt.socket_path);
+		exit(EXIT_FAILURE);
+	}
+	network_unlock(&c->net);
+	if (c->opt.mode == MODE_SHARED) {
+		uint8_t prefix[8];
+		machine_secret(secret, sizeof(secret));
+		ident_ula_prefix(secret, c->net.bridge, prefix);
+		ident_ula_format(prefix, c->nat66);
+	}
+	INFO("main", "started vmnet interface %s on %s", c->tap.name, c->net.bridge);
+}
+
+static void print_json(struct ctx *c)
+{
+	char buf[1024], mac[18], start[16], end[16], mask[16], lease[16];
+	struct json j;
+
+	json_begin(&j, buf, sizeof(buf));
+	json_str(&j, "vmnet_interface_id", c->id);
+	json_str(&j, "vmnet_mac_address", ident_mac_format(c->mac, mac));
+	json_num(&j, "vmnet_mtu", MTU);
+	json_num(&j, "vmnet_max_packet_size", MTU + ETH_HEADER);
+	json_str(&j, "vmnet_start_address", ip4_format(c->net.gateway, start));
+	json_str(&j, "vmnet_end_address", ip4_format(c->net.end, end));
+	json_str(&j, "vmnet_subnet_mask", ip4_format(c->net.mask, mask));
+	if (c->opt.mode == MODE_SHARED)
+		json_str(&j, "vmnet_nat66_prefix", c->nat66);
+	json_str(&j, "lease_address", ip4_format(c->lease, lease));
+	json_str(&j, "operation_mode", options_mode_name(c->opt.mode));
+	json_str(&j, "bridge", c->net.bridge);
+	json_str(&j, "tap", c->tap.name);
+	if (json_end(&j) < 0)
+		die("JSON line too long");
+	printf("%s\n", buf);
+	fflush(stdout);
+}
+
+/* Runs in the root reaper after the datapath process is gone. */
+static void teardown(void *arg)
+{
+	struct ctx *c = arg;
+	char name[IF_NAMESIZE];
+
+	/* The kernel removes the TAP when the last fd closes; wait for it so
+	 * the bridge's port count is right. */
+	for (int i = 0; i < 300 && if_indextoname((unsigned)c->tap.ifindex, name); i++)
+		usleep(10000);
+	if (nl_open() == 0) {
+		c->net.lock_fd = -1;
+		if (network_lock(&c->net) == 0) {
+			network_leave(&c->net);
+			network_unlock(&c->net);
+		}
+		nl_close();
+	}
+	transport_cleanup_files(c->opt.socket_path);
+}
+
+static void start_reaper(struct ctx *c)
+{
+	/* The reaper opens its own netlink socket: none may be shared across fork. */
+	nl_close();
+	if (reaper_start(&c->reaper, teardown, c, c->vm.lock_fd) < 0) {
+		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
+		tap_close(&c->tap);
+		teardown(c);
+		exit(EXIT_FAILURE);
+	}
+}
+
+static void finish(struct ctx *c, int code)
+{
+	tap_close(&c->tap);
+	if (c->vm.fd >= 0)
+		close(c->vm.fd);
+	reaper_finish(&c->reaper);
+	INFO("main", "stopped");
+	exit(code);
+}
+
+static void drop_privileges(struct ctx *c)
+{
+	if (priv_drop(&c->user) < 0)
+		finish(c, EXIT_FAILURE);
+	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
+}
+
+static void wait_for_client(struct ctx *c)
+{
+	if (!c->opt.socket_path)
+		return;
+	if (transport_wait_client(&c->vm, c->sig_fd) != 1) {
+		INFO("main", "stopped before a client connected");
+		finish(c, EXIT_SUCCESS);
+	}
+}
+
+static void start_forwarding(struct ctx *c)
+{
+	struct forward *f = &c->fwd;
+
+	f->vm_fd = c->vm.fd;
+	f->tap_fd = c->tap.fd;
+	f->vnet_hdr = c->tap.vnet_hdr;
+	f->max_packet = MTU + ETH_HEADER;
+	f->dhcp_enabled = c->opt.mode != MODE_BRIDGED;
+	f->dhcp = (struct dhcp_config){
+		.server = c->net.gateway, .mask = c->net.mask, .yiaddr = c->lease,
+		.lease_time = LEASE_TIME,
+	};
+	memcpy(f->dhcp.server_mac, c->net.bridge_mac, 6);
+	if (forward_start(f) < 0) {
+		ERROR("main", "cannot start forwarding");
+		finish(c, EXIT_FAILURE);
+	}
+	INFO("main", "host forwarding started");
+	INFO("main", "vm forwarding started");
+}
+
+static void counters_json(struct json *j, const char *key, struct fwd_counters *fc)
+{
+	char buf[128];
+	struct json o;
+
+	json_begin(&o, buf, sizeof(buf));
+	json_num(&o, "packets", (long long)atomic_load(&fc->packets));
+	json_num(&o, "bytes", (long long)atomic_load(&fc->bytes));
+	json_num(&o, "drops", (long long)atomic_load(&fc->drops));
+	json_end(&o);
+	json_raw(j, key, buf);
+}
+
+static void log_stats(struct ctx *c)
+{
+	char buf[512], when[40];
+	struct timespec ts;
+	struct tm tm;
+	struct json j;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	json_begin(&j, buf, sizeof(buf));
+	json_str(&j, "time", when);
+	counters_json(&j, "host", &c->fwd.host);
+	counters_json(&j, "vm", &c->fwd.vm);
+	json_end(&j);
+	INFO("stats", "%s", buf);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Until a signal, the VM going away, or a device error. Checks once a second. */
+static void wait_for_termination(struct ctx *c)
+{
+	struct pollfd p = { c->sig_fd, POLLIN, 0 };
+	double next_stats = now_seconds() + c->opt.stats_interval;
+
+	INFO("main", "waiting for termination");
+	for (;;) {
+		if (poll(&p, 1, 1000) > 0) {
+			struct signalfd_siginfo si;
+			if (read(c->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				INFO("main", "received signal %s", strsignal((int)si.ssi_signo));
+				return;
+			}
+		}
+		if (atomic_load(&c->fwd.vm_gone) || atomic_load(&c->fwd.failed))
+			return;
+		if (!transport_peer_alive(&c->vm)) {
+			INFO("main", "the VM closed its socket");
+			return;
+		}
+		if (c->opt.stats_interval && now_seconds() >= next_stats) {
+			log_stats(c);
+			next_stats += c->opt.stats_interval;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct ctx c = { .vm = { .fd = -1, .lock_fd = -1 }, .tap = { .fd = -1 } };
+
+	parse_options(&c, argc, argv);
+	refuse_unsupported(&c.opt);
+	block_signals(&c);
+	log_start();
+	if (priv_user_from_env(&c.user) < 0)
+		exit(EXIT_FAILURE);
+	identify(&c);
+	open_transport(&c);
+	setup_network(&c);
+	print_json(&c);
+	start_reaper(&c);
+	drop_privileges(&c);
+	wait_for_client(&c);
+	start_forwarding(&c);
+	wait_for_termination(&c);
+	forward_stop(&c.fwd);
+	if (c.opt.stats_interval)
+		log_stats(&c);
+	finish(&c, EXIT_SUCCESS);
+}

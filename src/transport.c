@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stddef.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "transport.h"
+
+/*
+ * Socket buffers: a datagram socket's send buffer bounds how many frames can
+ * wait for the peer. 4 MiB holds about 2700 full-size frames: enough to ride
+ * out a VM that pauses for a few milliseconds at 10 Gbit/s, small enough that
+ * a stalled VM costs bounded memory. SO_*BUFFORCE works past rmem_max/wmem_max
+ * while we are still root.
+ */
+#define VM_SOCK_BUF (4 << 20)
+
+static void set_buffers(int fd)
+{
+	int size = VM_SOCK_BUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+int transport_from_fd(struct transport *t, int fd)
+{
+	struct stat st;
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(int);
+
+	memset(t, 0, sizeof(*t));
+	t->lock_fd = -1;
+	if (fstat(fd, &st) < 0) {
+		ERROR("main", "invalid --fd %d: %s", fd, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    type != SOCK_DGRAM || domain != AF_UNIX) {
+		ERROR("main", "invalid --fd %d: not a unix datagram socket", fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	set_nonblock(fd);
+	set_buffers(fd);
+	t->fd = fd;
+	return 0;
+}
+
+static int take_lock(struct transport *t, const char *path, uid_t uid, gid_t gid)
+{
+	snprintf(t->lock_path, sizeof(t->lock_path), "%s.lock", path);
+	t->lock_fd = open(t->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (t->lock_fd < 0) {
+		ERROR("main", "cannot open lock \"%s\": %s", t->lock_path, strerror(errno));
+		return -1;
+	}
+	if (flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		ERROR("main", "socket \"%s\" is in use by another helper", path);
+		close(t->lock_fd);
+		t->lock_fd = -1;
+		return -1;
+	}
+	if (fchown(t->lock_fd, uid, gid) < 0)
+		WARN("main", "cannot chown \"%s\": %s", t->lock_path, strerror(errno));
+	return 0;
+}
+
+int transport_bind(struct transport *t, const char *path, uid_t uid, gid_t gid)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	t->path = path;
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		ERROR("main", "invalid --socket \"%s\": path too long", path);
+		return -1;
+	}
+	if (take_lock(t, path, uid, gid) < 0)
+		return -1;
+	/* We hold the lock, so a socket file left here is stale. */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		ERROR("main", "cannot remove stale socket \"%s\": %s", path, strerror(errno));
+		goto fail;
+	}
+	t->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (t->fd < 0) {
+		ERROR("main", "socket: %s", strerror(errno));
+		goto fail;
+	}
+	strcpy(addr.sun_path, path);
+	/* Create the file 0600 from the start: nobody else may connect in between. */
+	mode_t old = umask(0177);
+	int rc = bind(t->fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old);
+	if (rc < 0) {
+		ERROR("main", "cannot bind \"%s\": %s", path, strerror(errno));
+		goto fail;
+	}
+	if (chown(path, uid, gid) < 0)
+		WARN("main", "cannot chown \"%s\": %s", path, strerror(errno));
+	set_buffers(t->fd);
+	return 0;
+fail:
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	unlink(t->lock_path);
+	close(t->lock_fd);
+	t->lock_fd = -1;
+	return -1;
+}
+
+static bool is_handshake(const char *buf, ssize_t n)
+{
+	return n == 4 && memcmp(buf, "VFKT", 4) == 0;
+}
+
+int transport_wait_client(struct transport *t, int stop_fd)
+{
+	struct pollfd pfd[2] = { { t->fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
+	struct sockaddr_un from;
+	char buf[64];
+
+	INFO("main", "waiting for client on \"%s\"", t->path);
+	for (;;) {
+		socklen_t fromlen = sizeof(from);
+		ssize_t n;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pfd[1].revents)
+			return 0;
+		n = recvfrom(t->fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+		if (n < 0)
+			continue;
+		if (fromlen <= offsetof(struct sockaddr_un, sun_path)) {
+			WARN("main", "ignoring datagram from an unbound client");
+			continue;
+		}
+		if (connect(t->fd, (struct sockaddr *)&from, fromlen) < 0) {
+			WARN("main", "cannot connect to client: %s", strerror(errno));
+			continue;
+		}
+		from.sun_path[sizeof(from.sun_path) - 1] = '\0';
+		INFO("main", "serving client \"%s%s\"", from.sun_path[0] ? "" : "@",
+		     from.sun_path[0] ? from.sun_path : from.sun_path + 1);
+		if (!is_handshake(buf, n))
+			DEBUG("main", "first datagram (%zd bytes) was not a handshake; dropped", n);
+		return 1;
+	}
+}
+
+void transport_cleanup_files(const char *path)
+{
+	char lock[sizeof(((struct transport *)0)->lock_path)];
+
+	if (!path)
+		return;
+	unlink(path);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	unlink(lock);
+}
+
+/* One sock_diag request for the unix socket with inode ino. Returns 0 and
+ * the peer inode (0 if none), -ENOENT if no such socket, other -errno. */
+static int diag_query(int nl, unsigned ino, unsigned *peer)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} msg = {
+		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST },
+		.req = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = ino,
+			 .udiag_show = UDIAG_SHOW_PEER, .udiag_cookie = { ~0u, ~0u } },
+	};
+	union { char buf[4096]; struct nlmsghdr align; } u;
+	ssize_t n;
+
+	if (send(nl, &msg, sizeof(msg), 0) < 0)
+		return -errno;
+	n = recv(nl, u.buf, sizeof(u.buf), 0);
+	if (n < 0)
+		return -errno;
+	for (struct nlmsghdr *h = &u.align; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+			return e->error ? e->error : -ENOENT;
+		}
+		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+			continue;
+		struct unix_diag_msg *m = NLMSG_DATA(h);
+		int alen = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+		*peer = 0;
+		for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+			if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
+				memcpy(peer, RTA_DATA(a), 4);
+		return 0;
+	}
+	return -EIO;
+}
+
+/*
+ * A datagram peer that closes sends no EOF. sock_diag tells: once the VM's
+ * socket is released, our socket reports no peer inode (or the inode no
+ * longer exists). We only conclude "gone" after having seen the peer alive,
+ * so a namespace where our socket is not visible never stops the helper.
+ */
+bool transport_peer_alive(struct transport *t)
+{
+	struct stat st;
+	unsigned peer = 0, unused;
+	bool alive = true;
+	int nl, rc;
+
+	if (fstat(t->fd, &st) < 0)
+		return true;
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return true;
+	rc = diag_query(nl, (unsigned)st.st_ino, &peer);
+	if (rc == 0 && peer != 0 && diag_query(nl, peer, &unused) == -ENOENT)
+		peer = 0;
+	close(nl);
+	if (rc == 0 && peer != 0)
+		t->peer_ino = peer;
+	else if (rc == 0 && t->peer_ino != 0)
+		alive = false;
+	return alive;
+}
