@@ -1,0 +1,19 @@
+#!/bin/sh
+# Runs every test: installs dependencies (Debian packages), builds, unit tests
+# and fuzz smoke runs under ASan/UBSan, then the integration and QEMU VM tests
+# (root; every one in network namespaces it creates and removes).
+set -eu
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+  exec sudo "$0" "$@"
+fi
+scripts/install-deps.sh
+make -s
+make -s SAN=1
+make -s check
+tests/vm/build-image.sh
+# The integration tests run the sanitized helper, so a memory error fails them.
+export VMNET_BUILD=build-san
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration tests/vm "$@"
