@@ -1,0 +1,370 @@
+# SPDX-License-Identifier: Apache-2.0
+"""
+End-to-end test: a real guest kernel under QEMU (TCG), networked by
+vmnet-client + vmnet-helper, entirely inside network namespaces made here.
+
+Topology (both namespaces are created and deleted by each test):
+
+    [guest] --fd 4-- vmnet-helper     ns "host"                 ns "remote"
+                     bridge 192.168.105.1 ... veth0 10.99.0.1 === veth0 10.99.0.2
+                                              default via 10.99.0.2   TCP server
+
+The remote namespace stands for the internet. The guest (tests/vm/guest-init.sh)
+prints VMTEST lines on its serial console, which is QEMU's stdout.
+
+Run as root:  /usr/bin/python3 -m pytest tests/vm
+Binaries come from build/ (override with VMNET_BUILD=dir).
+"""
+
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+VM_DIR = REPO / "tests" / "vm"
+BUILD = Path(os.environ.get("VMNET_BUILD", REPO / "build"))
+if not BUILD.is_absolute():
+    BUILD = REPO / BUILD
+QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+
+HOST_ADDR = "10.99.0.1"
+REMOTE_ADDR = "10.99.0.2"
+REMOTE_PORT = 8080
+BANNER = "hello from remote"
+
+VM_TIMEOUT = 50        # run-vm.sh kills QEMU after this many seconds
+RUN_TIMEOUT = 80       # and we kill vmnet-client after this many
+
+# A tiny TCP server: greets every client with one line naming the address
+# the connection came from (so the test can see the NAT), then closes.
+SERVER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(16)
+print("ready", flush=True)
+while True:
+    c, peer = s.accept()
+    print("connection from %s" % peer[0], flush=True)
+    try:
+        c.sendall(("%s, you are %s\n" % (sys.argv[3], peer[0])).encode())
+    except OSError:
+        pass
+    c.close()
+"""
+
+
+def run(*args, check=True, **kw):
+    return subprocess.run(args, check=check, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, **kw)
+
+
+# --- parsing the combined output of vmnet-client + QEMU ----------------------
+
+def find_helper_json(text):
+    """The helper's one-line JSON description (a dict), or None."""
+    dec = json.JSONDecoder()
+    for m in re.finditer(r"\{", text):
+        if '"vmnet_' not in text[m.start():m.start() + 200]:
+            continue
+        try:
+            obj, _ = dec.raw_decode(text, m.start())
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and "vmnet_mac_address" in obj:
+            return obj
+    return None
+
+
+class VmResult:
+    """The VMTEST lines of one guest run, parsed."""
+
+    def __init__(self, text):
+        self.lines = [m.group(1).strip()
+                      for m in re.finditer(r"VMTEST ([^\r\n]*)", text)]
+        self.lease = None        # dict(ip, prefix, router, dns, server, mac)
+        self.ping = {}           # addr -> bool
+        self.ping6 = {}          # addr -> bool
+        self.tcp = {}            # "addr:port" -> first line received or None
+        self.dns = {}            # name -> address or None
+        self.addr6 = None
+        self.uptime = None
+        self.init_uptime = None
+        self.done = False
+        for line in self.lines:
+            f = line.split()
+            if not f:
+                continue
+            kind = f[0]
+            if kind == "init" and len(f) >= 2:
+                self.init_uptime = float(f[1])
+            elif kind == "lease" and len(f) >= 2 and f[1] != "fail":
+                ip, _, prefix = f[1].partition("/")
+                kv = dict(zip(f[2::2], f[3::2]))
+                self.lease = dict(ip=ip, prefix=int(prefix or 32),
+                                  router=kv.get("router"), dns=kv.get("dns"),
+                                  server=kv.get("server"), mac=kv.get("mac"))
+            elif kind in ("ping", "ping6") and len(f) >= 3:
+                getattr(self, kind)[f[1]] = f[2] == "ok"
+            elif kind == "tcp" and len(f) >= 3:
+                self.tcp[f[1]] = (line.split(None, 3)[3] if len(f) > 3 else "") \
+                    if f[2] == "ok" else None
+            elif kind == "dns" and len(f) >= 3:
+                self.dns[f[1]] = f[3] if f[2] == "ok" and len(f) > 3 else None
+            elif kind == "addr6" and len(f) >= 2 and f[1] != "fail":
+                self.addr6 = f[1]
+            elif kind == "uptime" and len(f) >= 2:
+                self.uptime = float(f[1])
+            elif kind == "done":
+                self.done = True
+
+
+# --- fixtures ----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def qemu():
+    path = shutil.which(QEMU)
+    if path is None:
+        pytest.skip("%s not installed (apt-get install qemu-system-x86)" % QEMU)
+    return path
+
+
+@pytest.fixture(scope="session")
+def guest_image(qemu):
+    """Builds (or reuses) the guest; a failing build fails the tests."""
+    if os.geteuid() != 0:
+        pytest.fail("the VM tests need root (network namespaces): "
+                    "sudo /usr/bin/python3 -m pytest tests/vm")
+    p = run(str(VM_DIR / "build-image.sh"), "--quiet", check=False)
+    if p.returncode != 0:
+        pytest.fail("tests/vm/build-image.sh failed (rc %d):\n%s%s"
+                    % (p.returncode, p.stdout, p.stderr))
+    cache = Path(os.environ.get("VMNET_VM_CACHE", VM_DIR / "cache"))
+    for name in ("vmlinuz", "initramfs.gz"):
+        assert (cache / name).is_file(), "build-image.sh did not produce %s" % name
+    return cache
+
+
+@pytest.fixture(scope="session")
+def client_binary():
+    client = BUILD / "vmnet-client"
+    helper = BUILD / "vmnet-helper"
+    for b in (client, helper):
+        if not os.access(b, os.X_OK):
+            pytest.fail("%s not built (run make, or set VMNET_BUILD)" % b)
+    return client
+
+
+class Namespaces:
+    """A "host" namespace routed to a "remote" one over a veth pair."""
+
+    def __init__(self):
+        tag = secrets.token_hex(3)
+        self.host = "vmt-h-" + tag
+        self.remote = "vmt-r-" + tag
+        self.server = None
+        self.server_log = []
+        self.inodes = []
+
+    def setup(self):
+        h, r = self.host, self.remote
+        for ns in (h, r):
+            run("ip", "netns", "add", ns)
+            self.inodes.append(os.stat("/run/netns/" + ns).st_ino)
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+        # Created directly inside the namespaces: the machine's own network
+        # namespace is never touched.
+        run("ip", "-n", h, "link", "add", "veth0", "type", "veth",
+            "peer", "name", "veth0", "netns", r)
+        run("ip", "-n", h, "addr", "add", HOST_ADDR + "/24", "dev", "veth0")
+        run("ip", "-n", r, "addr", "add", REMOTE_ADDR + "/24", "dev", "veth0")
+        run("ip", "-n", h, "link", "set", "veth0", "up")
+        run("ip", "-n", r, "link", "set", "veth0", "up")
+        run("ip", "-n", h, "route", "add", "default", "via", REMOTE_ADDR)
+
+    def start_server(self, port=REMOTE_PORT, banner=BANNER):
+        self.server = subprocess.Popen(
+            ["ip", "netns", "exec", self.remote, sys.executable, "-c", SERVER,
+             REMOTE_ADDR, str(port), banner],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.server.stdout.readline()
+        assert line.strip() == "ready", "TCP server did not start: %r" % line
+
+    def server_connections(self):
+        """Peer addresses the server saw so far (kills the server)."""
+        if self.server is None:
+            return []
+        self.server.kill()
+        out, _ = self.server.communicate(timeout=5)
+        self.server = None
+        self.server_log = re.findall(r"connection from (\S+)", out)
+        return self.server_log
+
+    def links(self, ns):
+        return run("ip", "-n", ns, "-o", "link", "show").stdout
+
+    def teardown(self):
+        if self.server is not None:
+            self.server.kill()
+            self.server.communicate(timeout=5)
+        for ns in (self.host, self.remote):
+            if not os.path.exists("/run/netns/" + ns):
+                continue
+            # Whatever is still running inside our namespaces was started
+            # by this test: end it by pid.
+            pids = run("ip", "netns", "pids", ns, check=False).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            run("ip", "netns", "del", ns, check=False)
+        # Helper state kept per network namespace (see src/network.h).
+        for ino in self.inodes:
+            for base in ("/run/vmnet-helper", "/var/lib/vmnet-helper"):
+                d = Path(base) / str(ino)
+                if d.is_dir():
+                    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def netns():
+    ns = Namespaces()
+    try:
+        ns.setup()
+        ns.start_server()
+        yield ns
+    finally:
+        ns.teardown()
+
+
+def run_vm(client, ns, mode, kernel_args, helper_args=()):
+    """Boots the guest under vmnet-client in ns.host; returns
+    (returncode, stdout, stderr, helper JSON, VmResult, seconds)."""
+    cmd = ["ip", "netns", "exec", ns.host, str(client),
+           "--operation-mode", mode, *helper_args, "--",
+           str(VM_DIR / "run-vm.sh"), "--timeout", str(VM_TIMEOUT), *kernel_args]
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, errors="replace",
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                pass
+            time.sleep(1)
+        out, err = p.communicate()
+        pytest.fail("vmnet-client did not finish in %d s\nstdout:\n%s\nstderr:\n%s"
+                    % (RUN_TIMEOUT, out, err))
+    elapsed = time.monotonic() - start
+    info = find_helper_json(out) or find_helper_json(err)
+    return p.returncode, out, err, info, VmResult(out), elapsed
+
+
+def describe(rc, out, err):
+    return "rc=%s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (rc, out[-6000:], err[-6000:])
+
+
+def check_lease(info, vm, ctx, require_router=True):
+    assert info is not None, "no helper JSON in the output\n" + ctx
+    for key in ("vmnet_start_address", "vmnet_end_address", "vmnet_subnet_mask",
+                "vmnet_mac_address", "lease_address"):
+        assert key in info, "helper JSON lacks %s: %s" % (key, info)
+    assert vm.done, "the guest did not finish its checks\n" + ctx
+    assert vm.lease is not None, "the guest got no DHCP lease\n" + ctx
+    start = ipaddress.IPv4Address(info["vmnet_start_address"])
+    end = ipaddress.IPv4Address(info["vmnet_end_address"])
+    net = ipaddress.IPv4Network("%s/%s" % (start, info["vmnet_subnet_mask"]),
+                                strict=False)
+    ip = ipaddress.IPv4Address(vm.lease["ip"])
+    assert str(ip) == info["lease_address"], \
+        "leased %s but the JSON promised %s" % (ip, info["lease_address"])
+    assert start < ip <= end, "lease %s outside the pool %s-%s" % (ip, start, end)
+    assert ip in net and vm.lease["prefix"] == net.prefixlen, \
+        "lease %s/%d does not match %s" % (ip, vm.lease["prefix"], net)
+    if require_router or vm.lease["router"] not in (None, "none"):
+        assert vm.lease["router"] == str(start), \
+            "DHCP router %s, expected the gateway %s" % (vm.lease["router"], start)
+    assert vm.lease["server"] == str(start), \
+        "DHCP server %s, expected the gateway %s" % (vm.lease["server"], start)
+    return start
+
+
+# --- tests -------------------------------------------------------------------
+
+def test_shared_mode(qemu, guest_image, client_binary, netns):
+    target = "%s:%d" % (REMOTE_ADDR, REMOTE_PORT)
+    rc, out, err, info, vm, elapsed = run_vm(
+        client_binary, netns, "shared", ["vmtest.ping=router", "vmtest.tcp=" + target])
+    ctx = describe(rc, out, err)
+    print("shared mode: %.1f s, guest uptime %s s, json %s" % (elapsed, vm.uptime, info))
+    gateway = check_lease(info, vm, ctx)
+    assert vm.ping.get(str(gateway)) is True, "ping to the gateway failed\n" + ctx
+    line = vm.tcp.get(target)
+    assert line is not None, "TCP through NAT to %s failed\n%s" % (target, ctx)
+    assert line.startswith(BANNER), "unexpected TCP greeting %r" % line
+    # The remote saw the host's address, not the guest's: NAT happened.
+    peers = netns.server_connections()
+    assert peers and all(p == HOST_ADDR for p in peers), \
+        "remote saw connections from %s, expected %s (NAT)" % (peers, HOST_ADDR)
+    assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+
+
+def test_host_mode(qemu, guest_image, client_binary, netns):
+    target = "%s:%d" % (REMOTE_ADDR, REMOTE_PORT)
+    rc, out, err, info, vm, elapsed = run_vm(
+        client_binary, netns, "host",
+        ["vmtest.ping=router", "vmtest.ping=" + REMOTE_ADDR, "vmtest.tcp=" + target])
+    ctx = describe(rc, out, err)
+    print("host mode: %.1f s, guest uptime %s s, json %s" % (elapsed, vm.uptime, info))
+    # Host mode may or may not announce a router; the gateway answers anyway.
+    gateway = check_lease(info, vm, ctx, require_router=False)
+    assert vm.ping.get(str(gateway)) is True, "ping to the gateway failed\n" + ctx
+    assert vm.ping.get(REMOTE_ADDR) is False, \
+        "host mode guest reached the remote by ping\n" + ctx
+    assert target in vm.tcp, "no TCP result\n" + ctx
+    assert vm.tcp[target] is None, \
+        "host mode guest reached the remote over TCP: %r\n%s" % (vm.tcp[target], ctx)
+    assert netns.server_connections() == [], "the remote saw a connection"
+    assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+
+
+def test_output_parser():
+    """The VMTEST/JSON parsing itself, without a VM."""
+    text = ('junk\x1bc\x1b[2JVMTEST init 1.2 6.1\r\n'
+            '{"vmnet_start_address": "192.168.105.1", "vmnet_mac_address": "0a:00:00:00:00:01",'
+            ' "lease_address": "192.168.105.2"}\n'
+            'VMTEST lease 192.168.105.2/24 router 192.168.105.1 dns 192.168.105.1 server 192.168.105.1'
+            ' mac 52:54:00:00:00:01\r\n'
+            'VMTEST ping 192.168.105.1 ok 3/3\r\n'
+            'VMTEST ping 10.99.0.2 fail 0/3\r\n'
+            'VMTEST tcp 10.99.0.2:8080 ok hello from remote, you are 10.99.0.1\r\n'
+            'VMTEST tcp 10.99.0.2:8081 fail\r\n'
+            'VMTEST dns example.test ok 10.0.0.1\r\n'
+            'VMTEST uptime 4.5\r\nVMTEST done\r\n')
+    vm = VmResult(text)
+    assert vm.init_uptime == 1.2
+    assert vm.lease == dict(ip="192.168.105.2", prefix=24, router="192.168.105.1",
+                            dns="192.168.105.1", server="192.168.105.1",
+                            mac="52:54:00:00:00:01")
+    assert vm.ping == {"192.168.105.1": True, "10.99.0.2": False}
+    assert vm.tcp == {"10.99.0.2:8080": "hello from remote, you are 10.99.0.1",
+                      "10.99.0.2:8081": None}
+    assert vm.dns == {"example.test": "10.0.0.1"}
+    assert vm.uptime == 4.5 and vm.done
+    assert find_helper_json(text)["lease_address"] == "192.168.105.2"
