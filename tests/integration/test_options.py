@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Invalid invocations: one line on stderr, non-zero exit, nothing left behind."""
+
+import os
+import socket
+
+import pytest
+
+from conftest import leftovers
+
+NET = ["--start-address", "192.168.105.1", "--end-address", "192.168.105.254",
+       "--subnet-mask", "255.255.255.0"]
+
+
+def net(start, end, mask):
+    return ["--start-address", start, "--end-address", end, "--subnet-mask", mask]
+
+
+# Each case gets a valid --fd unless it says otherwise ({fd} is substituted).
+BAD = {
+    "no-fd-no-socket": [],
+    "fd-and-socket": ["--fd", "{fd}", "--socket", "{tmp}/unused.sock"],
+    "fd-not-a-number": ["--fd", "abc"],
+    "fd-negative": ["--fd", "-1"],
+    "fd-empty": ["--fd", ""],
+    "fd-missing-value": ["--fd"],
+    "unknown-option": ["--fd", "{fd}", "--bogus"],
+    "positional-argument": ["--fd", "{fd}", "extra"],
+    "interface-id-invalid": ["--fd", "{fd}", "--interface-id", "not-a-uuid"],
+    "interface-id-short": ["--fd", "{fd}", "--interface-id", "2835E074-9892-4A79-AFFB"],
+    "mode-invalid": ["--fd", "{fd}", "--operation-mode", "nat"],
+    "mode-empty": ["--fd", "{fd}", "--operation-mode="],
+    "start-only": ["--fd", "{fd}", "--start-address", "192.168.105.1"],
+    "start-end-no-mask": ["--fd", "{fd}", "--start-address", "192.168.105.1",
+                          "--end-address", "192.168.105.254"],
+    "mask-only": ["--fd", "{fd}", "--subnet-mask", "255.255.255.0"],
+    "address-malformed": ["--fd", "{fd}"] + net("192.168.105.300", "192.168.105.254",
+                                                "255.255.255.0"),
+    "address-not-ipv4": ["--fd", "{fd}"] + net("fd00::1", "fd00::ff", "255.255.255.0"),
+    "not-private": ["--fd", "{fd}"] + net("8.8.8.1", "8.8.8.254", "255.255.255.0"),
+    "not-private-end": ["--fd", "{fd}"] + net("192.168.255.1", "192.169.0.254",
+                                              "255.255.0.0"),
+    "start-after-end": ["--fd", "{fd}"] + net("192.168.105.100", "192.168.105.50",
+                                              "255.255.255.0"),
+    "start-equals-end": ["--fd", "{fd}"] + net("192.168.105.1", "192.168.105.1",
+                                               "255.255.255.0"),
+    "end-outside-subnet": ["--fd", "{fd}"] + net("192.168.105.1", "192.168.106.254",
+                                                 "255.255.255.0"),
+    "start-network-address": ["--fd", "{fd}"] + net("192.168.105.0", "192.168.105.254",
+                                                    "255.255.255.0"),
+    "end-broadcast-address": ["--fd", "{fd}"] + net("192.168.105.1", "192.168.105.255",
+                                                    "255.255.255.0"),
+    "mask-not-contiguous": ["--fd", "{fd}"] + net("192.168.105.1", "192.168.105.254",
+                                                  "255.0.255.0"),
+    "mask-malformed": ["--fd", "{fd}"] + net("192.168.105.1", "192.168.105.254", "foo"),
+    "mask-32": ["--fd", "{fd}"] + net("192.168.105.1", "192.168.105.1",
+                                      "255.255.255.255"),
+    "stats-interval-invalid": ["--fd", "{fd}", "--stats-interval", "abc"],
+    "stats-interval-negative": ["--fd", "{fd}", "--stats-interval", "-1"],
+    "socket-dir-missing": ["--socket", "/nonexistent-vmit-dir/vmnet.sock"],
+    "socket-path-too-long": ["--socket", "{tmp}/" + "x" * 120 + ".sock"],
+    "fd-not-open": ["--fd", "97"],
+    "fd-not-a-socket": ["--fd", "{devnull}"],
+    "fd-stream-socket": ["--fd", "{stream}"],
+}
+
+UNSUPPORTED = {
+    "enable-isolation": ["--fd", "{fd}", "--operation-mode", "host", "--enable-isolation"],
+    "bridged": ["--fd", "{fd}", "--operation-mode", "bridged", "--shared-interface", "lo"],
+    "enable-tso": ["--fd", "{fd}", "--enable-tso"],
+    "enable-checksum-offload": ["--fd", "{fd}", "--enable-checksum-offload"],
+    "list-shared-interfaces": ["--list-shared-interfaces"],
+}
+
+
+def run_bad(lab, template):
+    a, b = lab.socketpair()
+    s1, s2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    try:
+        subst = {"tmp": str(lab.tmp), "fd": str(b.fileno()), "devnull": str(devnull), "stream": str(s1.fileno())}
+        args = [x.format(**subst) for x in template]
+        r = lab.run_helper(args, pass_fds=(b.fileno(), devnull, s1.fileno()))
+    finally:
+        os.close(devnull)
+        s1.close()
+        s2.close()
+    return args, r
+
+
+def check_refused(lab, args, r):
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode != 0, "helper accepted %s:\n%s" % (args, r.stderr)
+    assert len(lines) == 1, "expected one line on stderr for %s, got:\n%s" % (args, r.stderr)
+    assert r.stdout == "", "stdout not empty for %s: %r" % (args, r.stdout)
+    left = leftovers(lab.host, allow_leases=False)
+    assert not left, "invocation %s left behind: %s" % (args, left)
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_invalid_invocation(lab, case):
+    args, r = run_bad(lab, BAD[case])
+    check_refused(lab, args, r)
+
+
+@pytest.mark.parametrize("case", sorted(UNSUPPORTED))
+def test_not_supported_yet(lab, case):
+    args, r = run_bad(lab, UNSUPPORTED[case])
+    line = check_refused(lab, args, r)
+    assert "not supported yet" in line, line
+
+
+def test_help_and_version(lab):
+    r = lab.run_helper(["--help"])
+    assert r.returncode == 0, r.stderr
+    assert "--fd" in r.stdout and "--socket" in r.stdout
+    r = lab.run_helper(["--version"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip(), "no version printed"
+    assert not leftovers(lab.host, allow_leases=False)
