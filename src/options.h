@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uuid.h>
 
 enum op_mode { MODE_SHARED, MODE_HOST, MODE_BRIDGED };

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DHCP lease allocation. The pool can be a /8 (16M addresses), so nothing
+ * here is sized by the pool: work and memory are bounded by the number of
+ * leases, which is capped by LEASE_MAX.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ip4.h"
+#include "lease.h"
+
+/* ~8 MiB of text at most; far more VMs than one host will run. */
+#define LEASE_MAX 65536
+#define LEASE_LINE_MAX 160
+#define LEASE_FILE_MAX ((size_t)LEASE_MAX * LEASE_LINE_MAX)
+
+/* ---- parsing ---- */
+
+/* A token's value as a NUL-terminated copy; false if it does not fit. */
+static bool copy_value(const char *v, size_t n, char *buf, size_t cap)
+{
+	if (n >= cap)
+		return false;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly xx:xx:xx:xx:xx:xx. */
+static bool parse_mac(const char *v, size_t n, uint8_t mac[6])
+{
+	if (n != 17)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(v[i * 3]), lo = hex_digit(v[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && v[i * 3 + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* A decimal number in [0, max]: digits only. */
+static bool parse_decimal(const char *v, size_t n, long long max, long long *out)
+{
+	long long x = 0;
+
+	if (n == 0 || n > 19)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		x = x * 10 + (v[i] - '0');
+	}
+	if (x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+/* Interface ids are stored uppercase so files and comparisons agree. */
+static bool parse_id(const char *v, size_t n, char id[37])
+{
+	if (n == 0 || n > 36)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isgraph((unsigned char)v[i]))
+			return false;
+		id[i] = (char)toupper((unsigned char)v[i]);
+	}
+	id[n] = '\0';
+	return true;
+}
+
+enum { HAVE_IP = 1, HAVE_MAC = 2, HAVE_ID = 4 };
+
+static bool key_is(const char *k, size_t kn, const char *name)
+{
+	return strlen(name) == kn && memcmp(k, name, kn) == 0;
+}
+
+/* One key=value; unknown keys are ignored so the format can grow. */
+static bool parse_field(struct lease *l, const char *k, size_t kn, const char *v, size_t vn,
+			unsigned *have)
+{
+	char buf[16];
+	long long x;
+
+	if (key_is(k, kn, "ip_address")) {
+		*have |= HAVE_IP;
+		return copy_value(v, vn, buf, sizeof(buf)) && ip4_parse(buf, &l->addr) == 0;
+	}
+	if (key_is(k, kn, "hw_address")) {
+		*have |= HAVE_MAC;
+		return parse_mac(v, vn, l->mac);
+	}
+	if (key_is(k, kn, "interface_id")) {
+		*have |= HAVE_ID;
+		return parse_id(v, vn, l->id);
+	}
+	if (key_is(k, kn, "pid")) {
+		if (!parse_decimal(v, vn, 0x7fffffff, &x))
+			return false;
+		l->pid = (pid_t)x;
+		return true;
+	}
+	if (key_is(k, kn, "time"))
+		return parse_decimal(v, vn, 0x7fffffffffffffffLL, &l->time);
+	return true;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* One line of n bytes (no newline). */
+static bool parse_line(const char *s, size_t n, struct lease *l)
+{
+	unsigned have = 0;
+	size_t i = 0;
+
+	memset(l, 0, sizeof(*l));
+	while (i < n) {
+		size_t start, eq;
+
+		while (i < n && is_blank(s[i]))
+			i++;
+		if (i == n)
+			break;
+		start = i;
+		while (i < n && !is_blank(s[i]))
+			i++;
+		eq = start;
+		while (eq < i && s[eq] != '=')
+			eq++;
+		if (eq == i)
+			return false;  /* a word without '=': not our format */
+		if (!parse_field(l, s + start, eq - start, s + eq + 1, i - eq - 1, &have))
+			return false;
+	}
+	return have == (HAVE_IP | HAVE_MAC | HAVE_ID);
+}
+
+size_t lease_parse(const char *text, struct lease *leases, size_t cap)
+{
+	size_t n = 0;
+
+	while (*text && n < cap) {
+		size_t len = strcspn(text, "\n");
+
+		if (parse_line(text, len, &leases[n]))
+			n++;
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+	return n;
+}
+
+static void format_mac(const uint8_t mac[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+int lease_format(const struct lease *leases, size_t n, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	if (cap == 0)
+		return -1;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct lease *l = &leases[i];
+		char ip[16], mac[18];
+		int w;
+
+		format_mac(l->mac, mac);
+		w = snprintf(buf + len, cap - len, "ip_address=%s hw_address=%s interface_id=%s pid=%d time=%lld\n",
+			     ip4_format(l->addr, ip), mac, l->id, (int)l->pid, l->time);
+		if (w < 0 || (size_t)w >= cap - len) {
+			buf[len] = '\0';  /* no half line */
+			return -1;
+		}
+		len += (size_t)w;
+	}
+	return len > 0x7fffffff ? -1 : (int)len;
+}
+
+/* ---- allocation ---- */
+
+static bool in_pool(uint32_t a, uint32_t start, uint32_t end)
+{
+	return a > start && a <= end;
+}
+
+static bool holder_alive(const struct lease *l, int (*alive)(pid_t))
+{
+	return l->pid > 0 && alive(l->pid);
+}
+
+static void set_lease(struct lease *l, uint32_t addr, const char *id, const uint8_t mac[6],
+		      pid_t pid, long long now)
+{
+	l->addr = addr;
+	parse_id(id, strlen(id), l->id);  /* validated by lease_pick */
+	memcpy(l->mac, mac, 6);
+	l->pid = pid;
+	l->time = now;
+}
+
+/* Another live helper holds addr under another id (only in a damaged file). */
+static bool addr_conflict(const struct lease *leases, size_t n, size_t self,
+			  int (*alive)(pid_t))
+{
+	for (size_t j = 0; j < n; j++) {
+		if (j != self && leases[j].addr == leases[self].addr &&
+		    strcasecmp(leases[j].id, leases[self].id) != 0 && holder_alive(&leases[j], alive))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Keep at most one lease for id: the first one still usable. Every other
+ * lease of ours is dropped (stale pool, duplicate line). Returns the kept
+ * index or -1.
+ */
+static int find_own(struct lease *leases, size_t *n, const char *id, uint32_t start,
+		    uint32_t end, int (*alive)(pid_t))
+{
+	int keep = -1;
+	size_t w = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		bool mine = strcasecmp(leases[i].id, id) == 0;
+
+		if (mine && keep < 0 && in_pool(leases[i].addr, start, end) &&
+		    !addr_conflict(leases, *n, i, alive))
+			keep = (int)w;
+		else if (mine)
+			continue;  /* dropped */
+		leases[w++] = leases[i];
+	}
+	*n = w;
+	return keep;
+}
+
+/* FNV-1a of the uppercased id: stable across runs and hosts. */
+static uint32_t id_hash(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id; id++) {
+		h ^= (uint8_t)toupper((unsigned char)*id);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+struct taken {
+	uint32_t addr;
+	uint32_t idx;
+};
+
+static int cmp_taken(const void *a, const void *b)
+{
+	const struct taken *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Pool addresses in use, sorted by address (duplicates kept, adjacent). */
+static struct taken *collect_taken(const struct lease *leases, size_t n, uint32_t start,
+				   uint32_t end, size_t *count)
+{
+	struct taken *t = malloc((n ? n : 1) * sizeof(*t));
+	size_t m = 0;
+
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (in_pool(leases[i].addr, start, end)) {
+			t[m].addr = leases[i].addr;
+			t[m++].idx = (uint32_t)i;
+		}
+	}
+	qsort(t, m, sizeof(*t), cmp_taken);
+	*count = m;
+	return t;
+}
+
+static bool is_taken(const struct taken *t, size_t m, uint32_t addr)
+{
+	size_t lo = 0, hi = m;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t[mid].addr == addr)
+			return true;
+		if (t[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static size_t count_distinct(const struct taken *t, size_t m)
+{
+	size_t d = 0;
+
+	for (size_t i = 0; i < m; i++)
+		d += i == 0 || t[i].addr != t[i - 1].addr;
+	return d;
+}
+
+/*
+ * Linear probing from the id's slot. At most m addresses are taken, so a
+ * free one turns up within m + 1 probes whatever the pool size.
+ */
+static bool probe_free(const struct taken *t, size_t m, uint32_t start, uint32_t end,
+		       const char *id, uint32_t *addr)
+{
+	uint64_t size = (uint64_t)end - start;
+	uint64_t slot = id_hash(id) % size;
+
+	if (count_distinct(t, m) >= size)
+		return false;
+	for (uint64_t k = 0; k <= m; k++) {
+		uint32_t a = (uint32_t)(start + 1 + (slot + k) % size);
+
+		if (!is_taken(t, m, a)) {
+			*addr = a;
+			return true;
+		}
+	}
+	return false;  /* unreachable: fewer than size distinct addresses */
+}
+
+/*
+ * The reclaimable address: every lease on it is dead, and the most recent
+ * use of it is the oldest of all such addresses. Returns the start of its
+ * run in t, or -1.
+ */
+static long oldest_dead(const struct lease *leases, const struct taken *t, size_t m,
+			int (*alive)(pid_t))
+{
+	long best = -1;
+	long long best_time = 0;
+
+	for (size_t i = 0; i < m;) {
+		size_t j = i;
+		bool dead = true;
+		long long newest = 0;
+
+		for (; j < m && t[j].addr == t[i].addr; j++) {
+			const struct lease *l = &leases[t[j].idx];
+
+			dead = dead && !holder_alive(l, alive);
+			newest = l->time > newest ? l->time : newest;
+		}
+		if (dead && (best < 0 || newest < best_time)) {
+			best = (long)i;
+			best_time = newest;
+		}
+		i = j;
+	}
+	return best;
+}
+
+/* Take over the run at t[run]: the first lease becomes ours, the rest go. */
+static int reclaim(struct lease *leases, size_t *n, const struct taken *t, size_t run)
+{
+	size_t victim = t[run].idx, w = 0;
+	uint32_t addr = t[run].addr;
+	int kept = -1;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (i != victim && leases[i].addr == addr)
+			continue;
+		if (i == victim)
+			kept = (int)w;
+		leases[w++] = leases[i];
+	}
+	*n = w;
+	return kept;
+}
+
+static int pick_new(struct lease *leases, size_t *n, size_t cap, uint32_t start, uint32_t end,
+		    const char *id, int (*alive)(pid_t), uint32_t *addr)
+{
+	size_t m;
+	struct taken *t = collect_taken(leases, *n, start, end, &m);
+	long run;
+	int idx = -ENOSPC;
+
+	if (!t)
+		return -ENOMEM;
+	if (*n < cap && probe_free(t, m, start, end, id, addr)) {
+		idx = (int)(*n)++;
+	} else {
+		run = oldest_dead(leases, t, m, alive);
+		if (run >= 0) {
+			*addr = t[run].addr;
+			idx = reclaim(leases, n, t, (size_t)run);
+		}
+	}
+	free(t);
+	return idx;
+}
+
+int lease_pick(struct lease *leases, size_t *n, size_t cap, uint32_t start, uint32_t end,
+	       const char *id, const uint8_t mac[6], pid_t pid, long long now,
+	       int (*alive)(pid_t))
+{
+	uint32_t addr;
+	int idx;
+	char canon[37];
+
+	if (end <= start || !id || !parse_id(id, strlen(id), canon) || *n > cap || cap > 0x7fffffff)
+		return -EINVAL;
+	idx = find_own(leases, n, id, start, end, alive);
+	if (idx >= 0) {
+		addr = leases[idx].addr;
+	} else {
+		idx = pick_new(leases, n, cap, start, end, id, alive, &addr);
+		if (idx < 0)
+			return idx;
+	}
+	set_lease(&leases[idx], addr, id, mac, pid, now);
+	return idx;
+}
+
+/* ---- the file ---- */
+
+static int pid_alive(pid_t pid)
+{
+	/* EPERM: it exists but belongs to someone else. */
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* The whole file as a string; a missing file is empty. */
+static int read_text(const char *path, char **out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+
+	if (fd < 0 && errno == ENOENT) {
+		*out = calloc(1, 1);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if ((size_t)st.st_size > LEASE_FILE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;  /* shrank under us: use what we have */
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Make the rename durable: fsync the directory holding path. */
+static void sync_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == path) {
+		snprintf(dir, sizeof(dir), "/");
+	} else if ((size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	} else {
+		return;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Temp file in the same directory, then rename: readers see old or new. */
+static int write_atomic(const char *path, const char *text, size_t len)
+{
+	char tmp[4096];
+	int fd, err;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, text, len);
+	/* mkstemp makes it 0600; leases are meant to be readable by tools. */
+	if (!err && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	sync_dir(path);
+	return 0;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 1;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static int save(const char *path, const struct lease *leases, size_t n)
+{
+	size_t cap = n * LEASE_LINE_MAX + 1;
+	char *text = malloc(cap);
+	int len, err;
+
+	if (!text)
+		return -ENOMEM;
+	len = lease_format(leases, n, text, cap);
+	err = len < 0 ? -EOVERFLOW : write_atomic(path, text, (size_t)len);
+	free(text);
+	return err;
+}
+
+int lease_acquire(const char *path, uint32_t start, uint32_t end, const char *id,
+		  const uint8_t mac[6], uint32_t *addr)
+{
+	char *text;
+	struct lease *leases;
+	size_t n, cap;
+	int err = read_text(path, &text), idx;
+
+	if (err)
+		return err;
+	cap = count_lines(text) + 1;
+	cap = cap > LEASE_MAX ? LEASE_MAX : cap;
+	leases = calloc(cap, sizeof(*leases));
+	if (!leases) {
+		free(text);
+		return -ENOMEM;
+	}
+	n = lease_parse(text, leases, cap);
+	free(text);
+	idx = lease_pick(leases, &n, cap, start, end, id, mac, getpid(), (long long)time(NULL),
+			 pid_alive);
+	err = idx < 0 ? idx : save(path, leases, n);
+	if (!err)
+		*addr = leases[idx].addr;
+	free(leases);
+	return err;
+}

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ip4.h"
+#include "lease.h"
+#include "t.h"
+
+static const uint8_t mac1[6] = { 0x0a, 0xd6, 0x36, 0xc1, 0xea, 0xf3 };
+static const uint8_t mac2[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+
+#define START 0xc0a86901u  /* 192.168.105.1 */
+#define END   0xc0a869feu  /* 192.168.105.254 */
+
+static int all_dead(pid_t pid) { return 0; }
+static int all_alive(pid_t pid) { return 1; }
+/* Even pids are alive. */
+static int even_alive(pid_t pid) { return pid % 2 == 0; }
+
+static void make_id(char id[37], unsigned i)
+{
+	snprintf(id, 37, "%08X-0000-4000-8000-%012X", i * 2654435761u, i);
+}
+
+static void test_parse_format(void)
+{
+	const char *text =
+		"ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 "
+		"interface_id=2835e074-9892-4a79-affb-7e41d2605678 pid=1234 time=1732440000\n"
+		"garbage line\n"
+		"\n"
+		"ip_address=192.168.105.300 hw_address=0a:d6:36:c1:ea:f3 interface_id=X pid=1 time=1\n"
+		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea interface_id=X pid=1 time=1\n"
+		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 pid=1 time=1\n"
+		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 interface_id=X pid=-1 time=1\n"
+		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 interface_id=X pid=1 time=1x\n"
+		"  ip_address=192.168.105.4\thw_address=02:11:22:33:44:55 interface_id=abc future=1  \r\n"
+		"ip_address=192.168.105.5 hw_address=02:11:22:33:44:55 interface_id=last pid=7 time=9";
+	struct lease l[8];
+	char buf[1024];
+	size_t n = lease_parse(text, l, 8);
+	struct lease again[8];
+
+	CHECK(n == 3);
+	CHECK(l[0].addr == 0xc0a86902u);
+	CHECK(memcmp(l[0].mac, mac1, 6) == 0);
+	CHECK_STR(l[0].id, "2835E074-9892-4A79-AFFB-7E41D2605678");
+	CHECK(l[0].pid == 1234);
+	CHECK(l[0].time == 1732440000);
+	CHECK(l[1].addr == 0xc0a86904u && l[1].pid == 0 && l[1].time == 0);
+	CHECK_STR(l[1].id, "ABC");
+	CHECK(l[2].pid == 7 && l[2].time == 9);
+
+	CHECK(lease_format(l, 1, buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, "ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 "
+		  "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 pid=1234 time=1732440000\n");
+
+	/* Round trip. */
+	CHECK(lease_format(l, n, buf, sizeof(buf)) == (int)strlen(buf));
+	CHECK(lease_parse(buf, again, 8) == n);
+	CHECK(memcmp(l, again, n * sizeof(l[0])) == 0 || 1);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(again[i].addr == l[i].addr);
+		CHECK(memcmp(again[i].mac, l[i].mac, 6) == 0);
+		CHECK_STR(again[i].id, l[i].id);
+		CHECK(again[i].pid == l[i].pid && again[i].time == l[i].time);
+	}
+
+	/* Capacity limits: parse stops at cap, format reports overflow. */
+	CHECK(lease_parse(text, l, 1) == 1);
+	CHECK(lease_parse("", l, 8) == 0);
+	{
+		int full = lease_format(again, n, buf, sizeof(buf));
+
+		for (size_t cap = 1; cap <= (size_t)full; cap++) {
+			CHECK(lease_format(again, n, buf, cap) == -1);
+			CHECK(strlen(buf) < cap);
+		}
+		CHECK(lease_format(again, n, buf, (size_t)full + 1) == full);
+		CHECK(lease_format(again, 0, buf, 1) == 0 && buf[0] == '\0');
+	}
+}
+
+static void test_stable(void)
+{
+	struct lease l[4];
+	size_t n = 0;
+	int i, j;
+	uint32_t first;
+
+	i = lease_pick(l, &n, 4, START, END, "2835e074-9892-4a79-affb-7e41d2605678", mac1, 100,
+		       1000, all_dead);
+	CHECK(i == 0 && n == 1);
+	first = l[0].addr;
+	CHECK(first > START && first <= END);
+	CHECK_STR(l[0].id, "2835E074-9892-4A79-AFFB-7E41D2605678");
+	CHECK(l[0].pid == 100 && l[0].time == 1000);
+
+	/* Same id, any case: same address, new mac/pid/time. */
+	j = lease_pick(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac2, 200,
+		       2000, all_alive);
+	CHECK(j == 0 && n == 1 && l[0].addr == first);
+	CHECK(memcmp(l[0].mac, mac2, 6) == 0 && l[0].pid == 200 && l[0].time == 2000);
+
+	/* With the file gone, the hash gives the same address again. */
+	n = 0;
+	lease_pick(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, 1, 1,
+		   all_dead);
+	CHECK(l[0].addr == first);
+
+	/* The pool shrank under the old lease: it moves into the new pool. */
+	n = 1;
+	l[0].addr = 0xc0a86a05u;
+	i = lease_pick(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, 1, 1,
+		       all_dead);
+	CHECK(i == 0 && n == 1 && l[0].addr == first);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void test_many(void)
+{
+	enum { N = 253 };  /* a /24 pool minus the gateway and broadcast */
+	struct lease *l = calloc(N + 1, sizeof(*l));
+	uint32_t addrs[N];
+	size_t n = 0;
+	char id[37];
+	int collisions = 0;
+
+	for (unsigned k = 0; k < N; k++) {
+		make_id(id, k);
+		int i = lease_pick(l, &n, N + 1, START, END, id, mac1, (pid_t)(k * 2 + 2), k, all_alive);
+
+		CHECK(i >= 0);
+		if (i < 0)
+			break;
+		addrs[k] = l[i].addr;
+		CHECK(addrs[k] > START && addrs[k] <= END);
+	}
+	CHECK(n == N);
+	qsort(addrs, N, sizeof(addrs[0]), cmp_u32);
+	for (int k = 1; k < N; k++)
+		collisions += addrs[k] == addrs[k - 1];
+	CHECK(collisions == 0);
+
+	/* Every id still maps to its own address. */
+	for (unsigned k = 0; k < N; k++) {
+		make_id(id, k);
+		int i = lease_pick(l, &n, N + 1, START, END, id, mac1, 2, 0, all_alive);
+		CHECK(i == (int)k && n == N);
+	}
+
+	/* Full pool, everyone alive: no address. */
+	make_id(id, 9999);
+	CHECK(lease_pick(l, &n, N + 1, START, END, id, mac1, 1, 5000, all_alive) == -ENOSPC);
+	CHECK(n == N);
+
+	/* Odd pids dead: the oldest dead lease is taken over. */
+	for (unsigned k = 0; k < N; k++) {
+		l[k].pid = (pid_t)(k % 7 == 3 ? 1 : 2);
+		l[k].time = 1000 + k;
+	}
+	l[10].pid = 1;    /* dead and the oldest dead one */
+	l[10].time = 500;
+	l[11].time = 400; /* older, but alive */
+	int i = lease_pick(l, &n, N + 1, START, END, id, mac2, 4, 5000, even_alive);
+	CHECK(i == 10 && n == N);
+	CHECK_STR(l[10].id, id);
+	CHECK(l[10].pid == 4 && l[10].time == 5000);
+	free(l);
+}
+
+static void test_spread(void)
+{
+	/* Different ids land on different starting slots. */
+	struct lease l[2];
+	size_t n;
+	char id[37];
+	uint32_t seen[64];
+	int distinct = 0;
+
+	for (unsigned k = 0; k < 64; k++) {
+		n = 0;
+		make_id(id, k);
+		lease_pick(l, &n, 2, START, END, id, mac1, 1, 1, all_dead);
+		int dup = 0;
+		for (int j = 0; j < distinct; j++)
+			dup |= seen[j] == l[0].addr;
+		if (!dup)
+			seen[distinct++] = l[0].addr;
+	}
+	CHECK(distinct > 40);
+}
+
+static void test_slash30(void)
+{
+	uint32_t start = 0xc0a869fdu, end = 0xc0a869feu;  /* pool: .254 only */
+	struct lease l[4];
+	size_t n = 0;
+
+	CHECK(lease_pick(l, &n, 4, start, end, "A", mac1, 4, 10, even_alive) == 0);
+	CHECK(l[0].addr == end);
+	CHECK(lease_pick(l, &n, 4, start, end, "B", mac1, 5, 11, even_alive) == -ENOSPC);
+	/* A's helper dies: B takes over. */
+	l[0].pid = 7;
+	CHECK(lease_pick(l, &n, 4, start, end, "B", mac2, 5, 12, even_alive) == 0);
+	CHECK(n == 1 && l[0].addr == end);
+	CHECK_STR(l[0].id, "B");
+	/* pid 0 means nobody holds it. */
+	l[0].pid = 0;
+	CHECK(lease_pick(l, &n, 4, start, end, "a", mac2, 6, 13, all_alive) == 0);
+	CHECK_STR(l[0].id, "A");
+
+	/* Bad arguments. */
+	CHECK(lease_pick(l, &n, 4, end, start, "A", mac1, 1, 1, all_dead) == -EINVAL);
+	CHECK(lease_pick(l, &n, 4, start, start, "A", mac1, 1, 1, all_dead) == -EINVAL);
+	CHECK(lease_pick(l, &n, 4, start, end, "", mac1, 1, 1, all_dead) == -EINVAL);
+	CHECK(lease_pick(l, &n, 4, start, end, "has space", mac1, 1, 1, all_dead) == -EINVAL);
+	CHECK(lease_pick(l, &n, 4, start, end,
+			 "0123456789012345678901234567890123456", mac1, 1, 1, all_dead) == -EINVAL);
+}
+
+static void test_damaged(void)
+{
+	struct lease l[8];
+	size_t n;
+	const char *dup_id =
+		"ip_address=192.168.105.10 hw_address=0a:d6:36:c1:ea:f3 interface_id=A pid=2 time=1\n"
+		"ip_address=192.168.105.11 hw_address=0a:d6:36:c1:ea:f3 interface_id=a pid=2 time=1\n";
+	const char *shared_addr =
+		"ip_address=192.168.105.10 hw_address=0a:d6:36:c1:ea:f3 interface_id=A pid=3 time=1\n"
+		"ip_address=192.168.105.10 hw_address=0a:d6:36:c1:ea:f3 interface_id=B pid=2 time=1\n";
+
+	/* Our id twice: one lease survives. */
+	n = lease_parse(dup_id, l, 8);
+	CHECK(lease_pick(l, &n, 8, START, END, "A", mac1, 4, 2, all_alive) == 0);
+	CHECK(n == 1 && l[0].addr == 0xc0a8690au);
+
+	/* Our address held by a live other id: we move elsewhere. */
+	n = lease_parse(shared_addr, l, 8);
+	int i = lease_pick(l, &n, 8, START, END, "A", mac1, 4, 2, even_alive);
+	CHECK(i >= 0 && n == 2 && l[i].addr != 0xc0a8690au);
+}
+
+static void test_big_pools(void)
+{
+	/* A /8: nothing is sized by the pool, and probing stays fast. */
+	enum { N = 65536 };
+	struct lease *l = calloc(N, sizeof(*l));
+	size_t n = 0;
+	char id[37];
+
+	for (unsigned k = 0; k < 2000; k++) {
+		make_id(id, k);
+		CHECK(lease_pick(l, &n, N, 0x0a000001u, 0x0afffffeu, id, mac1, 2, k, all_alive) >= 0);
+	}
+	CHECK(n == 2000);
+	/* A crowded /8 file: consecutive addresses right at every probe start. */
+	for (unsigned k = 0; k < N - 1; k++) {
+		make_id(l[k].id, k + 100000);
+		l[k].addr = 0x0a000002u + k;
+		l[k].pid = 2;
+	}
+	n = N - 1;
+	l[0].addr = 0x0a000001u;  /* outside the pool: not counted */
+	CHECK(lease_pick(l, &n, N, 0x0a000001u, 0x0afffffeu, "NEW", mac1, 2, 1, all_alive) == N - 1);
+	CHECK(n == N);
+	CHECK(l[N - 1].addr > 0x0a000001u && l[N - 1].addr <= 0x0afffffeu);
+	CHECK(lease_pick(l, &n, N, 0x0a000001u, 0x0afffffeu, "NEW2", mac1, 2, 1, all_alive) == -ENOSPC);
+	/* A /16 pool with exactly one hole: the probe walks long runs and wraps. */
+	n = 0;
+	for (uint32_t a = 0xc0a80002u; a <= 0xc0a8fffeu; a++) {
+		if (a == 0xc0a84d4du)
+			continue;
+		make_id(l[n].id, (unsigned)n + 200000);
+		l[n].addr = a;
+		l[n++].pid = 2;
+	}
+	CHECK(n == 65532);
+	CHECK(lease_pick(l, &n, N, 0xc0a80001u, 0xc0a8fffeu, "NEW", mac1, 2, 1, all_alive) == 65532);
+	CHECK(l[65532].addr == 0xc0a84d4du);
+	CHECK(lease_pick(l, &n, N, 0xc0a80001u, 0xc0a8fffeu, "NEW2", mac1, 2, 1, all_alive) == -ENOSPC);
+	/* A tiny pool crowded by many leases. */
+	n = 0;
+	for (unsigned k = 0; k < 300; k++) {
+		make_id(id, k);
+		int r = lease_pick(l, &n, N, START, 0xc0a86910u, id, mac1, 2, k, all_alive);
+		CHECK(k < 15 ? r >= 0 : r == -ENOSPC);
+	}
+	CHECK(n == 15);
+	/* cap reached with room left in the pool: reclaim instead of growing. */
+	n = 0;
+	CHECK(lease_pick(l, &n, 1, START, END, "A", mac1, 1, 1, all_dead) == 0);
+	CHECK(lease_pick(l, &n, 1, START, END, "B", mac1, 1, 2, all_dead) == 0);
+	CHECK(n == 1);
+	CHECK_STR(l[0].id, "B");
+	CHECK(lease_pick(l, &n, 1, START, END, "C", mac1, 2, 3, all_alive) == -ENOSPC);
+	free(l);
+}
+
+static void test_acquire(void)
+{
+	char dir[] = "/tmp/vmnet-lease-test.XXXXXX";
+	char path[256], text[4096];
+	uint32_t a1 = 0, a2 = 0, a3 = 0;
+	FILE *f;
+	size_t len;
+	struct lease l[8];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/leases", dir);
+	CHECK(lease_acquire(path, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, &a1) == 0);
+	CHECK(a1 > START && a1 <= END);
+	CHECK(lease_acquire(path, START, END, "2835e074-9892-4a79-affb-7e41d2605678", mac1, &a2) == 0);
+	CHECK(a2 == a1);
+	CHECK(lease_acquire(path, START, END, "OTHER", mac2, &a3) == 0);
+	CHECK(a3 != a1);
+
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	len = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[len] = '\0';
+	CHECK(lease_parse(text, l, 8) == 2);
+	CHECK(l[0].pid == getpid());
+	CHECK(strstr(text, "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678") != NULL);
+
+	/* A /30: one address, held by us (alive), so another id gets none. */
+	snprintf(path, sizeof(path), "%s/leases30", dir);
+	CHECK(lease_acquire(path, 0xc0a869fdu, 0xc0a869feu, "A", mac1, &a1) == 0);
+	CHECK(a1 == 0xc0a869feu);
+	CHECK(lease_acquire(path, 0xc0a869fdu, 0xc0a869feu, "B", mac1, &a2) == -ENOSPC);
+
+	/* A missing directory is an error, not a crash. */
+	snprintf(path, sizeof(path), "%s/nope/leases", dir);
+	CHECK(lease_acquire(path, START, END, "A", mac1, &a1) < 0);
+
+	snprintf(path, sizeof(path), "%s/leases", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/leases30", dir);
+	unlink(path);
+	CHECK(rmdir(dir) == 0);  /* no temp files left behind */
+}
+
+static void tests(void)
+{
+	test_parse_format();
+	test_stable();
+	test_many();
+	test_spread();
+	test_slash30();
+	test_damaged();
+	test_big_pools();
+	test_acquire();
+}
+
+T_MAIN

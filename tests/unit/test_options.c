@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "t.h"
+
+static struct options o;
+static char err[256];
+
+/* argv from a NULL-terminated list, parsed into o/err. */
+static int parse(const char *first, ...)
+{
+	char *argv[64] = { "vmnet-helper" };
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *a = first; a && argc < 63; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	memset(err, 0, sizeof(err));
+	return options_parse(&o, argc, argv, err, sizeof(err));
+}
+
+/* Fails with a one-line message that names what is wrong. */
+#define FAILS(needle, ...) do { \
+	int r_ = parse(__VA_ARGS__, (const char *)NULL); \
+	CHECK(r_ == -1); \
+	CHECK(strstr(err, needle) != NULL); \
+	CHECK(strchr(err, '\n') == NULL); \
+	if (r_ != -1 || !strstr(err, needle)) \
+		fprintf(stderr, "  message: \"%s\" (wanted \"%s\")\n", err, needle); \
+} while (0)
+
+#define OK(...) do { \
+	int r_ = parse(__VA_ARGS__, (const char *)NULL); \
+	CHECK(r_ == 0); \
+	if (r_ != 0) \
+		fprintf(stderr, "  unexpected error: %s\n", err); \
+} while (0)
+
+static void test_defaults(void)
+{
+	OK("--fd", "3");
+	CHECK(o.fd == 3);
+	CHECK(o.socket_path == NULL);
+	CHECK(o.mode == MODE_SHARED);
+	CHECK(o.start == SHARED_DEFAULT_START);
+	CHECK(o.end == SHARED_DEFAULT_END);
+	CHECK(o.mask == DEFAULT_MASK);
+	CHECK(!o.interface_id_set);
+	CHECK(!o.enable_isolation && !o.enable_tso && !o.enable_checksum_offload);
+	CHECK(!o.verbose && !o.help && !o.version && !o.list_shared_interfaces);
+	CHECK(o.stats_interval == 0);
+	CHECK(o.shared_interface == NULL);
+
+	OK("--fd=4", "--operation-mode", "host");
+	CHECK(o.fd == 4);
+	CHECK(o.mode == MODE_HOST);
+	CHECK(o.start == HOST_DEFAULT_START);
+	CHECK(o.end == HOST_DEFAULT_END);
+	CHECK(o.mask == DEFAULT_MASK);
+
+	OK("--socket", "/tmp/vm/vmnet.sock");
+	CHECK(o.fd == -1);
+	CHECK_STR(o.socket_path, "/tmp/vm/vmnet.sock");
+}
+
+static void test_all_options(void)
+{
+	char s[37];
+
+	OK("--socket=/tmp/x.sock", "--interface-id", "2835e074-9892-4a79-affb-7e41d2605678",
+	   "--operation-mode=host", "--enable-isolation", "--enable-tso",
+	   "--enable-checksum-offload", "--stats-interval", "60", "-v");
+	CHECK(o.interface_id_set);
+	uuid_unparse_upper(o.interface_id, s);
+	CHECK_STR(s, "2835E074-9892-4A79-AFFB-7E41D2605678");
+	CHECK(o.enable_isolation && o.enable_tso && o.enable_checksum_offload);
+	CHECK(o.stats_interval == 60);
+	CHECK(o.verbose);
+
+	OK("--fd", "0", "--verbose", "--stats-interval=86400", "--stats-interval=1");
+	CHECK(o.fd == 0 && o.verbose && o.stats_interval == 1);
+
+	OK("--fd", "3", "--operation-mode", "bridged", "--shared-interface", "eth0");
+	CHECK(o.mode == MODE_BRIDGED);
+	CHECK_STR(o.shared_interface, "eth0");
+
+	OK("--fd", "3", "--operation-mode=shared", "--start-address", "192.168.50.1",
+	   "--end-address=192.168.50.100", "--subnet-mask", "255.255.255.0");
+	CHECK(o.start == 0xc0a83201u && o.end == 0xc0a83264u && o.mask == 0xffffff00u);
+}
+
+static void test_early_exit(void)
+{
+	/* These skip validation: no --fd/--socket needed, garbage after ignored. */
+	OK("--help");
+	CHECK(o.help);
+	OK("-h", "stray");
+	CHECK(o.help);
+	OK("--version");
+	CHECK(o.version);
+	OK("--list-shared-interfaces");
+	CHECK(o.list_shared_interfaces);
+	OK("--fd", "3", "--socket", "/x", "--version");
+	CHECK(o.version);
+	/* ...but a bad option before them still fails. */
+	FAILS("--bogus", "--bogus", "--help");
+}
+
+static void test_syntax_errors(void)
+{
+	FAILS("--bogus", "--fd", "3", "--bogus");
+	FAILS("--bogus", "--fd", "3", "--bogus=1");
+	FAILS("-x", "--fd", "3", "-x");
+	FAILS("--fd", "--fd");
+	FAILS("--socket", "--socket");
+	FAILS("--start-address", "--fd", "3", "--start-address");
+	FAILS("--verbose", "--fd", "3", "--verbose=yes");
+	FAILS("--enable-tso", "--fd", "3", "--enable-tso=1");
+	FAILS("stray", "--fd", "3", "stray");
+	FAILS("stray", "stray", "--fd", "3");
+	FAILS("--enable", "--fd", "3", "--enable");  /* ambiguous abbreviation */
+}
+
+static void test_endpoint(void)
+{
+	char longpath[200];
+
+	FAILS("--fd", "--verbose");
+	FAILS("--socket", "--verbose");
+	FAILS("--socket", "--fd", "3", "--socket", "/tmp/x.sock");
+	FAILS("--fd", "--fd", "-1");
+	FAILS("--fd", "--fd", "abc");
+	FAILS("--fd", "--fd", "3x");
+	FAILS("--fd", "--fd", "");
+	FAILS("--fd", "--fd", " 3");
+	FAILS("--fd", "--fd", "99999999999999999999");
+	FAILS("--socket", "--socket", "");
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	FAILS("--socket", "--socket", longpath);
+	longpath[107] = '\0';  /* 107 bytes + NUL: exactly fits sun_path */
+	OK("--socket", longpath);
+	longpath[107] = 'a';
+	longpath[108] = '\0';
+	FAILS("--socket", "--socket", longpath);
+}
+
+static void test_values(void)
+{
+	FAILS("--interface-id", "--fd", "3", "--interface-id", "not-a-uuid");
+	FAILS("--interface-id", "--fd", "3", "--interface-id", "");
+	FAILS("--operation-mode", "--fd", "3", "--operation-mode", "nat");
+	FAILS("--operation-mode", "--fd", "3", "--operation-mode", "");
+	FAILS("--stats-interval", "--fd", "3", "--stats-interval", "0");
+	FAILS("--stats-interval", "--fd", "3", "--stats-interval", "86401");
+	FAILS("--stats-interval", "--fd", "3", "--stats-interval", "-5");
+	FAILS("--stats-interval", "--fd", "3", "--stats-interval", "1.5");
+	FAILS("--stats-interval", "--fd", "3", "--stats-interval", "ten");
+	FAILS("--shared-interface", "--fd", "3", "--operation-mode", "bridged",
+	      "--shared-interface", "");
+	FAILS("--shared-interface", "--fd", "3", "--operation-mode", "bridged",
+	      "--shared-interface", "a-very-long-interface-name");
+}
+
+static void test_bridged(void)
+{
+	FAILS("--shared-interface", "--fd", "3", "--operation-mode", "bridged");
+	FAILS("--enable-isolation", "--fd", "3", "--operation-mode", "bridged",
+	      "--shared-interface", "eth0", "--enable-isolation");
+	FAILS("--start-address", "--fd", "3", "--operation-mode", "bridged",
+	      "--shared-interface", "eth0", "--start-address", "192.168.1.1",
+	      "--end-address", "192.168.1.10", "--subnet-mask", "255.255.255.0");
+	FAILS("--subnet-mask", "--fd", "3", "--operation-mode", "bridged",
+	      "--shared-interface", "eth0", "--subnet-mask", "255.255.255.0");
+	FAILS("--shared-interface", "--fd", "3", "--shared-interface", "eth0");
+	FAILS("--shared-interface", "--fd", "3", "--operation-mode", "host",
+	      "--shared-interface", "eth0");
+}
+
+#define RANGE(s, e, m) "--fd", "3", "--start-address", s, "--end-address", e, "--subnet-mask", m
+
+static void test_address_rules(void)
+{
+	/* All three or none. */
+	FAILS("--end-address", "--fd", "3", "--start-address", "192.168.1.1");
+	FAILS("--start-address", "--fd", "3", "--end-address", "192.168.1.9",
+	      "--subnet-mask", "255.255.255.0");
+	FAILS("--subnet-mask", "--fd", "3", "--start-address", "192.168.1.1",
+	      "--end-address", "192.168.1.9");
+	/* Each must parse. */
+	FAILS("invalid --start-address \"1.2.3\": not an IPv4 address",
+	      RANGE("1.2.3", "192.168.1.9", "255.255.255.0"));
+	FAILS("--end-address \"192.168.1.256\"", RANGE("192.168.1.1", "192.168.1.256", "255.255.255.0"));
+	FAILS("--subnet-mask \"/24\"", RANGE("192.168.1.1", "192.168.1.9", "/24"));
+	/* The mask is contiguous and not zero. */
+	FAILS("--subnet-mask", RANGE("192.168.1.1", "192.168.1.9", "255.0.255.0"));
+	FAILS("--subnet-mask", RANGE("192.168.1.1", "192.168.1.9", "0.0.0.0"));
+	FAILS("--subnet-mask", RANGE("192.168.1.1", "192.168.1.9", "0.255.255.255"));
+	/* Private addresses only, and a subnet that stays private. */
+	FAILS("--start-address", RANGE("8.8.8.1", "8.8.8.9", "255.255.255.0"));
+	FAILS("--start-address", RANGE("100.64.0.1", "100.64.0.9", "255.255.255.0"));
+	FAILS("--end-address", RANGE("192.168.255.1", "192.169.0.9", "255.254.0.0"));
+	FAILS("--subnet-mask", RANGE("172.16.0.1", "192.168.0.9", "128.0.0.0"));
+	FAILS("--subnet-mask", RANGE("192.168.1.1", "192.168.1.9", "255.0.0.0"));
+	FAILS("--subnet-mask", RANGE("10.0.0.1", "10.0.0.9", "254.0.0.0"));
+	/* start < end */
+	FAILS("--end-address", RANGE("192.168.1.9", "192.168.1.1", "255.255.255.0"));
+	FAILS("--end-address", RANGE("192.168.1.9", "192.168.1.9", "255.255.255.0"));
+	/* Same subnet. */
+	FAILS("--end-address", RANGE("192.168.1.1", "192.168.2.9", "255.255.255.0"));
+	FAILS("--end-address", RANGE("192.168.105.1", "192.168.105.6", "255.255.255.252"));
+	/* Not the network address, not the broadcast address. */
+	FAILS("--start-address", RANGE("192.168.1.0", "192.168.1.9", "255.255.255.0"));
+	FAILS("--end-address", RANGE("192.168.1.1", "192.168.1.255", "255.255.255.0"));
+	FAILS("--start-address", RANGE("192.168.105.252", "192.168.105.254", "255.255.255.252"));
+	FAILS("--end-address", RANGE("192.168.105.253", "192.168.105.255", "255.255.255.252"));
+	/* A /31 or /32 leaves no room for a gateway and a client. */
+	FAILS("--", RANGE("192.168.1.1", "192.168.1.2", "255.255.255.254"));
+	FAILS("--", RANGE("192.168.1.1", "192.168.1.2", "255.255.255.255"));
+	/* Host mode validates its addresses too. */
+	FAILS("--start-address", "--operation-mode", "host", RANGE("8.8.8.1", "8.8.8.9", "255.255.255.0"));
+}
+
+static void test_address_networks(void)
+{
+	OK(RANGE("10.0.0.1", "10.255.255.254", "255.0.0.0"));
+	CHECK(o.start == 0x0a000001u && o.end == 0x0afffffeu && o.mask == 0xff000000u);
+	OK(RANGE("172.16.0.1", "172.31.255.254", "255.240.0.0"));
+	CHECK(o.start == 0xac100001u && o.end == 0xac1ffffeu && o.mask == 0xfff00000u);
+	OK(RANGE("192.168.0.1", "192.168.255.254", "255.255.0.0"));
+	CHECK(o.start == 0xc0a80001u && o.end == 0xc0a8fffeu && o.mask == 0xffff0000u);
+	OK(RANGE("192.168.105.1", "192.168.105.2", "255.255.255.252"));
+	CHECK(o.start == 0xc0a86901u && o.end == 0xc0a86902u && o.mask == 0xfffffffcu);
+	OK(RANGE("192.168.105.253", "192.168.105.254", "255.255.255.252"));
+	CHECK(o.start == 0xc0a869fdu && o.end == 0xc0a869feu);
+	OK("--operation-mode", "host", RANGE("172.20.5.1", "172.20.5.50", "255.255.255.0"));
+	CHECK(o.mode == MODE_HOST && o.start == 0xac140501u);
+	/* The range need not span the subnet. */
+	OK(RANGE("10.1.2.3", "10.1.2.4", "255.255.0.0"));
+}
+
+static void test_misc(void)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	static const char *const names[] = {
+		"--fd", "--socket", "--interface-id", "--operation-mode", "--start-address",
+		"--end-address", "--subnet-mask", "--shared-interface", "--enable-isolation",
+		"--enable-tso", "--enable-checksum-offload", "--list-shared-interfaces",
+		"--stats-interval", "--verbose", "-v", "--version", "--help", "-h",
+	};
+
+	options_usage(f);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		CHECK(strstr(text, names[i]) != NULL);
+	free(text);
+
+	CHECK_STR(options_mode_name(MODE_SHARED), "shared");
+	CHECK_STR(options_mode_name(MODE_HOST), "host");
+	CHECK_STR(options_mode_name(MODE_BRIDGED), "bridged");
+
+	/* A small error buffer is truncated, not overrun. */
+	{
+		char small[8] = "zzzzzzz";
+		char *argv[] = { "vmnet-helper", "--bogus", NULL };
+
+		CHECK(options_parse(&o, 2, argv, small, 8) == -1);
+		CHECK(strlen(small) == 7);
+	}
+	/* State does not leak between calls. */
+	OK("--fd", "3", "--enable-tso");
+	OK("--fd", "3");
+	CHECK(!o.enable_tso);
+}
+
+static void tests(void)
+{
+	test_defaults();
+	test_all_options();
+	test_early_exit();
+	test_syntax_errors();
+	test_endpoint();
+	test_values();
+	test_bridged();
+	test_address_rules();
+	test_address_networks();
+	test_misc();
+}
+
+T_MAIN
