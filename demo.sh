@@ -181,7 +181,7 @@ show() {
 			case "$v" in
 			init\ *) set -- $v; info "kernel $3 running /init after ${2}s" ;;
 			lease\ fail*) bad "DHCP: no lease" ;;
-			lease\ *) set -- $v; ok "DHCP lease $2, router $4${6:+, dns $6}" ;;
+			lease\ *) set -- $v; [ "$6" = none ] && set -- "$1" "$2" "$3" "$4" "$5" ""; ok "DHCP lease $2, router $4${6:+, dns $6}" ;;
 			ping\ *\ ok*) set -- $v; ok "ping $2 (gateway): $4 replies" ;;
 			ping\ *) set -- $v; bad "ping $2" ;;
 			tcp\ *\ ok*) set -- $v; ok "TCP to $2 through NAT: \"${v#* ok }\"" ;;

@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -276,6 +277,60 @@ def run_vm(client, ns, mode, kernel_args, helper_args=()):
     return p.returncode, out, err, info, VmResult(out), elapsed
 
 
+class BackgroundVm:
+    """A guest left running (vmtest.hold) while the test does other things."""
+
+    def __init__(self, client, ns, mode, kernel_args, helper_args=()):
+        cmd = ["ip", "netns", "exec", ns.host, str(client),
+               "--operation-mode", mode, *helper_args, "--",
+               str(VM_DIR / "run-vm.sh"), "--timeout", str(VM_TIMEOUT), *kernel_args]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, errors="replace", start_new_session=True)
+        self.out = []
+        self.err = []
+        self.done = threading.Event()
+        self.threads = [threading.Thread(target=self._read, args=(self.proc.stdout, self.out, True)),
+                        threading.Thread(target=self._read, args=(self.proc.stderr, self.err, False))]
+        for t in self.threads:
+            t.daemon = True
+            t.start()
+
+    def _read(self, stream, sink, watch):
+        for line in stream:
+            sink.append(line)
+            if watch and "VMTEST done" in line:
+                self.done.set()
+        if watch:
+            self.done.set()
+
+    def wait_done(self, timeout):
+        """Waits until the guest finished its checks; returns (info, VmResult)."""
+        self.done.wait(timeout)
+        out = "".join(self.out)
+        return find_helper_json(out) or find_helper_json("".join(self.err)), VmResult(out)
+
+    def stop(self):
+        """SIGTERM (the contract's way to stop), then SIGKILL the group."""
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            if self.proc.poll() is not None:
+                break
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                pass
+        for t in self.threads:
+            t.join(5)
+        return self.proc.returncode
+
+    def describe(self):
+        return describe(self.proc.returncode, "".join(self.out), "".join(self.err))
+
+
 def describe(rc, out, err):
     return "rc=%s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (rc, out[-6000:], err[-6000:])
 
@@ -342,6 +397,39 @@ def test_host_mode(qemu, guest_image, client_binary, netns):
         "host mode guest reached the remote over TCP: %r\n%s" % (vm.tcp[target], ctx)
     assert netns.server_connections() == [], "the remote saw a connection"
     assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+
+
+@pytest.mark.parametrize("mode,helper_args,reachable", [
+    ("shared", [], True),
+    ("host", [], True),
+    ("host", ["--enable-isolation"], False),
+], ids=["shared", "host", "host-isolated"])
+def test_two_vms(qemu, guest_image, client_binary, netns, mode, helper_args, reachable):
+    """A second VM on the same network pings the first (unless isolated)."""
+    first = BackgroundVm(client_binary, netns, mode, ["vmtest.hold=45"], helper_args)
+    try:
+        info_a, vm_a = first.wait_done(40)
+        if info_a is None and "not supported yet" in "".join(first.err):
+            pytest.xfail("helper: %s" % "".join(first.err).strip().splitlines()[0])
+        check_lease(info_a, vm_a, first.describe(), require_router=(mode == "shared"))
+        peer = vm_a.lease["ip"]
+        rc, out, err, info_b, vm_b, elapsed = run_vm(
+            client_binary, netns, mode, ["vmtest.ping=router", "vmtest.ping=" + peer],
+            helper_args)
+        ctx = describe(rc, out, err)
+        print("%s: second VM %.1f s, leases %s and %s"
+              % (mode, elapsed, peer, vm_b.lease and vm_b.lease["ip"]))
+        gateway = check_lease(info_b, vm_b, ctx, require_router=(mode == "shared"))
+        assert vm_b.lease["ip"] != peer, "both VMs leased %s" % peer
+        assert vm_b.ping.get(str(gateway)) is True, "ping to the gateway failed\n" + ctx
+        if reachable:
+            assert vm_b.ping.get(peer) is True, "VM could not ping VM %s\n%s" % (peer, ctx)
+        else:
+            assert vm_b.ping.get(peer) is False, \
+                "isolated VM reached VM %s\n%s" % (peer, ctx)
+        assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+    finally:
+        first.stop()
 
 
 def test_output_parser():
