@@ -1,20 +1,64 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* rtnetlink operations (libmnl). Every function returns 0 or -errno. */
+/*
+ * rtnetlink operations (libmnl). Every function returns 0 or -errno.
+ *
+ * Each call uses its own short-lived socket: the helper forks a reaper that
+ * closes every inherited descriptor before tearing down, so a process-wide
+ * socket could silently become a stale (or reused) descriptor.
+ */
 #ifndef VMNET_NETLINK_H
 #define VMNET_NETLINK_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-int nl_open(void);                       /* opens the process-wide rtnetlink socket */
+/* Kept for callers that want an early check: verifies rtnetlink can be
+ * opened. Nothing stays open, so nl_close() does nothing. */
+int nl_open(void);
 void nl_close(void);
 
-int nl_ifindex(const char *name);        /* ifindex, or -ENODEV */
-int nl_bridge_create(const char *name);  /* -EEXIST if it exists */
+struct nl_link {
+	int ifindex;
+	int master;                 /* ifindex of the master, 0 if none */
+	unsigned flags;             /* IFF_* */
+	char name[IF_NAMESIZE];
+	uint8_t mac[6];             /* zero if the link has no 6-byte address */
+	char kind[16];              /* IFLA_INFO_KIND ("bridge", "tun", ...), "" if none */
+};
+
+struct nl_addr4 {
+	int ifindex;
+	uint32_t addr;              /* host order */
+	int prefix;
+};
+
+struct nl_route4 {
+	uint32_t dst;               /* host order */
+	int prefix;
+	int oif;                    /* 0 for routes without one (multipath, blackhole) */
+	uint32_t table;
+	uint8_t type;               /* RTN_* */
+};
+
+/* Dump callbacks: return 0 to continue, -errno to abort the dump with it. */
+typedef int (*nl_link_fn)(const struct nl_link *l, void *arg);
+typedef int (*nl_addr4_fn)(const struct nl_addr4 *a, void *arg);
+typedef int (*nl_route4_fn)(const struct nl_route4 *r, void *arg);
+
+int nl_link_list(nl_link_fn fn, void *arg);
+int nl_addr4_list(nl_addr4_fn fn, void *arg);
+int nl_route4_list(nl_route4_fn fn, void *arg);   /* every table */
+
+int nl_link_get(const char *name, struct nl_link *l);   /* -ENODEV if missing */
+int nl_ifindex(const char *name);        /* ifindex (> 0), or -ENODEV */
+/* Creates a bridge with a fixed MAC (addr_assign_type "set", so the kernel
+ * never replaces it with a port's address). -EEXIST if it exists. */
+int nl_bridge_create(const char *name, const uint8_t mac[6]);
 int nl_link_delete(const char *name);
 int nl_link_up(int ifindex);
 int nl_link_set_mtu(int ifindex, unsigned mtu);
-int nl_link_set_master(int ifindex, int master_ifindex);
+int nl_link_set_master(int ifindex, int master_ifindex);   /* 0 detaches */
 /* Bridge port flag IFLA_BRPORT_ISOLATED. */
 int nl_brport_set_isolated(int ifindex, bool on);
 /* Adds addr/prefix (host order) to ifindex. -EEXIST if present. */

@@ -28,19 +28,28 @@ struct network {
 	char run_dir[128];                    /* /run/vmnet-helper/<ns> */
 	char lib_dir[128];                    /* /var/lib/vmnet-helper/<ns> */
 	int lock_fd;                          /* held while setting up or tearing down */
+	int port_ifindex;                     /* our port, set by network_add_port */
 };
 
 /* Fills names and directories from options; no side effects but mkdir. 0 or -errno. */
 int network_init(struct network *n, const struct options *o);
-/* Takes / releases the per-namespace lock (blocking flock). */
+/* Takes / releases the per-namespace lock (blocking flock). The lock file is
+ * opened anew each time, so this also works in a process that closed every
+ * inherited descriptor (the reaper). */
 int network_lock(struct network *n);
 void network_unlock(struct network *n);
 /* Under the lock: create the bridge (address, up, NAT for shared) if missing,
- * or validate the existing one. 0 or -errno, with an ERROR line logged. */
+ * or validate the existing one. Refuses subnets that overlap another network
+ * of ours (an unused one, left by a killed helper, is removed instead) or an
+ * address or route of the host. 0 or -errno, with an ERROR line logged.
+ * Hold the lock from network_join through network_add_port: a bridge without
+ * ports counts as unused and another helper may remove it. */
 int network_join(struct network *n);
 /* Under the lock: attach a port (the helper's TAP) to the bridge. */
 int network_add_port(struct network *n, int ifindex, bool isolated);
-/* Under the lock: remove the bridge and its rules if it has no ports left. */
+/* Under the lock: remove the bridge and its rules if it has no ports left.
+ * Our own port (port_ifindex) does not count: the reaper may run this while
+ * the kernel is still removing the dead helper's TAP. */
 int network_leave(struct network *n);
 
 #endif

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Networks: one bridge per mode and subnet, shared by helpers, per netns. */
+#include "network.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nat.h"
+#include "netlink.h"
+
+#define RUN_ROOT "/run/vmnet-helper"
+#define LIB_ROOT "/var/lib/vmnet-helper"
+
+/* ---- small helpers ---- */
+
+static int mask_prefix(uint32_t mask)
+{
+	return __builtin_popcount(mask);
+}
+
+static uint32_t prefix_mask(int prefix)
+{
+	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+/* Two prefixes overlap when they agree on the shorter one. */
+static bool overlaps(uint32_t a, int pa, uint32_t b, int pb)
+{
+	uint32_t m = prefix_mask(pa < pb ? pa : pb);
+
+	return (a & m) == (b & m);
+}
+
+/* Dotted quad of a host-order address; buf holds INET_ADDRSTRLEN. */
+static const char *ip_str(uint32_t addr, char *buf)
+{
+	struct in_addr in = { htonl(addr) };
+
+	return inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+}
+
+/* "a.b.c.d/p" of the subnet containing addr. */
+static const char *cidr(uint32_t addr, int prefix, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s/%d", ip_str(addr & prefix_mask(prefix), a), prefix);
+	return buf;
+}
+
+static const char *net_cidr(const struct network *n, char *buf, size_t len)
+{
+	return cidr(n->gateway, mask_prefix(n->mask), buf, len);
+}
+
+/*
+ * A fixed, locally administered unicast MAC derived from the bridge name
+ * (FNV-1a), so the gateway keeps one MAC for the life of the network and
+ * the same one when it is recreated.
+ */
+static void derive_mac(const char *name, uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+}
+
+/* mkdir -p with mode 0755 whatever the umask, for the state directories. */
+static int mkdir_p(const char *path)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1;; p++) {
+		bool last = *p == '\0';
+
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) == 0)
+			chmod(buf, 0755);
+		else if (errno != EEXIST)
+			return -errno;
+		if (last)
+			return 0;
+		*p = '/';
+	}
+}
+
+/* Our bridges are "vmnets"/"vmneth" followed by 8 hex digits. */
+static bool is_our_bridge(const struct nl_link *l)
+{
+	if (strlen(l->name) != 14 || strcmp(l->kind, "bridge") != 0)
+		return false;
+	if (strncmp(l->name, "vmnets", 6) != 0 && strncmp(l->name, "vmneth", 6) != 0)
+		return false;
+	return strspn(l->name + 6, "0123456789abcdef") == 8;
+}
+
+/* ---- snapshots of links, addresses and routes ---- */
+
+/* A growable array: dump callbacks must not call netlink themselves (the
+ * receive buffer is shared), so dumps are copied out first. */
+struct vec {
+	void *v;
+	size_t n, cap, size;
+};
+
+static int vec_push(struct vec *vec, const void *item)
+{
+	if (vec->n == vec->cap) {
+		size_t cap = vec->cap ? vec->cap * 2 : 32;
+		void *v = realloc(vec->v, cap * vec->size);
+
+		if (v == NULL)
+			return -ENOMEM;
+		vec->v = v;
+		vec->cap = cap;
+	}
+	memcpy((char *)vec->v + vec->n * vec->size, item, vec->size);
+	vec->n++;
+	return 0;
+}
+
+static int push_link(const struct nl_link *l, void *arg) { return vec_push(arg, l); }
+static int push_addr(const struct nl_addr4 *a, void *arg) { return vec_push(arg, a); }
+static int push_route(const struct nl_route4 *r, void *arg) { return vec_push(arg, r); }
+
+static const struct nl_link *link_by_index(const struct vec *links, int ifindex)
+{
+	const struct nl_link *l = links->v;
+
+	for (size_t i = 0; i < links->n; i++)
+		if (l[i].ifindex == ifindex)
+			return &l[i];
+	return NULL;
+}
+
+/* Ports of master, not counting except (0: count all). */
+static int count_ports(const struct vec *links, int master, int except)
+{
+	const struct nl_link *l = links->v;
+	int count = 0;
+
+	for (size_t i = 0; i < links->n; i++)
+		if (l[i].master == master && l[i].ifindex != except)
+			count++;
+	return count;
+}
+
+static int list_links(struct vec *links)
+{
+	int ret;
+
+	*links = (struct vec){ .size = sizeof(struct nl_link) };
+	ret = nl_link_list(push_link, links);
+	if (ret < 0)
+		ERROR("network", "cannot list links: %s", strerror(-ret));
+	return ret;
+}
+
+/* ---- conflicts ---- */
+
+/* Removes a bridge of ours and its rules. */
+static int remove_network(const struct network *n, const char *bridge)
+{
+	struct network gone = *n;
+	int ret;
+
+	snprintf(gone.bridge, sizeof(gone.bridge), "%s", bridge);
+	gone.mode = bridge[5] == 's' ? MODE_SHARED : MODE_HOST;
+	ret = nl_link_delete(bridge);
+	if (ret < 0 && ret != -ENODEV) {
+		ERROR("network", "cannot delete bridge %s: %s", bridge, strerror(-ret));
+		return ret;
+	}
+	return nat_remove(&gone);
+}
+
+/*
+ * An address overlapping ours: fine on our own bridge (checked later),
+ * a leftover of ours with no ports is removed, anything else is a conflict.
+ */
+static int check_addr(const struct network *n, const struct vec *links,
+		      const struct nl_addr4 *a)
+{
+	const struct nl_link *l = link_by_index(links, a->ifindex);
+	char want[32], have[32];
+
+	if (!overlaps(a->addr, a->prefix, n->gateway, mask_prefix(n->mask)))
+		return 0;
+	net_cidr(n, want, sizeof(want));
+	cidr(a->addr, a->prefix, have, sizeof(have));
+	if (l != NULL && is_our_bridge(l)) {
+		if (strcmp(l->name, n->bridge) == 0)
+			return 0;
+		if (count_ports(links, l->ifindex, 0) == 0) {
+			INFO("network", "removing unused network %s (%s)", have, l->name);
+			return remove_network(n, l->name);
+		}
+		ERROR("network", "conflicting network %s: network %s (%s mode) is in use",
+		      want, have, l->name[5] == 's' ? "shared" : "host");
+		return -EADDRINUSE;
+	}
+	ERROR("network", "network %s overlaps address %s/%d on %s", want,
+	      ip_str(a->addr, have), a->prefix, l != NULL ? l->name : "an unknown interface");
+	return -EADDRINUSE;
+}
+
+/* A route overlapping ours that does not go through one of our bridges. */
+static int check_route(const struct network *n, const struct vec *links,
+		       const struct nl_route4 *r)
+{
+	const struct nl_link *l = link_by_index(links, r->oif);
+	char want[32], have[32];
+
+	/* A default route covers everything; it is where NAT sends traffic. */
+	if (r->prefix == 0 || (l != NULL && is_our_bridge(l)))
+		return 0;
+	if (!overlaps(r->dst, r->prefix, n->gateway, mask_prefix(n->mask)))
+		return 0;
+	ERROR("network", "network %s overlaps route %s%s%s", net_cidr(n, want, sizeof(want)),
+	      cidr(r->dst, r->prefix, have, sizeof(have)), l ? " dev " : "", l ? l->name : "");
+	return -EADDRINUSE;
+}
+
+static int check_addrs(const struct network *n, const struct vec *links)
+{
+	struct vec addrs = { .size = sizeof(struct nl_addr4) };
+	int ret = nl_addr4_list(push_addr, &addrs);
+
+	if (ret < 0)
+		ERROR("network", "cannot list addresses: %s", strerror(-ret));
+	for (size_t i = 0; ret == 0 && i < addrs.n; i++)
+		ret = check_addr(n, links, (const struct nl_addr4 *)addrs.v + i);
+	free(addrs.v);
+	return ret;
+}
+
+static int check_routes(const struct network *n, const struct vec *links)
+{
+	struct vec routes = { .size = sizeof(struct nl_route4) };
+	int ret = nl_route4_list(push_route, &routes);
+
+	if (ret < 0)
+		ERROR("network", "cannot list routes: %s", strerror(-ret));
+	for (size_t i = 0; ret == 0 && i < routes.n; i++)
+		ret = check_route(n, links, (const struct nl_route4 *)routes.v + i);
+	free(routes.v);
+	return ret;
+}
+
+/* Addresses first: they may remove leftovers, whose routes go with them. */
+static int check_conflicts(const struct network *n)
+{
+	struct vec links;
+	int ret = list_links(&links);
+
+	if (ret == 0)
+		ret = check_addrs(n, &links);
+	if (ret == 0)
+		ret = check_routes(n, &links);
+	free(links.v);
+	return ret;
+}
+
+/* ---- the bridge ---- */
+
+/* New bridge: fixed MAC, gateway address, up. Removed again on failure. */
+static int bridge_create(struct network *n)
+{
+	const char *step = "create";
+	char net[32];
+	int ret;
+
+	derive_mac(n->bridge, n->bridge_mac);
+	ret = nl_bridge_create(n->bridge, n->bridge_mac);
+	if (ret == 0) {
+		step = "find";
+		ret = nl_ifindex(n->bridge);
+	}
+	if (ret > 0) {
+		n->bridge_ifindex = ret;
+		step = "set the address of";
+		ret = nl_addr4_add(n->bridge_ifindex, n->gateway, mask_prefix(n->mask));
+	}
+	if (ret == 0) {
+		step = "bring up";
+		ret = nl_link_up(n->bridge_ifindex);
+	}
+	if (ret < 0) {
+		ERROR("network", "cannot %s bridge %s: %s", step, n->bridge, strerror(-ret));
+		nl_link_delete(n->bridge);
+		return ret;
+	}
+	INFO("network", "created bridge %s for %s network %s", n->bridge,
+	     options_mode_name(n->mode), net_cidr(n, net, sizeof(net)));
+	return 0;
+}
+
+/*
+ * Existing bridge: it must carry our gateway and prefix. One without ports
+ * is a leftover of a killed helper: reuse it, or recreate it if it was set
+ * up differently.
+ */
+static int bridge_reuse(struct network *n, const struct nl_link *l)
+{
+	char have[32];
+	uint32_t addr;
+	int prefix, ret;
+
+	n->bridge_ifindex = l->ifindex;
+	memcpy(n->bridge_mac, l->mac, sizeof(n->bridge_mac));
+	ret = nl_addr4_get(l->ifindex, &addr, &prefix);
+	if (ret == -ENOENT)
+		ret = nl_addr4_add(l->ifindex, n->gateway, mask_prefix(n->mask));
+	else if (ret == 0 && (addr != n->gateway || prefix != mask_prefix(n->mask))) {
+		if (nl_count_ports(l->ifindex) == 0) {
+			INFO("network", "recreating unused bridge %s", n->bridge);
+			nl_link_delete(n->bridge);
+			return bridge_create(n);
+		}
+		ERROR("network", "network %s already exists with a different subnet mask",
+		      cidr(addr, prefix, have, sizeof(have)));
+		return -EEXIST;
+	}
+	if (ret == 0)
+		ret = nl_link_up(l->ifindex);
+	if (ret < 0)
+		ERROR("network", "cannot set up bridge %s: %s", n->bridge, strerror(-ret));
+	return ret;
+}
+
+/* ---- public ---- */
+
+/* The inode of our network namespace names its state directories. */
+static int netns_id(unsigned long *ino)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return -errno;
+	*ino = (unsigned long)st.st_ino;
+	return 0;
+}
+
+int network_init(struct network *n, const struct options *o)
+{
+	unsigned long ns = 0;
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	n->mode = o->mode;
+	n->gateway = o->start;
+	n->end = o->end;
+	n->mask = o->mask;
+	n->lock_fd = -1;
+	if (n->mode != MODE_BRIDGED) {
+		snprintf(n->bridge, sizeof(n->bridge), "vmnet%c%08x",
+			 n->mode == MODE_SHARED ? 's' : 'h', n->gateway);
+		derive_mac(n->bridge, n->bridge_mac);
+	}
+	ret = netns_id(&ns);
+	if (ret < 0) {
+		ERROR("network", "cannot identify the network namespace: %s", strerror(-ret));
+		return ret;
+	}
+	snprintf(n->run_dir, sizeof(n->run_dir), RUN_ROOT "/%lu", ns);
+	snprintf(n->lib_dir, sizeof(n->lib_dir), LIB_ROOT "/%lu", ns);
+	ret = mkdir_p(n->run_dir);
+	if (ret == 0)
+		ret = mkdir_p(n->lib_dir);
+	if (ret < 0)
+		ERROR("network", "cannot create state directories: %s", strerror(-ret));
+	return ret;
+}
+
+int network_lock(struct network *n)
+{
+	char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", n->run_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int err = errno;
+
+		ERROR("network", "cannot open %s: %s", path, strerror(err));
+		return -err;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		int err = errno;
+
+		if (err == EINTR)
+			continue;
+		ERROR("network", "cannot lock %s: %s", path, strerror(err));
+		close(fd);
+		return -err;
+	}
+	n->lock_fd = fd;
+	return 0;
+}
+
+void network_unlock(struct network *n)
+{
+	if (n->lock_fd >= 0)
+		close(n->lock_fd);
+	n->lock_fd = -1;
+}
+
+int network_join(struct network *n)
+{
+	struct nl_link l;
+	bool created = false;
+	int ret;
+
+	if (n->mode == MODE_BRIDGED) {
+		ERROR("network", "bridged mode has no host network to join");
+		return -EINVAL;
+	}
+	ret = check_conflicts(n);
+	if (ret < 0)
+		return ret;
+	ret = nl_link_get(n->bridge, &l);
+	if (ret == -ENODEV) {
+		created = true;
+		ret = bridge_create(n);
+	} else if (ret == 0) {
+		ret = bridge_reuse(n, &l);
+	} else {
+		ERROR("network", "cannot look up bridge %s: %s", n->bridge, strerror(-ret));
+	}
+	if (ret < 0)
+		return ret;
+	ret = nat_add(n);
+	if (ret < 0 && created)
+		remove_network(n, n->bridge);
+	return ret;
+}
+
+int network_add_port(struct network *n, int ifindex, bool isolated)
+{
+	char name[IF_NAMESIZE] = "?";
+	int ret;
+
+	if_indextoname((unsigned)ifindex, name);
+	ret = nl_link_set_master(ifindex, n->bridge_ifindex);
+	if (ret < 0) {
+		ERROR("network", "cannot attach %s to bridge %s: %s", name, n->bridge,
+		      strerror(-ret));
+		return ret;
+	}
+	n->port_ifindex = ifindex;
+	if (isolated) {
+		ret = nl_brport_set_isolated(ifindex, true);
+		if (ret < 0) {
+			ERROR("network", "cannot isolate port %s: %s", name, strerror(-ret));
+			nl_link_set_master(ifindex, 0);
+			return ret;
+		}
+	}
+	DEBUG("network", "attached %s to %s%s", name, n->bridge, isolated ? " (isolated)" : "");
+	return 0;
+}
+
+int network_leave(struct network *n)
+{
+	const struct nl_link *all;
+	struct vec links;
+	int br = 0, ports = 0, ret;
+
+	if (n->mode == MODE_BRIDGED)
+		return 0;
+	ret = list_links(&links);
+	if (ret < 0)
+		return ret;
+	all = links.v;
+	for (size_t i = 0; i < links.n; i++)
+		if (!strcmp(all[i].name, n->bridge))
+			br = all[i].ifindex;
+	if (br > 0)
+		ports = count_ports(&links, br, n->port_ifindex);
+	free(links.v);
+	if (ports > 0) {
+		DEBUG("network", "bridge %s still has %d ports", n->bridge, ports);
+		return 0;
+	}
+	/* Without a bridge, still drop rules a killed helper may have left. */
+	ret = remove_network(n, n->bridge);
+	if (ret == 0 && br > 0)
+		INFO("network", "removed bridge %s", n->bridge);
+	return ret;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* TAP devices from /dev/net/tun, one per helper. */
+#include "tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netlink.h"
+
+/* The MTU the helper advertises to the VM (vmnet_mtu). */
+#define TAP_MTU 1500
+
+/* Creates the device; the kernel picks the number in "vmtap%d" so helpers
+ * never race over names. Not made persistent: closing the last fd (the
+ * helper exiting in any way) removes it. */
+static int tap_create(struct tap *t, bool vnet_hdr)
+{
+	struct ifreq ifr;
+
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0) {
+		int err = errno;
+
+		ERROR("tap", "cannot open /dev/net/tun: %s", strerror(err));
+		return -err;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "vmtap%%d");
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+		int err = errno;
+
+		ERROR("tap", "cannot create TAP device: %s", strerror(err));
+		return -err;
+	}
+	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
+	t->vnet_hdr = vnet_hdr;
+	return 0;
+}
+
+/* MTU and link up: the TAP carries frames as soon as it joins the bridge. */
+static int tap_configure(struct tap *t)
+{
+	int ret = nl_ifindex(t->name);
+
+	if (ret < 0) {
+		ERROR("tap", "cannot find %s: %s", t->name, strerror(-ret));
+		return ret;
+	}
+	t->ifindex = ret;
+	ret = nl_link_set_mtu(t->ifindex, TAP_MTU);
+	if (ret < 0) {
+		ERROR("tap", "cannot set MTU of %s: %s", t->name, strerror(-ret));
+		return ret;
+	}
+	ret = nl_link_up(t->ifindex);
+	if (ret < 0) {
+		ERROR("tap", "cannot bring %s up: %s", t->name, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int tap_open(struct tap *t, bool vnet_hdr)
+{
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	ret = tap_create(t, vnet_hdr);
+	if (ret == 0)
+		ret = tap_configure(t);
+	if (ret < 0) {
+		tap_close(t);
+		return ret;
+	}
+	DEBUG("tap", "created %s (ifindex %d%s)", t->name, t->ifindex,
+	      vnet_hdr ? ", vnet header" : "");
+	return 0;
+}
+
+void tap_close(struct tap *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	t->ifindex = 0;
+}
