@@ -252,7 +252,9 @@ if [ "$failed" != 0 ]; then
 	printf '\n%sThe helper log (stderr), last lines:%s\n' "$B" "$N"
 	tail -n 30 "$LOGDIR/helper.log" | sed 's/^/    /'
 	printf '%sThe VM console, last lines:%s\n' "$B" "$N"
-	tail -n 30 "$LOGDIR/vm.log" 2>/dev/null | sed 's/^/    /'
+	# Without the terminal control sequences of the firmware.
+	tail -n 30 "$LOGDIR/vm.log" 2>/dev/null |
+		sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[A-Za-z]//g; s/\r//g; s/^/    /'
 	exit 1
 fi
 printf '\n%sDemo passed.%s\n' "$G$B" "$N"

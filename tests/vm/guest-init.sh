@@ -107,7 +107,7 @@ if [ -s /tmp/lease ]; then
 		"dns ${LEASE_DNS:-none} server ${LEASE_SERVER:-none} mac $(cat /sys/class/net/eth0/address)"
 else
 	say "lease fail"
-	sed 's/^/udhcpc: /' /tmp/udhcpc.log
+	sed 's/^/  /' /tmp/udhcpc.log
 fi
 
 # --- checks ----------------------------------------------------------------

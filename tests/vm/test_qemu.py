@@ -335,6 +335,21 @@ def describe(rc, out, err):
     return "rc=%s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (rc, out[-6000:], err[-6000:])
 
 
+def check_cleaned_up(ns, info):
+    """After vmnet-client returned, the helper's TAP and bridge are gone."""
+    names = [info.get(k) for k in ("bridge", "tap") if info and info.get(k)]
+    if not names:
+        return
+    deadline = time.monotonic() + 3
+    while True:
+        links = ns.links(ns.host)
+        left = [n for n in names if re.search(r"^\d+: %s[:@]" % re.escape(n), links, re.M)]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert not left, "links left behind in %s after the run: %s" % (ns.host, left)
+
+
 def check_lease(info, vm, ctx, require_router=True):
     assert info is not None, "no helper JSON in the output\n" + ctx
     for key in ("vmnet_start_address", "vmnet_end_address", "vmnet_subnet_mask",
@@ -378,6 +393,7 @@ def test_shared_mode(qemu, guest_image, client_binary, netns):
     assert peers and all(p == HOST_ADDR for p in peers), \
         "remote saw connections from %s, expected %s (NAT)" % (peers, HOST_ADDR)
     assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+    check_cleaned_up(netns, info)
 
 
 def test_host_mode(qemu, guest_image, client_binary, netns):
@@ -397,6 +413,7 @@ def test_host_mode(qemu, guest_image, client_binary, netns):
         "host mode guest reached the remote over TCP: %r\n%s" % (vm.tcp[target], ctx)
     assert netns.server_connections() == [], "the remote saw a connection"
     assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+    check_cleaned_up(netns, info)
 
 
 @pytest.mark.parametrize("mode,helper_args,reachable", [
