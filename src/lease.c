@@ -602,7 +602,7 @@ static int save(const char *path, const struct lease *leases, size_t n)
 int lease_acquire(const char *path, uint32_t start, uint32_t end, const char *id,
 		  const uint8_t mac[6], uint32_t *addr)
 {
-	char *text;
+	char *text = NULL;
 	struct lease *leases;
 	size_t n, cap;
 	int err = read_text(path, &text), idx;

@@ -63,6 +63,7 @@ struct parse {
 	char *err;
 	size_t errlen;
 	const char *start_arg, *end_arg, *mask_arg;
+	bool failed;  /* the first error is the one reported */
 };
 
 static int fail(struct parse *p, const char *fmt, ...)
@@ -72,11 +73,12 @@ static int fail(struct parse *p, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->errlen) {
+	if (p->errlen && !p->failed) {
 		va_start(ap, fmt);
 		vsnprintf(p->err, p->errlen, fmt, ap);
 		va_end(ap);
 	}
+	p->failed = true;
 	return -1;
 }
 
@@ -354,6 +356,11 @@ static void options_init(struct options *o)
 	o->mode = MODE_SHARED;
 }
 
+/*
+ * Reads every option even after an error: --help, --version and
+ * --list-shared-interfaces anywhere on the line win over mistakes
+ * elsewhere, and -v still applies to them.
+ */
 static int parse_args(struct parse *p, int argc, char **argv)
 {
 	int opt;
@@ -361,11 +368,9 @@ static int parse_args(struct parse *p, int argc, char **argv)
 	/* 0, not 1: glibc then also resets its internal state between calls. */
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
-		if (handle_option(p, opt, optarg, argv) < 0)
-			return -1;
-	}
-	return 0;
+	while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1)
+		handle_option(p, opt, optarg, argv);
+	return p->failed ? -1 : 0;
 }
 
 int options_parse(struct options *o, int argc, char **argv, char *err, size_t errlen)
@@ -375,10 +380,14 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	options_init(o);
 	if (errlen)
 		err[0] = '\0';
-	if (parse_args(&p, argc, argv) < 0)
+	if (parse_args(&p, argc, argv) < 0 &&
+	    !(o->help || o->version || o->list_shared_interfaces))
 		return -1;
-	if (o->help || o->version || o->list_shared_interfaces)
+	if (o->help || o->version || o->list_shared_interfaces) {
+		if (errlen)
+			err[0] = '\0';
 		return 0;
+	}
 	if (optind < argc)
 		return fail(&p, "unexpected argument \"%s\"", argv[optind]);
 	if (check_endpoint(&p) < 0 || check_mode(&p) < 0)

@@ -109,8 +109,15 @@ static void test_early_exit(void)
 	CHECK(o.list_shared_interfaces);
 	OK("--fd", "3", "--socket", "/x", "--version");
 	CHECK(o.version);
-	/* ...but a bad option before them still fails. */
-	FAILS("--bogus", "--bogus", "--help");
+	/* They win over mistakes anywhere on the line; -v still counts. */
+	OK("--bogus", "--help");
+	CHECK(o.help);
+	OK("--fd", "abc", "--version", "--fd");
+	CHECK(o.version);
+	OK("--list-shared-interfaces", "-v", "--operation-mode=nat");
+	CHECK(o.list_shared_interfaces && o.verbose);
+	/* The first of several mistakes is the one reported. */
+	FAILS("--fd \"abc\"", "--fd", "abc", "--bogus");
 }
 
 static void test_syntax_errors(void)

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Writes the seed corpus for the fuzz harnesses: a few real-looking frames
+(DISCOVER, REQUEST, INFORM, RELEASE from a VM) and a lease file."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAC = bytes.fromhex("0ad636c1eaf3")
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ip4(s):
+    return bytes(int(x) for x in s.split("."))
+
+
+def dhcp(msg_type, ciaddr="0.0.0.0", extra=b""):
+    bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, 0x3903F326, 0, 0,
+                        ip4(ciaddr), bytes(4), bytes(4), bytes(4), MAC, b"", b"")
+    opts = bytes([53, 1, msg_type]) + bytes([61, 7, 1]) + MAC + extra
+    opts += bytes([55, 6, 1, 3, 6, 15, 26, 28, 12, 3]) + b"vm1" + bytes([255])
+    msg = bootp + struct.pack("!I", 0x63825363) + opts
+    return msg + bytes(max(0, 300 - len(msg)))
+
+
+def frame(payload, src="0.0.0.0", dst="255.255.255.255"):
+    udp = struct.pack("!HHHH", 68, 67, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0x10, 20 + len(udp), 0, 0, 64, 17, 0,
+                     ip4(src), ip4(dst))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return b"\xff" * 6 + MAC + b"\x08\x00" + ip + udp
+
+
+def main():
+    server = ip4("192.168.105.1")
+    seeds = {
+        "discover": frame(dhcp(1)),
+        "request": frame(dhcp(3, extra=bytes([50, 4]) + ip4("192.168.105.2") +
+                              bytes([54, 4]) + server)),
+        "inform": frame(dhcp(8, ciaddr="192.168.105.77"), src="192.168.105.77"),
+        "release": frame(dhcp(7, ciaddr="192.168.105.2", extra=bytes([54, 4]) + server),
+                         src="192.168.105.2", dst="192.168.105.1"),
+    }
+    out = os.path.join(HERE, "corpus", "fuzz_dhcp")
+    os.makedirs(out, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
+    out = os.path.join(HERE, "corpus", "fuzz_lease")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "leases"), "w") as f:
+        f.write("ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 "
+                "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 pid=1234 time=1732440000\n"
+                "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
+                "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 pid=0 time=1732440100\n")
+
+
+if __name__ == "__main__":
+    main()
