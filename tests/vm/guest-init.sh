@@ -10,8 +10,8 @@
 #   VMTEST lease <ip>/<prefix> router <gw> dns <dns> server <id> mac <mac> | fail
 #   VMTEST ping <addr> ok <received>/<sent> | fail         vmtest.ping=ADDR|router[,...]
 #   VMTEST tcp <addr>:<port> ok <first line> | fail        vmtest.tcp=ADDR:PORT[,...]
-#   VMTEST dns <name> ok <address> | fail                  vmtest.dns=NAME[,...]
-#   VMTEST addr6 <addr>/<prefix> | VMTEST addr6 fail       (before the first ping6)
+#   VMTEST dns <name>[@server] ok <address> | fail         vmtest.dns=NAME[@SERVER][,...]
+#   VMTEST addr6 <addr>/<prefix> | VMTEST addr6 fail       (before the first IPv6 check)
 #   VMTEST ping6 <addr> ok <received>/<sent> | fail        vmtest.ping6=ADDR|router[,...]
 #   VMTEST uptime <seconds>
 #   VMTEST done
@@ -124,6 +124,23 @@ do_ping() {     # ping|ping6 addr [extra args]
 	fi
 }
 
+# Waits once (up to ~8 s) for a global SLAAC address that finished DAD.
+ADDR6_DONE=""
+wait_addr6() {
+	[ -n "$ADDR6_DONE" ] && return
+	ADDR6_DONE=1
+	addr6=""
+	n=0
+	while [ $n -lt 40 ]; do
+		addr6=$(ip -6 addr show dev eth0 scope global 2>/dev/null |
+			awk '/inet6/ && !/tentative/ {print $2; exit}')
+		[ -n "$addr6" ] && break
+		usleep 200000
+		n=$((n + 1))
+	done
+	say "addr6 ${addr6:-fail}"
+}
+
 for addr in $PINGS; do
 	if [ "$addr" = router ]; then
 		# Without a router option, the DHCP server (the gateway).
@@ -139,6 +156,9 @@ done
 for target in $TCPS; do
 	host=${target%:*}
 	port=${target##*:}
+	case "$host" in
+	\[*\]) host=${host#[}; host=${host%]}; wait_addr6 ;;   # [v6addr]:port
+	esac
 	line=$(timeout 8 nc -w 4 "$host" "$port" </dev/null 2>/dev/null | head -n 1 | tr -d '\r')
 	if [ -n "$line" ]; then
 		say "tcp $target ok $line"
@@ -147,29 +167,23 @@ for target in $TCPS; do
 	fi
 done
 
-for name in $DNSS; do
+for query in $DNSS; do
+	name=${query%%@*}
+	server=""
+	case "$query" in *@*) server=${query#*@} ;; esac
 	# Addresses printed after the "Name:" line are the answers.
-	addr=$(timeout 10 nslookup "$name" 2>/dev/null |
+	# shellcheck disable=SC2086
+	addr=$(timeout 10 nslookup "$name" $server 2>/dev/null |
 		awk '/^Name:/ {a = 1; next} a && /^Address/ {sub(/^Address( [0-9]+)?:[ \t]*/, ""); print; exit}')
 	if [ -n "$addr" ]; then
-		say "dns $name ok $addr"
+		say "dns $query ok $addr"
 	else
-		say "dns $name fail"
+		say "dns $query fail"
 	fi
 done
 
 if [ -n "$PING6S" ]; then
-	# Wait (up to ~8 s) for a global SLAAC address that finished DAD.
-	addr6=""
-	n=0
-	while [ $n -lt 40 ]; do
-		addr6=$(ip -6 addr show dev eth0 scope global 2>/dev/null |
-			awk '/inet6/ && !/tentative/ {print $2; exit}')
-		[ -n "$addr6" ] && break
-		usleep 200000
-		n=$((n + 1))
-	done
-	say "addr6 ${addr6:-fail}"
+	wait_addr6
 	for addr in $PING6S; do
 		if [ "$addr" = router ]; then
 			gw=$(ip -6 route show default dev eth0 2>/dev/null |
