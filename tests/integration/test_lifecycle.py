@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Start, stop, crash, restart, cleanup and privilege drop."""
+
+import re
+import signal
+import time
+
+import pytest
+
+import frames
+from conftest import assert_clean, leftovers, wait_until
+
+
+def serves(h, vm):
+    return frames.arp_resolve(vm, h.info["vmnet_mac_address"], h.info["lease_address"],
+                              h.gateway) is not None
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_signal_exits_zero_and_cleans_up(lab, mode, sig):
+    before = lab.host.sysctl("net.ipv4.ip_forward")
+    h, vm = lab.helper(["--operation-mode", mode])
+    g = lab.guest(vm, mac=h.info["vmnet_mac_address"])
+    g.configure(h.info["lease_address"], h.prefixlen, h.gateway)
+    assert g.ping(h.gateway)
+    assert h.stop(sig) == 0, "exit status after %s; stderr:\n%s" % (sig.name, h.stderr())
+    assert not any(l.startswith("ERROR") for l in h.stderr_lines()), h.stderr()
+    assert_clean(lab.host, ip_forward=before)
+
+
+@pytest.mark.parametrize("forwarding", ["0", "1"])
+def test_ip_forward_restored(lab, forwarding):
+    lab.host.set_sysctl("net.ipv4.ip_forward", forwarding)
+    h1, _ = lab.helper(["--operation-mode", "shared"])
+    h2, _ = lab.helper(["--operation-mode", "host"])
+    assert h1.stop() == 0
+    assert h2.stop() == 0
+    assert_clean(lab.host, ip_forward=forwarding)
+
+
+def test_vm_closing_socket_stops_helper(lab):
+    h, vm = lab.helper([])
+    assert serves(h, vm)
+    vm.close()
+    try:
+        rc = h.proc.wait(10)
+    except Exception:
+        raise AssertionError("helper still running 10 s after the VM closed its socket:\n%s"
+                             % h.stderr())
+    assert rc == 0, "exit %d after the VM left:\n%s" % (rc, h.stderr())
+    assert_clean(lab.host)
+
+
+def test_vmsim_exit_stops_helper(lab):
+    h, vm = lab.helper([])
+    g = lab.guest(vm, mac=h.info["vmnet_mac_address"])
+    g.configure(h.info["lease_address"], h.prefixlen, h.gateway)
+    assert g.ping(h.gateway)
+    assert g.stop() == 0
+    try:
+        h.proc.wait(10)
+    except Exception:
+        raise AssertionError("helper still running 10 s after the VM exited:\n%s"
+                             % h.stderr())
+    assert_clean(lab.host)
+
+
+def test_sigkill_then_restart(lab):
+    iid = "6A1C3E2B-4F5D-4E6A-9B7C-8D9E0F1A2B3C"
+    h, vm = lab.helper(["--interface-id", iid])
+    addr = h.info["lease_address"]
+    assert serves(h, vm)
+    h.send_signal(signal.SIGKILL)
+    h.wait()
+    # The root reaper tears the network down even after SIGKILL.
+    assert_clean(lab.host, timeout=5)
+    h2, vm2 = lab.helper(["--interface-id", iid])
+    assert h2.info["lease_address"] == addr
+    assert serves(h2, vm2), "restarted helper does not serve"
+    assert frames.dhcp_lease(vm2, h2.info["vmnet_mac_address"])["yiaddr"] == addr
+    assert h2.stop() == 0
+    assert_clean(lab.host)
+
+
+def test_sigkill_with_a_neighbour(lab):
+    h1, vm1 = lab.helper([])
+    h2, g2_vm = lab.helper([])
+    g2 = lab.guest(g2_vm, mac=h2.info["vmnet_mac_address"])
+    g2.configure(h2.info["lease_address"], h2.prefixlen, h2.gateway)
+    h1.send_signal(signal.SIGKILL)
+    h1.wait()
+    time.sleep(0.5)
+    assert h2.bridge in lab.host.link_names(), "bridge removed under a running helper"
+    assert g2.ping(h2.gateway), "the surviving VM lost its gateway"
+    h3, vm3 = lab.helper([])
+    assert serves(h3, vm3)
+    g3 = lab.guest(vm3, mac=h3.info["vmnet_mac_address"])
+    g3.configure(h3.info["lease_address"], h3.prefixlen, h3.gateway)
+    assert g2.ping(h3.info["lease_address"]), "VMs do not reach each other after restart"
+    assert h3.stop() == 0 and h2.stop() == 0
+    assert_clean(lab.host)
+
+
+def test_twenty_start_stop_cycles(lab):
+    lab.host.set_sysctl("net.ipv4.ip_forward", "0")
+    nets = [["--operation-mode", "shared"], ["--operation-mode", "host"],
+            ["--operation-mode", "shared", "--start-address", "10.1.0.1",
+             "--end-address", "10.1.0.100", "--subnet-mask", "255.255.255.0"]]
+    t0 = time.monotonic()
+    for i in range(20):
+        h, vm = lab.helper(nets[i % len(nets)])
+        if i % 5 == 0:
+            assert serves(h, vm), "cycle %d: not serving" % i
+        assert h.stop() == 0, "cycle %d: exit status; stderr:\n%s" % (i, h.stderr())
+        vm.close()
+    elapsed = time.monotonic() - t0
+    assert_clean(lab.host, ip_forward="0")
+    assert elapsed < 60, "20 cycles took %.1f s" % elapsed
+
+
+def proc_status(pid):
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                out[k] = v.split()
+    except FileNotFoundError:
+        return None
+    return out
+
+
+def test_privilege_drop(lab):
+    env = {"SUDO_UID": "65534", "SUDO_GID": "65534", "SUDO_USER": "nobody"}
+    h, vm = lab.helper([], env=env)
+    assert serves(h, vm), "not serving after dropping privileges"
+    st = proc_status(h.pid)
+    assert st is not None
+    assert st["Uid"] == ["65534"] * 4, "datapath Uid %s" % st["Uid"]
+    assert st["Gid"] == ["65534"] * 4, "datapath Gid %s" % st["Gid"]
+    assert "0" not in st.get("Groups", []), "datapath kept group 0: %s" % st["Groups"]
+    for cap in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+        assert int(st[cap][0], 16) == 0, "datapath %s=%s" % (cap, st[cap][0])
+    # Every other helper process in the namespace is the root reaper, at most one.
+    others = [p for p in lab.host.pids() if p != h.pid]
+    assert len(others) <= 1, "unexpected processes %s" % others
+    # Teardown (by the root reaper) still works.
+    assert h.stop() == 0, h.stderr()
+    assert_clean(lab.host)
+
+
+def test_privilege_drop_sigkill(lab):
+    env = {"SUDO_UID": "65534", "SUDO_GID": "65534"}
+    h, vm = lab.helper(["--operation-mode", "host"], env=env)
+    assert serves(h, vm)
+    h.send_signal(signal.SIGKILL)
+    h.wait()
+    assert_clean(lab.host, timeout=5)
+
+
+def test_privilege_drop_socket_owner(lab):
+    import os
+    path = lab.tmp / "vmnet.sock"
+    os.chmod(lab.tmp, 0o755)
+    env = {"SUDO_UID": "65534", "SUDO_GID": "65534"}
+    h, _ = lab.helper(["--socket", path], env=env)
+    assert wait_until(path.exists, 5)
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid) == (65534, 65534), "socket owned by %d:%d" % (
+        st.st_uid, st.st_gid)
+    assert h.stop() == 0
+    assert not path.exists()
+    assert_clean(lab.host)
+
+
+def test_log_format(lab):
+    h, vm = lab.helper(["-v"])
+    assert serves(h, vm)
+    assert h.stop() == 0
+    lines = h.stderr_lines()
+    assert lines
+    rx = re.compile(r"^(DEBUG|INFO |WARN |ERROR) \[[a-z0-9_-]+\] \S")
+    bad = [l for l in lines if not rx.match(l)]
+    assert not bad, "malformed log lines: %s" % bad
+    assert any(l.startswith("DEBUG") for l in lines), "-v gave no DEBUG lines"
+    h2, _ = lab.helper([])
+    assert h2.stop() == 0
+    assert not any(l.startswith("DEBUG") for l in h2.stderr_lines())
+    assert any(l.startswith("INFO  [main] ") for l in h2.stderr_lines())
+    assert not leftovers(lab.host)
