@@ -37,7 +37,7 @@ echo; say "init $(cut -d' ' -f1 /proc/uptime) $(uname -r)"
 
 finish() {
 	say "uptime $(cut -d' ' -f1 /proc/uptime)"
-	say done
+	say "done"
 	if [ -n "$HOLD" ]; then
 		sleep "$HOLD"
 	fi
