@@ -316,20 +316,18 @@ static void write_bootp(struct wbuf *w, const struct dhcp_config *cfg,
 }
 
 /*
- * RFC 2131 4.1. A NAK is always broadcast: the client may not hold the
- * address it asked about. We answer on the link directly (giaddr is
- * copied but no relay sits between us and the VM).
+ * RFC 2131 4.1: the IP destination of a reply, 0 for a broadcast. A NAK is
+ * always broadcast since the client may not hold the address it asked
+ * about. giaddr is copied but ignored: no relay sits between us and the VM.
  */
-static bool reply_broadcast(const struct request *r, int type, uint32_t *dst)
+static uint32_t reply_dst(const struct request *r, int type, uint32_t yiaddr)
 {
 	if (type == DHCPNAK || (r->flags & BOOTP_FLAG_BROADCAST))
-		return true;
-	if (r->ciaddr) {
-		*dst = r->ciaddr;
-		return false;
-	}
-	*dst = 0;
-	return false;
+		return 0;
+	if (r->ciaddr)
+		return r->ciaddr;
+	/* yiaddr is 0 for an INFORM without ciaddr: then broadcast too. */
+	return yiaddr;
 }
 
 static void put_be16(uint8_t *p, uint16_t v)
@@ -379,17 +377,13 @@ static void write_headers(uint8_t *out, const struct dhcp_config *cfg,
 			  const struct request *r, int type, uint32_t yiaddr, size_t dhcp_len)
 {
 	static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	uint32_t dst = 0;
-	bool bcast = reply_broadcast(r, type, &dst);
+	uint32_t dst = reply_dst(r, type, yiaddr);
 
-	if (!bcast && !dst)
-		dst = yiaddr;
-	if (!dst)
-		bcast = true;  /* e.g. an INFORM without ciaddr: nowhere else to go */
-	memcpy(out, bcast ? bcast_mac : r->chaddr, 6);
+	/* Unicast goes to chaddr: the client may not answer ARP yet. */
+	memcpy(out, dst ? r->chaddr : bcast_mac, 6);
 	memcpy(out + 6, cfg->server_mac, 6);
 	put_be16(out + 12, ETHERTYPE_IPV4);
-	write_ip4(out + ETH_HLEN_, cfg->server, bcast ? 0xffffffffu : dst, UDP_HLEN + dhcp_len);
+	write_ip4(out + ETH_HLEN_, cfg->server, dst ? dst : 0xffffffffu, UDP_HLEN + dhcp_len);
 	write_udp(out + ETH_HLEN_, dhcp_len);
 }
 

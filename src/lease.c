@@ -67,15 +67,15 @@ static bool parse_decimal(const char *v, size_t n, long long max, long long *out
 {
 	long long x = 0;
 
-	if (n == 0 || n > 19)
+	if (n == 0)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return false;
-		x = x * 10 + (v[i] - '0');
+		int d = v[i] - '0';
+
+		if (d < 0 || d > 9 || x > (max - d) / 10)
+			return false;  /* not a digit, or past max (checked before overflowing) */
+		x = x * 10 + d;
 	}
-	if (x > max)
-		return false;
 	*out = x;
 	return true;
 }

@@ -332,6 +332,12 @@ static void test_inform_release(void)
 	CHECK(ip_dst() == OTHER);
 	CHECK(memcmp(out, vm_mac, 6) == 0);
 
+	/* No ciaddr to answer to: broadcast. */
+	r.ciaddr = 0;
+	len = reply(&r);
+	CHECK(msg_type(len) == 5);
+	CHECK(memcmp(out, bcast_mac, 6) == 0 && ip_dst() == 0xffffffffu);
+
 	r = base(7);
 	r.ciaddr = CLIENT;
 	CHECK(reply(&r) == 0);

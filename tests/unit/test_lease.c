@@ -37,6 +37,9 @@ static void test_parse_format(void)
 		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 pid=1 time=1\n"
 		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 interface_id=X pid=-1 time=1\n"
 		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 interface_id=X pid=1 time=1x\n"
+		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 interface_id=X pid=2147483648 time=1\n"
+		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 interface_id=X pid=1 time=9223372036854775808\n"
+		"ip_address=192.168.105.3 hw_address=0a:d6:36:c1:ea:f3 interface_id=X pid=1 time=99999999999999999999\n"
 		"  ip_address=192.168.105.4\thw_address=02:11:22:33:44:55 interface_id=abc future=1  \r\n"
 		"ip_address=192.168.105.5 hw_address=02:11:22:33:44:55 interface_id=last pid=7 time=9";
 	struct lease l[8];
@@ -53,6 +56,9 @@ static void test_parse_format(void)
 	CHECK(l[1].addr == 0xc0a86904u && l[1].pid == 0 && l[1].time == 0);
 	CHECK_STR(l[1].id, "ABC");
 	CHECK(l[2].pid == 7 && l[2].time == 9);
+	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=M "
+			  "pid=2147483647 time=9223372036854775807", l + 3, 1) == 1);
+	CHECK(l[3].pid == 2147483647 && l[3].time == 9223372036854775807LL);
 
 	CHECK(lease_format(l, 1, buf, sizeof(buf)) > 0);
 	CHECK_STR(buf, "ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 "
