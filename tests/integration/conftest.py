@@ -117,6 +117,10 @@ class Netns:
         self.name = name
         sh(["ip", "netns", "add", name])
         self.inode = os.stat("/run/netns/" + name).st_ino
+        # Namespace inodes are reused: state under a fresh namespace's inode
+        # is stale (from a deleted namespace) and would leak into this test.
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        shutil.rmtree(self.lib_dir, ignore_errors=True)
         self.run(["ip", "link", "set", "lo", "up"])
 
     def cmd(self, argv):

@@ -29,6 +29,10 @@ def start_guest(lab, args=(), **kw):
 def test_ping_gateway(lab, mode):
     h, g = start_guest(lab, ["--operation-mode", mode])
     assert g.ping(h.gateway, count=3), "guest cannot ping gateway %s" % h.gateway
+    # Full size frames (1514 bytes) pass both ways, unfragmented.
+    r = g.run(["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", "-M", "do", "-s", "1472",
+               h.gateway], check=False)
+    assert r.returncode == 0, "full size ping failed:\n%s%s" % (r.stdout, r.stderr)
     # The guest learnt the gateway's MAC by ARP: it is the bridge's.
     neigh = g.ns.ip_json("neigh", "show", h.gateway, "dev", "eth0")
     bridge_mac = [l["address"] for l in lab.host.links() if l["ifname"] == h.bridge][0]

@@ -95,6 +95,8 @@ def check_refused(lab, args, r):
     assert r.stdout == "", "stdout not empty for %s: %r" % (args, r.stdout)
     left = leftovers(lab.host, allow_leases=False)
     assert not left, "invocation %s left behind: %s" % (args, left)
+    files = [f.name for f in lab.tmp.iterdir()]
+    assert not files, "invocation %s left files: %s" % (args, files)
     return lines[0]
 
 
