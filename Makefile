@@ -71,7 +71,7 @@ FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
 build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lpthread
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lpthread
 
 fuzz-smoke: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
