@@ -288,3 +288,93 @@ def test_runt_and_oversize_frames_dropped(lab):
     assert frames.arp_resolve(vm, mac, ip, h.gateway)
     assert h.stop() == 0
     assert_clean(lab.host)
+
+
+BULK_SERVER = textwrap.dedent("""
+    import hashlib, os, socket, sys
+    mode, size = sys.argv[1], int(sys.argv[2])
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 8081)); s.listen(1); s.settimeout(30)
+    print("ready", flush=True)
+    c, _ = s.accept(); c.settimeout(30)
+    h = hashlib.sha256()
+    if mode == "recv":
+        n = 0
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            h.update(b); n += len(b)
+        print(n, h.hexdigest(), flush=True)
+    else:
+        rnd = hashlib.sha256(b"seed").digest() * 2048   # 64 KiB pattern
+        n = 0
+        while n < size:
+            chunk = rnd[: min(len(rnd), size - n)]
+            c.sendall(chunk); h.update(chunk); n += len(chunk)
+        c.close()
+        print(n, h.hexdigest(), flush=True)
+""")
+
+BULK_CLIENT = textwrap.dedent("""
+    import hashlib, socket, sys
+    addr, mode, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    c = socket.create_connection((addr, 8081), timeout=30)
+    h = hashlib.sha256()
+    n = 0
+    if mode == "send":
+        rnd = hashlib.sha256(b"other").digest() * 2048
+        while n < size:
+            chunk = rnd[: min(len(rnd), size - n)]
+            c.sendall(chunk); h.update(chunk); n += len(chunk)
+        c.shutdown(socket.SHUT_WR)
+        c.recv(1)
+    else:
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            h.update(b); n += len(b)
+    print(n, h.hexdigest(), flush=True)
+""")
+
+
+@pytest.mark.parametrize("direction", ["vm-to-host", "host-to-vm"])
+def test_bulk_tcp_integrity(lab, direction):
+    """64 MiB over TCP between the VM and the host: every byte arrives intact."""
+    size = 64 << 20
+    h, g = start_guest(lab, [])
+    srv_mode, cli_mode = ("recv", "send") if direction == "vm-to-host" else ("send", "recv")
+    srv = lab.host.popen(["/usr/bin/python3", "-c", BULK_SERVER, srv_mode, size],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lab.procs.append(srv)
+    assert read_line(srv.stdout.fileno(), 10).strip() == b"ready"
+    t0 = time.monotonic()
+    r = g.run(["/usr/bin/python3", "-c", BULK_CLIENT, h.gateway, cli_mode, size],
+              check=False, timeout=60)
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 0, "client failed: %s" % r.stderr
+    server_line = read_line(srv.stdout.fileno(), 30).decode().split()
+    client_line = r.stdout.split()
+    assert server_line and client_line, (server_line, client_line, srv.stderr.read())
+    assert int(client_line[0]) == size and int(server_line[0]) == size, \
+        (client_line, server_line)
+    assert client_line[1] == server_line[1], "data corrupted in transit"
+    assert elapsed < 40, "64 MiB took %.1f s" % elapsed
+
+
+def test_pool_exhausted_fails_cleanly(lab):
+    """A /30 has one address to lease: a second VM is refused, the first keeps working."""
+    net = ["--start-address", "192.168.105.253", "--end-address", "192.168.105.254",
+           "--subnet-mask", "255.255.255.252"]
+    h1, g1 = start_guest(lab, net)
+    a, b = lab.socketpair()
+    r = lab.run_helper(["--fd", b.fileno()] + net, pass_fds=(b.fileno(),), timeout=20)
+    assert r.returncode != 0, "a second VM got a lease from an exhausted pool: %s" % r.stdout
+    assert r.stdout == ""
+    assert len([l for l in lab.host.link_names() if l.startswith("vmtap")]) == 1, \
+        "the refused helper left its TAP"
+    assert g1.ping(h1.gateway), "first VM lost its gateway"
+    assert h1.stop() == 0
+    assert_clean(lab.host)

@@ -3,6 +3,7 @@
 
 import ipaddress
 import signal
+import time
 import uuid
 
 import pytest
@@ -164,3 +165,31 @@ def test_dhcp_nak_for_foreign_address(lab):
     # And the real lease still works.
     assert frames.dhcp_lease(vm, mac)["yiaddr"] == str(lease)
     assert wait_until(lambda: h.alive(), 0.1)
+
+
+def test_udhcpc_with_another_mac(lab):
+    """The VM need not use vmnet_mac_address: any MAC gets the helper's lease."""
+    h, vm = lab.helper([])
+    mac = frames.random_mac()
+    assert mac != h.info["vmnet_mac_address"]
+    g = lab.guest(vm, mac=mac)
+    script = write_script(lab, "udhcpc.sh", UDHCPC_SCRIPT)
+    out = lab.tmp / "udhcpc.lease"
+    r = g.run(["env", "LEASE_OUT=%s" % out, "busybox", "udhcpc", "-i", "eth0", "-f", "-q",
+               "-n", "-t", "5", "-T", "1", "-A", "1", "-s", script],
+              check=False, timeout=30)
+    assert r.returncode == 0, "udhcpc failed:\n%s%s" % (r.stdout, r.stderr)
+    assert read_env(out)["ip"] == h.info["lease_address"]
+    assert g.ping(h.gateway)
+
+
+def test_dhcp_release_then_renew(lab):
+    h, vm = lab.helper([])
+    mac = h.info["vmnet_mac_address"]
+    lease = frames.dhcp_lease(vm, mac)
+    addr = lease["yiaddr"]
+    vm.send(frames.dhcp_message(mac, 0x77, "release", [("server_id", h.gateway)],
+                                ciaddr=addr, src_ip=addr, dst_ip=h.gateway))
+    time.sleep(0.3)
+    assert h.alive()
+    assert frames.dhcp_lease(vm, mac)["yiaddr"] == addr

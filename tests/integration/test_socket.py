@@ -128,3 +128,19 @@ def test_second_helper_same_path_refused(lab):
     assert frames.arp_resolve(vm, h1.info["vmnet_mac_address"], h1.info["lease_address"],
                               h1.gateway), "first helper no longer serves"
     assert len([l for l in lab.host.link_names() if l.startswith("vmtap")]) == 1
+
+
+def test_socket_client_leaving_stops_helper(lab):
+    h, path = start(lab)
+    vm = client(lab, path, "c1.sock")
+    assert frames.arp_resolve(vm, h.info["vmnet_mac_address"], h.info["lease_address"],
+                              h.gateway)
+    vm.close()
+    os.unlink(lab.tmp / "c1.sock")
+    try:
+        h.proc.wait(10)
+    except Exception:
+        raise AssertionError("helper still running 10 s after its client left:\n%s"
+                             % h.stderr())
+    assert not path.exists(), "socket left behind"
+    assert_clean(lab.host)
