@@ -68,13 +68,14 @@ def test_vmsim_exit_stops_helper(lab):
 
 def test_sigkill_then_restart(lab):
     iid = "6A1C3E2B-4F5D-4E6A-9B7C-8D9E0F1A2B3C"
+    lab.host.set_sysctl("net.ipv4.ip_forward", "0")
     h, vm = lab.helper(["--interface-id", iid])
     addr = h.info["lease_address"]
     assert serves(h, vm)
     h.send_signal(signal.SIGKILL)
     h.wait()
     # The root reaper tears the network down even after SIGKILL.
-    assert_clean(lab.host, timeout=5)
+    assert_clean(lab.host, ip_forward="0", timeout=5)
     h2, vm2 = lab.helper(["--interface-id", iid])
     assert h2.info["lease_address"] == addr
     assert serves(h2, vm2), "restarted helper does not serve"
@@ -189,3 +190,28 @@ def test_log_format(lab):
     assert not any(l.startswith("DEBUG") for l in h2.stderr_lines())
     assert any(l.startswith("INFO  [main] ") for l in h2.stderr_lines())
     assert not leftovers(lab.host)
+
+
+def test_concurrent_join_and_leave(lab):
+    """Helpers leaving while others join the same network: the joiners all work."""
+    for rnd in range(3):
+        old = [lab.helper([]) for _ in range(5)]
+        for h, _ in old:
+            assert h.alive()
+        for h, _ in old:
+            h.send_signal(signal.SIGTERM)
+        new = [lab.helper([], wait_json=False) for _ in range(5)]
+        for h, _ in old:
+            assert h.wait() == 0, h.stderr()
+        for h, vm in new:
+            h.read_json(timeout=30)
+        for h, vm in new:
+            assert h.bridge in lab.host.link_names(), \
+                "round %d: bridge gone under a running helper" % rnd
+            assert serves(h, vm), "round %d: a helper that joined while others left " \
+                "does not serve:\n%s" % (rnd, h.stderr())
+        for h, _ in new:
+            h.send_signal(signal.SIGTERM)
+        for h, _ in new:
+            assert h.wait() == 0
+        assert_clean(lab.host)
