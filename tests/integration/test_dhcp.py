@@ -193,3 +193,15 @@ def test_dhcp_release_then_renew(lab):
     time.sleep(0.3)
     assert h.alive()
     assert frames.dhcp_lease(vm, mac)["yiaddr"] == addr
+
+
+def test_lease_file(lab):
+    iid = str(uuid.uuid4()).upper()
+    h, vm = lab.helper(["--interface-id", iid])
+    path = lab.host.lib_dir / ("%s.leases" % h.bridge)
+    assert path.exists(), "no lease file %s" % path
+    lines = [l for l in path.read_text().splitlines() if iid in l]
+    assert len(lines) == 1, path.read_text()
+    fields = dict(f.split("=", 1) for f in lines[0].split())
+    assert fields.get("ip_address") == h.info["lease_address"], lines[0]
+    assert fields.get("hw_address") == h.info["vmnet_mac_address"], lines[0]

@@ -215,3 +215,20 @@ def test_concurrent_join_and_leave(lab):
         for h, _ in new:
             assert h.wait() == 0
         assert_clean(lab.host)
+
+
+def test_namespaces_are_independent(lab):
+    """The same network in two namespaces: separate bridges, state and leases."""
+    other = lab.netns("host2")
+    iid = "0B3C6F1E-2D4A-4B5C-8E9F-A1B2C3D4E5F6"
+    h1, vm1 = lab.helper(["--interface-id", iid])
+    h2, vm2 = lab.helper(["--interface-id", iid], ns=other)
+    assert h1.bridge in lab.host.link_names() and h2.bridge in other.link_names()
+    assert serves(h1, vm1) and serves(h2, vm2)
+    assert h1.stop() == 0
+    assert_clean(lab.host)
+    assert h2.bridge in other.link_names(), "stopping one namespace's helper removed " \
+        "the other's bridge"
+    assert serves(h2, vm2)
+    assert h2.stop() == 0
+    assert_clean(other)
