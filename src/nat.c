@@ -337,7 +337,9 @@ static int find_shared_bridge(const struct nl_link *l, void *arg)
 {
 	struct shared_scan *s = arg;
 
-	if (!strncmp(l->name, "vmnets", 6) && strcmp(l->name, s->except) != 0 &&
+	if (l == NULL)
+		s->found = false;   /* the dump starts over */
+	else if (!strncmp(l->name, "vmnets", 6) && strcmp(l->name, s->except) != 0 &&
 	    !strcmp(l->kind, "bridge"))
 		s->found = true;
 	return 0;

@@ -2,9 +2,14 @@
 /*
  * nftables rules (libnftables), one table per network: "inet vmnet_<bridge>".
  * Shared mode: masquerade the subnet and let the bridge forward to the
- * uplinks. Host mode: forbid forwarding to and from the bridge. If we had to
- * switch on net.ipv4.ip_forward, a guard table "inet vmnet_guard" keeps every
- * other interface as unforwarded as before; the last network restores it.
+ * uplinks, refusing new connections into it. Host mode: forbid forwarding to
+ * and from the bridge. If we had to switch on net.ipv4.ip_forward, a guard
+ * table "inet vmnet_guard" keeps every other interface as unforwarded as
+ * before, and the sysctls ip_forward rewrites (every device's forwarding,
+ * conf/all/accept_redirects) are saved in <run_dir>/forwarding; the last
+ * shared network restores them exactly and removes the guard.
+ * Both calls are idempotent (tables are replaced atomically) and run under
+ * the network lock.
  */
 #ifndef VMNET_NAT_H
 #define VMNET_NAT_H

@@ -82,6 +82,29 @@ out:
 	return ret;
 }
 
+/* How often a dump is rerun when a concurrent change interrupted it. */
+#define NL_DUMP_TRIES 5
+
+/*
+ * Runs a dump. When links, addresses or routes change while the kernel is
+ * dumping (a dying helper's TAP going away, say) it flags the dump as
+ * inconsistent, which libmnl reports as EINTR: start over, after telling
+ * the caller through restart() to drop what it collected.
+ */
+static int nl_dump(struct nlmsghdr *nlh, mnl_cb_t cb, void *data, int (*restart)(void *data))
+{
+	int ret;
+
+	for (int i = 0;; i++) {
+		ret = nl_talk(nlh, cb, data);
+		if (ret != -EINTR || i + 1 == NL_DUMP_TRIES)
+			return ret;
+		ret = restart(data);
+		if (ret < 0)
+			return ret;
+	}
+}
+
 int nl_open(void)
 {
 	struct mnl_socket *nl = nl_socket();
@@ -200,6 +223,13 @@ static int link_dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int link_restart(void *data)
+{
+	struct link_dump *d = data;
+
+	return d->fn(NULL, d->arg);
+}
+
 int nl_link_list(nl_link_fn fn, void *arg)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -208,7 +238,7 @@ int nl_link_list(nl_link_fn fn, void *arg)
 	struct link_dump d = { fn, arg };
 
 	ifi->ifi_family = AF_UNSPEC;
-	return nl_talk(nlh, link_dump_cb, &d);
+	return nl_dump(nlh, link_dump_cb, &d, link_restart);
 }
 
 static int link_get_cb(const struct nlmsghdr *nlh, void *data)
@@ -341,7 +371,9 @@ static int count_port(const struct nl_link *l, void *arg)
 {
 	struct port_count *pc = arg;
 
-	if (l->master == pc->master)
+	if (l == NULL)
+		pc->count = 0;   /* the dump restarts */
+	else if (l->master == pc->master)
 		pc->count++;
 	return 0;
 }
@@ -412,6 +444,13 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int addr_restart(void *data)
+{
+	struct addr_dump *d = data;
+
+	return d->fn(NULL, d->arg);
+}
+
 int nl_addr4_list(nl_addr4_fn fn, void *arg)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -420,7 +459,7 @@ int nl_addr4_list(nl_addr4_fn fn, void *arg)
 	struct addr_dump d = { fn, arg };
 
 	ifa->ifa_family = AF_INET;
-	return nl_talk(nlh, addr_dump_cb, &d);
+	return nl_dump(nlh, addr_dump_cb, &d, addr_restart);
 }
 
 struct addr_find {
@@ -434,7 +473,9 @@ static int addr_find_cb(const struct nl_addr4 *a, void *arg)
 {
 	struct addr_find *f = arg;
 
-	if (!f->found && a->ifindex == f->ifindex) {
+	if (a == NULL)
+		f->found = false;   /* the dump restarts */
+	else if (!f->found && a->ifindex == f->ifindex) {
 		f->found = true;
 		f->addr = a->addr;
 		f->prefix = a->prefix;
@@ -493,6 +534,13 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int route_restart(void *data)
+{
+	struct route_dump *d = data;
+
+	return d->fn(NULL, d->arg);
+}
+
 int nl_route4_list(nl_route4_fn fn, void *arg)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -501,5 +549,5 @@ int nl_route4_list(nl_route4_fn fn, void *arg)
 	struct route_dump d = { fn, arg };
 
 	rtm->rtm_family = AF_INET;
-	return nl_talk(nlh, route_dump_cb, &d);
+	return nl_dump(nlh, route_dump_cb, &d, route_restart);
 }

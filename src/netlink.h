@@ -41,7 +41,9 @@ struct nl_route4 {
 	uint8_t type;               /* RTN_* */
 };
 
-/* Dump callbacks: return 0 to continue, -errno to abort the dump with it. */
+/* Dump callbacks: return 0 to continue, -errno to abort the dump with it.
+ * Called with NULL when the kernel reported the dump inconsistent (a
+ * concurrent change) and it starts over: forget everything seen so far. */
 typedef int (*nl_link_fn)(const struct nl_link *l, void *arg);
 typedef int (*nl_addr4_fn)(const struct nl_addr4 *a, void *arg);
 typedef int (*nl_route4_fn)(const struct nl_route4 *r, void *arg);

@@ -134,9 +134,19 @@ static int vec_push(struct vec *vec, const void *item)
 	return 0;
 }
 
-static int push_link(const struct nl_link *l, void *arg) { return vec_push(arg, l); }
-static int push_addr(const struct nl_addr4 *a, void *arg) { return vec_push(arg, a); }
-static int push_route(const struct nl_route4 *r, void *arg) { return vec_push(arg, r); }
+/* Dump callbacks; NULL means the dump starts over. */
+static int vec_add(struct vec *vec, const void *item)
+{
+	if (item == NULL) {
+		vec->n = 0;
+		return 0;
+	}
+	return vec_push(vec, item);
+}
+
+static int push_link(const struct nl_link *l, void *arg) { return vec_add(arg, l); }
+static int push_addr(const struct nl_addr4 *a, void *arg) { return vec_add(arg, a); }
+static int push_route(const struct nl_route4 *r, void *arg) { return vec_add(arg, r); }
 
 static const struct nl_link *link_by_index(const struct vec *links, int ifindex)
 {
