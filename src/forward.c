@@ -169,6 +169,16 @@ static void *vm_to_host(void *arg)
 	return NULL;
 }
 
+void forward_vm_frame(struct forward *f, const uint8_t *frame, size_t len)
+{
+	int flags = len > f->max_packet ? MSG_TRUNC : 0;
+
+	if (vm_frame(f, frame, len, flags))
+		count(&f->vm, 1, len, 0);
+	else
+		count(&f->vm, 0, 0, 1);
+}
+
 /* Reads up to BATCH frames from the TAP into b. Returns how many, -1 on a device error. */
 static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops)
 {

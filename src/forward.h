@@ -40,6 +40,9 @@ struct forward {
 
 /* Starts both threads. 0 or -errno. */
 int forward_start(struct forward *f);
+/* Handles one frame from the VM received outside the threads (the first
+ * datagram of a --socket client), as the VM thread would. */
+void forward_vm_frame(struct forward *f, const uint8_t *frame, size_t len);
 /* Asks both threads to stop and joins them. */
 void forward_stop(struct forward *f);
 

@@ -46,6 +46,8 @@ struct ctx {
 	struct reaper reaper;
 	struct forward fwd;
 	int sig_fd;
+	uint8_t first[MTU + ETH_HEADER + 1];  /* a --socket client's first datagram */
+	size_t first_len;
 };
 
 static void die(const char *what)
@@ -101,14 +103,19 @@ static void block_signals(struct ctx *c)
 		die("signalfd failed");
 }
 
+static void require_root(void)
+{
+	if (geteuid() != 0)
+		die("vmnet-helper must start as root (run it with sudo)");
+}
+
+/* Logged only once the invocation is known to be valid: a bad one gets one line. */
 static void log_start(void)
 {
 	struct utsname u;
 
 	uname(&u);
 	INFO("main", "running vmnet-helper %s on %s %s", VMNET_VERSION, u.sysname, u.release);
-	if (geteuid() != 0)
-		die("vmnet-helper must start as root (run it with sudo)");
 }
 
 static void identify(struct ctx *c)
@@ -273,7 +280,7 @@ static void wait_for_client(struct ctx *c)
 {
 	if (!c->opt.socket_path)
 		return;
-	if (transport_wait_client(&c->vm, c->sig_fd) != 1) {
+	if (transport_wait_client(&c->vm, c->sig_fd, c->first, sizeof(c->first), &c->first_len) != 1) {
 		INFO("main", "stopped before a client connected");
 		finish(c, EXIT_SUCCESS);
 	}
@@ -297,6 +304,8 @@ static void start_forwarding(struct ctx *c)
 		ERROR("main", "cannot start forwarding");
 		finish(c, EXIT_FAILURE);
 	}
+	if (c->first_len)
+		forward_vm_frame(f, c->first, c->first_len);
 	INFO("main", "host forwarding started");
 	INFO("main", "vm forwarding started");
 }
@@ -376,11 +385,12 @@ int main(int argc, char **argv)
 	parse_options(&c, argc, argv);
 	refuse_unsupported(&c.opt);
 	block_signals(&c);
-	log_start();
+	require_root();
 	if (priv_user_from_env(&c.user) < 0)
 		exit(EXIT_FAILURE);
 	identify(&c);
 	open_transport(&c);
+	log_start();
 	setup_network(&c);
 	print_json(&c);
 	start_reaper(&c);

@@ -137,16 +137,16 @@ fail:
 	return -1;
 }
 
-static bool is_handshake(const char *buf, ssize_t n)
+static bool is_handshake(const uint8_t *buf, ssize_t n)
 {
 	return n == 4 && memcmp(buf, "VFKT", 4) == 0;
 }
 
-int transport_wait_client(struct transport *t, int stop_fd)
+int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t cap,
+			  size_t *first_len)
 {
 	struct pollfd pfd[2] = { { t->fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
 	struct sockaddr_un from;
-	char buf[64];
 
 	INFO("main", "waiting for client on \"%s\"", t->path);
 	for (;;) {
@@ -160,7 +160,7 @@ int transport_wait_client(struct transport *t, int stop_fd)
 		}
 		if (pfd[1].revents)
 			return 0;
-		n = recvfrom(t->fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+		n = recvfrom(t->fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
 		if (n < 0)
 			continue;
 		if (fromlen <= offsetof(struct sockaddr_un, sun_path)) {
@@ -174,8 +174,11 @@ int transport_wait_client(struct transport *t, int stop_fd)
 		from.sun_path[sizeof(from.sun_path) - 1] = '\0';
 		INFO("main", "serving client \"%s%s\"", from.sun_path[0] ? "" : "@",
 		     from.sun_path[0] ? from.sun_path : from.sun_path + 1);
-		if (!is_handshake(buf, n))
-			DEBUG("main", "first datagram (%zd bytes) was not a handshake; dropped", n);
+		/* MSG_TRUNC makes n the real size: an oversized first frame is
+		 * reported as such and dropped by the caller's checks. */
+		*first_len = is_handshake(buf, n) ? 0 : (size_t)n;
+		if (!*first_len)
+			DEBUG("main", "dropped the client's handshake");
 		return 1;
 	}
 }

@@ -4,6 +4,8 @@
 #define VMNET_TRANSPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct transport {
@@ -19,11 +21,14 @@ int transport_from_fd(struct transport *t, int fd);
 /* --socket: takes PATH.lock, binds PATH (0600, owned by uid/gid). 0 or -1 (ERROR logged). */
 int transport_bind(struct transport *t, const char *path, uid_t uid, gid_t gid);
 /*
- * --socket: waits for the first client datagram, connects to its sender and
- * drops a handshake datagram ("VFKT"). Returns 1 if a client is connected,
- * 0 if stop_fd became readable first, -1 on error.
+ * --socket: waits for the first client datagram and connects to its sender.
+ * A handshake datagram ("VFKT") is dropped; any other first datagram is a
+ * frame, returned in first/first_len (0 for a handshake) for the caller to
+ * forward. Returns 1 if a client is connected, 0 if stop_fd became readable
+ * first, -1 on error.
  */
-int transport_wait_client(struct transport *t, int stop_fd);
+int transport_wait_client(struct transport *t, int stop_fd, uint8_t *first, size_t cap,
+			  size_t *first_len);
 /* Removes the socket and lock files (root reaper at exit). */
 void transport_cleanup_files(const char *path);
 /*
