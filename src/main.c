@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dnsfwd.h"
 #include "forward.h"
 #include "ident.h"
 #include "ip4.h"
@@ -32,6 +33,7 @@
 #define MTU 1500
 #define ETH_HEADER 14
 #define LEASE_TIME 86400
+#define RESOLV_CONF "/etc/resolv.conf"
 
 struct ctx {
 	struct options opt;
@@ -45,6 +47,7 @@ struct ctx {
 	struct tap tap;
 	struct reaper reaper;
 	struct forward fwd;
+	struct dnsfwd *dns;        /* NULL: no DNS service (leases name no server) */
 	int sig_fd;
 	uint8_t first[MTU + ETH_HEADER + 1];  /* a --socket client's first datagram */
 	size_t first_len;
@@ -201,6 +204,18 @@ static void setup_network(struct ctx *c)
 	INFO("main", "started vmnet interface %s on %s", c->tap.name, c->net.bridge);
 }
 
+/*
+ * DNS at the gateway (dnsfwd.h). Port 53 needs root and resolv.conf is read
+ * as the host's resolver would, so both happen here, before the privilege
+ * drop. Failing to bind is a WARN, not an error: a VM without the helper's
+ * DNS still has a working network (and may be configured with other servers).
+ */
+static void open_dns(struct ctx *c)
+{
+	if (c->opt.mode == MODE_SHARED || c->opt.mode == MODE_HOST)
+		c->dns = dnsfwd_open(c->net.gateway, c->net.mask, RESOLV_CONF);
+}
+
 static void print_json(struct ctx *c)
 {
 	char buf[1024], mac[18], start[16], end[16], mask[16], lease[16];
@@ -261,6 +276,8 @@ static void start_reaper(struct ctx *c)
 
 static void finish(struct ctx *c, int code)
 {
+	dnsfwd_close(c->dns);
+	c->dns = NULL;
 	tap_close(&c->tap);
 	if (c->vm.fd >= 0)
 		close(c->vm.fd);
@@ -274,6 +291,22 @@ static void drop_privileges(struct ctx *c)
 	if (priv_drop(&c->user) < 0)
 		finish(c, EXIT_FAILURE);
 	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
+}
+
+/* Right after the privilege drop, before waiting for a --socket client: the
+ * kernel hands queries from any VM of the network to any helper's socket, so
+ * ours must be served even while our own VM has not connected yet. */
+static void start_dns(struct ctx *c)
+{
+	int rc;
+
+	if (!c->dns)
+		return;
+	rc = dnsfwd_start(c->dns);
+	if (rc < 0) {
+		ERROR("main", "cannot start the DNS thread: %s", strerror(-rc));
+		finish(c, EXIT_FAILURE);
+	}
 }
 
 static void wait_for_client(struct ctx *c)
@@ -297,7 +330,7 @@ static void start_forwarding(struct ctx *c)
 	f->dhcp_enabled = c->opt.mode != MODE_BRIDGED;
 	f->dhcp = (struct dhcp_config){
 		.server = c->net.gateway, .mask = c->net.mask, .yiaddr = c->lease,
-		.lease_time = LEASE_TIME,
+		.lease_time = LEASE_TIME, .dns = c->dns ? c->net.gateway : 0,
 	};
 	memcpy(f->dhcp.server_mac, c->net.bridge_mac, 6);
 	if (forward_start(f) < 0) {
@@ -323,6 +356,20 @@ static void counters_json(struct json *j, const char *key, struct fwd_counters *
 	json_raw(j, key, buf);
 }
 
+static void dns_counters_json(struct json *j, struct dnsfwd_counters *dc)
+{
+	char buf[160];
+	struct json o;
+
+	json_begin(&o, buf, sizeof(buf));
+	json_num(&o, "queries", (long long)atomic_load(&dc->queries));
+	json_num(&o, "answers", (long long)atomic_load(&dc->answers));
+	json_num(&o, "servfails", (long long)atomic_load(&dc->servfails));
+	json_num(&o, "drops", (long long)atomic_load(&dc->drops));
+	json_end(&o);
+	json_raw(j, "dns", buf);
+}
+
 static void log_stats(struct ctx *c)
 {
 	char buf[512], when[40];
@@ -338,6 +385,8 @@ static void log_stats(struct ctx *c)
 	json_str(&j, "time", when);
 	counters_json(&j, "host", &c->fwd.host);
 	counters_json(&j, "vm", &c->fwd.vm);
+	if (c->dns)
+		dns_counters_json(&j, dnsfwd_counters(c->dns));
 	json_end(&j);
 	INFO("stats", "%s", buf);
 }
@@ -392,9 +441,11 @@ int main(int argc, char **argv)
 	open_transport(&c);
 	log_start();
 	setup_network(&c);
+	open_dns(&c);
 	print_json(&c);
 	start_reaper(&c);
 	drop_privileges(&c);
+	start_dns(&c);
 	wait_for_client(&c);
 	start_forwarding(&c);
 	wait_for_termination(&c);

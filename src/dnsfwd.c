@@ -1,0 +1,765 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "dnsfwd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "ip4.h"
+#include "log.h"
+
+/* glibc's MAXNS: the resolver library only ever uses the first three. */
+#define MAX_UPSTREAMS 3
+/* resolv.conf lines considered, so that three valid ones are found among junk. */
+#define MAX_NAMESERVER_LINES 16
+#define RESOLV_MAX_BYTES 65536
+/* Queries in flight over UDP: one socket each (a random source port per
+ * query, and ICMP errors arrive on it). Beyond this, SERVFAIL at once. */
+#define MAX_PENDING 128
+/* Concurrent TCP clients; the listener is not polled while all are busy. */
+#define MAX_TCP 16
+/* A query is answered by this deadline, with SERVFAIL if need be. Clients
+ * retry after about 5 s; answering earlier lets them give up or try again
+ * instead of hanging. */
+#define DEADLINE_MS 2000
+/* A TCP client gets this long to send a (next) query or read our answer. */
+#define TCP_IDLE_MS 5000
+/* UDP queries read per wake-up, so a flood cannot starve the other sockets. */
+#define UDP_BATCH 32
+#define LISTEN_BACKLOG 64
+#define DNS_PORT 53
+
+struct upstream {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	char text[DNS_ADDR_TEXT];
+};
+
+/* A UDP query forwarded upstream, waiting for its answer. */
+struct pending {
+	int fd;                   /* connected to upstream[server]; -1: slot free */
+	int server;
+	uint16_t up_id;           /* the id sent upstream (random) */
+	struct sockaddr_in client;
+	int64_t attempt_end, deadline;
+	struct dns_query q;
+	size_t len;
+	uint8_t query[DNS_MAX_QUERY];
+};
+
+enum tcp_state { T_FREE, T_READ, T_CONNECT, T_UP_WRITE, T_UP_READ, T_WRITE };
+
+/* A TCP client: one query at a time, each over a fresh upstream connection. */
+struct tcpconn {
+	enum tcp_state st;
+	int fd, up;
+	int server;
+	int64_t deadline;         /* of the current state */
+	int64_t attempt_end;      /* then the next upstream server is tried */
+	struct dns_query q;
+	size_t qlen, qoff;        /* bytes in qbuf (with the length prefix), sent upstream */
+	size_t rlen, roff;        /* bytes in rbuf, sent to the client */
+	uint8_t qbuf[2 + DNS_MAX_QUERY];
+	uint8_t rbuf[2 + DNS_MAX_MESSAGE];
+};
+
+enum slot_kind { K_STOP, K_UDP, K_TCP_LISTEN, K_PEND, K_CLIENT, K_UPSTREAM };
+
+struct pollset {
+	struct pollfd fds[3 + MAX_PENDING + MAX_TCP];
+	uint8_t kind[3 + MAX_PENDING + MAX_TCP];
+	int index[3 + MAX_PENDING + MAX_TCP];
+	int n;
+};
+
+struct dnsfwd {
+	uint32_t gateway, mask;
+	int udp_fd, tcp_fd, stop_fd;
+	struct upstream up[MAX_UPSTREAMS];
+	int nup;
+	bool started;
+	pthread_t thread;
+	struct dnsfwd_counters cnt;
+	struct pending pend[MAX_PENDING];
+	struct tcpconn tcp[MAX_TCP];
+	uint8_t buf[DNS_MAX_MESSAGE + 1];   /* one datagram in flight at a time */
+	struct pollset ps;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void bump(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static uint16_t random_id(void)
+{
+	static _Atomic uint16_t fallback;
+	uint16_t id;
+
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id))
+		id = (uint16_t)(atomic_fetch_add(&fallback, 40503) ^ (uint16_t)now_ms());
+	return id;
+}
+
+/* ---- setup (root) -------------------------------------------------------- */
+
+static bool is_gateway(const struct dnsfwd *d, const struct upstream *u)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&u->addr;
+
+	return u->addr.ss_family == AF_INET && ntohl(in->sin_addr.s_addr) == d->gateway;
+}
+
+static bool add_upstream(struct dnsfwd *d, const char *text)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+				  .ai_socktype = SOCK_DGRAM }, *ai;
+	struct upstream *u = &d->up[d->nup];
+
+	/* getaddrinfo also takes "fe80::1%eth0", as glibc's resolver does. */
+	if (getaddrinfo(text, "53", &hints, &ai) != 0)
+		return false;
+	memcpy(&u->addr, ai->ai_addr, ai->ai_addrlen);
+	u->len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	snprintf(u->text, sizeof(u->text), "%s", text);
+	/* Our own address would forward to ourselves forever. */
+	if (is_gateway(d, u)) {
+		WARN("dns", "ignoring nameserver %s: it is this network's gateway", text);
+		return false;
+	}
+	d->nup++;
+	return true;
+}
+
+static void read_upstreams(struct dnsfwd *d, const char *path)
+{
+	char names[MAX_NAMESERVER_LINES][DNS_ADDR_TEXT], *text = calloc(1, RESOLV_MAX_BYTES + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0;
+
+	if (text && fd >= 0) {
+		size_t len = 0;
+		ssize_t r;
+		while (len < RESOLV_MAX_BYTES &&
+		       (r = read(fd, text + len, RESOLV_MAX_BYTES - len)) > 0)
+			len += (size_t)r;
+		n = dns_resolv_nameservers(text, names, MAX_NAMESERVER_LINES);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	for (int i = 0; i < n && d->nup < MAX_UPSTREAMS; i++)
+		if (!add_upstream(d, names[i]))
+			DEBUG("dns", "skipping nameserver \"%s\" in %s", names[i], path);
+	/* What the resolver library does without a usable nameserver line. */
+	if (d->nup == 0) {
+		INFO("dns", "no nameserver in %s: using 127.0.0.1 like the host's resolver", path);
+		add_upstream(d, "127.0.0.1");
+	}
+}
+
+static int bind_port53(int type, uint32_t gateway)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(DNS_PORT),
+				 .sin_addr.s_addr = htonl(gateway) };
+	int one = 1, fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	/* SO_REUSEPORT: every helper of this network shares the port (see dnsfwd.h).
+	 * SO_REUSEADDR (TCP): rebinding while old connections sit in TIME_WAIT. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) < 0)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static void log_upstreams(const struct dnsfwd *d, const char *path)
+{
+	char list[MAX_UPSTREAMS * (DNS_ADDR_TEXT + 2)] = "", gw[16];
+	size_t n = 0;
+
+	for (int i = 0; i < d->nup; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", d->up[i].text);
+	INFO("dns", "answering DNS on %s:53, forwarding to %s (from %s)",
+	     ip4_format(d->gateway, gw), list, path);
+}
+
+struct dnsfwd *dnsfwd_open(uint32_t gateway, uint32_t mask, const char *resolv_path)
+{
+	struct dnsfwd *d = calloc(1, sizeof(*d));
+	char gw[16];
+	int u, t;
+
+	if (!d) {
+		WARN("dns", "out of memory: running without DNS");
+		return NULL;
+	}
+	d->gateway = gateway;
+	d->mask = mask;
+	d->stop_fd = -1;
+	for (int i = 0; i < MAX_PENDING; i++)
+		d->pend[i].fd = -1;
+	for (int i = 0; i < MAX_TCP; i++)
+		d->tcp[i].fd = d->tcp[i].up = -1;
+	u = bind_port53(SOCK_DGRAM, gateway);
+	t = u < 0 ? u : bind_port53(SOCK_STREAM, gateway);
+	if (u < 0 || t < 0) {
+		WARN("dns", "cannot bind %s:53 (%s): running without DNS, leases name no DNS server",
+		     ip4_format(gateway, gw), strerror(-(u < 0 ? u : t)));
+		if (u >= 0)
+			close(u);
+		free(d);
+		return NULL;
+	}
+	d->udp_fd = u;
+	d->tcp_fd = t;
+	read_upstreams(d, resolv_path);
+	log_upstreams(d, resolv_path);
+	return d;
+}
+
+struct dnsfwd_counters *dnsfwd_counters(struct dnsfwd *d)
+{
+	return &d->cnt;
+}
+
+/* ---- UDP ------------------------------------------------------------------ */
+
+static bool from_subnet(const struct dnsfwd *d, const struct sockaddr_in *a)
+{
+	return a->sin_family == AF_INET &&
+	       (ntohl(a->sin_addr.s_addr) & d->mask) == (d->gateway & d->mask);
+}
+
+static void udp_send_client(struct dnsfwd *d, const struct sockaddr_in *to,
+			    const uint8_t *msg, size_t len)
+{
+	if (sendto(d->udp_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof(*to)) < 0)
+		DEBUG("dns", "reply to a client lost: %s", strerror(errno));
+}
+
+static void udp_error(struct dnsfwd *d, const struct sockaddr_in *to, const uint8_t *query,
+		      const struct dns_query *q, uint8_t rcode)
+{
+	uint8_t out[DNS_MAX_QUERY];
+	int n = dns_error_reply(query, q, rcode, out, sizeof(out));
+
+	if (n > 0) {
+		bump(&d->cnt.servfails);
+		udp_send_client(d, to, out, (size_t)n);
+	}
+}
+
+static void pend_free(struct pending *p)
+{
+	close(p->fd);
+	p->fd = -1;
+}
+
+static void pend_fail(struct dnsfwd *d, struct pending *p)
+{
+	/* dns_error_reply() puts the client's own id back. */
+	udp_error(d, &p->client, p->query, &p->q, DNS_RCODE_SERVFAIL);
+	pend_free(p);
+}
+
+/* Sends p's query to the first upstream from `from` on that takes it. Each
+ * server gets an equal share of the deadline before the next is tried. */
+static void pend_attempt(struct dnsfwd *d, struct pending *p, int from, int64_t now)
+{
+	if (p->fd >= 0)
+		pend_free(p);
+	for (int s = from; s < d->nup; s++) {
+		const struct upstream *u = &d->up[s];
+		int fd = socket(u->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			break;
+		/* Connected: only this server's datagrams arrive, ICMP errors too. */
+		if (connect(fd, (const struct sockaddr *)&u->addr, u->len) == 0 &&
+		    send(fd, p->query, p->len, 0) == (ssize_t)p->len) {
+			p->fd = fd;
+			p->server = s;
+			p->attempt_end = s == d->nup - 1 ? p->deadline
+				       : now + DEADLINE_MS / d->nup;
+			return;
+		}
+		DEBUG("dns", "cannot send to %s: %s", u->text, strerror(errno));
+		close(fd);
+	}
+	pend_fail(d, p);
+}
+
+static struct pending *pend_slot(struct dnsfwd *d)
+{
+	for (int i = 0; i < MAX_PENDING; i++)
+		if (d->pend[i].fd < 0)
+			return &d->pend[i];
+	return NULL;
+}
+
+static void udp_query(struct dnsfwd *d, const struct sockaddr_in *from, size_t len, int64_t now)
+{
+	struct dns_query q;
+	struct pending *p;
+
+	if (len > DNS_MAX_QUERY || !from_subnet(d, from) || dns_parse_query(d->buf, len, &q) < 0) {
+		bump(&d->cnt.drops);
+		return;
+	}
+	bump(&d->cnt.queries);
+	if (q.opcode != DNS_OPCODE_QUERY) {
+		udp_error(d, from, d->buf, &q, DNS_RCODE_NOTIMP);
+		return;
+	}
+	p = pend_slot(d);
+	if (!p) {
+		udp_error(d, from, d->buf, &q, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	memcpy(p->query, d->buf, len);
+	p->len = len;
+	p->q = q;
+	p->client = *from;
+	p->up_id = random_id();
+	dns_set_id(p->query, p->up_id);
+	p->deadline = now + DEADLINE_MS;
+	pend_attempt(d, p, 0, now);
+}
+
+static void udp_receive(struct dnsfwd *d, int64_t now)
+{
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		/* One byte more than we accept, to see a query that is too large. */
+		ssize_t n = recvfrom(d->udp_fd, d->buf, DNS_MAX_QUERY + 1, MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return;
+		udp_query(d, &from, (size_t)n, now);
+	}
+}
+
+static void pend_readable(struct dnsfwd *d, struct pending *p, int64_t now)
+{
+	ssize_t n = recv(p->fd, d->buf, DNS_MAX_MESSAGE, MSG_DONTWAIT);
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			/* ECONNREFUSED (ICMP port unreachable) and the like: no answer
+			 * will come from this server. */
+			DEBUG("dns", "%s: %s", d->up[p->server].text, strerror(errno));
+			pend_attempt(d, p, p->server + 1, now);
+		}
+		return;
+	}
+	/* Anything else (a late or forged answer) is ignored; the deadline stands. */
+	if (!dns_reply_matches(p->query, &p->q, p->up_id, d->buf, (size_t)n))
+		return;
+	dns_set_id(d->buf, p->q.id);
+	bump(&d->cnt.answers);
+	udp_send_client(d, &p->client, d->buf, (size_t)n);
+	pend_free(p);
+}
+
+static void pend_timers(struct dnsfwd *d, int64_t now)
+{
+	for (int i = 0; i < MAX_PENDING; i++) {
+		struct pending *p = &d->pend[i];
+
+		if (p->fd < 0)
+			continue;
+		if (now >= p->deadline)
+			pend_fail(d, p);
+		else if (now >= p->attempt_end)
+			pend_attempt(d, p, p->server + 1, now);
+	}
+}
+
+/* ---- TCP ------------------------------------------------------------------ */
+
+static void tcp_close(struct tcpconn *c)
+{
+	if (c->up >= 0)
+		close(c->up);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = c->up = -1;
+	c->st = T_FREE;
+}
+
+static void tcp_wait_query(struct tcpconn *c, int64_t now)
+{
+	c->st = T_READ;
+	c->qlen = 0;
+	c->deadline = now + TCP_IDLE_MS;
+}
+
+static void tcp_reply(struct tcpconn *c, size_t len, int64_t now)
+{
+	if (c->up >= 0)
+		close(c->up);
+	c->up = -1;
+	c->rbuf[0] = (uint8_t)(len >> 8);
+	c->rbuf[1] = (uint8_t)len;
+	c->rlen = 2 + len;
+	c->roff = 0;
+	c->st = T_WRITE;
+	c->deadline = now + TCP_IDLE_MS;
+}
+
+static void tcp_error(struct dnsfwd *d, struct tcpconn *c, uint8_t rcode, int64_t now)
+{
+	int n = dns_error_reply(c->qbuf + 2, &c->q, rcode, c->rbuf + 2, sizeof(c->rbuf) - 2);
+
+	if (n < 0) {
+		tcp_close(c);
+		return;
+	}
+	bump(&d->cnt.servfails);
+	tcp_reply(c, (size_t)n, now);
+}
+
+/* Connects to the first upstream from `from` on that does not refuse at once. */
+static void tcp_attempt(struct dnsfwd *d, struct tcpconn *c, int from, int64_t now)
+{
+	if (c->up >= 0)
+		close(c->up);
+	c->up = -1;
+	for (int s = from; s < d->nup; s++) {
+		const struct upstream *u = &d->up[s];
+		int fd = socket(u->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			break;
+		if (connect(fd, (const struct sockaddr *)&u->addr, u->len) == 0 ||
+		    errno == EINPROGRESS) {
+			c->up = fd;
+			c->server = s;
+			c->qoff = 0;
+			c->st = T_CONNECT;
+			c->attempt_end = s == d->nup - 1 ? c->deadline : now + DEADLINE_MS / d->nup;
+			return;
+		}
+		DEBUG("dns", "cannot connect to %s: %s", u->text, strerror(errno));
+		close(fd);
+	}
+	tcp_error(d, c, DNS_RCODE_SERVFAIL, now);
+}
+
+static void tcp_query_complete(struct dnsfwd *d, struct tcpconn *c, int64_t now)
+{
+	if (dns_parse_query(c->qbuf + 2, c->qlen - 2, &c->q) < 0) {
+		bump(&d->cnt.drops);
+		tcp_close(c);
+		return;
+	}
+	bump(&d->cnt.queries);
+	if (c->q.opcode != DNS_OPCODE_QUERY) {
+		tcp_error(d, c, DNS_RCODE_NOTIMP, now);
+		return;
+	}
+	c->deadline = now + DEADLINE_MS;
+	tcp_attempt(d, c, 0, now);
+}
+
+/* Reads a length-prefixed message into buf (holding *have bytes, cap total).
+ * 1: complete, 0: more to come, -1: EOF, error or too large. */
+static int read_framed(int fd, uint8_t *buf, size_t *have, size_t cap)
+{
+	for (;;) {
+		size_t want = *have < 2 ? 2 : 2 + (size_t)(buf[0] << 8 | buf[1]);
+		ssize_t n;
+
+		if (want > cap)
+			return -1;
+		if (*have >= 2 && *have == want)
+			return 1;   /* a zero-length message too: the caller rejects it */
+		n = recv(fd, buf + *have, want - *have, MSG_DONTWAIT);
+		if (n == 0)
+			return -1;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		*have += (size_t)n;
+	}
+}
+
+/* Writes buf[*off..len). 1: all written, 0: more to come, -1: error. */
+static int write_all(int fd, const uint8_t *buf, size_t *off, size_t len)
+{
+	ssize_t n = send(fd, buf + *off, len - *off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	*off += (size_t)n;
+	return *off == len;
+}
+
+static void tcp_client_io(struct dnsfwd *d, struct tcpconn *c, int64_t now)
+{
+	int rc;
+
+	if (c->st == T_READ) {
+		rc = read_framed(c->fd, c->qbuf, &c->qlen, sizeof(c->qbuf));
+		if (rc < 0 || (rc == 1 && c->qlen < 2 + DNS_HEADER))
+			tcp_close(c);
+		else if (rc == 1)
+			tcp_query_complete(d, c, now);
+		return;
+	}
+	rc = write_all(c->fd, c->rbuf, &c->roff, c->rlen);   /* T_WRITE */
+	if (rc < 0)
+		tcp_close(c);
+	else if (rc == 1)
+		tcp_wait_query(c, now);
+}
+
+static void tcp_upstream_io(struct dnsfwd *d, struct tcpconn *c, int64_t now)
+{
+	int err = 0, rc;
+	socklen_t el = sizeof(err);
+
+	if (c->st == T_CONNECT) {
+		if (getsockopt(c->up, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+			tcp_attempt(d, c, c->server + 1, now);
+			return;
+		}
+		c->st = T_UP_WRITE;
+	}
+	if (c->st == T_UP_WRITE) {
+		rc = write_all(c->up, c->qbuf, &c->qoff, c->qlen);
+		if (rc < 0)
+			tcp_attempt(d, c, c->server + 1, now);
+		if (rc == 1) {
+			c->st = T_UP_READ;
+			c->rlen = 0;
+		}
+		return;
+	}
+	rc = read_framed(c->up, c->rbuf, &c->rlen, sizeof(c->rbuf));   /* T_UP_READ */
+	if (rc < 0) {
+		tcp_attempt(d, c, c->server + 1, now);
+	} else if (rc == 1) {
+		/* Over TCP the id is the client's own; a reply for something else
+		 * is a broken server. */
+		if (c->rlen < 2 + DNS_HEADER || dns_get_id(c->rbuf + 2) != c->q.id) {
+			tcp_error(d, c, DNS_RCODE_SERVFAIL, now);
+			return;
+		}
+		bump(&d->cnt.answers);
+		tcp_reply(c, c->rlen - 2, now);
+	}
+}
+
+static void tcp_accept(struct dnsfwd *d, int64_t now)
+{
+	for (int i = 0; i < MAX_TCP; i++) {
+		struct tcpconn *c = &d->tcp[i];
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		int fd;
+
+		if (c->st != T_FREE)
+			continue;
+		fd = accept4(d->tcp_fd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (!from_subnet(d, &from)) {
+			bump(&d->cnt.drops);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->up = -1;
+		tcp_wait_query(c, now);
+	}
+}
+
+static void tcp_timers(struct dnsfwd *d, int64_t now)
+{
+	for (int i = 0; i < MAX_TCP; i++) {
+		struct tcpconn *c = &d->tcp[i];
+
+		if (c->st == T_FREE)
+			continue;
+		if (now < c->deadline) {
+			bool upstream = c->st != T_READ && c->st != T_WRITE;
+			if (upstream && now >= c->attempt_end)
+				tcp_attempt(d, c, c->server + 1, now);
+			continue;
+		}
+		if (c->st == T_READ || c->st == T_WRITE)
+			tcp_close(c);    /* an idle or stuck client */
+		else
+			tcp_error(d, c, DNS_RCODE_SERVFAIL, now);
+	}
+}
+
+/* ---- the thread ----------------------------------------------------------- */
+
+static void ps_add(struct pollset *ps, int fd, short events, enum slot_kind kind, int index)
+{
+	ps->fds[ps->n] = (struct pollfd){ fd, events, 0 };
+	ps->kind[ps->n] = (uint8_t)kind;
+	ps->index[ps->n] = index;
+	ps->n++;
+}
+
+static bool tcp_has_free(const struct dnsfwd *d)
+{
+	for (int i = 0; i < MAX_TCP; i++)
+		if (d->tcp[i].st == T_FREE)
+			return true;
+	return false;
+}
+
+/* Everything to wait for, and the earliest deadline (as a poll timeout). */
+static int build_pollset(struct dnsfwd *d, struct pollset *ps, int64_t now)
+{
+	int64_t next = now + 60000;
+
+	ps->n = 0;
+	ps_add(ps, d->stop_fd, POLLIN, K_STOP, 0);
+	ps_add(ps, d->udp_fd, POLLIN, K_UDP, 0);
+	if (tcp_has_free(d))
+		ps_add(ps, d->tcp_fd, POLLIN, K_TCP_LISTEN, 0);
+	for (int i = 0; i < MAX_PENDING; i++) {
+		const struct pending *p = &d->pend[i];
+		if (p->fd < 0)
+			continue;
+		ps_add(ps, p->fd, POLLIN, K_PEND, i);
+		if (p->attempt_end < next)
+			next = p->attempt_end;
+	}
+	for (int i = 0; i < MAX_TCP; i++) {
+		const struct tcpconn *c = &d->tcp[i];
+		switch (c->st) {
+		case T_FREE: continue;
+		case T_READ: ps_add(ps, c->fd, POLLIN, K_CLIENT, i); break;
+		case T_WRITE: ps_add(ps, c->fd, POLLOUT, K_CLIENT, i); break;
+		case T_UP_READ: ps_add(ps, c->up, POLLIN, K_UPSTREAM, i); break;
+		default: ps_add(ps, c->up, POLLOUT, K_UPSTREAM, i); break;
+		}
+		if (c->deadline < next)
+			next = c->deadline;
+		if (c->st != T_READ && c->st != T_WRITE && c->attempt_end < next)
+			next = c->attempt_end;
+	}
+	return next <= now ? 0 : (int)(next - now);
+}
+
+static void dispatch(struct dnsfwd *d, const struct pollset *ps, int64_t now)
+{
+	for (int i = 1; i < ps->n; i++) {
+		if (!ps->fds[i].revents)
+			continue;
+		int k = ps->index[i];
+		switch (ps->kind[i]) {
+		case K_UDP: udp_receive(d, now); break;
+		case K_TCP_LISTEN: tcp_accept(d, now); break;
+		case K_PEND:
+			if (d->pend[k].fd == ps->fds[i].fd)
+				pend_readable(d, &d->pend[k], now);
+			break;
+		case K_CLIENT:
+			if (d->tcp[k].fd == ps->fds[i].fd && (d->tcp[k].st == T_READ || d->tcp[k].st == T_WRITE))
+				tcp_client_io(d, &d->tcp[k], now);
+			break;
+		case K_UPSTREAM:
+			if (d->tcp[k].up == ps->fds[i].fd && d->tcp[k].st >= T_CONNECT && d->tcp[k].st <= T_UP_READ)
+				tcp_upstream_io(d, &d->tcp[k], now);
+			break;
+		}
+	}
+}
+
+static void *dns_thread(void *arg)
+{
+	struct dnsfwd *d = arg;
+	struct pollset *ps = &d->ps;
+
+	for (;;) {
+		int timeout = build_pollset(d, ps, now_ms());
+		int n = poll(ps->fds, (nfds_t)ps->n, timeout);
+
+		if (n < 0 && errno != EINTR) {
+			ERROR("dns", "poll: %s", strerror(errno));
+			break;
+		}
+		if (n > 0 && ps->fds[0].revents)
+			break;
+		int64_t now = now_ms();
+		if (n > 0)
+			dispatch(d, ps, now);
+		pend_timers(d, now);
+		tcp_timers(d, now);
+	}
+	return NULL;
+}
+
+int dnsfwd_start(struct dnsfwd *d)
+{
+	int rc;
+
+	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->stop_fd < 0)
+		return -errno;
+	rc = pthread_create(&d->thread, NULL, dns_thread, d);
+	if (rc)
+		return -rc;
+	d->started = true;
+	return 0;
+}
+
+void dnsfwd_close(struct dnsfwd *d)
+{
+	uint64_t one = 1;
+
+	if (!d)
+		return;
+	if (d->started) {
+		if (write(d->stop_fd, &one, sizeof(one)) < 0)
+			ERROR("dns", "cannot stop the DNS thread: %s", strerror(errno));
+		else
+			pthread_join(d->thread, NULL);
+	}
+	for (int i = 0; i < MAX_PENDING; i++)
+		if (d->pend[i].fd >= 0)
+			close(d->pend[i].fd);
+	for (int i = 0; i < MAX_TCP; i++)
+		tcp_close(&d->tcp[i]);
+	if (d->stop_fd >= 0)
+		close(d->stop_fd);
+	close(d->udp_fd);
+	close(d->tcp_fd);
+	free(d);
+}
