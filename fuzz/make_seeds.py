@@ -63,6 +63,33 @@ def main():
                 "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
                 "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 pid=0 time=1732440100\n")
 
+    out = os.path.join(HERE, "corpus", "fuzz_dns")
+    os.makedirs(out, exist_ok=True)
+    for name, data in dns_seeds().items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
+
+def dns_name(name):
+    return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+
+
+def dns_seeds():
+    def query(name, qtype=1, flags=0x0100, extra=b"", arcount=0):
+        return (struct.pack("!HHHHHH", 0x1234, flags, 1, 0, 0, arcount) +
+                dns_name(name) + struct.pack("!HH", qtype, 1) + extra)
+    opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    return {
+        "a": query("vmtest.example"),
+        "aaaa-edns": query("www.example.org", 28, extra=opt, arcount=1),
+        "update": query("example.org", 6, flags=0x2800),
+        "reply": struct.pack("!HHHHHH", 0x1234, 0x8180, 1, 1, 0, 0) + dns_name("vmtest.example") +
+        struct.pack("!HH", 1, 1) +
+        b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([10, 99, 0, 77]),
+        "resolv.conf": b"# generated\nsearch example.org\nnameserver 127.0.0.53\n"
+        b"nameserver fe80::1%eth0\noptions edns0 trust-ad\n",
+    }
+
 
 if __name__ == "__main__":
     main()
