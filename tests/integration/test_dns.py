@@ -13,15 +13,13 @@ small standard-library client (dnsclient.py) or busybox nslookup.
 import json
 import os
 import shutil
-import signal
-import socket
 import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import REMOTE_ADDR, wait_until
+from conftest import REMOTE_ADDR, assert_clean, wait_until
 from test_dhcp import UDHCPC_SCRIPT, read_env, write_script
 
 DNSCLIENT = Path(__file__).resolve().parent / "dnsclient.py"
@@ -331,3 +329,31 @@ def test_port_53_taken(lab, dns):
         h.stderr()
     assert g.ping(h.gateway)
     assert h.stop() == 0
+
+
+HOLD = """
+import socket, struct, sys, time
+gw = sys.argv[1]
+q = bytes.fromhex(sys.argv[2])
+idle = socket.create_connection((gw, 53), timeout=5)
+busy = socket.create_connection((gw, 53), timeout=5)
+busy.sendall(struct.pack("!H", len(q)) + q)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(q, (gw, 53))
+print("ok", flush=True)
+time.sleep(60)
+"""
+
+
+def test_stop_with_queries_in_flight(lab, dns):
+    """Open TCP connections and unanswered queries do not hold up teardown."""
+    dns.blackhole()
+    dns.resolv(BLACKHOLE)
+    h, g = start_guest(lab)
+    _, q = build_query(NAME)
+    p = lab.popen(g.ns.cmd([PY, "-c", HOLD, h.gateway, q.hex()]), stdout=subprocess.PIPE,
+                  stdin=subprocess.DEVNULL)
+    assert p.stdout.readline().strip() == b"ok"
+    assert h.stop() == 0
+    assert_clean(lab.host)
+    no_errors(h)

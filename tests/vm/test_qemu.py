@@ -43,6 +43,11 @@ REMOTE_ADDR = "10.99.0.2"
 REMOTE_PORT = 8080
 BANNER = "hello from remote"
 
+# The host namespace's resolver (dnsmasq in the remote namespace) knows this
+# name; the guest asks the gateway, which forwards to it.
+DNS_NAME = "vmtest.example"
+DNS_ADDR = "10.99.0.77"
+
 VM_TIMEOUT = 50        # run-vm.sh kills QEMU after this many seconds
 RUN_TIMEOUT = 80       # and we kill vmnet-client after this many
 
@@ -177,6 +182,9 @@ class Namespaces:
         self.server = None
         self.server_log = []
         self.inodes = []
+        self.dnsmasq = None
+        # `ip netns exec` bind-mounts this over /etc/resolv.conf.
+        self.etc = Path("/etc/netns") / self.host
 
     def setup(self):
         h, r = self.host, self.remote
@@ -193,6 +201,21 @@ class Namespaces:
         run("ip", "-n", h, "link", "set", "veth0", "up")
         run("ip", "-n", r, "link", "set", "veth0", "up")
         run("ip", "-n", h, "route", "add", "default", "via", REMOTE_ADDR)
+
+    def start_dns(self):
+        """The host namespace's nameserver: dnsmasq in the remote namespace."""
+        self.etc.mkdir(parents=True, exist_ok=True)
+        (self.etc / "resolv.conf").write_text("nameserver %s\n" % REMOTE_ADDR)
+        self.dnsmasq = subprocess.Popen(
+            ["ip", "netns", "exec", self.remote, "dnsmasq", "-k", "--conf-file=/dev/null",
+             "--no-resolv", "--no-hosts", "--bind-interfaces", "--listen-address=" + REMOTE_ADDR,
+             "--pid-file=", "--address=/%s/%s" % (DNS_NAME, DNS_ADDR)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not run("ip", "netns", "exec", self.remote, "ss", "-Hlun", "sport = :53").stdout:
+            assert self.dnsmasq.poll() is None and time.monotonic() < deadline, \
+                "dnsmasq did not start in %s" % self.remote
+            time.sleep(0.05)
 
     def start_server(self, port=REMOTE_PORT, banner=BANNER):
         self.server = subprocess.Popen(
@@ -219,6 +242,10 @@ class Namespaces:
         if self.server is not None:
             self.server.kill()
             self.server.communicate(timeout=5)
+        if self.dnsmasq is not None:
+            self.dnsmasq.kill()
+            self.dnsmasq.wait(5)
+        shutil.rmtree(self.etc, ignore_errors=True)
         for ns in (self.host, self.remote):
             if not os.path.exists("/run/netns/" + ns):
                 continue
@@ -245,6 +272,7 @@ def netns():
     try:
         ns.setup()
         ns.start_server()
+        ns.start_dns()
         yield ns
     finally:
         ns.teardown()
@@ -375,18 +403,28 @@ def check_lease(info, vm, ctx, require_router=True):
     return start
 
 
+def check_dns(vm, gateway, ctx):
+    """The lease names the gateway as DNS server, and it resolves DNS_NAME."""
+    assert vm.lease["dns"] == str(gateway), \
+        "DHCP DNS server %s, expected the gateway %s\n%s" % (vm.lease["dns"], gateway, ctx)
+    assert vm.dns.get(DNS_NAME) == DNS_ADDR, \
+        "the guest did not resolve %s through the gateway\n%s" % (DNS_NAME, ctx)
+
+
 # --- tests -------------------------------------------------------------------
 
 def test_shared_mode(qemu, guest_image, client_binary, netns):
     target = "%s:%d" % (REMOTE_ADDR, REMOTE_PORT)
     rc, out, err, info, vm, elapsed = run_vm(
-        client_binary, netns, "shared", ["vmtest.ping=router", "vmtest.tcp=" + target])
+        client_binary, netns, "shared",
+        ["vmtest.ping=router", "vmtest.tcp=" + target, "vmtest.dns=" + DNS_NAME])
     ctx = describe(rc, out, err)
     print("shared mode: %.1f s, guest uptime %s s, json %s" % (elapsed, vm.uptime, info))
     gateway = check_lease(info, vm, ctx)
     assert vm.ping.get(str(gateway)) is True, "ping to the gateway failed\n" + ctx
     line = vm.tcp.get(target)
     assert line is not None, "TCP through NAT to %s failed\n%s" % (target, ctx)
+    check_dns(vm, gateway, ctx)
     assert line.startswith(BANNER), "unexpected TCP greeting %r" % line
     # The remote saw the host's address, not the guest's: NAT happened.
     peers = netns.server_connections()
@@ -400,12 +438,15 @@ def test_host_mode(qemu, guest_image, client_binary, netns):
     target = "%s:%d" % (REMOTE_ADDR, REMOTE_PORT)
     rc, out, err, info, vm, elapsed = run_vm(
         client_binary, netns, "host",
-        ["vmtest.ping=router", "vmtest.ping=" + REMOTE_ADDR, "vmtest.tcp=" + target])
+        ["vmtest.ping=router", "vmtest.ping=" + REMOTE_ADDR, "vmtest.tcp=" + target,
+         "vmtest.dns=" + DNS_NAME])
     ctx = describe(rc, out, err)
     print("host mode: %.1f s, guest uptime %s s, json %s" % (elapsed, vm.uptime, info))
     # Host mode may or may not announce a router; the gateway answers anyway.
     gateway = check_lease(info, vm, ctx, require_router=False)
     assert vm.ping.get(str(gateway)) is True, "ping to the gateway failed\n" + ctx
+    # No way out, but names still resolve: the helper forwards on the host.
+    check_dns(vm, gateway, ctx)
     assert vm.ping.get(REMOTE_ADDR) is False, \
         "host mode guest reached the remote by ping\n" + ctx
     assert target in vm.tcp, "no TCP result\n" + ctx
