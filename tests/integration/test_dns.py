@@ -42,6 +42,7 @@ class Dns:
         self.lab = lab
         self.remote = lab.remote()
         self.etc = Path("/etc/netns") / lab.host.name
+        self.made_parent = not self.etc.parent.exists()
         self.servers = {}
 
     def resolv(self, *nameservers):
@@ -87,6 +88,11 @@ class Dns:
 
     def cleanup(self):
         shutil.rmtree(self.etc, ignore_errors=True)
+        if self.made_parent:
+            try:
+                self.etc.parent.rmdir()   # only if we created it and it is empty
+            except OSError:
+                pass
 
 
 @pytest.fixture

@@ -185,6 +185,7 @@ class Namespaces:
         self.dnsmasq = None
         # `ip netns exec` bind-mounts this over /etc/resolv.conf.
         self.etc = Path("/etc/netns") / self.host
+        self.made_parent = not self.etc.parent.exists()
 
     def setup(self):
         h, r = self.host, self.remote
@@ -246,6 +247,11 @@ class Namespaces:
             self.dnsmasq.kill()
             self.dnsmasq.wait(5)
         shutil.rmtree(self.etc, ignore_errors=True)
+        if self.made_parent:
+            try:
+                self.etc.parent.rmdir()   # only if we created it and it is empty
+            except OSError:
+                pass
         for ns in (self.host, self.remote):
             if not os.path.exists("/run/netns/" + ns):
                 continue
