@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridged.h"
 #include "dnsfwd.h"
 #include "forward.h"
 #include "ident.h"
@@ -30,8 +31,9 @@
 #include "tap.h"
 #include "transport.h"
 
-#define MTU 1500
+#define MTU 1500                  /* shared and host mode */
 #define ETH_HEADER 14
+#define MAX_FRAME 65536           /* bridged mode: the interface's MTU decides */
 #define LEASE_TIME 86400
 #define RESOLV_CONF "/etc/resolv.conf"
 
@@ -45,11 +47,13 @@ struct ctx {
 	struct transport vm;
 	struct network net;
 	struct tap tap;
+	struct bridged br;         /* bridged mode */
+	unsigned mtu;              /* vmnet_mtu */
 	struct reaper reaper;
 	struct forward fwd;
 	struct dnsfwd *dns;        /* NULL: no DNS service (leases name no server) */
 	int sig_fd;
-	uint8_t first[MTU + ETH_HEADER + 1];  /* a --socket client's first datagram */
+	uint8_t first[MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
 };
 
@@ -80,16 +84,18 @@ static void parse_options(struct ctx *c, int argc, char **argv)
 /* Features that land in later work fail loudly rather than half-work. */
 static void refuse_unsupported(const struct options *o)
 {
-	if (o->list_shared_interfaces)
-		die("--list-shared-interfaces is not supported yet");
-	if (o->mode == MODE_BRIDGED)
-		die("--operation-mode=bridged is not supported yet");
-	if (o->enable_isolation)
-		die("--enable-isolation is not supported yet");
 	if (o->enable_tso)
 		die("--enable-tso is not supported yet");
 	if (o->enable_checksum_offload)
 		die("--enable-checksum-offload is not supported yet");
+}
+
+/* Needs no root: a link dump. */
+static void list_shared_interfaces(const struct options *o)
+{
+	if (!o->list_shared_interfaces)
+		return;
+	exit(bridged_list(stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
 static void block_signals(struct ctx *c)
@@ -164,6 +170,17 @@ static void acquire_lease(struct ctx *c)
 	DEBUG("main", "leasing %s to %s", ip4_format(c->lease, ip), c->id);
 }
 
+/* Bridged mode: the VM on the network of --shared-interface, no lease. */
+static void setup_bridged(struct ctx *c)
+{
+	if (bridged_open(&c->br, c->opt.shared_interface, c->mac, &c->tap) < 0) {
+		transport_cleanup_files(c->opt.socket_path);
+		exit(EXIT_FAILURE);
+	}
+	c->mtu = c->br.mtu;
+	INFO("main", "started vmnet interface %s on %s", c->tap.name, c->br.lower);
+}
+
 /* Under the network lock: bridge, TAP, port, lease. Undone on failure. */
 static void setup_network(struct ctx *c)
 {
@@ -172,11 +189,16 @@ static void setup_network(struct ctx *c)
 
 	if (nl_open() < 0)
 		die("cannot open rtnetlink");
+	c->mtu = MTU;
+	if (c->opt.mode == MODE_BRIDGED) {
+		setup_bridged(c);
+		return;
+	}
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
 	rc = network_join(&c->net);
 	if (rc == 0) {
-		rc = tap_open(&c->tap, false);
+		rc = tap_open(&c->tap, false, c->opt.enable_isolation);
 		if (rc < 0)
 			ERROR("main", "cannot create TAP device: %s", strerror(-rc));
 	}
@@ -216,24 +238,42 @@ static void open_dns(struct ctx *c)
 		c->dns = dnsfwd_open(c->net.gateway, c->net.mask, RESOLV_CONF);
 }
 
+/* The network our DHCP serves: shared and host mode. */
+static void json_network(struct ctx *c, struct json *j)
+{
+	char start[16], end[16], mask[16], lease[16];
+
+	json_str(j, "vmnet_start_address", ip4_format(c->net.gateway, start));
+	json_str(j, "vmnet_end_address", ip4_format(c->net.end, end));
+	json_str(j, "vmnet_subnet_mask", ip4_format(c->net.mask, mask));
+	if (c->opt.mode == MODE_SHARED)
+		json_str(j, "vmnet_nat66_prefix", c->nat66);
+	json_str(j, "lease_address", ip4_format(c->lease, lease));
+	json_str(j, "operation_mode", options_mode_name(c->opt.mode));
+	json_str(j, "bridge", c->net.bridge);
+}
+
+/* Bridged mode has no addresses of ours: the physical network decides. */
+static void json_bridged(struct ctx *c, struct json *j)
+{
+	json_str(j, "operation_mode", options_mode_name(c->opt.mode));
+	json_str(j, "shared_interface", c->br.lower);
+}
+
 static void print_json(struct ctx *c)
 {
-	char buf[1024], mac[18], start[16], end[16], mask[16], lease[16];
+	char buf[1024], mac[18];
 	struct json j;
 
 	json_begin(&j, buf, sizeof(buf));
 	json_str(&j, "vmnet_interface_id", c->id);
 	json_str(&j, "vmnet_mac_address", ident_mac_format(c->mac, mac));
-	json_num(&j, "vmnet_mtu", MTU);
-	json_num(&j, "vmnet_max_packet_size", MTU + ETH_HEADER);
-	json_str(&j, "vmnet_start_address", ip4_format(c->net.gateway, start));
-	json_str(&j, "vmnet_end_address", ip4_format(c->net.end, end));
-	json_str(&j, "vmnet_subnet_mask", ip4_format(c->net.mask, mask));
-	if (c->opt.mode == MODE_SHARED)
-		json_str(&j, "vmnet_nat66_prefix", c->nat66);
-	json_str(&j, "lease_address", ip4_format(c->lease, lease));
-	json_str(&j, "operation_mode", options_mode_name(c->opt.mode));
-	json_str(&j, "bridge", c->net.bridge);
+	json_num(&j, "vmnet_mtu", c->mtu);
+	json_num(&j, "vmnet_max_packet_size", c->mtu + ETH_HEADER);
+	if (c->opt.mode == MODE_BRIDGED)
+		json_bridged(c, &j);
+	else
+		json_network(c, &j);
 	json_str(&j, "tap", c->tap.name);
 	if (json_end(&j) < 0)
 		die("JSON line too long");
@@ -247,6 +287,12 @@ static void teardown(void *arg)
 	struct ctx *c = arg;
 	char name[IF_NAMESIZE];
 
+	if (c->opt.mode == MODE_BRIDGED) {
+		/* A macvtap outlives its fd; a TAP on a bridge does not. */
+		bridged_teardown(&c->br);
+		transport_cleanup_files(c->opt.socket_path);
+		return;
+	}
 	/* The kernel removes the TAP when the last fd closes; wait for it so
 	 * the bridge's port count is right. */
 	for (int i = 0; i < 300 && if_indextoname((unsigned)c->tap.ifindex, name); i++)
@@ -326,7 +372,7 @@ static void start_forwarding(struct ctx *c)
 	f->vm_fd = c->vm.fd;
 	f->tap_fd = c->tap.fd;
 	f->vnet_hdr = c->tap.vnet_hdr;
-	f->max_packet = MTU + ETH_HEADER;
+	f->max_packet = c->mtu + ETH_HEADER;
 	f->dhcp_enabled = c->opt.mode != MODE_BRIDGED;
 	f->dhcp = (struct dhcp_config){
 		.server = c->net.gateway, .mask = c->net.mask, .yiaddr = c->lease,
@@ -432,6 +478,7 @@ int main(int argc, char **argv)
 	static struct ctx c = { .vm = { .fd = -1, .lock_fd = -1 }, .tap = { .fd = -1 } };
 
 	parse_options(&c, argc, argv);
+	list_shared_interfaces(&c.opt);
 	refuse_unsupported(&c.opt);
 	block_signals(&c);
 	require_root();

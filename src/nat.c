@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "netlink.h"
+#include "tap.h"
 
 #define IPV4_SYSCTL "/proc/sys/net/ipv4/"
 #define GUARD_TABLE "vmnet_guard"
@@ -394,6 +395,23 @@ int nat_add(const struct network *n)
 	return ret;
 }
 
+int nat_isolate(const struct network *n)
+{
+	char cmds[RULES_SIZE];
+
+	snprintf(cmds, sizeof(cmds),
+		"add table bridge vmnet_%1$s\n"
+		"delete table bridge vmnet_%1$s\n"
+		"table bridge vmnet_%1$s {\n"
+		"  chain forward {\n"
+		"    type filter hook forward priority filter; policy accept;\n"
+		"    iifname \"" TAP_ISOLATED_PREFIX "*\" drop\n"
+		"    oifname \"" TAP_ISOLATED_PREFIX "*\" drop\n"
+		"  }\n"
+		"}\n", n->bridge);
+	return nft_exec(cmds, "add isolation rules", false);
+}
+
 int nat_remove(const struct network *n)
 {
 	char cmds[256];
@@ -403,6 +421,11 @@ int nat_remove(const struct network *n)
 	snprintf(cmds, sizeof(cmds), "add table inet vmnet_%1$s\ndelete table inet vmnet_%1$s\n",
 		 n->bridge);
 	ret = nft_exec(cmds, "remove nftables rules", false);
+	/* Quiet: it fails only where the kernel has no bridge family, and
+	 * then there is no isolation table either. */
+	snprintf(cmds, sizeof(cmds), "add table bridge vmnet_%1$s\ndelete table bridge vmnet_%1$s\n",
+		 n->bridge);
+	nft_exec(cmds, "remove isolation rules", true);
 	ret2 = forwarding_restore(n);
 	return ret < 0 ? ret : ret2;
 }

@@ -20,5 +20,15 @@
 
 int nat_add(const struct network *n);     /* 0 or -errno, ERROR logged */
 int nat_remove(const struct network *n);  /* also restores forwarding when last */
+/*
+ * Isolation: the table "bridge vmnet_<bridge>" drops every frame a bridge
+ * forwards from or to an isolated TAP ("vmtapi*"), so an isolated VM reaches
+ * no other VM, isolated or not, while the gateway and the host (the bridge's
+ * own input and output, not forwarding) still do. Bridge-family rules cannot
+ * name the bridge on this kernel (no meta ibrname), so the rules match TAP
+ * names only; isolated TAPs live only on our bridges. Created by the first
+ * isolated port, removed by nat_remove. 0 or -errno, ERROR logged.
+ */
+int nat_isolate(const struct network *n);
 
 #endif

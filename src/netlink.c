@@ -189,7 +189,9 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 	memset(l, 0, sizeof(*l));
 	l->ifindex = ifi->ifi_index;
 	l->flags = ifi->ifi_flags;
+	l->type = ifi->ifi_type;
 	attr_str(tb[IFLA_IFNAME], l->name, sizeof(l->name));
+	attr_u32(tb[IFLA_MTU], &l->mtu);
 	if (attr_u32(tb[IFLA_MASTER], &master))
 		l->master = (int)master;
 	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
@@ -289,6 +291,28 @@ int nl_bridge_create(const char *name, const uint8_t mac[6])
 	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
 	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	mnl_attr_nest_end(nlh, linkinfo);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+int nl_macvtap_create(const char *name, int lower_ifindex, const uint8_t mac[6])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL,
+					 (void **)&ifi, sizeof(*ifi));
+	struct nlattr *linkinfo, *data;
+
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t)lower_ifindex);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "macvtap");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	/* Bridge mode: VMs on one lower device also reach each other. */
+	mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, linkinfo);
 	return nl_talk(nlh, NULL, NULL);
 }

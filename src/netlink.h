@@ -25,6 +25,8 @@ struct nl_link {
 	char name[IF_NAMESIZE];
 	uint8_t mac[6];             /* zero if the link has no 6-byte address */
 	char kind[16];              /* IFLA_INFO_KIND ("bridge", "tun", ...), "" if none */
+	unsigned short type;        /* ARPHRD_* */
+	unsigned mtu;
 };
 
 struct nl_addr4 {
@@ -58,6 +60,9 @@ int nl_ifindex(const char *name);        /* ifindex (> 0), or -ENODEV */
  * never replaces it with a port's address). -EEXIST if it exists. */
 int nl_bridge_create(const char *name, const uint8_t mac[6]);
 int nl_link_delete(const char *name);
+/* Creates a macvtap in bridge mode on top of lower_ifindex with the given MAC
+ * (macvtap only delivers frames addressed to it). -EEXIST if name exists. */
+int nl_macvtap_create(const char *name, int lower_ifindex, const uint8_t mac[6]);
 int nl_link_up(int ifindex);
 int nl_link_set_mtu(int ifindex, unsigned mtu);
 int nl_link_set_master(int ifindex, int master_ifindex);   /* 0 detaches */

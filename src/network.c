@@ -474,9 +474,14 @@ int network_add_port(struct network *n, int ifindex, bool isolated)
 	}
 	n->port_ifindex = ifindex;
 	if (isolated) {
+		/* The kernel flag alone only keeps isolated ports from each
+		 * other; the rules also keep them from non-isolated ones. */
 		ret = nl_brport_set_isolated(ifindex, true);
-		if (ret < 0) {
+		if (ret < 0)
 			ERROR("network", "cannot isolate port %s: %s", name, strerror(-ret));
+		if (ret == 0)
+			ret = nat_isolate(n);
+		if (ret < 0) {
 			nl_link_set_master(ifindex, 0);
 			return ret;
 		}

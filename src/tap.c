@@ -19,7 +19,7 @@
 /* Creates the device; the kernel picks the number in "vmtap%d" so helpers
  * never race over names. Not made persistent: closing the last fd (the
  * helper exiting in any way) removes it. */
-static int tap_create(struct tap *t, bool vnet_hdr)
+static int tap_create(struct tap *t, bool vnet_hdr, bool isolated)
 {
 	struct ifreq ifr;
 
@@ -32,7 +32,8 @@ static int tap_create(struct tap *t, bool vnet_hdr)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "vmtap%%d");
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s%%d",
+		 isolated ? TAP_ISOLATED_PREFIX : "vmtap");
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
 		int err = errno;
 
@@ -67,13 +68,13 @@ static int tap_configure(struct tap *t)
 	return 0;
 }
 
-int tap_open(struct tap *t, bool vnet_hdr)
+int tap_open(struct tap *t, bool vnet_hdr, bool isolated)
 {
 	int ret;
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
-	ret = tap_create(t, vnet_hdr);
+	ret = tap_create(t, vnet_hdr, isolated);
 	if (ret == 0)
 		ret = tap_configure(t);
 	if (ret < 0) {

@@ -13,8 +13,12 @@ struct tap {
 	bool vnet_hdr;   /* opened with IFF_VNET_HDR */
 };
 
-/* Creates "vmtap%d" (kernel picks the number), non-blocking. 0 or -errno. */
-int tap_open(struct tap *t, bool vnet_hdr);
+/* Creates "vmtap%d" (kernel picks the number), non-blocking. 0 or -errno.
+ * An isolated VM's TAP is "vmtapi%d": the name is what the nftables rules
+ * that keep isolated VMs apart match on (see nat.h). */
+int tap_open(struct tap *t, bool vnet_hdr, bool isolated);
+/* Name prefix of isolated TAPs. */
+#define TAP_ISOLATED_PREFIX "vmtapi"
 void tap_close(struct tap *t);
 
 #endif

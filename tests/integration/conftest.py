@@ -454,7 +454,7 @@ class Lab:
             raise AssertionError("helper %s did not exit within %ss" % (args, timeout))
 
     # guests
-    def guest(self, raw, mac=None, role=None, tap="eth0"):
+    def guest(self, raw, mac=None, role=None, tap="eth0", mtu=None):
         """Moves the VM end of a helper (a RawVM) into vmsim in a new guest namespace."""
         self.counter += 1
         ns = self.netns(role or "g%d" % self.counter)
@@ -462,6 +462,8 @@ class Lab:
         argv = [VMSIM, "--tap", tap, "--fd", fd]
         if mac:
             argv += ["--mac", mac]
+        if mtu:
+            argv += ["--mtu", mtu]
         proc = ns.popen(argv, pass_fds=(fd,), stdout=subprocess.PIPE,
                         stderr=open(self.tmp / ("vmsim-%d.stderr" % self.counter), "wb"),
                         stdin=subprocess.DEVNULL)
