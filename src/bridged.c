@@ -225,6 +225,14 @@ static int check_lower(const char *name, struct nl_link *l, enum kind *kind)
 	return 0;
 }
 
+int bridged_check(const char *name)
+{
+	struct nl_link l;
+	enum kind kind;
+
+	return check_lower(name, &l, &kind);
+}
+
 int bridged_open(struct bridged *b, const char *name, const uint8_t mac[6], struct tap *t)
 {
 	struct nl_link lower;

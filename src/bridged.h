@@ -39,8 +39,12 @@ struct bridged {
  * 0, or -errno with an ERROR logged. */
 int bridged_list(FILE *out);
 
+/* Checks that name is usable, with one ERROR line saying why not. Run before
+ * anything else is set up, so a bad name changes nothing. 0 or -errno. */
+int bridged_check(const char *name);
+
 /*
- * Checks name and attaches the VM to it: fills t (fd, ifindex, name) with the
+ * Checks name again and attaches the VM to it: fills t (fd, ifindex, name) with the
  * macvtap or TAP the helper forwards to. Refuses unusable names with one
  * ERROR line. Nothing is left behind on failure. 0 or -errno.
  */

@@ -135,6 +135,13 @@ static void identify(struct ctx *c)
 	ident_mac_from_uuid(c->opt.interface_id, c->mac);
 }
 
+/* A bad --shared-interface is a bad invocation: one line, nothing changed. */
+static void check_shared_interface(struct ctx *c)
+{
+	if (c->opt.mode == MODE_BRIDGED && bridged_check(c->opt.shared_interface) < 0)
+		exit(EXIT_FAILURE);
+}
+
 static void open_transport(struct ctx *c)
 {
 	int rc = c->opt.socket_path
@@ -485,6 +492,7 @@ int main(int argc, char **argv)
 	if (priv_user_from_env(&c.user) < 0)
 		exit(EXIT_FAILURE);
 	identify(&c);
+	check_shared_interface(&c);
 	open_transport(&c);
 	log_start();
 	setup_network(&c);
