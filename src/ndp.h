@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * IPv6 router side of Neighbor Discovery for one VM (RFC 4861), with SLAAC
+ * (RFC 4862) and RDNSS (RFC 8106). Pure: frames in, frames out, no I/O.
+ * The helper answers its VM's router solicitations and sends unsolicited
+ * advertisements itself; the kernel owns the gateway's addresses and answers
+ * neighbor solicitations for them. It also spots what a VM must not send:
+ * router advertisements and DHCPv6 server messages.
+ */
+#ifndef VMNET_NDP_H
+#define VMNET_NDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ndp_config {
+	uint8_t router_mac[6];        /* Ethernet source and source link-layer option */
+	uint8_t router_ll[16];        /* IPv6 source: the gateway's link-local address */
+	uint8_t prefix[8];            /* the /64 advertised on-link and autonomous */
+	bool has_dns;
+	uint8_t dns[16];              /* RDNSS option when has_dns */
+	uint16_t router_lifetime;     /* seconds; non-zero: the VM's default router */
+	uint32_t valid_lifetime, preferred_lifetime;   /* of the prefix, seconds */
+	uint32_t dns_lifetime;        /* seconds */
+	uint16_t mtu;                 /* 0: no MTU option */
+};
+
+enum ndp_kind {
+	NDP_NONE,     /* anything else: forwarded as usual */
+	NDP_RS,       /* a valid router solicitation: answer it */
+	NDP_ROGUE,    /* an RA, a DHCPv6 server message, or a header chain we
+		       * cannot see through: dropped */
+};
+
+/* Classifies an Ethernet frame from the VM by its headers. */
+enum ndp_kind ndp_classify(const uint8_t *frame, size_t len);
+
+/*
+ * Writes a complete Ethernet/IPv6/ICMPv6 router advertisement to all nodes
+ * (ff02::1), with source link-layer address, MTU, prefix information and
+ * RDNSS options. Returns its length, or -1 if cap is too small.
+ */
+int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap);
+
+/* The modified EUI-64 link-local address (fe80::/64) of a MAC (RFC 4291). */
+void ndp_link_local(const uint8_t mac[6], uint8_t ll[16]);
+
+#endif
