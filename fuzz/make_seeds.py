@@ -63,11 +63,49 @@ def main():
                 "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
                 "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 pid=0 time=1732440100\n")
 
+    out = os.path.join(HERE, "corpus", "fuzz_ndp")
+    os.makedirs(out, exist_ok=True)
+    for name, data in ndp_seeds().items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
     out = os.path.join(HERE, "corpus", "fuzz_dns")
     os.makedirs(out, exist_ok=True)
     for name, data in dns_seeds().items():
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
+
+
+def ip6_frame(nh, payload, src="fe80::8d6:36ff:fec1:eaf3", dst="ff02::2", hop=255,
+              l4=None, l4_nh=None):
+    """Ethernet/IPv6; l4 (with l4_nh) is checksummed when given, after payload (ext headers)."""
+    import socket
+    s, d = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    if l4 is not None:
+        pseudo = s + d + struct.pack("!IxxxB", len(l4), l4_nh)
+        sum_at = 2 if l4_nh == 58 else 6
+        l4 = l4[:sum_at] + struct.pack("!H", csum(pseudo + l4)) + l4[sum_at + 2:]
+        payload += l4
+    ip = struct.pack("!IHBB", 6 << 28, len(payload), nh, hop) + s + d
+    return bytes.fromhex("333300000002") + MAC + b"\x86\xdd" + ip + payload
+
+
+def ndp_seeds():
+    slla = bytes([1, 1]) + MAC
+    rs = bytes([133, 0, 0, 0, 0, 0, 0, 0]) + slla
+    ra = (bytes([134, 0, 0, 0, 64, 0]) + struct.pack("!HII", 1800, 0, 0) + slla +
+          bytes([3, 4, 64, 0xc0]) + struct.pack("!II", 86400, 14400) + bytes(4) +
+          bytes.fromhex("fd9b5a14ba57e3d3") + bytes(8))
+    dhcp6 = struct.pack("!HHHH", 547, 546, 12, 0) + bytes([7, 0, 0, 1])
+    return {
+        "rs": ip6_frame(58, b"", l4=rs, l4_nh=58),
+        "rs-unspecified": ip6_frame(58, b"", src="::", l4=rs[:8], l4_nh=58),
+        "ra": ip6_frame(58, b"", dst="ff02::1", l4=ra, l4_nh=58),
+        "ra-behind-hbh-frag": ip6_frame(0, bytes([44, 0, 5, 2, 0, 0, 1, 0]) +
+                                        bytes([58, 0, 0, 1, 0, 0, 0, 7]), dst="ff02::1",
+                                        l4=ra, l4_nh=58),
+        "dhcp6-advertise": ip6_frame(17, b"", dst="fe80::1", hop=1, l4=dhcp6, l4_nh=17),
+    }
 
 
 def dns_name(name):
