@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "forward.h"
@@ -19,6 +20,19 @@
 /* How often a full VM socket is waited for (1 ms each) before frames are dropped. */
 #define SEND_RETRIES 10
 #define RUNT 14
+
+/*
+ * Unsolicited router advertisements (RFC 4861 6.2.4): one when forwarding
+ * starts, a few more early on for a VM that is still booting, then every
+ * RA_INTERVAL_MS, well inside the router and RDNSS lifetimes (ndp_config),
+ * so the VM keeps its default route even if it never solicits.
+ */
+#define RA_INITIAL_COUNT 3
+#define RA_INITIAL_INTERVAL_MS 4000
+#define RA_INTERVAL_MS 200000
+/* Solicited RAs to one VM at most this often; more solicitations are
+ * consumed silently (the VM just asked, and got, the same answer). */
+#define RA_MIN_GAP_MS 1000
 
 struct batch {
 	struct mmsghdr msgs[BATCH];
@@ -100,12 +114,73 @@ static bool tap_write(struct forward *f, const uint8_t *frame, size_t len)
 	return false;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends our router advertisement to the VM (VM thread only). */
+static bool send_ra(struct forward *f, int64_t now)
+{
+	uint8_t ra[256];
+	int n = ndp_build_ra(&f->ndp, ra, sizeof(ra));
+
+	f->last_ra_ms = now;
+	return n > 0 && send_local(f, ra, (size_t)n);
+}
+
+/* Milliseconds until the next unsolicited RA is due (-1: none), sending it
+ * first if it is due now. VM thread only. */
+static int ra_timer(struct forward *f)
+{
+	int64_t now, due;
+
+	if (!f->ra_enabled)
+		return -1;
+	now = now_ms();
+	due = f->ra_count == 0 ? now
+	    : f->last_ra_ms + (f->ra_count < RA_INITIAL_COUNT ? RA_INITIAL_INTERVAL_MS
+							     : RA_INTERVAL_MS);
+	if (now >= due) {
+		send_ra(f, now);
+		f->ra_count++;
+		return ra_timer(f);
+	}
+	return (int)(due - now);
+}
+
+/* IPv6 frames the helper answers or refuses itself. Returns true if consumed. */
+static bool handle_ndp(struct forward *f, const uint8_t *frame, size_t len, bool *ok)
+{
+	int64_t now;
+
+	switch (ndp_classify(frame, len)) {
+	case NDP_RS:
+		if (!f->ra_enabled)
+			return false;   /* host mode: no router here, the kernel ignores it */
+		now = now_ms();
+		*ok = now - f->last_ra_ms < RA_MIN_GAP_MS || send_ra(f, now);
+		return true;
+	case NDP_ROGUE:
+		/* A VM must not act as a router or DHCPv6 server on our network. */
+		*ok = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Frames the helper answers or refuses itself. Returns true if consumed. */
 static bool handle_local(struct forward *f, const uint8_t *frame, size_t len, bool *ok)
 {
 	uint8_t reply[1024];
 	int n;
 
+	if (handle_ndp(f, frame, len, ok))
+		return true;
 	switch (dhcp_classify(frame, len)) {
 	case DHCP_CLIENT:
 		n = dhcp_reply(&f->dhcp, frame, len, reply, sizeof(reply));
@@ -143,11 +218,12 @@ static void *vm_to_host(void *arg)
 	}
 	while (!atomic_load(&f->stopping)) {
 		uint64_t packets = 0, bytes = 0, drops = 0;
+		int timeout = ra_timer(f);
 		int n = recvmmsg(f->vm_fd, b.msgs, BATCH, MSG_DONTWAIT, NULL);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR) {
-				wait_ready(f, f->vm_fd, POLLIN, -1);
+				wait_ready(f, f->vm_fd, POLLIN, timeout);
 				continue;
 			}
 			WARN("forward", "receiving from the VM: %s", strerror(errno));
@@ -271,6 +347,8 @@ int forward_start(struct forward *f)
 	int rc;
 
 	atomic_store(&f->stopping, false);
+	atomic_store(&f->last_ra_ms, 0);
+	f->ra_count = 0;
 	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (f->stop_fd < 0)
 		return -errno;

@@ -2,7 +2,9 @@
 /*
  * The datapath: two threads, VM socket -> TAP and TAP -> VM socket, each
  * batching syscalls, with preallocated buffers (no per-frame allocation).
- * Frames the helper answers itself (DHCP) never reach the TAP.
+ * Frames the helper answers itself (DHCP, IPv6 router solicitations) never
+ * reach the TAP, nor do router advertisements and DHCP/DHCPv6 server
+ * messages from the VM (dropped and counted in vm.drops).
  */
 #ifndef VMNET_FORWARD_H
 #define VMNET_FORWARD_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "dhcp.h"
+#include "ndp.h"
 
 struct fwd_counters {
 	_Atomic uint64_t packets, bytes, drops;
@@ -26,6 +29,8 @@ struct forward {
 	size_t max_packet;         /* vmnet_max_packet_size */
 	bool dhcp_enabled;         /* shared/host: answer DHCP; bridged: forward it */
 	struct dhcp_config dhcp;
+	bool ra_enabled;           /* shared: advertise ndp.prefix to the VM */
+	struct ndp_config ndp;
 
 	struct fwd_counters vm;    /* frames from the VM, toward the host */
 	struct fwd_counters host;  /* frames from the host, toward the VM */
@@ -35,6 +40,8 @@ struct forward {
 	_Atomic bool stopping;
 	_Atomic int vm_gone;       /* set when sending to the VM fails with ECONNREFUSED */
 	_Atomic int failed;        /* set when a device error stops a thread */
+	_Atomic int64_t last_ra_ms;  /* when we last sent the VM an RA (monotonic) */
+	int ra_count;              /* unsolicited RAs sent (VM thread only) */
 	pthread_t threads[2];
 };
 

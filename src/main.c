@@ -35,6 +35,13 @@
 #define ETH_HEADER 14
 #define MAX_FRAME 65536           /* bridged mode: the interface's MTU decides */
 #define LEASE_TIME 86400
+/* Router advertisement lifetimes (RFC 4861 defaults for a 600 s maximum
+ * interval; forward.c re-advertises every 200 s). The prefix outlives a
+ * helper restart: it is stable, so a VM keeps its address across one. */
+#define RA_ROUTER_LIFETIME 1800
+#define RA_VALID_LIFETIME 86400
+#define RA_PREFERRED_LIFETIME 14400
+#define RA_DNS_LIFETIME 1800
 #define RESOLV_CONF "/etc/resolv.conf"
 
 struct ctx {
@@ -52,6 +59,7 @@ struct ctx {
 	struct reaper reaper;
 	struct forward fwd;
 	struct dnsfwd *dns;        /* NULL: no DNS service (leases name no server) */
+	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
 	int sig_fd;
 	uint8_t first[MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
@@ -203,6 +211,13 @@ static void setup_network(struct ctx *c)
 	}
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
+	/* Shared mode: IPv6 too, on a stable ULA /64 of this host and network. */
+	if (c->opt.mode == MODE_SHARED) {
+		machine_secret(secret, sizeof(secret));
+		ident_ula_prefix(secret, c->net.bridge, c->net.prefix6);
+		ident_ula_format(c->net.prefix6, c->nat66);
+		c->net.ipv6 = true;
+	}
 	rc = network_join(&c->net);
 	if (rc == 0) {
 		rc = tap_open(&c->tap, false, c->opt.enable_isolation);
@@ -224,12 +239,6 @@ static void setup_network(struct ctx *c)
 		exit(EXIT_FAILURE);
 	}
 	network_unlock(&c->net);
-	if (c->opt.mode == MODE_SHARED) {
-		uint8_t prefix[8];
-		machine_secret(secret, sizeof(secret));
-		ident_ula_prefix(secret, c->net.bridge, prefix);
-		ident_ula_format(prefix, c->nat66);
-	}
 	INFO("main", "started vmnet interface %s on %s", c->tap.name, c->net.bridge);
 }
 
@@ -372,6 +381,30 @@ static void wait_for_client(struct ctx *c)
 	}
 }
 
+/*
+ * IPv6 for the VM (shared mode): SLAAC in the network's prefix, the gateway
+ * (its link-local address, the bridge MAC) as default router. RDNSS names
+ * the gateway's IPv6 address only when the DNS forwarder answers there
+ * (dns6); otherwise the VM resolves over IPv4 with the server DHCP gave it.
+ */
+static void configure_ra(struct ctx *c)
+{
+	struct ndp_config *r = &c->fwd.ndp;
+
+	c->fwd.ra_enabled = c->net.ipv6;
+	if (!c->net.ipv6)
+		return;
+	*r = (struct ndp_config){
+		.router_lifetime = RA_ROUTER_LIFETIME, .valid_lifetime = RA_VALID_LIFETIME,
+		.preferred_lifetime = RA_PREFERRED_LIFETIME, .dns_lifetime = RA_DNS_LIFETIME,
+		.mtu = MTU, .has_dns = c->dns6 != NULL,
+	};
+	memcpy(r->router_mac, c->net.bridge_mac, 6);
+	memcpy(r->router_ll, c->net.ll6, 16);
+	memcpy(r->prefix, c->net.prefix6, 8);
+	memcpy(r->dns, c->net.gateway6, 16);
+}
+
 static void start_forwarding(struct ctx *c)
 {
 	struct forward *f = &c->fwd;
@@ -386,6 +419,7 @@ static void start_forwarding(struct ctx *c)
 		.lease_time = LEASE_TIME, .dns = c->dns ? c->net.gateway : 0,
 	};
 	memcpy(f->dhcp.server_mac, c->net.bridge_mac, 6);
+	configure_ra(c);
 	if (forward_start(f) < 0) {
 		ERROR("main", "cannot start forwarding");
 		finish(c, EXIT_FAILURE);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* nftables tables per network and the IPv4 forwarding switch (libnftables). */
+/* nftables tables per network and the IPv4/IPv6 forwarding switches (libnftables). */
 #include "nat.h"
 
 #include <arpa/inet.h>
@@ -14,12 +14,13 @@
 
 #include "log.h"
 #include "netlink.h"
+#include "sysctl.h"
 #include "tap.h"
 
-#define IPV4_SYSCTL "/proc/sys/net/ipv4/"
 #define GUARD_TABLE "vmnet_guard"
 /* In the run dir: the forwarding sysctls as they were before we changed them. */
 #define FORWARD_STATE "forwarding"
+#define FORWARD6_STATE "forwarding6"
 
 /* Rule text for one network or the guard; a few hundred bytes at most. */
 #define RULES_SIZE 2048
@@ -66,9 +67,19 @@ static void format_subnet(const struct network *n, char *buf, size_t len)
  */
 static int shared_rules(const struct network *n, char *buf, size_t len)
 {
-	char net[32];
+	char net[32], nat66[160] = "";
 
 	format_subnet(n, net, sizeof(net));
+	if (n->ipv6) {
+		char p6[INET6_ADDRSTRLEN];
+		uint8_t a[16] = { 0 };
+
+		memcpy(a, n->prefix6, 8);
+		inet_ntop(AF_INET6, a, p6, sizeof(p6));
+		/* NAT66: the ULA prefix leaves as the host's own address. */
+		snprintf(nat66, sizeof(nat66),
+			 "    ip6 saddr %1$s/64 ip6 daddr != %1$s/64 masquerade\n", p6);
+	}
 	return snprintf(buf, len,
 		"add table inet vmnet_%1$s\n"
 		"delete table inet vmnet_%1$s\n"
@@ -76,6 +87,7 @@ static int shared_rules(const struct network *n, char *buf, size_t len)
 		"  chain postrouting {\n"
 		"    type nat hook postrouting priority srcnat; policy accept;\n"
 		"    ip saddr %2$s ip daddr != %2$s masquerade\n"
+		"%3$s"
 		"  }\n"
 		"  chain forward {\n"
 		"    type filter hook forward priority filter; policy accept;\n"
@@ -83,7 +95,7 @@ static int shared_rules(const struct network *n, char *buf, size_t len)
 		"    oifname \"%1$s\" ct state established,related accept\n"
 		"    oifname \"%1$s\" drop\n"
 		"  }\n"
-		"}\n", n->bridge, net);
+		"}\n", n->bridge, net, nat66);
 }
 
 /* Host mode: VMs talk to the host (input/output, not forwarded) and to each
@@ -105,94 +117,163 @@ static int host_rules(const struct network *n, char *buf, size_t len)
 
 /* ---- sysctls ---- */
 
-/* The forwarding snapshot file of this namespace. */
-static const char *path_of(const struct network *n, char *buf, size_t len)
+/*
+ * One IP family's forwarding switch. Switching it on rewrites other settings
+ * too, so everything it touches is recorded in a snapshot file in the run
+ * dir (keys relative to dir, in the order they are restored) and written
+ * back exactly when the last shared network goes.
+ */
+struct family {
+	const char *name;       /* for messages */
+	const char *dir;        /* sysctl directory under /proc/sys/net/ */
+	const char *master;     /* the switch, relative to dir */
+	const char *state;      /* snapshot file name in the run dir */
+	int (*snapshot)(FILE *f);
+	int (*prepare)(const char *state);   /* just before the switch goes on */
+};
+
+static int fam_get(const struct family *fam, const char *key, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/" FORWARD_STATE, n->run_dir);
+	char full[320];
+
+	snprintf(full, sizeof(full), "%s%s", fam->dir, key);
+	return sysctl_get(full, buf, len);
+}
+
+static int fam_set(const struct family *fam, const char *key, const char *value)
+{
+	char full[320];
+
+	snprintf(full, sizeof(full), "%s%s", fam->dir, key);
+	return sysctl_set(full, value);
+}
+
+/* The snapshot file of fam in this namespace. */
+static const char *path_of(const struct network *n, const struct family *fam, char *buf,
+			   size_t len)
+{
+	snprintf(buf, len, "%s/%s", n->run_dir, fam->state);
 	return buf;
 }
 
-/* Reads a small sysctl value (first line, no newline). 0 or -errno. */
-static int sysctl_read(const char *key, char *buf, size_t len)
+/* Records key of dir (a family directory) as "key value". */
+static int record(FILE *f, const char *dir, const char *key)
 {
-	char path[256];
-	FILE *f;
+	char full[320], val[32];
 
-	snprintf(path, sizeof(path), IPV4_SYSCTL "%s", key);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return -errno;
-	if (fgets(buf, (int)len, f) == NULL) {
-		fclose(f);
+	snprintf(full, sizeof(full), "%s%s", dir, key);
+	if (sysctl_get(full, val, sizeof(val)) < 0)
 		return -EIO;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
+	fprintf(f, "%s %s\n", key, val);
 	return 0;
 }
 
-static int sysctl_write(const char *key, const char *value)
+/* Records conf/<dev>/<leaf> of every device (not "all"; "default" if asked). */
+static int record_devices(FILE *f, const char *dir, const char *leaf, bool with_default)
 {
-	char path[256];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), IPV4_SYSCTL "%s", key);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, value, strlen(value)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/*
- * Writing ip_forward also rewrites every device's forwarding flag, the
- * default, and conf/all/accept_redirects. Record all of them so turning
- * forwarding back off leaves the host exactly as it was.
- */
-static int snapshot_write(FILE *f)
-{
-	static const char *const keys[] = {
-		"ip_forward", "conf/all/accept_redirects", "conf/default/forwarding",
-	};
-	char key[300], val[32];
+	char confdir[64], key[300];
 	struct dirent *de;
 	DIR *d;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (sysctl_read(keys[i], val, sizeof(val)) < 0)
-			return -EIO;
-		fprintf(f, "%s %s\n", keys[i], val);
-	}
-	d = opendir(IPV4_SYSCTL "conf");
+	snprintf(confdir, sizeof(confdir), SYSCTL_NET "%sconf", dir);
+	d = opendir(confdir);
 	if (d == NULL)
 		return -errno;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "all") ||
-		    !strcmp(de->d_name, "default"))
+		    (!with_default && !strcmp(de->d_name, "default")))
 			continue;
-		snprintf(key, sizeof(key), "conf/%s/forwarding", de->d_name);
-		if (sysctl_read(key, val, sizeof(val)) == 0)
-			fprintf(f, "%s %s\n", key, val);
+		snprintf(key, sizeof(key), "conf/%s/%s", de->d_name, leaf);
+		/* A device that goes away meanwhile has nothing to record. */
+		record(f, dir, key);
 	}
 	closedir(d);
 	return 0;
 }
 
+/*
+ * IPv4: writing ip_forward also rewrites every device's forwarding flag, the
+ * default, and conf/all/accept_redirects.
+ */
+static int snapshot4(FILE *f)
+{
+	if (record(f, "ipv4/", "ip_forward") < 0 ||
+	    record(f, "ipv4/", "conf/all/accept_redirects") < 0 ||
+	    record(f, "ipv4/", "conf/default/forwarding") < 0)
+		return -EIO;
+	return record_devices(f, "ipv4/", "forwarding", false);
+}
+
+/*
+ * IPv6: conf/all/forwarding is the switch that lets the kernel forward at
+ * all; writing it also rewrites conf/default/forwarding and every device's
+ * forwarding flag (router behaviour: NA router flag, no router
+ * solicitations, and accept_ra=1 stops taking router advertisements).
+ * prepare6 moves accept_ra from 1 to 2 so interfaces that learn their
+ * address and default route by SLAAC keep doing so; it is recorded first.
+ */
+static int snapshot6(FILE *f)
+{
+	if (record(f, "ipv6/", "conf/all/forwarding") < 0 ||
+	    record_devices(f, "ipv6/", "forwarding", true) < 0)
+		return -EIO;
+	return record_devices(f, "ipv6/", "accept_ra", true);
+}
+
+/*
+ * accept_ra 1 means "only while not forwarding". Set to 2 before forwarding
+ * goes on: the kernel then also keeps the default routes learned from
+ * router advertisements, which switching forwarding on would purge.
+ * Only interfaces in the snapshot are touched, so all are restored.
+ */
+static int prepare6(const char *state)
+{
+	char line[400], key[300], val[32];
+	FILE *f = fopen(state, "re");
+	int changed = 0;
+
+	if (f == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t kl;
+
+		if (sscanf(line, "%299s %31s", key, val) != 2 || strcmp(val, "1") != 0)
+			continue;
+		kl = strlen(key);
+		if (kl < 10 || strcmp(key + kl - 10, "/accept_ra") != 0 || strstr(key, ".."))
+			continue;
+		char full[320];
+		snprintf(full, sizeof(full), "ipv6/%s", key);
+		if (sysctl_set(full, "2") == 0)
+			changed++;
+	}
+	fclose(f);
+	if (changed)
+		INFO("nat", "net.ipv6.conf.*.accept_ra 1 -> 2 on %d entries, so SLAAC "
+		     "interfaces keep accepting router advertisements while forwarding", changed);
+	return 0;
+}
+
+static const struct family fam4 = {
+	"IPv4", "ipv4/", "ip_forward", FORWARD_STATE, snapshot4, NULL,
+};
+static const struct family fam6 = {
+	"IPv6", "ipv6/", "conf/all/forwarding", FORWARD6_STATE, snapshot6, prepare6,
+};
+
 /* Saves the snapshot atomically, so a crash never leaves half a file. */
-static int snapshot_save(const struct network *n)
+static int snapshot_save(const struct network *n, const struct family *fam)
 {
 	char path[256], tmp[264];
 	FILE *f;
 	int ret;
 
-	path_of(n, path, sizeof(path));
+	path_of(n, fam, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
 	if (f == NULL)
 		return -errno;
-	ret = snapshot_write(f);
+	ret = fam->snapshot(f);
 	if (fclose(f) != 0 && ret == 0)
 		ret = -EIO;
 	if (ret == 0 && rename(tmp, path) < 0)
@@ -202,8 +283,8 @@ static int snapshot_save(const struct network *n)
 	return ret;
 }
 
-/* Writes the snapshot back, ip_forward first since it resets the others. */
-static int snapshot_restore(const char *path)
+/* Writes the snapshot back in order: the switch first, since it resets the others. */
+static int snapshot_restore(const struct family *fam, const char *path)
 {
 	char line[400], key[300], val[32];
 	FILE *f = fopen(path, "re");
@@ -214,10 +295,10 @@ static int snapshot_restore(const char *path)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "%299s %31s", key, val) != 2 || strstr(key, ".."))
 			continue;
-		int r = sysctl_write(key, val);
+		int r = fam_set(fam, key, val);
 		/* A device that went away since has nothing to restore. */
 		if (r < 0 && r != -ENOENT && ret == 0) {
-			ERROR("nat", "cannot restore net.ipv4.%s: %s", key, strerror(-r));
+			ERROR("nat", "cannot restore net.%s%s: %s", fam->dir, key, strerror(-r));
 			ret = r;
 		}
 	}
@@ -228,9 +309,10 @@ static int snapshot_restore(const char *path)
 /* ---- forwarding ---- */
 
 /*
- * Interfaces that forwarded on their own before (per-device forwarding set
- * while ip_forward was 0), as an nft set body: '"eth1", "eth2"'. The guard
- * must not stop what the host already did.
+ * IPv4 interfaces that forwarded on their own before (per-device forwarding
+ * set while ip_forward was 0), as an nft set body: '"eth1", "eth2"'. The
+ * guard must not stop what the host already did. (IPv6 has no such case:
+ * with conf/all/forwarding 0 nothing is forwarded, whatever the devices say.)
  */
 static void forwarding_devices(const char *state, char *buf, size_t len)
 {
@@ -255,24 +337,39 @@ static void forwarding_devices(const char *state, char *buf, size_t len)
 	fclose(f);
 }
 
-/* Only forwarding that enters or leaves a shared bridge is new; everything
- * else stays as unforwarded as before we switched ip_forward on. */
-static int guard_add(const char *state)
+/*
+ * Only forwarding that enters or leaves a shared bridge is new; everything
+ * else stays as unforwarded as before we switched forwarding on. One rule
+ * per family whose forwarding we manage (has a snapshot file).
+ */
+static int guard_add(const struct network *n)
 {
-	char devs[1024], exempt[1100] = "", cmds[RULES_SIZE];
+	char path4[256], path6[256], devs[1024], exempt[1100] = "", rules[1400] = "";
+	char cmds[RULES_SIZE];
+	size_t used = 0;
 
-	forwarding_devices(state, devs, sizeof(devs));
-	if (devs[0] != '\0')
-		snprintf(exempt, sizeof(exempt), " iifname != { %s }", devs);
+	path_of(n, &fam4, path4, sizeof(path4));
+	path_of(n, &fam6, path6, sizeof(path6));
+	if (access(path4, F_OK) == 0) {
+		forwarding_devices(path4, devs, sizeof(devs));
+		if (devs[0] != '\0')
+			snprintf(exempt, sizeof(exempt), " iifname != { %s }", devs);
+		used += (size_t)snprintf(rules, sizeof(rules),
+			"    meta nfproto ipv4 iifname != \"vmnets*\" oifname != \"vmnets*\"%s drop\n",
+			exempt);
+	}
+	if (access(path6, F_OK) == 0 && used < sizeof(rules))
+		snprintf(rules + used, sizeof(rules) - used,
+			 "    meta nfproto ipv6 iifname != \"vmnets*\" oifname != \"vmnets*\" drop\n");
 	snprintf(cmds, sizeof(cmds),
 		"add table inet " GUARD_TABLE "\n"
 		"delete table inet " GUARD_TABLE "\n"
 		"table inet " GUARD_TABLE " {\n"
 		"  chain forward {\n"
 		"    type filter hook forward priority filter - 1; policy accept;\n"
-		"    meta nfproto ipv4 iifname != \"vmnets*\" oifname != \"vmnets*\"%s drop\n"
+		"%s"
 		"  }\n"
-		"}\n", exempt);
+		"}\n", rules);
 	return nft_exec(cmds, "add the forwarding guard table", false);
 }
 
@@ -289,43 +386,48 @@ static bool guard_exists(void)
 }
 
 /*
- * Switches IPv4 forwarding on for a shared network. The state file plus the
- * guard table mean we already did (a state file without the guard is left
- * from an older namespace with the same inode, so it is replaced).
+ * Switches forwarding of one family on for a shared network. A state file
+ * plus the guard table (guarded: it existed before this helper looked) mean
+ * we already did; a state file without the guard is left from an older
+ * namespace with the same inode, so it is replaced.
  */
-static int forwarding_enable(const struct network *n)
+static int forwarding_enable(const struct network *n, const struct family *fam, bool guarded)
 {
 	char path[256], val[32];
-	bool fresh = access(path_of(n, path, sizeof(path)), F_OK) != 0 || !guard_exists();
+	bool fresh = access(path_of(n, fam, path, sizeof(path)), F_OK) != 0 || !guarded;
 	int ret;
 
 	if (fresh) {
-		ret = sysctl_read("ip_forward", val, sizeof(val));
+		ret = fam_get(fam, fam->master, val, sizeof(val));
 		if (ret < 0) {
-			ERROR("nat", "cannot read net.ipv4.ip_forward: %s", strerror(-ret));
+			ERROR("nat", "cannot read net.%s%s: %s", fam->dir, fam->master,
+			      strerror(-ret));
 			return ret;
 		}
 		if (strcmp(val, "0") != 0) {
 			unlink(path);
 			return 0;   /* the host forwards already: not ours to manage */
 		}
-		ret = snapshot_save(n);
+		ret = snapshot_save(n, fam);
 		if (ret < 0) {
 			ERROR("nat", "cannot save forwarding state in %s: %s", path, strerror(-ret));
 			return ret;
 		}
 	}
 	/* Guard first, so there is never a moment of unguarded forwarding. */
-	ret = guard_add(path);
+	ret = guard_add(n);
+	if (ret == 0 && fresh && fam->prepare)
+		ret = fam->prepare(path);
 	if (ret < 0)
 		return ret;
-	ret = sysctl_write("ip_forward", "1");
+	ret = fam_set(fam, fam->master, "1");
 	if (ret < 0) {
-		ERROR("nat", "cannot enable net.ipv4.ip_forward: %s", strerror(-ret));
+		ERROR("nat", "cannot enable net.%s%s: %s", fam->dir, fam->master, strerror(-ret));
 		return ret;
 	}
 	if (fresh)
-		INFO("nat", "enabled IPv4 forwarding (restored when the last shared network goes)");
+		INFO("nat", "enabled %s forwarding (restored when the last shared network goes)",
+		     fam->name);
 	return 0;
 }
 
@@ -346,14 +448,31 @@ static int find_shared_bridge(const struct nl_link *l, void *arg)
 	return 0;
 }
 
+/* Restores one family's snapshot, if we have one. 0, 1 if restored, or -errno. */
+static int family_restore(const struct network *n, const struct family *fam)
+{
+	char path[256];
+	int ret;
+
+	if (access(path_of(n, fam, path, sizeof(path)), F_OK) != 0)
+		return 0;
+	ret = snapshot_restore(fam, path);
+	if (ret < 0)
+		return ret;
+	INFO("nat", "restored %s forwarding settings", fam->name);
+	return 1;
+}
+
 /* Restores forwarding if we switched it on and no shared network is left. */
 static int forwarding_restore(const struct network *n)
 {
 	struct shared_scan s = { n->bridge, false };
-	char path[256];
-	int ret;
+	char path4[256], path6[256];
+	int ret, r4, r6;
 
-	if (access(path_of(n, path, sizeof(path)), F_OK) != 0)
+	path_of(n, &fam4, path4, sizeof(path4));
+	path_of(n, &fam6, path6, sizeof(path6));
+	if (access(path4, F_OK) != 0 && access(path6, F_OK) != 0)
 		return 0;
 	ret = nl_link_list(find_shared_bridge, &s);
 	if (ret < 0) {
@@ -363,13 +482,26 @@ static int forwarding_restore(const struct network *n)
 	if (s.found)
 		return 0;
 	/* Forwarding off before the guard goes, for the same reason as above. */
-	ret = snapshot_restore(path);
-	if (ret == 0)
-		ret = guard_remove();
+	r4 = family_restore(n, &fam4);
+	r6 = family_restore(n, &fam6);
+	if (r4 < 0 || r6 < 0)
+		return r4 < 0 ? r4 : r6;
+	ret = guard_remove();
 	if (ret == 0) {
-		unlink(path);
-		INFO("nat", "restored IPv4 forwarding settings");
+		unlink(path4);
+		unlink(path6);
 	}
+	return ret;
+}
+
+/* IPv4 always; IPv6 too when the network has its prefix. */
+static int forwarding_enable_all(const struct network *n)
+{
+	bool guarded = guard_exists();
+	int ret = forwarding_enable(n, &fam4, guarded);
+
+	if (ret == 0 && n->ipv6)
+		ret = forwarding_enable(n, &fam6, guarded);
 	return ret;
 }
 
@@ -388,7 +520,7 @@ int nat_add(const struct network *n)
 	if (ret < 0)
 		return ret;
 	if (n->mode == MODE_SHARED) {
-		ret = forwarding_enable(n);
+		ret = forwarding_enable_all(n);
 		if (ret < 0)
 			nat_remove(n);
 	}

@@ -8,6 +8,10 @@
  * before, and the sysctls ip_forward rewrites (every device's forwarding,
  * conf/all/accept_redirects) are saved in <run_dir>/forwarding; the last
  * shared network restores them exactly and removes the guard.
+ * IPv6 (networks with a prefix) likewise: net.ipv6.conf.all.forwarding, with
+ * every device's forwarding and accept_ra saved in <run_dir>/forwarding6,
+ * accept_ra 1 raised to 2 while forwarding (so SLAAC interfaces keep their
+ * router advertisements and default routes), and a guard rule for IPv6.
  * Both calls are idempotent (tables are replaced atomically) and run under
  * the network lock.
  */

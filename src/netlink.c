@@ -435,6 +435,26 @@ int nl_addr4_add(int ifindex, uint32_t addr, int prefix)
 	return nl_talk(nlh, NULL, NULL);
 }
 
+int nl_addr6_add(int ifindex, const uint8_t addr[16], int prefix)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifaddrmsg *ifa;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+					 (void **)&ifa, sizeof(*ifa));
+
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = (uint8_t)prefix;
+	/* Usable at once, even before the bridge has carrier: the addresses
+	 * are ours by construction (fixed MAC, our own ULA prefix). */
+	ifa->ifa_flags = IFA_F_NODAD | IFA_F_PERMANENT;
+	ifa->ifa_scope = (addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80) ? RT_SCOPE_LINK
+									 : RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (uint32_t)ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, 16, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, 16, addr);
+	return nl_talk(nlh, NULL, NULL);
+}
+
 struct addr_dump {
 	nl_addr4_fn fn;
 	void *arg;

@@ -70,6 +70,9 @@ int nl_link_set_master(int ifindex, int master_ifindex);   /* 0 detaches */
 int nl_brport_set_isolated(int ifindex, bool on);
 /* Adds addr/prefix (host order) to ifindex. -EEXIST if present. */
 int nl_addr4_add(int ifindex, uint32_t addr, int prefix);
+/* Adds an IPv6 addr/prefix to ifindex without duplicate address detection.
+ * -EEXIST if present. */
+int nl_addr6_add(int ifindex, const uint8_t addr[16], int prefix);
 /* Number of links whose master is master_ifindex (>= 0), or -errno. */
 int nl_count_ports(int master_ifindex);
 /* First IPv4 address on ifindex: addr/prefix (host order). -ENOENT if none. */

@@ -14,7 +14,9 @@
 
 #include "log.h"
 #include "nat.h"
+#include "ndp.h"
 #include "netlink.h"
+#include "sysctl.h"
 
 #define RUN_ROOT "/run/vmnet-helper"
 #define LIB_ROOT "/var/lib/vmnet-helper"
@@ -288,6 +290,56 @@ static int check_conflicts(const struct network *n)
 
 /* ---- the bridge ---- */
 
+/* Sets net.ipv6.conf.<bridge>.<leaf>. */
+static int bridge_sysctl6(const struct network *n, const char *leaf, const char *value)
+{
+	char key[96];
+
+	snprintf(key, sizeof(key), "ipv6/conf/%s/%s", n->bridge, leaf);
+	return sysctl_set(key, value);
+}
+
+/*
+ * The gateway's IPv6 side. addr_gen_mode 1 (none) before the link goes up
+ * stops the kernel making its own link-local (which hosts configured for
+ * stable-privacy addresses would make different from EUI-64); we add the
+ * EUI-64 one ourselves, so the RA source is known without asking. accept_ra
+ * 0: the gateway never learns routes from what VMs send. Idempotent, for a
+ * reused bridge. With IPv6 off on the host the network is IPv4 only.
+ * 0 or -errno; the caller logs.
+ */
+static int bridge_setup_ipv6(struct network *n)
+{
+	char key[96], val[8];
+	int ret;
+
+	if (!n->ipv6)
+		return 0;
+	memset(n->gateway6, 0, sizeof(n->gateway6));
+	memcpy(n->gateway6, n->prefix6, 8);
+	n->gateway6[15] = 1;
+	ndp_link_local(n->bridge_mac, n->ll6);
+	snprintf(key, sizeof(key), "ipv6/conf/%s/disable_ipv6", n->bridge);
+	if (sysctl_get(key, val, sizeof(val)) < 0 || strcmp(val, "0") != 0) {
+		WARN("network", "IPv6 is disabled on this host: network %s is IPv4 only",
+		     n->bridge);
+		n->ipv6 = false;
+		return 0;
+	}
+	ret = bridge_sysctl6(n, "addr_gen_mode", "1");
+	if (ret == 0)
+		ret = bridge_sysctl6(n, "accept_ra", "0");
+	if (ret == 0) {
+		ret = nl_addr6_add(n->bridge_ifindex, n->ll6, 64);
+		ret = ret == -EEXIST ? 0 : ret;
+	}
+	if (ret == 0) {
+		ret = nl_addr6_add(n->bridge_ifindex, n->gateway6, 64);
+		ret = ret == -EEXIST ? 0 : ret;
+	}
+	return ret;
+}
+
 /* New bridge: fixed MAC, gateway address, up. Removed again on failure. */
 static int bridge_create(struct network *n)
 {
@@ -305,6 +357,10 @@ static int bridge_create(struct network *n)
 		n->bridge_ifindex = ret;
 		step = "set the address of";
 		ret = nl_addr4_add(n->bridge_ifindex, n->gateway, mask_prefix(n->mask));
+	}
+	if (ret == 0 && n->ipv6) {
+		step = "set up IPv6 on";
+		ret = bridge_setup_ipv6(n);
 	}
 	if (ret == 0) {
 		step = "bring up";
@@ -348,8 +404,13 @@ static int bridge_reuse(struct network *n, const struct nl_link *l)
 	}
 	if (ret == 0)
 		ret = nl_link_up(l->ifindex);
-	if (ret < 0)
+	if (ret < 0) {
 		ERROR("network", "cannot set up bridge %s: %s", n->bridge, strerror(-ret));
+		return ret;
+	}
+	ret = bridge_setup_ipv6(n);
+	if (ret < 0)
+		ERROR("network", "cannot set up IPv6 on bridge %s: %s", n->bridge, strerror(-ret));
 	return ret;
 }
 

@@ -29,6 +29,14 @@ struct network {
 	char lib_dir[128];                    /* /var/lib/vmnet-helper/<ns> */
 	int lock_fd;                          /* held while setting up or tearing down */
 	int port_ifindex;                     /* our port, set by network_add_port */
+	/* IPv6 (shared mode): set ipv6 and prefix6 before network_join. The
+	 * bridge gets gateway6 (prefix6::1/64) and link-local ll6 (EUI-64 of
+	 * bridge_mac) without DAD, the kernel's own link-local generation off
+	 * so ll6 is exactly the address the RAs name, and accept_ra=0.
+	 * network_join clears ipv6 (with a WARN) if the host has IPv6 off. */
+	bool ipv6;
+	uint8_t prefix6[8];
+	uint8_t gateway6[16], ll6[16];        /* set by network_join */
 };
 
 /* Fills names and directories from options; no side effects but mkdir. 0 or -errno. */
