@@ -54,7 +54,7 @@ struct pending {
 	int fd;                   /* connected to upstream[server]; -1: slot free */
 	int server;
 	uint16_t up_id;           /* the id sent upstream (random) */
-	struct sockaddr_in client;
+	struct sockaddr_storage client;   /* IPv4 or IPv6, as the listener's family */
 	int64_t attempt_end, deadline;
 	struct dns_query q;
 	size_t len;
@@ -87,7 +87,9 @@ struct pollset {
 };
 
 struct dnsfwd {
-	uint32_t gateway, mask;
+	int family;                        /* of the listeners: AF_INET or AF_INET6 */
+	uint32_t gateway, mask;            /* AF_INET, host order */
+	uint8_t gateway6[16];              /* AF_INET6: the subnet is its /64 */
 	int udp_fd, tcp_fd, stop_fd;
 	struct upstream up[MAX_UPSTREAMS];
 	int nup;
@@ -125,10 +127,19 @@ static uint16_t random_id(void)
 
 /* ---- setup (root) -------------------------------------------------------- */
 
+static socklen_t sa_len(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
 static bool is_gateway(const struct dnsfwd *d, const struct upstream *u)
 {
 	const struct sockaddr_in *in = (const struct sockaddr_in *)&u->addr;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&u->addr;
 
+	if (d->family == AF_INET6)
+		return u->addr.ss_family == AF_INET6 &&
+		       memcmp(&in6->sin6_addr, d->gateway6, 16) == 0;
 	return u->addr.ss_family == AF_INET && ntohl(in->sin_addr.s_addr) == d->gateway;
 }
 
@@ -180,19 +191,49 @@ static void read_upstreams(struct dnsfwd *d, const char *path)
 	}
 }
 
-static int bind_port53(int type, uint32_t gateway)
+/* The gateway address and port 53 in the listeners' family. */
+static void listen_addr(const struct dnsfwd *d, struct sockaddr_storage *a)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(DNS_PORT),
-				 .sin_addr.s_addr = htonl(gateway) };
-	int one = 1, fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	memset(a, 0, sizeof(*a));
+	a->ss_family = (sa_family_t)d->family;
+	if (d->family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)a;
+		in6->sin6_port = htons(DNS_PORT);
+		memcpy(&in6->sin6_addr, d->gateway6, 16);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)a;
+		in->sin_port = htons(DNS_PORT);
+		in->sin_addr.s_addr = htonl(d->gateway);
+	}
+}
 
+/* "192.168.105.1" or "[fd9b:...::1]". */
+static const char *gateway_text(const struct dnsfwd *d, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (d->family == AF_INET6) {
+		inet_ntop(AF_INET6, d->gateway6, a, sizeof(a));
+		snprintf(buf, len, "[%s]", a);
+	} else {
+		snprintf(buf, len, "%s", ip4_format(d->gateway, a));
+	}
+	return buf;
+}
+
+static int bind_port53(const struct dnsfwd *d, int type)
+{
+	struct sockaddr_storage a;
+	int one = 1, fd = socket(d->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	listen_addr(d, &a);
 	if (fd < 0)
 		return -errno;
 	/* SO_REUSEPORT: every helper of this network shares the port (see dnsfwd.h).
 	 * SO_REUSEADDR (TCP): rebinding while old connections sit in TIME_WAIT. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sa_len(&a)) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) < 0)) {
 		int e = errno;
 		close(fd);
@@ -203,37 +244,41 @@ static int bind_port53(int type, uint32_t gateway)
 
 static void log_upstreams(const struct dnsfwd *d, const char *path)
 {
-	char list[MAX_UPSTREAMS * (DNS_ADDR_TEXT + 2)] = "", gw[16];
+	char list[MAX_UPSTREAMS * (DNS_ADDR_TEXT + 2)] = "", gw[INET6_ADDRSTRLEN + 2];
 	size_t n = 0;
 
 	for (int i = 0; i < d->nup; i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", d->up[i].text);
 	INFO("dns", "answering DNS on %s:53, forwarding to %s (from %s)",
-	     ip4_format(d->gateway, gw), list, path);
+	     gateway_text(d, gw, sizeof(gw)), list, path);
 }
 
-struct dnsfwd *dnsfwd_open(uint32_t gateway, uint32_t mask, const char *resolv_path)
+static struct dnsfwd *dns_new(void)
 {
 	struct dnsfwd *d = calloc(1, sizeof(*d));
-	char gw[16];
-	int u, t;
 
 	if (!d) {
 		WARN("dns", "out of memory: running without DNS");
 		return NULL;
 	}
-	d->gateway = gateway;
-	d->mask = mask;
 	d->stop_fd = -1;
 	for (int i = 0; i < MAX_PENDING; i++)
 		d->pend[i].fd = -1;
 	for (int i = 0; i < MAX_TCP; i++)
 		d->tcp[i].fd = d->tcp[i].up = -1;
-	u = bind_port53(SOCK_DGRAM, gateway);
-	t = u < 0 ? u : bind_port53(SOCK_STREAM, gateway);
+	return d;
+}
+
+/* Binds both listeners and reads the upstreams; frees d on failure. */
+static struct dnsfwd *dns_listen(struct dnsfwd *d, const char *resolv_path, const char *without)
+{
+	char gw[INET6_ADDRSTRLEN + 2];
+	int u = bind_port53(d, SOCK_DGRAM);
+	int t = u < 0 ? u : bind_port53(d, SOCK_STREAM);
+
 	if (u < 0 || t < 0) {
-		WARN("dns", "cannot bind %s:53 (%s): running without DNS, leases name no DNS server",
-		     ip4_format(gateway, gw), strerror(-(u < 0 ? u : t)));
+		WARN("dns", "cannot bind %s:53 (%s): running without DNS%s",
+		     gateway_text(d, gw, sizeof(gw)), strerror(-(u < 0 ? u : t)), without);
 		if (u >= 0)
 			close(u);
 		free(d);
@@ -246,6 +291,29 @@ struct dnsfwd *dnsfwd_open(uint32_t gateway, uint32_t mask, const char *resolv_p
 	return d;
 }
 
+struct dnsfwd *dnsfwd_open(uint32_t gateway, uint32_t mask, const char *resolv_path)
+{
+	struct dnsfwd *d = dns_new();
+
+	if (!d)
+		return NULL;
+	d->family = AF_INET;
+	d->gateway = gateway;
+	d->mask = mask;
+	return dns_listen(d, resolv_path, ", leases name no DNS server");
+}
+
+struct dnsfwd *dnsfwd_open6(const uint8_t gateway6[16], const char *resolv_path)
+{
+	struct dnsfwd *d = dns_new();
+
+	if (!d)
+		return NULL;
+	d->family = AF_INET6;
+	memcpy(d->gateway6, gateway6, 16);
+	return dns_listen(d, resolv_path, " over IPv6, router advertisements name no DNS server");
+}
+
 struct dnsfwd_counters *dnsfwd_counters(struct dnsfwd *d)
 {
 	return &d->cnt;
@@ -253,20 +321,26 @@ struct dnsfwd_counters *dnsfwd_counters(struct dnsfwd *d)
 
 /* ---- UDP ------------------------------------------------------------------ */
 
-static bool from_subnet(const struct dnsfwd *d, const struct sockaddr_in *a)
+/* Only the network's own subnet (IPv6: the gateway's /64) is served. */
+static bool from_subnet(const struct dnsfwd *d, const struct sockaddr_storage *sa)
 {
-	return a->sin_family == AF_INET &&
+	const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+
+	if (d->family == AF_INET6)
+		return sa->ss_family == AF_INET6 && memcmp(&a6->sin6_addr, d->gateway6, 8) == 0;
+	return sa->ss_family == AF_INET &&
 	       (ntohl(a->sin_addr.s_addr) & d->mask) == (d->gateway & d->mask);
 }
 
-static void udp_send_client(struct dnsfwd *d, const struct sockaddr_in *to,
+static void udp_send_client(struct dnsfwd *d, const struct sockaddr_storage *to,
 			    const uint8_t *msg, size_t len)
 {
-	if (sendto(d->udp_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof(*to)) < 0)
+	if (sendto(d->udp_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)to, sa_len(to)) < 0)
 		DEBUG("dns", "reply to a client lost: %s", strerror(errno));
 }
 
-static void udp_error(struct dnsfwd *d, const struct sockaddr_in *to, const uint8_t *query,
+static void udp_error(struct dnsfwd *d, const struct sockaddr_storage *to, const uint8_t *query,
 		      const struct dns_query *q, uint8_t rcode)
 {
 	uint8_t out[DNS_MAX_QUERY];
@@ -326,7 +400,7 @@ static struct pending *pend_slot(struct dnsfwd *d)
 	return NULL;
 }
 
-static void udp_query(struct dnsfwd *d, const struct sockaddr_in *from, size_t len, int64_t now)
+static void udp_query(struct dnsfwd *d, const struct sockaddr_storage *from, size_t len, int64_t now)
 {
 	struct dns_query q;
 	struct pending *p;
@@ -358,7 +432,7 @@ static void udp_query(struct dnsfwd *d, const struct sockaddr_in *from, size_t l
 static void udp_receive(struct dnsfwd *d, int64_t now)
 {
 	for (int i = 0; i < UDP_BATCH; i++) {
-		struct sockaddr_in from;
+		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		/* One byte more than we accept, to see a query that is too large. */
 		ssize_t n = recvfrom(d->udp_fd, d->buf, DNS_MAX_QUERY + 1, MSG_DONTWAIT,
@@ -584,7 +658,7 @@ static void tcp_accept(struct dnsfwd *d, int64_t now)
 {
 	for (int i = 0; i < MAX_TCP; i++) {
 		struct tcpconn *c = &d->tcp[i];
-		struct sockaddr_in from;
+		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		int fd;
 

@@ -40,6 +40,9 @@ struct dnsfwd_counters {
  * no DNS server, rather than failing the VM's whole network for it.
  */
 struct dnsfwd *dnsfwd_open(uint32_t gateway, uint32_t mask, const char *resolv_path);
+/* The same on the gateway's IPv6 address (shared mode), serving sources in its
+ * /64: the address router advertisements name in their RDNSS option. */
+struct dnsfwd *dnsfwd_open6(const uint8_t gateway6[16], const char *resolv_path);
 /* Starts the forwarding thread (call after dropping privileges). 0 or -errno. */
 int dnsfwd_start(struct dnsfwd *d);
 /* Stops and joins the thread (if started), closes every socket, frees d. NULL is fine. */

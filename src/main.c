@@ -252,6 +252,9 @@ static void open_dns(struct ctx *c)
 {
 	if (c->opt.mode == MODE_SHARED || c->opt.mode == MODE_HOST)
 		c->dns = dnsfwd_open(c->net.gateway, c->net.mask, RESOLV_CONF);
+	/* And on the gateway's IPv6 address, which the RAs' RDNSS names. */
+	if (c->net.ipv6)
+		c->dns6 = dnsfwd_open6(c->net.gateway6, RESOLV_CONF);
 }
 
 /* The network our DHCP serves: shared and host mode. */
@@ -340,6 +343,8 @@ static void finish(struct ctx *c, int code)
 {
 	dnsfwd_close(c->dns);
 	c->dns = NULL;
+	dnsfwd_close(c->dns6);
+	c->dns6 = NULL;
 	tap_close(&c->tap);
 	if (c->vm.fd >= 0)
 		close(c->vm.fd);
@@ -360,11 +365,12 @@ static void drop_privileges(struct ctx *c)
  * ours must be served even while our own VM has not connected yet. */
 static void start_dns(struct ctx *c)
 {
-	int rc;
+	int rc = 0;
 
-	if (!c->dns)
-		return;
-	rc = dnsfwd_start(c->dns);
+	if (c->dns)
+		rc = dnsfwd_start(c->dns);
+	if (rc == 0 && c->dns6)
+		rc = dnsfwd_start(c->dns6);
 	if (rc < 0) {
 		ERROR("main", "cannot start the DNS thread: %s", strerror(-rc));
 		finish(c, EXIT_FAILURE);
@@ -443,7 +449,7 @@ static void counters_json(struct json *j, const char *key, struct fwd_counters *
 	json_raw(j, key, buf);
 }
 
-static void dns_counters_json(struct json *j, struct dnsfwd_counters *dc)
+static void dns_counters_json(struct json *j, const char *key, struct dnsfwd_counters *dc)
 {
 	char buf[160];
 	struct json o;
@@ -454,12 +460,12 @@ static void dns_counters_json(struct json *j, struct dnsfwd_counters *dc)
 	json_num(&o, "servfails", (long long)atomic_load(&dc->servfails));
 	json_num(&o, "drops", (long long)atomic_load(&dc->drops));
 	json_end(&o);
-	json_raw(j, "dns", buf);
+	json_raw(j, key, buf);
 }
 
 static void log_stats(struct ctx *c)
 {
-	char buf[512], when[40];
+	char buf[768], when[40];
 	struct timespec ts;
 	struct tm tm;
 	struct json j;
@@ -473,7 +479,9 @@ static void log_stats(struct ctx *c)
 	counters_json(&j, "host", &c->fwd.host);
 	counters_json(&j, "vm", &c->fwd.vm);
 	if (c->dns)
-		dns_counters_json(&j, dnsfwd_counters(c->dns));
+		dns_counters_json(&j, "dns", dnsfwd_counters(c->dns));
+	if (c->dns6)
+		dns_counters_json(&j, "dns6", dnsfwd_counters(c->dns6));
 	json_end(&j);
 	INFO("stats", "%s", buf);
 }

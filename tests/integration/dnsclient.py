@@ -74,6 +74,10 @@ def recv_exact(s, n):
     return buf
 
 
+def family(server):
+    return socket.AF_INET6 if ":" in server else socket.AF_INET
+
+
 def query(server, name, tcp=False, timeout=8.0, qtype=1):
     qid, q = build_query(name, qtype)
     start = time.monotonic()
@@ -85,7 +89,7 @@ def query(server, name, tcp=False, timeout=8.0, qtype=1):
                 (n,) = struct.unpack("!H", recv_exact(s, 2))
                 msg = recv_exact(s, n)
         else:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            with socket.socket(family(server), socket.SOCK_DGRAM) as s:
                 s.settimeout(timeout)
                 s.sendto(q, (server, PORT))
                 while True:
@@ -110,7 +114,7 @@ def send_raw(server, payloads, tcp=False):
                 s.sendall(p)
             time.sleep(0.2)
     else:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        with socket.socket(family(server), socket.SOCK_DGRAM) as s:
             for p in payloads:
                 s.sendto(p, (server, PORT))
     return {"sent": len(payloads)}

@@ -13,7 +13,8 @@ import time
 import pytest
 
 import frames
-from conftest import assert_clean, read_line, wait_until
+from conftest import REMOTE_ADDR, assert_clean, read_line, wait_until
+from test_dns import dns, no_errors, query, resolves  # noqa: F401 (dns: a fixture)
 from frames import Ether, raw
 
 from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_RA, ICMPv6ND_RS,  # noqa: E402
@@ -157,8 +158,7 @@ def test_router_advertisement_contents(lab):
                      out, re.I), out
     assert re.search(r"from %s" % re.escape(ll), out), out
     assert re.search(r"MTU\s*:\s*1500", out), out
-    if "DNS at the gateway" in h.stderr() or "answering DNS on [" in h.stderr():
-        assert re.search(r"Recursive DNS server\s*:\s*%s" % re.escape(gateway6(h)), out), out
+    assert re.search(r"Recursive DNS server\s*:\s*%s" % re.escape(gateway6(h)), out), out
 
 
 def wait_frame(vm, pred, timeout=5):
@@ -198,8 +198,7 @@ def test_raw_rs_answered_and_unsolicited_ra(lab):
     want = ra.cksum
     del p[ICMPv6ND_RA].cksum
     assert Ether(raw(p))[ICMPv6ND_RA].cksum == want, "bad ICMPv6 checksum"
-    if ICMPv6NDOptRDNSS in p:
-        assert p[ICMPv6NDOptRDNSS].dns == [gateway6(h)]
+    assert p[ICMPv6NDOptRDNSS].dns == [gateway6(h)]
 
 
 SNIFF = textwrap.dedent("""
@@ -396,3 +395,18 @@ def test_host_mode_link_local_only(lab):
     assert ll, "host-mode bridge has no link-local address"
     assert wait_until(lambda: ping6(g.ns, ll, dev=g.tap), 10), "no link-local ping6 to host"
     assert not [a for a, _, _ in addrs6(g.ns, g.tap, scope="global")]
+
+
+def test_dns_over_ipv6_at_the_gateway(lab, dns):
+    """The RDNSS address answers: UDP and TCP queries to the gateway's IPv6 address."""
+    dns.upstream()
+    dns.resolv(REMOTE_ADDR)
+    h, g = slaac_guest(lab)
+    assert slaac_address(g, prefix_net(h)), "no SLAAC in the guest"
+    gw6 = gateway6(h)
+    assert h.wait_stderr(r"INFO  \[dns\] answering DNS on \[%s\]:53" % re.escape(gw6))
+    r = query(g.ns, gw6, "vmtest.example")
+    assert resolves(r), r
+    r = query(g.ns, gw6, "vmtest.example", tcp=True)
+    assert resolves(r), r
+    no_errors(h)
