@@ -105,6 +105,7 @@ class VmResult:
         self.tcp = {}            # "addr:port" -> first line received or None
         self.dns = {}            # name -> address or None
         self.addr6 = None
+        self.router6 = None
         self.uptime = None
         self.init_uptime = None
         self.done = False
@@ -130,6 +131,8 @@ class VmResult:
                 self.dns[f[1]] = f[3] if f[2] == "ok" and len(f) > 3 else None
             elif kind == "addr6" and len(f) >= 2 and f[1] != "fail":
                 self.addr6 = f[1]
+            elif kind == "router6" and len(f) >= 2:
+                self.router6 = f[1]
             elif kind == "uptime" and len(f) >= 2:
                 self.uptime = float(f[1])
             elif kind == "done":
@@ -417,17 +420,31 @@ def check_dns(vm, gateway, ctx):
         "the guest did not resolve %s through the gateway\n%s" % (DNS_NAME, ctx)
 
 
+def check_ipv6(info, vm, ctx):
+    """SLAAC in the JSON's prefix from the helper's RAs; ping6 the RA's router."""
+    prefix = ipaddress.IPv6Network(info["vmnet_nat66_prefix"] + "/64")
+    assert vm.addr6 is not None, "the guest got no IPv6 address by SLAAC\n" + ctx
+    addr, _, plen = vm.addr6.partition("/")
+    assert ipaddress.IPv6Address(addr) in prefix and plen == "64", \
+        "SLAAC address %s outside %s\n%s" % (vm.addr6, prefix, ctx)
+    assert vm.router6 and ipaddress.IPv6Address(vm.router6).is_link_local, \
+        "no link-local IPv6 default router (%s)\n%s" % (vm.router6, ctx)
+    assert vm.ping6.get(vm.router6) is True, "ping6 to the gateway failed\n" + ctx
+
+
 # --- tests -------------------------------------------------------------------
 
 def test_shared_mode(qemu, guest_image, client_binary, netns):
     target = "%s:%d" % (REMOTE_ADDR, REMOTE_PORT)
     rc, out, err, info, vm, elapsed = run_vm(
         client_binary, netns, "shared",
-        ["vmtest.ping=router", "vmtest.tcp=" + target, "vmtest.dns=" + DNS_NAME])
+        ["vmtest.ping=router", "vmtest.tcp=" + target, "vmtest.dns=" + DNS_NAME,
+         "vmtest.ping6=router"])
     ctx = describe(rc, out, err)
     print("shared mode: %.1f s, guest uptime %s s, json %s" % (elapsed, vm.uptime, info))
     gateway = check_lease(info, vm, ctx)
     assert vm.ping.get(str(gateway)) is True, "ping to the gateway failed\n" + ctx
+    check_ipv6(info, vm, ctx)
     line = vm.tcp.get(target)
     assert line is not None, "TCP through NAT to %s failed\n%s" % (target, ctx)
     check_dns(vm, gateway, ctx)
