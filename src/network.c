@@ -521,6 +521,17 @@ int network_join(struct network *n)
 	return ret;
 }
 
+/* A bridge port needs no IPv6 of its own: without this the kernel would
+ * send the VM duplicate address detection and router solicitations from the
+ * host end of its TAP. Best effort (no IPv6 on the host: nothing to do). */
+static void port_no_ipv6(const char *name)
+{
+	char key[96];
+
+	snprintf(key, sizeof(key), "ipv6/conf/%s/disable_ipv6", name);
+	sysctl_set(key, "1");
+}
+
 int network_add_port(struct network *n, int ifindex, bool isolated)
 {
 	char name[IF_NAMESIZE] = "?";
@@ -534,6 +545,7 @@ int network_add_port(struct network *n, int ifindex, bool isolated)
 		return ret;
 	}
 	n->port_ifindex = ifindex;
+	port_no_ipv6(name);
 	if (isolated) {
 		/* The kernel flag alone only keeps isolated ports from each
 		 * other; the rules also keep them from non-isolated ones. */
