@@ -122,7 +122,8 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sends our router advertisement to the VM (VM thread only). */
+/* Sends our router advertisement to the VM. last_ra_ms is atomic: the first
+ * frame of a --socket client is handled outside the VM thread. */
 static bool send_ra(struct forward *f, int64_t now)
 {
 	uint8_t ra[256];
