@@ -11,10 +11,13 @@
 
 #include "forward.h"
 #include "log.h"
+#include "offload.h"
 
 /*
  * Frames per syscall batch. 64 frames of 1514 bytes is ~97 KiB per direction:
- * enough to amortize syscalls at line rate while staying in L2 cache.
+ * enough to amortize syscalls at line rate while staying in L2 cache. With TSO
+ * the buffers are 64 KiB each (4 MiB per direction), about what the socket
+ * buffer holds of such frames (transport.c), so one batch can drain it.
  */
 #define BATCH 64
 /* How often a full VM socket is waited for (1 ms each) before frames are dropped. */
@@ -37,6 +40,7 @@
 struct batch {
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
+	struct virtio_net_hdr hdrs[BATCH];   /* TAP side, when f->vnet_hdr */
 	uint8_t *bufs;
 	size_t bufsz;
 };
@@ -101,10 +105,18 @@ static bool send_local(struct forward *f, const uint8_t *frame, size_t len)
 	return false;
 }
 
-static bool tap_write(struct forward *f, const uint8_t *frame, size_t len)
+/* With a virtio-net header, the header and the frame go in one writev: no copy. */
+static bool tap_write(struct forward *f, const struct virtio_net_hdr *hdr, const uint8_t *frame,
+		      size_t len)
 {
+	struct iovec iov[2] = {
+		{ (void *)hdr, sizeof(*hdr) },
+		{ (void *)frame, len },
+	};
+	int first = f->vnet_hdr ? 0 : 1;
+
 	for (int i = 0; i <= SEND_RETRIES; i++) {
-		if (write(f->tap_fd, frame, len) >= 0)
+		if (writev(f->tap_fd, iov + first, 2 - first) >= 0)
 			return true;
 		if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
 			return false;
@@ -196,15 +208,22 @@ static bool handle_local(struct forward *f, const uint8_t *frame, size_t len, bo
 	}
 }
 
-static bool vm_frame(struct forward *f, const uint8_t *frame, size_t len, int flags)
+static bool vm_frame(struct forward *f, uint8_t *frame, size_t len, int flags)
 {
+	struct virtio_net_hdr hdr;
 	bool ok;
 
 	if ((flags & MSG_TRUNC) || len < RUNT || len > f->max_packet)
 		return false;
 	if (f->dhcp_enabled && handle_local(f, frame, len, &ok))
 		return ok;
-	return tap_write(f, frame, len);
+	if (f->vnet_hdr) {
+		int n = offload_from_vm(frame, len, f->mtu, f->tso, &hdr);
+		if (n < 0)
+			return false;
+		len = (size_t)n;
+	}
+	return tap_write(f, &hdr, frame, len);
 }
 
 static void *vm_to_host(void *arg)
@@ -246,7 +265,7 @@ static void *vm_to_host(void *arg)
 	return NULL;
 }
 
-void forward_vm_frame(struct forward *f, const uint8_t *frame, size_t len)
+void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len)
 {
 	int flags = len > f->max_packet ? MSG_TRUNC : 0;
 
@@ -256,13 +275,30 @@ void forward_vm_frame(struct forward *f, const uint8_t *frame, size_t len)
 		count(&f->vm, 0, 0, 1);
 }
 
+/* One frame from the TAP; with a virtio-net header, readv splits it off (no
+ * copy) and the frame's length is returned. -1 with errno on failure. */
+static ssize_t tap_read(struct forward *f, struct virtio_net_hdr *hdr, uint8_t *buf, size_t cap)
+{
+	struct iovec iov[2] = { { hdr, sizeof(*hdr) }, { buf, cap } };
+	ssize_t r;
+
+	if (!f->vnet_hdr)
+		return read(f->tap_fd, buf, cap);
+	r = readv(f->tap_fd, iov, 2);
+	if (r < 0)
+		return r;
+	/* Shorter than its header: a runt for the caller to drop. */
+	return r < (ssize_t)sizeof(*hdr) ? 0 : r - (ssize_t)sizeof(*hdr);
+}
+
 /* Reads up to BATCH frames from the TAP into b. Returns how many, -1 on a device error. */
 static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops)
 {
 	int n = 0;
 
 	while (n < BATCH) {
-		ssize_t r = read(f->tap_fd, b->bufs + (size_t)n * b->bufsz, b->bufsz);
+		uint8_t *buf = b->bufs + (size_t)n * b->bufsz;
+		ssize_t r = tap_read(f, &b->hdrs[n], buf, b->bufsz);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -270,7 +306,8 @@ static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops)
 				break;
 			return n ? n : -1;
 		}
-		if ((size_t)r < RUNT || (size_t)r > f->max_packet) {
+		if ((size_t)r < RUNT || (size_t)r > f->max_packet ||
+		    (f->vnet_hdr && offload_to_vm(&b->hdrs[n], buf, (size_t)r) < 0)) {
 			(*drops)++;
 			continue;
 		}

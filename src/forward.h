@@ -25,7 +25,9 @@ struct fwd_counters {
 struct forward {
 	int vm_fd;                 /* unix datagram socket, connected to the VM */
 	int tap_fd;
-	bool vnet_hdr;             /* TAP opened with IFF_VNET_HDR */
+	bool vnet_hdr;             /* TAP opened with IFF_VNET_HDR: offload (offload.h) */
+	bool tso;                  /* frames up to 64 KiB both ways (needs vnet_hdr) */
+	unsigned mtu;
 	size_t max_packet;         /* vmnet_max_packet_size */
 	bool dhcp_enabled;         /* shared/host: answer DHCP; bridged: forward it */
 	struct dhcp_config dhcp;
@@ -49,7 +51,7 @@ struct forward {
 int forward_start(struct forward *f);
 /* Handles one frame from the VM received outside the threads (the first
  * datagram of a --socket client), as the VM thread would. */
-void forward_vm_frame(struct forward *f, const uint8_t *frame, size_t len);
+void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len);
 /* Asks both threads to stop and joins them. */
 void forward_stop(struct forward *f);
 

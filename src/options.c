@@ -240,6 +240,18 @@ static int check_endpoint(struct parse *p)
 	return 0;
 }
 
+/*
+ * TSO alone cannot work: a segment the kernel cuts or the VM sends as one
+ * 64 KiB frame always has a partial checksum. krunkit's offloading=on needs
+ * both, so a lone --enable-tso is a mistake worth reporting.
+ */
+static int check_offload(struct parse *p)
+{
+	if (p->o->enable_tso && !p->o->enable_checksum_offload)
+		return fail(p, "--enable-tso requires --enable-checksum-offload");
+	return 0;
+}
+
 static bool any_address(const struct parse *p)
 {
 	return p->start_arg || p->end_arg || p->mask_arg;
@@ -390,7 +402,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	}
 	if (optind < argc)
 		return fail(&p, "unexpected argument \"%s\"", argv[optind]);
-	if (check_endpoint(&p) < 0 || check_mode(&p) < 0)
+	if (check_endpoint(&p) < 0 || check_mode(&p) < 0 || check_offload(&p) < 0)
 		return -1;
 	return check_addresses(&p);
 }

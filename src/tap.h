@@ -19,6 +19,9 @@ struct tap {
 int tap_open(struct tap *t, bool vnet_hdr, bool isolated);
 /* Name prefix of isolated TAPs. */
 #define TAP_ISOLATED_PREFIX "vmtapi"
+/* On a TAP opened with vnet_hdr: 10-byte little-endian virtio-net headers,
+ * checksum offload, and TCP segmentation offload if tso. 0 or -errno. */
+int tap_set_offload(struct tap *t, bool tso);
 void tap_close(struct tap *t);
 
 #endif

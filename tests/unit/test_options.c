@@ -285,9 +285,13 @@ static void test_misc(void)
 		CHECK(strlen(small) == 7);
 	}
 	/* State does not leak between calls. */
-	OK("--fd", "3", "--enable-tso");
+	OK("--fd", "3", "--enable-tso", "--enable-checksum-offload");
 	OK("--fd", "3");
-	CHECK(!o.enable_tso);
+	CHECK(!o.enable_tso && !o.enable_checksum_offload);
+	/* Offload: checksum alone is fine, TSO needs it. */
+	OK("--fd", "3", "--enable-checksum-offload");
+	CHECK(o.enable_checksum_offload && !o.enable_tso);
+	FAILS("--enable-tso requires --enable-checksum-offload", "--fd", "3", "--enable-tso");
 }
 
 static void tests(void)

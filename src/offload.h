@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Checksum and segmentation offload (--enable-checksum-offload, --enable-tso):
+ * translation between frames on the VM socket, which never carry a virtio-net
+ * header, and the TAP, which (opened with IFF_VNET_HDR) always does.
+ *
+ * VM -> TAP: an offloading VM (libkrun with offloading=on) sends TCP and UDP
+ * frames whose checksum field holds only the pseudo-header sum, and TCP frames
+ * of up to 64 KiB. offload_from_vm() parses each frame and builds the header
+ * the kernel needs: NEEDS_CSUM with csum_start/csum_offset for a partial
+ * checksum, and for a frame longer than the MTU a TCP GSO type with gso_size
+ * (the MSS) derived from the MTU.
+ *
+ * TAP -> VM: nothing on the socket can tell the VM that a checksum is partial
+ * (libkrun hands its guest a zeroed header), so offload_to_vm() completes the
+ * checksum the kernel left partial. GSO frames go to the VM whole.
+ *
+ * Pure: frames in, frames and headers out, no I/O. Header fields are little
+ * endian (the TAP is put in that mode with TUNSETVNETLE).
+ */
+#ifndef VMNET_OFFLOAD_H
+#define VMNET_OFFLOAD_H
+
+#include <linux/virtio_net.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* vmnet_max_packet_size with TSO: an IPv4 datagram of 65535 bytes in an
+ * Ethernet frame, rounded up as vmnet-helper on macOS reports it. */
+#define OFFLOAD_MAX_PACKET 65550
+
+/* The virtio-net header on the TAP (TUNSETVNETHDRSZ): the 10-byte legacy one. */
+#define OFFLOAD_HDR_LEN ((int)sizeof(struct virtio_net_hdr))
+
+/*
+ * Builds the header for a frame from the VM, len bytes, at most
+ * OFFLOAD_MAX_PACKET. mtu is the interface MTU; tso allows frames longer than
+ * mtu + 14 (TCP only). May rewrite the TCP checksum field of a GSO frame to
+ * the pseudo-header sum the kernel's segmentation expects.
+ *
+ * Returns the number of bytes of frame to write after the header (Ethernet
+ * padding after the IP datagram is cut), or -1 when the frame must be dropped:
+ * a malformed IPv4/IPv6/TCP/UDP header, lengths that disagree, or a frame
+ * longer than the MTU that cannot be segmented.
+ */
+int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
+		    struct virtio_net_hdr *hdr);
+
+/*
+ * Completes the checksum of a frame read from the TAP when its header says
+ * NEEDS_CSUM: the ones' complement sum from csum_start to the end of the
+ * frame, stored at csum_start + csum_offset. Returns 0, or -1 when the header
+ * points outside the frame (drop it).
+ */
+int offload_to_vm(const struct virtio_net_hdr *hdr, uint8_t *frame, size_t len);
+
+#endif
