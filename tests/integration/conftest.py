@@ -454,8 +454,9 @@ class Lab:
             raise AssertionError("helper %s did not exit within %ss" % (args, timeout))
 
     # guests
-    def guest(self, raw, mac=None, role=None, tap="eth0", mtu=None):
-        """Moves the VM end of a helper (a RawVM) into vmsim in a new guest namespace."""
+    def guest(self, raw, mac=None, role=None, tap="eth0", mtu=None, offload=False):
+        """Moves the VM end of a helper (a RawVM) into vmsim in a new guest namespace.
+        offload: vmsim --offload (an offloading VM: 64 KiB TCP frames, partial checksums)."""
         self.counter += 1
         ns = self.netns(role or "g%d" % self.counter)
         fd = raw.sock.fileno()
@@ -464,6 +465,8 @@ class Lab:
             argv += ["--mac", mac]
         if mtu:
             argv += ["--mtu", mtu]
+        if offload:
+            argv.append("--offload")
         proc = ns.popen(argv, pass_fds=(fd,), stdout=subprocess.PIPE,
                         stderr=open(self.tmp / ("vmsim-%d.stderr" % self.counter), "wb"),
                         stdin=subprocess.DEVNULL)

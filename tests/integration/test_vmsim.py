@@ -12,7 +12,7 @@ def test_vmsim_usage_errors(lab):
                  ["--tap", "eth0", "--fd", "3", "--socket", "/x"],
                  ["--tap", "eth0", "--fd", "3", "--handshake"],
                  ["--tap", "eth0", "--fd", "3", "--mac", "zz:00:00:00:00:00"],
-                 ["--tap", "eth0", "--fd", "3", "--offload"]):
+                 ["--tap", "eth0", "--fd", "3", "--offload", "--mtu", "40"]):
         r = ns.run([VMSIM] + args, check=False, timeout=10)
         assert r.returncode == 2, (args, r.returncode, r.stderr)
     assert "eth0" not in ns.link_names()
