@@ -69,6 +69,12 @@ def main():
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
 
+    out = os.path.join(HERE, "corpus", "fuzz_offload")
+    os.makedirs(out, exist_ok=True)
+    for name, data in offload_seeds().items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
     out = os.path.join(HERE, "corpus", "fuzz_dns")
     os.makedirs(out, exist_ok=True)
     for name, data in dns_seeds().items():
@@ -105,6 +111,50 @@ def ndp_seeds():
                                         bytes([58, 0, 0, 1, 0, 0, 0, 7]), dst="ff02::1",
                                         l4=ra, l4_nh=58),
         "dhcp6-advertise": ip6_frame(17, b"", dst="fe80::1", hop=1, l4=dhcp6, l4_nh=17),
+    }
+
+
+def l4_frame(v6, proto, payload, partial=True, hbh=False):
+    """Ethernet/IP/TCP-or-UDP with a partial (pseudo-header) or complete checksum."""
+    src = bytes.fromhex("fd9b5a14ba57e3d30000000000000002") if v6 else ip4("192.168.105.2")
+    dst = bytes.fromhex("fd9b5a14ba57e3d30000000000000001") if v6 else ip4("192.168.105.1")
+    if proto == 6:
+        l4 = struct.pack("!HHIIBBHHH", 40000, 8080, 1, 0, 8 << 4, 0x18, 65535, 0, 0)
+        l4 += bytes([1, 1, 8, 10]) + bytes(8) + payload   # NOP NOP timestamp
+        at = 16
+    else:
+        l4 = struct.pack("!HHHH", 40000, 53, 8 + len(payload), 0) + payload
+        at = 6
+    pseudo = src + dst + struct.pack("!HH", proto, len(l4))
+    c = (~csum(pseudo) & 0xFFFF) if partial else csum(pseudo + l4)
+    l4 = l4[:at] + struct.pack("!H", c) + l4[at + 2:]
+    if v6:
+        ext = bytes([proto, 0, 1, 4, 0, 0, 0, 0]) if hbh else b""
+        ip = struct.pack("!IHBB", 6 << 28, len(ext) + len(l4), 0 if hbh else proto, 64)
+        ip += src + dst + ext
+        etype = b"\x86\xdd"
+    else:
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0x4000, 64, proto, 0,
+                         src, dst)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        etype = b"\x08\x00"
+    return bytes.fromhex("020000000001") + MAC + etype + ip + l4
+
+
+def offload_seeds():
+    """First byte 0: a frame from the VM; 1: a virtio-net header and a frame from the TAP."""
+    data = bytes(range(256)) * 4
+    tcp = l4_frame(False, 6, data[:1000])
+    hdr = struct.pack("<BBHHHH", 1, 1, 66, 1448, 34, 16)   # NEEDS_CSUM, TCPV4
+    return {
+        "tcp4-partial": b"\0" + tcp,
+        "tcp4-complete": b"\0" + l4_frame(False, 6, data[:99], partial=False),
+        "udp4-partial": b"\0" + l4_frame(False, 17, data[:300]),
+        "udp6-hbh": b"\0" + l4_frame(True, 17, data[:200], hbh=True),
+        "tcp4-gso": b"\0" + l4_frame(False, 6, data * 3),
+        "tcp6-gso": b"\0" + l4_frame(True, 6, data * 2),
+        "arp": b"\0" + frame(b"")[:14] + bytes(28),
+        "tap-tcp4": b"\1" + hdr + tcp,
     }
 
 
