@@ -55,6 +55,7 @@ BAD = {
     "mask-malformed": ["--fd", "{fd}"] + net("192.168.105.1", "192.168.105.254", "foo"),
     "mask-32": ["--fd", "{fd}"] + net("192.168.105.1", "192.168.105.1",
                                       "255.255.255.255"),
+    "enable-tso-without-checksum-offload": ["--fd", "{fd}", "--enable-tso"],
     "stats-interval-invalid": ["--fd", "{fd}", "--stats-interval", "abc"],
     "stats-interval-negative": ["--fd", "{fd}", "--stats-interval", "-1"],
     "socket-dir-missing": ["--socket", "/nonexistent-vmit-dir/vmnet.sock"],
@@ -79,8 +80,8 @@ REFUSED = {
 }
 
 UNSUPPORTED = {
-    "enable-tso": ["--fd", "{fd}", "--enable-tso"],
-    "enable-checksum-offload": ["--fd", "{fd}", "--enable-checksum-offload"],
+    "bridged-offload": ["--fd", "{fd}", "--operation-mode", "bridged", "--shared-interface", "lo",
+                        "--enable-tso", "--enable-checksum-offload"],
 }
 
 
