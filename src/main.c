@@ -97,8 +97,8 @@ static void refuse_unsupported(const struct options *o)
 	/* The TAP-or-macvtap choice of bridged mode (bridged.c) does not set up
 	 * virtio-net headers yet. */
 	if (o->mode == MODE_BRIDGED && (o->enable_checksum_offload || o->enable_tso))
-		die("--enable-checksum-offload and --enable-tso are not supported with "
-		    "--operation-mode=bridged yet");
+		die("--enable-checksum-offload and --enable-tso with --operation-mode=bridged "
+		    "are not supported yet");
 }
 
 /* Needs no root: a link dump. */
