@@ -124,19 +124,20 @@ static int macvtap_open_dev(const char *name, int ifindex)
 	return fd < 0 ? -err : fd;
 }
 
-/* A macvtap fd starts with IFF_VNET_HDR; the datapath wants plain frames. */
-static int macvtap_plain_frames(int fd)
+/* A macvtap fd starts with IFF_VNET_HDR; the datapath wants it only for
+ * offloading, and plain frames otherwise. */
+static int macvtap_set_frames(int fd, bool vnet_hdr)
 {
 	struct ifreq ifr;
 
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
 	return ioctl(fd, TUNSETIFF, &ifr) < 0 ? -errno : 0;
 }
 
 /* Creates, brings up and opens the macvtap; fills t. */
 static int macvtap_attach(struct bridged *b, const struct nl_link *lower,
-			  const uint8_t mac[6], struct tap *t)
+			  const uint8_t mac[6], bool vnet_hdr, struct tap *t)
 {
 	const char *step = "create";
 	int ret;
@@ -164,7 +165,8 @@ static int macvtap_attach(struct bridged *b, const struct nl_link *lower,
 	if (ret >= 0) {
 		t->fd = ret;
 		step = "configure";
-		ret = macvtap_plain_frames(t->fd);
+		ret = macvtap_set_frames(t->fd, vnet_hdr);
+		t->vnet_hdr = vnet_hdr;
 	}
 	if (ret < 0) {
 		ERROR("bridged", "cannot %s macvtap %s: %s", step, b->macvtap, strerror(-ret));
@@ -177,10 +179,10 @@ static int macvtap_attach(struct bridged *b, const struct nl_link *lower,
 
 /* ---- TAP on an existing bridge ---- */
 
-static int bridge_attach(const struct nl_link *br, struct tap *t)
+static int bridge_attach(const struct nl_link *br, bool vnet_hdr, struct tap *t)
 {
 	const char *step = "set the MTU of";
-	int ret = tap_open(t, false, false);
+	int ret = tap_open(t, vnet_hdr, false);
 
 	if (ret < 0)
 		return ret;
@@ -233,7 +235,8 @@ int bridged_check(const char *name)
 	return check_lower(name, &l, &kind);
 }
 
-int bridged_open(struct bridged *b, const char *name, const uint8_t mac[6], struct tap *t)
+int bridged_open(struct bridged *b, const char *name, const uint8_t mac[6], bool vnet_hdr,
+		 struct tap *t)
 {
 	struct nl_link lower;
 	enum kind kind;
@@ -250,7 +253,8 @@ int bridged_open(struct bridged *b, const char *name, const uint8_t mac[6], stru
 		WARN("bridged", "%s is down: the VM has no network until it is up", name);
 	b->mtu = lower.mtu;
 	b->on_bridge = kind == KIND_BRIDGE;
-	ret = b->on_bridge ? bridge_attach(&lower, t) : macvtap_attach(b, &lower, mac, t);
+	ret = b->on_bridge ? bridge_attach(&lower, vnet_hdr, t)
+			   : macvtap_attach(b, &lower, mac, vnet_hdr, t);
 	if (ret == 0)
 		INFO("bridged", "attached %s to %s %s", t->name,
 		     b->on_bridge ? "bridge" : "interface", name);

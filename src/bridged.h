@@ -48,7 +48,8 @@ int bridged_check(const char *name);
  * macvtap or TAP the helper forwards to. Refuses unusable names with one
  * ERROR line. Nothing is left behind on failure. 0 or -errno.
  */
-int bridged_open(struct bridged *b, const char *name, const uint8_t mac[6], struct tap *t);
+int bridged_open(struct bridged *b, const char *name, const uint8_t mac[6], bool vnet_hdr,
+		 struct tap *t);
 
 /* Removes what outlives the helper's fds (the macvtap). Safe to repeat. */
 void bridged_teardown(struct bridged *b);

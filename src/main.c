@@ -91,16 +91,6 @@ static void parse_options(struct ctx *c, int argc, char **argv)
 	log_set_verbose(c->opt.verbose);
 }
 
-/* Features that land in later work fail loudly rather than half-work. */
-static void refuse_unsupported(const struct options *o)
-{
-	/* The TAP-or-macvtap choice of bridged mode (bridged.c) does not set up
-	 * virtio-net headers yet. */
-	if (o->mode == MODE_BRIDGED && (o->enable_checksum_offload || o->enable_tso))
-		die("--enable-checksum-offload and --enable-tso with --operation-mode=bridged "
-		    "are not supported yet");
-}
-
 /* Needs no root: a link dump. */
 static void list_shared_interfaces(const struct options *o)
 {
@@ -191,7 +181,12 @@ static void acquire_lease(struct ctx *c)
 /* Bridged mode: the VM on the network of --shared-interface, no lease. */
 static void setup_bridged(struct ctx *c)
 {
-	if (bridged_open(&c->br, c->opt.shared_interface, c->mac, &c->tap) < 0) {
+	bool offload = c->opt.enable_checksum_offload;
+
+	if (bridged_open(&c->br, c->opt.shared_interface, c->mac, offload, &c->tap) < 0 ||
+	    (offload && tap_set_offload(&c->tap, c->opt.enable_tso) < 0)) {
+		tap_close(&c->tap);
+		bridged_teardown(&c->br);
 		transport_cleanup_files(c->opt.socket_path);
 		exit(EXIT_FAILURE);
 	}
@@ -541,7 +536,6 @@ int main(int argc, char **argv)
 
 	parse_options(&c, argc, argv);
 	list_shared_interfaces(&c.opt);
-	refuse_unsupported(&c.opt);
 	block_signals(&c);
 	require_root();
 	if (priv_user_from_env(&c.user) < 0)

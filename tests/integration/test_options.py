@@ -79,10 +79,6 @@ REFUSED = {
                           "--enable-isolation cannot be used with --operation-mode=bridged"),
 }
 
-UNSUPPORTED = {
-    "bridged-offload": ["--fd", "{fd}", "--operation-mode", "bridged", "--shared-interface", "lo",
-                        "--enable-tso", "--enable-checksum-offload"],
-}
 
 
 def run_bad(lab, template):
@@ -135,13 +131,6 @@ def test_list_shared_interfaces(lab):
         assert r.returncode == 0, r.stderr
         assert r.stdout == "", r.stdout
     assert not leftovers(lab.host, allow_leases=False)
-
-
-@pytest.mark.parametrize("case", sorted(UNSUPPORTED))
-def test_not_supported_yet(lab, case):
-    args, r = run_bad(lab, UNSUPPORTED[case])
-    line = check_refused(lab, args, r)
-    assert "not supported yet" in line, line
 
 
 def test_help_and_version(lab):
