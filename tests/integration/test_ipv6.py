@@ -14,6 +14,7 @@ import pytest
 
 import frames
 from conftest import REMOTE_ADDR, assert_clean, read_line, wait_until
+from test_datapath import sniff, sniff_count
 from test_dns import dns, no_errors, query, resolves  # noqa: F401 (dns: a fixture)
 from frames import Ether, raw
 
@@ -199,39 +200,6 @@ def test_raw_rs_answered_and_unsolicited_ra(lab):
     del p[ICMPv6ND_RA].cksum
     assert Ether(raw(p))[ICMPv6ND_RA].cksum == want, "bad ICMPv6 checksum"
     assert p[ICMPv6NDOptRDNSS].dns == [gateway6(h)]
-
-
-SNIFF = textwrap.dedent("""
-    import select, socket, sys, time
-    dev, seconds, marker = sys.argv[1], float(sys.argv[2]), bytes.fromhex(sys.argv[3])
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-    s.bind((dev, 0))
-    print("ready", flush=True)
-    end = time.monotonic() + seconds
-    n = 0
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            break
-        r, _, _ = select.select([s], [], [], left)
-        if r and marker in s.recv(65536):
-            n += 1
-    print(n, flush=True)
-""")
-
-
-def sniff(lab, ns, dev, seconds, marker):
-    p = ns.popen(["/usr/bin/python3", "-c", SNIFF, dev, seconds, marker.hex()],
-                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lab.procs.append(p)
-    assert read_line(p.stdout.fileno(), 10).strip() == b"ready"
-    return p
-
-
-def sniff_count(p, timeout):
-    line = read_line(p.stdout.fileno(), timeout)
-    assert line.strip().isdigit(), "sniffer failed: %r" % line
-    return int(line)
 
 
 def vm_drops(h):

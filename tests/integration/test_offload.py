@@ -7,13 +7,12 @@ import socket
 import struct
 import subprocess
 import textwrap
-import time
 
 import pytest
 
 import frames
 from conftest import read_line, wait_until
-from test_datapath import BULK_CLIENT, BULK_SERVER, stats_lines
+from test_datapath import bulk_transfer, stats_lines
 
 OFFLOAD = ["--enable-tso", "--enable-checksum-offload"]
 ETH_MAX = 1514
@@ -52,23 +51,8 @@ def test_tso_requires_checksum_offload(lab):
 
 
 def bulk(lab, h, g, direction, size):
-    srv_mode, cli_mode = ("recv", "send") if direction == "vm-to-host" else ("send", "recv")
-    srv = lab.host.popen(["/usr/bin/python3", "-c", BULK_SERVER, srv_mode, size],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lab.procs.append(srv)
-    assert read_line(srv.stdout.fileno(), 10).strip() == b"ready"
-    t0 = time.monotonic()
-    r = g.run(["/usr/bin/python3", "-c", BULK_CLIENT, h.gateway, cli_mode, size],
-              check=False, timeout=90)
-    elapsed = time.monotonic() - t0
-    assert r.returncode == 0, "client failed: %s" % r.stderr
-    server_line = read_line(srv.stdout.fileno(), 30).decode().split()
-    client_line = r.stdout.split()
-    assert server_line and client_line, (server_line, client_line, srv.stderr.read())
-    assert int(client_line[0]) == size and int(server_line[0]) == size, \
-        (client_line, server_line)
-    assert client_line[1] == server_line[1], "data corrupted in transit"
-    return elapsed
+    return bulk_transfer(lab, lab.host, h.gateway, g, direction == "vm-to-host", size,
+                         timeout=90)
 
 
 @pytest.mark.parametrize("direction", ["vm-to-host", "host-to-vm"])
