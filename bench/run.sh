@@ -1,0 +1,21 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# `sudo make bench`: builds the benchmark's own tools into build/bench/ and runs
+# bench/bench.py (every measurement inside network namespaces it creates and
+# removes). Not part of the test suite. Arguments go to bench.py (--help).
+set -eu
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+  echo "bench: needs root: sudo make bench" >&2
+  exit 1
+fi
+for cmd in iperf3 passt slirp4netns ping nft ss; do
+  command -v "$cmd" >/dev/null || { echo "bench: $cmd missing: run scripts/install-deps.sh" >&2; exit 1; }
+done
+BUILD=${VMNET_BUILD:-build}
+mkdir -p "$BUILD/bench"
+for tool in framegen streamrelay; do
+  ${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow \
+    -o "$BUILD/bench/$tool" "bench/$tool.c" -lpthread
+done
+exec /usr/bin/python3 bench/bench.py "$@"
