@@ -5,6 +5,7 @@
  * drops to the invoking user and forwards frames until told to stop.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -337,6 +338,9 @@ static void start_reaper(struct ctx *c)
 {
 	/* The reaper opens its own netlink socket: none may be shared across fork. */
 	nl_close();
+	/* Setup (libnftables above all) leaves freed heap behind; give it back
+	 * before the fork so neither the reaper nor the datapath keeps it resident. */
+	malloc_trim(0);
 	if (reaper_start(&c->reaper, teardown, c, c->vm.lock_fd) < 0) {
 		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
 		tap_close(&c->tap);
