@@ -81,6 +81,19 @@ static bool wait_ready(struct forward *f, int fd, short events, int timeout_ms)
 	return !p[1].revents && !atomic_load(&f->stopping);
 }
 
+/* A write failed only because the receiver's queue was full (or a signal). */
+static bool queue_full(int err)
+{
+	return err == EAGAIN || err == ENOBUFS || err == EINTR;
+}
+
+/* After a failed write to fd: true if another try is worth it, i.e. the queue
+ * was full and room appeared within 1 ms. Callers bound the tries. */
+static bool wait_to_retry(struct forward *f, int fd)
+{
+	return queue_full(errno) && wait_ready(f, fd, POLLOUT, 1);
+}
+
 static void vm_gone(struct forward *f)
 {
 	if (!atomic_exchange(&f->vm_gone, 1))
@@ -97,9 +110,7 @@ static bool send_local(struct forward *f, const uint8_t *frame, size_t len)
 			vm_gone(f);
 			return false;
 		}
-		if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
-			return false;
-		if (!wait_ready(f, f->vm_fd, POLLOUT, 1))
+		if (!wait_to_retry(f, f->vm_fd))
 			return false;
 	}
 	return false;
@@ -118,9 +129,7 @@ static bool tap_write(struct forward *f, const struct virtio_net_hdr *hdr, const
 	for (int i = 0; i <= SEND_RETRIES; i++) {
 		if (writev(f->tap_fd, iov + first, 2 - first) >= 0)
 			return true;
-		if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
-			return false;
-		if (!wait_ready(f, f->tap_fd, POLLOUT, 1))
+		if (!wait_to_retry(f, f->tap_fd))
 			return false;
 	}
 	return false;
@@ -337,10 +346,10 @@ static void vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *p
 			vm_gone(f);
 			break;
 		}
-		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) &&
-		    tries++ < SEND_RETRIES && wait_ready(f, f->vm_fd, POLLOUT, 1))
+		if (r < 0 && queue_full(errno) && tries++ < SEND_RETRIES &&
+		    wait_ready(f, f->vm_fd, POLLOUT, 1))
 			continue;
-		if (r < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EINTR) {
+		if (r < 0 && !queue_full(errno)) {
 			/* This frame is refused (e.g. EMSGSIZE): drop it alone. */
 			(*drops)++;
 			sent++;
