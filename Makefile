@@ -25,7 +25,8 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -DVMNET_VERSION='"$(VERSION)"' -DVMNET_PREFIX='"$(PREFIX)"' \
 	   $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) -MMD -MP
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
+# libnftables is dlopen()ed by a short-lived child (src/nat.c): not linked.
+LDLIBS  += $(shell pkg-config --libs libmnl uuid) -ldl -lpthread
 LDFLAGS += $(SANFLAGS)
 
 # Every src/*.c is part of the helper except the two programs' main files.

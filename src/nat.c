@@ -4,12 +4,15 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -25,29 +28,119 @@
 /* Rule text for one network or the guard; a few hundred bytes at most. */
 #define RULES_SIZE 2048
 
-/* Runs nft commands in one transaction. quiet: a failure is an answer
- * (probing), not an error worth logging. 0, or -EIO on failure. */
-static int nft_exec(const char *cmds, const char *what, bool quiet)
-{
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	int rc;
+/* ---- libnftables, in a short-lived child ---- */
 
-	if (ctx == NULL) {
-		ERROR("nat", "cannot %s: cannot create nftables context", what);
+/*
+ * libnftables with what it pulls in (libnftnl, libgmp, libjansson,
+ * libxtables) and its ruleset cache is a few MiB resident, and rules change
+ * only at setup and teardown. So a child does it: fork, dlopen, run, exit.
+ * The processes that live as long as the VM (the datapath and the root
+ * reaper) never map the library.
+ */
+#define NFT_LIBRARY "libnftables.so.1"
+
+struct nft {
+	void *lib;
+	struct nft_ctx *ctx;
+	struct nft_ctx *(*ctx_new)(uint32_t flags);
+	void (*ctx_free)(struct nft_ctx *ctx);
+	int (*buffer_output)(struct nft_ctx *ctx);
+	int (*buffer_error)(struct nft_ctx *ctx);
+	const char *(*error_buffer)(struct nft_ctx *ctx);
+	int (*run)(struct nft_ctx *ctx, const char *buf);
+};
+
+static int nft_load(struct nft *t)
+{
+	const struct { const char *name; void **fn; } syms[] = {
+		{ "nft_ctx_new", (void **)&t->ctx_new },
+		{ "nft_ctx_free", (void **)&t->ctx_free },
+		{ "nft_ctx_buffer_output", (void **)&t->buffer_output },
+		{ "nft_ctx_buffer_error", (void **)&t->buffer_error },
+		{ "nft_ctx_get_error_buffer", (void **)&t->error_buffer },
+		{ "nft_run_cmd_from_buffer", (void **)&t->run },
+	};
+
+	t->lib = dlopen(NFT_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+	if (t->lib == NULL) {
+		ERROR("nat", "cannot load %s: %s", NFT_LIBRARY, dlerror());
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		*syms[i].fn = dlsym(t->lib, syms[i].name);
+		if (*syms[i].fn == NULL) {
+			ERROR("nat", "%s has no %s", NFT_LIBRARY, syms[i].name);
+			return -ENOENT;
+		}
+	}
+	t->ctx = t->ctx_new(NFT_CTX_DEFAULT);
+	if (t->ctx == NULL) {
+		ERROR("nat", "cannot create an nftables context");
 		return -ENOMEM;
 	}
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
-	rc = nft_run_cmd_from_buffer(ctx, cmds);
+	t->buffer_output(t->ctx);
+	t->buffer_error(t->ctx);
+	return 0;
+}
+
+/* Runs nft commands in one transaction. quiet: a failure is an answer
+ * (probing), not an error worth logging. 0, or -EIO on failure. */
+static int nft_exec(struct nft *t, const char *cmds, const char *what, bool quiet)
+{
+	int rc = t->run(t->ctx, cmds);
+
 	if (rc != 0 && !quiet) {
-		const char *err = nft_ctx_get_error_buffer(ctx);
+		const char *err = t->error_buffer(t->ctx);
 		int len = (int)strcspn(err ? err : "", "\n");
 
 		ERROR("nat", "cannot %s: %.*s", what, len, err ? err : "nft failed");
 		DEBUG("nat", "nft input was:\n%s", cmds);
 	}
-	nft_ctx_free(ctx);
 	return rc != 0 ? -EIO : 0;
+}
+
+/*
+ * Whether a table exists. Probing first keeps "delete" out of transactions
+ * that have nothing to delete: a transaction that deletes makes the kernel
+ * wait for an RCU grace period when the nftables socket closes (10-20 ms
+ * here, three times per start before this).
+ */
+static bool nft_table_exists(struct nft *t, const char *family, const char *name)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "list table %s %s\n", family, name);
+	return nft_exec(t, cmd, "probe", true) == 0;
+}
+
+typedef int (*nat_job)(struct nft *t, const struct network *n, bool flag);
+
+/* Runs job in a child that loads libnftables; returns the job's result. */
+static int nat_in_child(nat_job job, const struct network *n, bool flag)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		ERROR("nat", "cannot fork for nftables: %s", strerror(err));
+		return -err;
+	}
+	if (pid == 0) {
+		struct nft t = { 0 };
+		int rc = nft_load(&t);
+
+		if (rc == 0)
+			rc = job(&t, n, flag);
+		fflush(NULL);
+		_exit(rc >= 0 ? 0 : -rc < 256 ? -rc : EIO);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
 }
 
 static void format_subnet(const struct network *n, char *buf, size_t len)
@@ -81,8 +174,6 @@ static int shared_rules(const struct network *n, char *buf, size_t len)
 			 "    ip6 saddr %1$s/64 ip6 daddr != %1$s/64 masquerade\n", p6);
 	}
 	return snprintf(buf, len,
-		"add table inet vmnet_%1$s\n"
-		"delete table inet vmnet_%1$s\n"
 		"table inet vmnet_%1$s {\n"
 		"  chain postrouting {\n"
 		"    type nat hook postrouting priority srcnat; policy accept;\n"
@@ -103,8 +194,6 @@ static int shared_rules(const struct network *n, char *buf, size_t len)
 static int host_rules(const struct network *n, char *buf, size_t len)
 {
 	return snprintf(buf, len,
-		"add table inet vmnet_%1$s\n"
-		"delete table inet vmnet_%1$s\n"
 		"table inet vmnet_%1$s {\n"
 		"  chain forward {\n"
 		"    type filter hook forward priority filter; policy accept;\n"
@@ -340,12 +429,12 @@ static void forwarding_devices(const char *state, char *buf, size_t len)
 /*
  * Only forwarding that enters or leaves a shared bridge is new; everything
  * else stays as unforwarded as before we switched forwarding on. One rule
- * per family whose forwarding we manage (has a snapshot file).
+ * per family whose forwarding we manage (has a snapshot file). replace: the
+ * guard exists and is rewritten.
  */
-static int guard_add(const struct network *n)
+static int guard_rules(const struct network *n, bool replace, char *buf, size_t len)
 {
 	char path4[256], path6[256], devs[1024], exempt[1100] = "", rules[1400] = "";
-	char cmds[RULES_SIZE];
 	size_t used = 0;
 
 	path_of(n, &fam4, path4, sizeof(path4));
@@ -361,65 +450,61 @@ static int guard_add(const struct network *n)
 	if (access(path6, F_OK) == 0 && used < sizeof(rules))
 		snprintf(rules + used, sizeof(rules) - used,
 			 "    meta nfproto ipv6 iifname != \"vmnets*\" oifname != \"vmnets*\" drop\n");
-	snprintf(cmds, sizeof(cmds),
-		"add table inet " GUARD_TABLE "\n"
-		"delete table inet " GUARD_TABLE "\n"
+	return snprintf(buf, len,
+		"%s"
 		"table inet " GUARD_TABLE " {\n"
 		"  chain forward {\n"
 		"    type filter hook forward priority filter - 1; policy accept;\n"
 		"%s"
 		"  }\n"
-		"}\n", rules);
-	return nft_exec(cmds, "add the forwarding guard table", false);
-}
-
-static int guard_remove(void)
-{
-	return nft_exec("add table inet " GUARD_TABLE "\n"
-			"delete table inet " GUARD_TABLE "\n",
-			"remove the forwarding guard table", false);
-}
-
-static bool guard_exists(void)
-{
-	return nft_exec("list table inet " GUARD_TABLE "\n", "probe", true) == 0;
+		"}\n", replace ? "delete table inet " GUARD_TABLE "\n" : "", rules);
 }
 
 /*
- * Switches forwarding of one family on for a shared network. A state file
- * plus the guard table (guarded: it existed before this helper looked) mean
- * we already did; a state file without the guard is left from an older
- * namespace with the same inode, so it is replaced.
+ * Decides whether this helper manages fam's forwarding switch, saving the
+ * snapshot when it starts to. A state file plus the guard table (guarded:
+ * it existed before this helper looked) mean we already did; a state file
+ * without the guard is left from an older namespace with the same inode, so
+ * it is replaced. 1: snapshot taken now, 0: nothing new, or -errno.
  */
-static int forwarding_enable(const struct network *n, const struct family *fam, bool guarded)
+static int forwarding_snapshot(const struct network *n, const struct family *fam, bool guarded)
 {
 	char path[256], val[32];
-	bool fresh = access(path_of(n, fam, path, sizeof(path)), F_OK) != 0 || !guarded;
 	int ret;
 
-	if (fresh) {
-		ret = fam_get(fam, fam->master, val, sizeof(val));
-		if (ret < 0) {
-			ERROR("nat", "cannot read net.%s%s: %s", fam->dir, fam->master,
-			      strerror(-ret));
-			return ret;
-		}
-		if (strcmp(val, "0") != 0) {
-			unlink(path);
-			return 0;   /* the host forwards already: not ours to manage */
-		}
-		ret = snapshot_save(n, fam);
-		if (ret < 0) {
-			ERROR("nat", "cannot save forwarding state in %s: %s", path, strerror(-ret));
-			return ret;
-		}
-	}
-	/* Guard first, so there is never a moment of unguarded forwarding. */
-	ret = guard_add(n);
-	if (ret == 0 && fresh && fam->prepare)
-		ret = fam->prepare(path);
-	if (ret < 0)
+	if (access(path_of(n, fam, path, sizeof(path)), F_OK) == 0 && guarded)
+		return 0;
+	ret = fam_get(fam, fam->master, val, sizeof(val));
+	if (ret < 0) {
+		ERROR("nat", "cannot read net.%s%s: %s", fam->dir, fam->master, strerror(-ret));
 		return ret;
+	}
+	if (strcmp(val, "0") != 0) {
+		unlink(path);
+		return 0;   /* the host forwards already: not ours to manage */
+	}
+	ret = snapshot_save(n, fam);
+	if (ret < 0) {
+		ERROR("nat", "cannot save forwarding state in %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	return 1;
+}
+
+/* Switches fam's forwarding on if we manage it. Only once the guard is in
+ * place, so there is never a moment of unguarded forwarding. */
+static int forwarding_switch(const struct network *n, const struct family *fam, bool fresh)
+{
+	char path[256];
+	int ret;
+
+	if (access(path_of(n, fam, path, sizeof(path)), F_OK) != 0)
+		return 0;
+	if (fresh && fam->prepare) {
+		ret = fam->prepare(path);
+		if (ret < 0)
+			return ret;
+	}
 	ret = fam_set(fam, fam->master, "1");
 	if (ret < 0) {
 		ERROR("nat", "cannot enable net.%s%s: %s", fam->dir, fam->master, strerror(-ret));
@@ -464,7 +549,7 @@ static int family_restore(const struct network *n, const struct family *fam)
 }
 
 /* Restores forwarding if we switched it on and no shared network is left. */
-static int forwarding_restore(const struct network *n)
+static int forwarding_restore(struct nft *t, const struct network *n)
 {
 	struct shared_scan s = { n->bridge, false };
 	char path4[256], path6[256];
@@ -486,7 +571,10 @@ static int forwarding_restore(const struct network *n)
 	r6 = family_restore(n, &fam6);
 	if (r4 < 0 || r6 < 0)
 		return r4 < 0 ? r4 : r6;
-	ret = guard_remove();
+	ret = 0;
+	if (nft_table_exists(t, "inet", GUARD_TABLE))
+		ret = nft_exec(t, "delete table inet " GUARD_TABLE "\n",
+			       "remove the forwarding guard table", false);
 	if (ret == 0) {
 		unlink(path4);
 		unlink(path6);
@@ -494,70 +582,128 @@ static int forwarding_restore(const struct network *n)
 	return ret;
 }
 
-/* IPv4 always; IPv6 too when the network has its prefix. */
-static int forwarding_enable_all(const struct network *n)
-{
-	bool guarded = guard_exists();
-	int ret = forwarding_enable(n, &fam4, guarded);
+/* ---- the calls, each run in a child ---- */
 
-	if (ret == 0 && n->ipv6)
-		ret = forwarding_enable(n, &fam6, guarded);
-	return ret;
+/* Appends text to a script buffer; false if it does not fit. */
+static bool append(char *buf, size_t cap, size_t *used, int len)
+{
+	if (len < 0 || (size_t)len >= cap - *used)
+		return false;
+	*used += (size_t)len;
+	return true;
 }
 
-int nat_add(const struct network *n)
+static int remove_job(struct nft *t, const struct network *n, bool unused)
 {
-	char rules[RULES_SIZE];
-	int len, ret;
+	char table[IF_NAMESIZE + 8], cmds[256] = "";
+	size_t used = 0;
+	int ret = 0, ret2;
 
-	if (n->mode == MODE_SHARED)
-		len = shared_rules(n, rules, sizeof(rules));
-	else
-		len = host_rules(n, rules, sizeof(rules));
-	if (len < 0 || (size_t)len >= sizeof(rules))
+	snprintf(table, sizeof(table), "vmnet_%s", n->bridge);
+	if (nft_table_exists(t, "inet", table))
+		append(cmds, sizeof(cmds), &used,
+		       snprintf(cmds + used, sizeof(cmds) - used, "delete table inet %s\n", table));
+	/* Probing fails, quietly, where the kernel has no bridge family; then
+	 * there is no isolation table either. */
+	if (nft_table_exists(t, "bridge", table))
+		append(cmds, sizeof(cmds), &used,
+		       snprintf(cmds + used, sizeof(cmds) - used, "delete table bridge %s\n", table));
+	if (used)
+		ret = nft_exec(t, cmds, "remove nftables rules", false);
+	ret2 = forwarding_restore(t, n);
+	return ret < 0 ? ret : ret2;
+}
+
+/* Shared mode's forwarding: snapshots, then the guard (in cmds, to run with
+ * the network's table), and fresh4 and fresh6 for forwarding_switch. */
+static int forwarding_plan(struct nft *t, const struct network *n, char *cmds, size_t cap,
+			   size_t *used, int *fresh4, int *fresh6)
+{
+	char path4[256], path6[256];
+	bool guarded = nft_table_exists(t, "inet", GUARD_TABLE);
+
+	*fresh4 = forwarding_snapshot(n, &fam4, guarded);
+	*fresh6 = n->ipv6 && *fresh4 >= 0 ? forwarding_snapshot(n, &fam6, guarded) : 0;
+	if (*fresh4 < 0 || *fresh6 < 0)
+		return *fresh4 < 0 ? *fresh4 : *fresh6;
+	path_of(n, &fam4, path4, sizeof(path4));
+	path_of(n, &fam6, path6, sizeof(path6));
+	if (access(path4, F_OK) != 0 && access(path6, F_OK) != 0)
+		return 0;   /* the host forwards both: no guard of ours */
+	if (guarded && !*fresh4 && !*fresh6)
+		return 0;   /* the guard there already says what it must */
+	if (!append(cmds, cap, used, guard_rules(n, guarded, cmds + *used, cap - *used)))
 		return -ENAMETOOLONG;
-	ret = nft_exec(rules, "add nftables rules", false);
-	if (ret < 0)
-		return ret;
-	if (n->mode == MODE_SHARED) {
-		ret = forwarding_enable_all(n);
-		if (ret < 0)
-			nat_remove(n);
+	return 0;
+}
+
+/*
+ * The network's table and, in shared mode, the forwarding guard, in one
+ * transaction; forwarding on after it. The table of a network that another
+ * helper joined is left as it is: the first helper wrote it under the same
+ * lock, and the last one removes it. replace: the bridge is new, so a table
+ * of that name is a leftover and is rewritten.
+ */
+static int add_job(struct nft *t, const struct network *n, bool replace)
+{
+	char table[IF_NAMESIZE + 8], cmds[2 * RULES_SIZE] = "";
+	size_t used = 0;
+	int fresh4 = 0, fresh6 = 0, ret = 0;
+	bool exists;
+
+	snprintf(table, sizeof(table), "vmnet_%s", n->bridge);
+	exists = nft_table_exists(t, "inet", table);
+	if (exists && replace)
+		append(cmds, sizeof(cmds), &used,
+		       snprintf(cmds + used, sizeof(cmds) - used, "delete table inet %s\n", table));
+	if (!exists || replace) {
+		int len = n->mode == MODE_SHARED ? shared_rules(n, cmds + used, sizeof(cmds) - used)
+						 : host_rules(n, cmds + used, sizeof(cmds) - used);
+		if (!append(cmds, sizeof(cmds), &used, len))
+			return -ENAMETOOLONG;
 	}
+	if (n->mode == MODE_SHARED)
+		ret = forwarding_plan(t, n, cmds, sizeof(cmds), &used, &fresh4, &fresh6);
+	if (ret == 0 && used)
+		ret = nft_exec(t, cmds, "add nftables rules", false);
+	if (ret == 0 && n->mode == MODE_SHARED)
+		ret = forwarding_switch(n, &fam4, fresh4 > 0);
+	if (ret == 0 && n->mode == MODE_SHARED && n->ipv6)
+		ret = forwarding_switch(n, &fam6, fresh6 > 0);
+	if (ret < 0)
+		remove_job(t, n, false);
 	return ret;
 }
 
-int nat_isolate(const struct network *n)
+static int isolate_job(struct nft *t, const struct network *n, bool unused)
 {
-	char cmds[RULES_SIZE];
+	char table[IF_NAMESIZE + 8], cmds[RULES_SIZE];
 
+	snprintf(table, sizeof(table), "vmnet_%s", n->bridge);
+	if (nft_table_exists(t, "bridge", table))
+		return 0;   /* an isolated port of this network made it already */
 	snprintf(cmds, sizeof(cmds),
-		"add table bridge vmnet_%1$s\n"
-		"delete table bridge vmnet_%1$s\n"
-		"table bridge vmnet_%1$s {\n"
+		"table bridge %s {\n"
 		"  chain forward {\n"
 		"    type filter hook forward priority filter; policy accept;\n"
 		"    iifname \"" TAP_ISOLATED_PREFIX "*\" drop\n"
 		"    oifname \"" TAP_ISOLATED_PREFIX "*\" drop\n"
 		"  }\n"
-		"}\n", n->bridge);
-	return nft_exec(cmds, "add isolation rules", false);
+		"}\n", table);
+	return nft_exec(t, cmds, "add isolation rules", false);
+}
+
+int nat_add(const struct network *n, bool replace)
+{
+	return nat_in_child(add_job, n, replace);
+}
+
+int nat_isolate(const struct network *n)
+{
+	return nat_in_child(isolate_job, n, false);
 }
 
 int nat_remove(const struct network *n)
 {
-	char cmds[256];
-	int ret, ret2;
-
-	/* "add" first makes the delete succeed when the table is already gone. */
-	snprintf(cmds, sizeof(cmds), "add table inet vmnet_%1$s\ndelete table inet vmnet_%1$s\n",
-		 n->bridge);
-	ret = nft_exec(cmds, "remove nftables rules", false);
-	/* Quiet: it fails only where the kernel has no bridge family, and
-	 * then there is no isolation table either. */
-	snprintf(cmds, sizeof(cmds), "add table bridge vmnet_%1$s\ndelete table bridge vmnet_%1$s\n",
-		 n->bridge);
-	nft_exec(cmds, "remove isolation rules", true);
-	ret2 = forwarding_restore(n);
-	return ret < 0 ? ret : ret2;
+	return nat_in_child(remove_job, n, false);
 }

@@ -12,17 +12,21 @@
  * every device's forwarding and accept_ra saved in <run_dir>/forwarding6,
  * accept_ra 1 raised to 2 while forwarding (so SLAAC interfaces keep their
  * router advertisements and default routes), and a guard rule for IPv6.
- * Both calls are idempotent (tables are replaced atomically) and run under
- * the network lock.
+ * All calls run under the network lock, each in a short-lived child process
+ * that loads libnftables (nat.c says why).
  */
 #ifndef VMNET_NAT_H
 #define VMNET_NAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "network.h"
 
-int nat_add(const struct network *n);     /* 0 or -errno, ERROR logged */
+/* 0 or -errno, ERROR logged. replace: the bridge is new, so an existing
+ * table of its name is a leftover to rewrite; otherwise it is the network's
+ * own, written by the helper that created the bridge, and kept. */
+int nat_add(const struct network *n, bool replace);
 int nat_remove(const struct network *n);  /* also restores forwarding when last */
 /*
  * Isolation: the table "bridge vmnet_<bridge>" drops every frame a bridge

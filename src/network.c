@@ -515,7 +515,7 @@ int network_join(struct network *n)
 	}
 	if (ret < 0)
 		return ret;
-	ret = nat_add(n);
+	ret = nat_add(n, created);
 	if (ret < 0 && created)
 		remove_network(n, n->bridge);
 	return ret;
