@@ -8,7 +8,8 @@ import time
 import pytest
 
 import frames
-from conftest import assert_clean, leftovers, wait_until
+from conftest import (assert_clean, bridge_name, default_network, leftovers, sh,
+                      wait_until)
 
 
 def serves(h, vm):
@@ -232,3 +233,54 @@ def test_namespaces_are_independent(lab):
     assert serves(h2, vm2)
     assert h2.stop() == 0
     assert_clean(other)
+
+
+# nftables: one table per network, written by the helper that creates the bridge.
+
+def table_text(ns, bridge):
+    return ns.run(["nft", "-a", "list", "table", "inet", "vmnet_" + bridge]).stdout
+
+
+def test_leftover_table_is_rewritten(lab):
+    """A table named after a bridge that does not exist is a leftover (say,
+    helper and reaper both killed): the helper creating the bridge replaces it."""
+    bridge = bridge_name("shared", default_network("shared")[0])
+    lab.host.run(["nft", "add table inet vmnet_%s; add chain inet vmnet_%s junk; "
+                  "add rule inet vmnet_%s junk counter drop" % ((bridge,) * 3)])
+    h, vm = lab.helper(["--operation-mode", "shared"])
+    assert h.bridge == bridge
+    text = table_text(lab.host, bridge)
+    assert "junk" not in text and "masquerade" in text, text
+    assert h.stop() == 0
+    assert_clean(lab.host)
+
+
+def test_joined_network_keeps_its_table(lab):
+    h1, _ = lab.helper(["--operation-mode", "shared"])
+    before = table_text(lab.host, h1.bridge)
+    h2, vm2 = lab.helper(["--operation-mode", "shared"])
+    assert h2.bridge == h1.bridge
+    # Same rule handles: the joining helper did not rewrite the table.
+    assert table_text(lab.host, h1.bridge) == before
+    assert h1.stop() == 0
+    assert "vmnet_" + h2.bridge in " ".join(lab.host.nft_tables()), "table gone under h2"
+    assert serves(h2, vm2)
+    assert h2.stop() == 0
+    assert_clean(lab.host)
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
+def test_long_lived_processes_never_map_libnftables(lab, mode):
+    """Rules are written by a short-lived child: the datapath process and the
+    reaper, which live as long as the VM, never load libnftables."""
+    h, vm = lab.helper(["--operation-mode", mode, "--enable-isolation"])
+    assert serves(h, vm)
+    procs = [h.proc.pid] + [int(p) for p in sh(["pgrep", "-P", str(h.proc.pid)],
+                                                check=False).stdout.split()]
+    assert len(procs) >= 2, "no reaper found"
+    for pid in procs:
+        with open("/proc/%d/maps" % pid) as f:
+            maps = f.read()
+        assert "libnftables" not in maps, "pid %d maps libnftables" % pid
+    assert h.stop() == 0
+    assert_clean(lab.host)
