@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The datapath: two threads, VM socket -> TAP and TAP -> VM socket, each
- * batching syscalls, with preallocated buffers (no per-frame allocation).
+ * The datapath: three threads. VM socket -> TAP is a pipeline of two (one
+ * receives and checks batches, one writes them to the TAP; forward.c says
+ * why); TAP -> VM socket is one. All batch syscalls where the kernel lets
+ * them, with preallocated buffers (no per-frame allocation).
  * Frames the helper answers itself (DHCP, IPv6 router solicitations) never
  * reach the TAP, nor do router advertisements and DHCP/DHCPv6 server
  * messages from the VM (dropped and counted in vm.drops).
@@ -17,6 +19,10 @@
 
 #include "dhcp.h"
 #include "ndp.h"
+
+#define FWD_THREADS 3
+
+struct ring;
 
 struct fwd_counters {
 	_Atomic uint64_t packets, bytes, drops;
@@ -44,15 +50,16 @@ struct forward {
 	_Atomic int failed;        /* set when a device error stops a thread */
 	_Atomic int64_t last_ra_ms;  /* when we last sent the VM an RA (monotonic) */
 	int ra_count;              /* unsolicited RAs sent (VM thread only) */
-	pthread_t threads[2];
+	struct ring *ring;         /* VM -> TAP hand-over (forward.c) */
+	pthread_t threads[FWD_THREADS];
 };
 
-/* Starts both threads. 0 or -errno. */
+/* Starts the threads. 0 or -errno. */
 int forward_start(struct forward *f);
 /* Handles one frame from the VM received outside the threads (the first
  * datagram of a --socket client), as the VM thread would. */
 void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len);
-/* Asks both threads to stop and joins them. */
+/* Asks the threads to stop and joins them. */
 void forward_stop(struct forward *f);
 
 #endif
