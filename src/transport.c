@@ -24,8 +24,8 @@
  * out a VM that pauses for a few milliseconds at 10 Gbit/s, small enough that
  * a stalled VM costs bounded memory. The limit counts bytes (each datagram's
  * kernel footprint), so with TSO the same 4 MiB holds about 60 frames of
- * 64 KiB: the same few milliseconds at the same bit rate, and one receive
- * batch (forward.c) drains it. Measured with vmsim --offload and iperf3, 16 MiB
+ * 64 KiB: the same few milliseconds at the same bit rate, and the receive
+ * pipeline's slots (forward.c, 4 x 16 such frames) hold it. Measured with vmsim --offload and iperf3, 16 MiB
  * was no faster than 4 MiB. SO_*BUFFORCE works past rmem_max/wmem_max while we
  * are still root.
  */
