@@ -11,6 +11,7 @@
 #define IP6_HOPOPTS 0
 #define IP6_DSTOPTS 60
 #define TCP_CSUM_OFF 16
+#define IPV4_CSUM_OFF 10
 #define UDP_CSUM_OFF 6
 #define TCP_CWR 0x80
 /* Extension headers walked before giving up on finding TCP/UDP. */
@@ -235,6 +236,25 @@ static int build_single(const uint8_t *frame, const struct l3 *p, struct virtio_
 	return 0;
 }
 
+/*
+ * The IPv4 header checksum is offloaded too (vmnet computes it "as
+ * necessary"). Linux guests always fill it in, but a VM may leave it zero;
+ * the kernel would drop such a datagram, so it is set here for every IPv4
+ * frame. A correct checksum comes out the same.
+ */
+static void set_ipv4_header_csum(uint8_t *frame, const struct l3 *p)
+{
+	uint8_t *ip = frame + ETH_HLEN_;
+	size_t ihl = p->l4_off - ETH_HLEN_;
+	uint16_t csum;
+
+	ip[IPV4_CSUM_OFF] = 0;
+	ip[IPV4_CSUM_OFF + 1] = 0;
+	csum = csum_fold(csum_add(0, ip, ihl));
+	ip[IPV4_CSUM_OFF] = (uint8_t)(csum >> 8);
+	ip[IPV4_CSUM_OFF + 1] = (uint8_t)csum;
+}
+
 int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 		    struct virtio_net_hdr *hdr)
 {
@@ -256,6 +276,8 @@ int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 	large = len > (size_t)mtu + ETH_HLEN_;
 	if (large ? build_gso(frame, &p, mtu, hdr) : build_single(frame, &p, hdr))
 		return -1;
+	if (!p.v6)
+		set_ipv4_header_csum(frame, &p);
 	return (int)len;
 }
 

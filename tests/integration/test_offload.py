@@ -150,7 +150,7 @@ def ip_pack(addr):
 
 
 def build(src_mac, dst_mac, src_ip, dst_ip, proto, payload, partial=True, tot_len=None,
-          frag=0):
+          frag=0, ip_csum=None):
     """An Ethernet/IP/TCP-or-UDP frame; the L4 checksum partial (pseudo-header
     sum, as an offloading VM sends it) or complete."""
     v6 = ":" in src_ip
@@ -170,7 +170,8 @@ def build(src_mac, dst_mac, src_ip, dst_ip, proto, payload, partial=True, tot_le
     else:
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tot_len or 20 + len(l4), 1, frag, 64, proto,
                          0, ip_pack(src_ip), ip_pack(dst_ip))
-        ip = ip[:10] + struct.pack("!H", ~csum16(ip) & 0xffff) + ip[12:]
+        c = ~csum16(ip) & 0xffff if ip_csum is None else ip_csum
+        ip = ip[:10] + struct.pack("!H", c) + ip[12:]
         etype = 0x0800
     return frames.mac_bytes(dst_mac) + frames.mac_bytes(src_mac) + struct.pack("!H", etype) + \
         ip + l4
@@ -251,6 +252,26 @@ def test_raw_partial_checksums_completed(lab, mode):
             assert l4_checksum_valid(seg) and len(seg) <= 65550
             got += len(seg) - 54
         assert got == len(payload)
+    st = final_stats(ha)
+    assert st["vm"]["drops"] == 0, st
+
+
+@pytest.mark.parametrize("mode", ["csum", "tso"])
+def test_ipv4_header_checksum_offloaded(lab, mode):
+    """The IPv4 header checksum is offloaded too: a VM may leave it zero or
+    wrong, and the frame goes on with it computed."""
+    args = OFFLOAD if mode == "tso" else ["--enable-checksum-offload"]
+    ha, va, hb, vb, a, b = pair(lab, args)
+    sizes = [200, 30000] if mode == "tso" else [200, 1400]
+    for i, (n, ip_csum) in enumerate((n, c) for n in sizes for c in (0, 0x1234)):
+        marker = b"vmit-ipcsum-%02d!!" % i
+        payload = (marker * (n // len(marker) + 1))[:n]
+        f = build(a[0], b[0], a[1], b[1], 6 if n > 1400 else 17, payload, ip_csum=ip_csum)
+        va.send(f)
+        got = vb.recv_until(lambda x: marker in x, 3)
+        assert got is not None, "frame with IPv4 header checksum %#x not relayed" % ip_csum
+        assert csum16(got[14:34]) == 0xffff, "IPv4 header checksum not computed"
+        assert l4_checksum_valid(got)
     st = final_stats(ha)
     assert st["vm"]["drops"] == 0, st
 

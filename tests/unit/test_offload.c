@@ -305,6 +305,38 @@ static void test_passthrough(void)
 	CHECK(offload_from_vm(f, len, MTU, true, &h) == (int)len && h.flags == 0);
 }
 
+/* The IPv4 header checksum is offloaded too: zero or wrong, it is set; right, kept. */
+static void test_ipv4_header_csum(void)
+{
+	struct spec cases[] = {
+		{ .proto = 17, .payload = 40 },
+		{ .proto = 6, .payload = 3000 },                 /* GSO */
+		{ .proto = 6, .payload = 10, .full = true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = build(&cases[i]);
+		uint16_t right = get16(f + 24);
+
+		CHECK(csum_fold(csum_add(0, f + 14, 20)) == 0);
+		CHECK(from_vm(len) == (int)len && get16(f + 24) == right);
+		put16(f + 24, 0);
+		CHECK(from_vm(len) == (int)len && get16(f + 24) == right);
+		put16(f + 24, (uint16_t)(right ^ 0x5a5a));
+		CHECK(from_vm(len) == (int)len && get16(f + 24) == right);
+	}
+	/* ICMP and fragments too: the header is the same whatever it carries. */
+	size_t len = build(&(struct spec){ .proto = 6, .payload = 10 });
+	f[14 + 9] = 1;
+	f[14 + 6] = 0x20;
+	put16(f + 24, 0);
+	CHECK(from_vm(len) == (int)len && csum_fold(csum_add(0, f + 14, 20)) == 0);
+	/* IPv6 has no header checksum: the bytes at that offset are left alone. */
+	len = build(&(struct spec){ .v6 = true, .proto = 17, .payload = 40 });
+	uint16_t before = get16(f + 24);
+	CHECK(from_vm(len) == (int)len && get16(f + 24) == before);
+}
+
 static void test_to_vm(void)
 {
 	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM };
@@ -340,6 +372,7 @@ static void tests(void)
 	test_gso();
 	test_bad();
 	test_passthrough();
+	test_ipv4_header_csum();
 	test_to_vm();
 }
 
