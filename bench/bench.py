@@ -191,17 +191,19 @@ def tree(pid):
     return out
 
 
+def stat_ticks(path):
+    """utime+stime in clock ticks from a /proc stat file; 0 once it is gone."""
+    try:
+        stat = Path(path).read_text()
+    except OSError:
+        return 0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def cpu_seconds(pids):
     """utime+stime of every process in pids (all threads), in seconds."""
-    total = 0
-    for p in pids:
-        try:
-            stat = Path("/proc/%d/stat" % p).read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+    return sum(stat_ticks("/proc/%d/stat" % p) for p in pids) / CLK_TCK
 
 
 def thread_cpu_seconds(pids):
@@ -213,12 +215,7 @@ def thread_cpu_seconds(pids):
         except OSError:
             continue
         for t in tids:
-            try:
-                stat = Path("/proc/%d/task/%s/stat" % (p, t)).read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            out[(p, int(t))] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+            out[(p, int(t))] = stat_ticks("/proc/%d/task/%s/stat" % (p, t)) / CLK_TCK
     return out
 
 

@@ -330,12 +330,6 @@ static uint32_t reply_dst(const struct request *r, int type, uint32_t yiaddr)
 	return yiaddr;
 }
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static void put_be32(uint8_t *p, uint32_t v)
 {
 	put_be16(p, (uint16_t)(v >> 16));

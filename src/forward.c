@@ -473,12 +473,12 @@ static ssize_t tap_read(struct forward *f, struct virtio_net_hdr *hdr, uint8_t *
 	return r < (ssize_t)sizeof(*hdr) ? 0 : r - (ssize_t)sizeof(*hdr);
 }
 
-/* Reads up to BATCH frames from the TAP into b. Returns how many, -1 on a device error. */
+/* Reads up to b->frames frames from the TAP into b. Returns how many, -1 on a device error. */
 static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops)
 {
 	int n = 0;
 
-	while (n < BATCH) {
+	while (n < b->frames) {
 		uint8_t *buf = b->bufs + (size_t)n * b->bufsz;
 		ssize_t r = tap_read(f, &b->hdrs[n], buf, b->bufsz);
 		if (r < 0) {

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <nftables/libnftables.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,6 +594,19 @@ static bool append(char *buf, size_t cap, size_t *used, int len)
 	return true;
 }
 
+/* Appends formatted text to a script buffer; false if it does not fit. */
+static bool __attribute__((format(printf, 4, 5)))
+appendf(char *buf, size_t cap, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf + *used, cap - *used, fmt, ap);
+	va_end(ap);
+	return append(buf, cap, used, len);
+}
+
 static int remove_job(struct nft *t, const struct network *n, bool unused)
 {
 	char table[IF_NAMESIZE + 8], cmds[256] = "";
@@ -601,13 +615,11 @@ static int remove_job(struct nft *t, const struct network *n, bool unused)
 
 	snprintf(table, sizeof(table), "vmnet_%s", n->bridge);
 	if (nft_table_exists(t, "inet", table))
-		append(cmds, sizeof(cmds), &used,
-		       snprintf(cmds + used, sizeof(cmds) - used, "delete table inet %s\n", table));
+		appendf(cmds, sizeof(cmds), &used, "delete table inet %s\n", table);
 	/* Probing fails, quietly, where the kernel has no bridge family; then
 	 * there is no isolation table either. */
 	if (nft_table_exists(t, "bridge", table))
-		append(cmds, sizeof(cmds), &used,
-		       snprintf(cmds + used, sizeof(cmds) - used, "delete table bridge %s\n", table));
+		appendf(cmds, sizeof(cmds), &used, "delete table bridge %s\n", table);
 	if (used)
 		ret = nft_exec(t, cmds, "remove nftables rules", false);
 	ret2 = forwarding_restore(t, n);
@@ -654,8 +666,7 @@ static int add_job(struct nft *t, const struct network *n, bool replace)
 	snprintf(table, sizeof(table), "vmnet_%s", n->bridge);
 	exists = nft_table_exists(t, "inet", table);
 	if (exists && replace)
-		append(cmds, sizeof(cmds), &used,
-		       snprintf(cmds + used, sizeof(cmds) - used, "delete table inet %s\n", table));
+		appendf(cmds, sizeof(cmds), &used, "delete table inet %s\n", table);
 	if (!exists || replace) {
 		int len = n->mode == MODE_SHARED ? shared_rules(n, cmds + used, sizeof(cmds) - used)
 						 : host_rules(n, cmds + used, sizeof(cmds) - used);

@@ -235,8 +235,7 @@ int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap)
 		return -1;
 	mlen = w.len;
 	sum = icmp6_csum(c->router_ll, all_nodes, out + hdrs, mlen);
-	out[hdrs + 2] = (uint8_t)(sum >> 8);
-	out[hdrs + 3] = (uint8_t)sum;
+	put_be16(out + hdrs + 2, sum);
 
 	wb_init(&w, out, hdrs);
 	wb_bytes(&w, all_nodes_mac, 6);

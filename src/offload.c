@@ -189,7 +189,6 @@ static int build_gso(uint8_t *frame, const struct l3 *p, unsigned mtu,
 {
 	struct l4 t;
 	size_t l3_hlen = p->l4_off - ETH_HLEN_, mss;
-	uint16_t csum;
 
 	if (p->proto != IPPROTO_TCP_ || p->fragment || parse_tcp(frame, p, &t) < 0)
 		return -1;
@@ -198,9 +197,7 @@ static int build_gso(uint8_t *frame, const struct l3 *p, unsigned mtu,
 	mss = mtu - l3_hlen - t.hlen;
 	/* Segmentation adjusts the pseudo-header sum per segment, so the field
 	 * must hold exactly that, whatever the VM left in it. */
-	csum = partial_csum(p);
-	frame[p->l4_off + TCP_CSUM_OFF] = (uint8_t)(csum >> 8);
-	frame[p->l4_off + TCP_CSUM_OFF + 1] = (uint8_t)csum;
+	put_be16(frame + p->l4_off + TCP_CSUM_OFF, partial_csum(p));
 	set_csum(hdr, p, &t);
 	hdr->gso_type = (uint8_t)((p->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) |
 				  (t.cwr ? VIRTIO_NET_HDR_GSO_ECN : 0));
@@ -245,14 +242,9 @@ static int build_single(const uint8_t *frame, const struct l3 *p, struct virtio_
 static void set_ipv4_header_csum(uint8_t *frame, const struct l3 *p)
 {
 	uint8_t *ip = frame + ETH_HLEN_;
-	size_t ihl = p->l4_off - ETH_HLEN_;
-	uint16_t csum;
 
-	ip[IPV4_CSUM_OFF] = 0;
-	ip[IPV4_CSUM_OFF + 1] = 0;
-	csum = csum_fold(csum_add(0, ip, ihl));
-	ip[IPV4_CSUM_OFF] = (uint8_t)(csum >> 8);
-	ip[IPV4_CSUM_OFF + 1] = (uint8_t)csum;
+	put_be16(ip + IPV4_CSUM_OFF, 0);
+	put_be16(ip + IPV4_CSUM_OFF, csum_fold(csum_add(0, ip, p->l4_off - ETH_HLEN_)));
 }
 
 int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
@@ -294,7 +286,6 @@ int offload_to_vm(const struct virtio_net_hdr *hdr, uint8_t *frame, size_t len)
 	/* Zero and 0xffff are the same sum; zero means "none" in UDP. */
 	if (csum == 0)
 		csum = 0xffff;
-	frame[start + off] = (uint8_t)(csum >> 8);
-	frame[start + off + 1] = (uint8_t)csum;
+	put_be16(frame + start + off, csum);
 	return 0;
 }

@@ -98,6 +98,13 @@ static inline void wb_bytes(struct wbuf *w, const void *src, size_t n)
 	w->len += n;
 }
 
+/* A big-endian 16-bit field written in place (checksums, lengths). */
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 static inline void wb_u8(struct wbuf *w, uint8_t v) { wb_bytes(w, &v, 1); }
 static inline void wb_be16(struct wbuf *w, uint16_t v)
 {
