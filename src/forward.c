@@ -12,6 +12,7 @@
 #include "forward.h"
 #include "log.h"
 #include "offload.h"
+#include "vmframe.h"
 
 /*
  * Frames per syscall batch. 64 frames of 1514 bytes is ~97 KiB per direction:
@@ -176,70 +177,41 @@ static int ra_timer(struct forward *f)
 	return (int)(due - now);
 }
 
-/* IPv6 frames the helper answers or refuses itself. Returns true if consumed. */
-static bool handle_ndp(struct forward *f, const uint8_t *frame, size_t len, bool *ok)
+/* Answers a router solicitation, at most once per RA_MIN_GAP_MS (more are
+ * consumed silently: the VM just asked, and got, the same answer). */
+static bool answer_rs(struct forward *f)
 {
-	int64_t now;
+	int64_t now = now_ms();
 
-	switch (ndp_classify(frame, len)) {
-	case NDP_RS:
-		if (!f->ra_enabled)
-			return false;   /* host mode: no router here, the kernel ignores it */
-		now = now_ms();
-		*ok = now - f->last_ra_ms < RA_MIN_GAP_MS || send_ra(f, now);
-		return true;
-	case NDP_ROGUE:
-		/* A VM must not act as a router or DHCPv6 server on our network. */
-		*ok = false;
-		return true;
-	default:
-		return false;
-	}
+	return now - f->last_ra_ms < RA_MIN_GAP_MS || send_ra(f, now);
 }
 
-/* Frames the helper answers or refuses itself. Returns true if consumed. */
-static bool handle_local(struct forward *f, const uint8_t *frame, size_t len, bool *ok)
+static bool answer_dhcp(struct forward *f, const uint8_t *frame, size_t len)
 {
 	uint8_t reply[1024];
-	int n;
+	int n = dhcp_reply(&f->dhcp, frame, len, reply, sizeof(reply));
 
-	if (handle_ndp(f, frame, len, ok))
-		return true;
-	switch (dhcp_classify(frame, len)) {
-	case DHCP_CLIENT:
-		n = dhcp_reply(&f->dhcp, frame, len, reply, sizeof(reply));
-		*ok = n >= 0 && (n == 0 || send_local(f, reply, (size_t)n));
-		return true;
-	case DHCP_SERVER:
-		/* A VM must not hand out addresses on our network. */
-		*ok = false;
-		return true;
-	default:
-		return false;
-	}
+	return n >= 0 && (n == 0 || send_local(f, reply, (size_t)n));
 }
 
 /*
- * Checks one frame from the VM and prepares it for the TAP (the virtio-net
- * header in *hdr when offloading). Returns its length to write, 0 if the
- * helper answered it itself, -1 to drop it.
+ * Checks one frame from the VM (vmframe.h) and prepares it for the TAP (the
+ * virtio-net header in *hdr when offloading). Returns its length to write,
+ * 0 if the helper answered it itself, -1 to drop it.
  */
 static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, int flags,
 				struct virtio_net_hdr *hdr)
 {
-	bool ok;
-
-	if ((flags & MSG_TRUNC) || len < RUNT || len > f->max_packet)
+	switch (vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr)) {
+	case VMF_FORWARD:
+		return (ssize_t)len;
+	case VMF_DHCP:
+		return answer_dhcp(f, frame, len) ? 0 : -1;
+	case VMF_RS:
+		return answer_rs(f) ? 0 : -1;
+	default:
 		return -1;
-	if (f->dhcp_enabled && handle_local(f, frame, len, &ok))
-		return ok ? 0 : -1;
-	if (f->vnet_hdr) {
-		int n = offload_from_vm(frame, len, f->mtu, f->tso, hdr);
-		if (n <= 0)
-			return -1;
-		len = (size_t)n;
 	}
-	return (ssize_t)len;
 }
 
 static bool vm_frame(struct forward *f, uint8_t *frame, size_t len, int flags)
@@ -566,6 +538,10 @@ int forward_start(struct forward *f)
 {
 	void *(*fn[FWD_THREADS])(void *) = { vm_rx, tap_tx, host_to_vm };
 
+	f->check = (struct vmframe_config){
+		.max_packet = f->max_packet, .mtu = f->mtu, .local = f->dhcp_enabled,
+		.ra = f->ra_enabled, .vnet_hdr = f->vnet_hdr, .tso = f->tso,
+	};
 	atomic_store(&f->stopping, false);
 	atomic_store(&f->last_ra_ms, 0);
 	f->ra_count = 0;

@@ -19,6 +19,7 @@
 
 #include "dhcp.h"
 #include "ndp.h"
+#include "vmframe.h"
 
 #define FWD_THREADS 3
 
@@ -44,6 +45,7 @@ struct forward {
 	struct fwd_counters host;  /* frames from the host, toward the VM */
 
 	/* internal */
+	struct vmframe_config check;  /* derived from the above by forward_start */
 	int stop_fd;               /* eventfd, readable when stopping */
 	_Atomic bool stopping;
 	_Atomic int vm_gone;       /* set when sending to the VM fails with ECONNREFUSED */

@@ -18,6 +18,7 @@ Run as root: /usr/bin/python3 -m pytest tests/integration
 import ipaddress
 import json
 import os
+import pwd
 import re
 import secrets
 import select
@@ -107,6 +108,44 @@ def read_line(fd, timeout):
             break
         buf += chunk
     return buf
+
+
+# --------------------------------------------------------------------------
+# unprivileged users: the helper is meant to be run through sudo by them
+
+# System users made for the tests (created on first use, kept: creating them is
+# idempotent and concurrent runs share them). Neither can log in.
+TEST_USERS = ("vmnet-test-a", "vmnet-test-b")
+
+
+def unpriv_user(name):
+    """(uid, gid) of the unprivileged test user name, created if missing."""
+    assert name in TEST_USERS, name
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        r = sh(["useradd", "--system", "--user-group", "--no-create-home",
+                "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+               check=False)
+        # A concurrent run may have created it in between.
+        if r.returncode not in (0, 9):
+            raise AssertionError("useradd %s failed: %s" % (name, r.stderr))
+        pw = pwd.getpwnam(name)
+    return pw.pw_uid, pw.pw_gid
+
+
+def sudo_env(name):
+    """The environment sudo gives a command run by user name."""
+    uid, gid = unpriv_user(name)
+    return {"SUDO_UID": str(uid), "SUDO_GID": str(gid), "SUDO_USER": name,
+            "SUDO_COMMAND": str(HELPER)}
+
+
+def as_user(name, argv):
+    """argv run as user name (no supplementary groups, no capabilities)."""
+    uid, gid = unpriv_user(name)
+    return ["setpriv", "--reuid", str(uid), "--regid", str(gid), "--clear-groups",
+            "--inh-caps=-all", "--"] + [str(a) for a in argv]
 
 
 # --------------------------------------------------------------------------
@@ -382,6 +421,7 @@ class Lab:
         self.procs = []
         self.socks = []
         self._host = None
+        self._user_root = None
 
     # namespaces
     def netns(self, role):
@@ -410,6 +450,20 @@ class Lab:
             ["ping", "-n", "-c", "1", "-W", "1", REMOTE_ADDR], check=False).returncode == 0, 10), \
             "remote namespace unreachable from host namespace"
         return r
+
+    # directories an unprivileged user owns (tmp_path is root's, mode 0700)
+    def user_dir(self, name):
+        """A fresh directory owned by test user name, under a base others may
+        traverse but not write. Removed with the lab."""
+        uid, gid = unpriv_user(name)
+        if self._user_root is None:
+            self._user_root = Path("/tmp/vmnet-it-%s" % self.id)
+            self._user_root.mkdir(mode=0o711)
+            os.chmod(self._user_root, 0o711)
+        d = self._user_root / name
+        d.mkdir(mode=0o700)
+        os.chown(d, uid, gid)
+        return d
 
     # sockets
     def socketpair(self):
@@ -531,6 +585,8 @@ class Lab:
             s.close()
         for ns in reversed(self.namespaces):
             ns.delete()
+        if self._user_root is not None:
+            shutil.rmtree(self._user_root, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------
