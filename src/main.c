@@ -46,6 +46,8 @@
 #define RA_PREFERRED_LIFETIME 14400
 #define RA_DNS_LIFETIME 1800
 #define RESOLV_CONF "/etc/resolv.conf"
+/* How long the VM thread waits for the reaper to pin a second MAC (once). */
+#define CLAIM_TIMEOUT_MS 1000
 
 struct ctx {
 	struct options opt;
@@ -226,7 +228,7 @@ static void setup_network(struct ctx *c)
 	if (rc == 0 && c->tap.vnet_hdr)
 		rc = tap_set_offload(&c->tap, c->opt.enable_tso);
 	if (rc == 0)
-		rc = network_add_port(&c->net, c->tap.ifindex, c->opt.enable_isolation);
+		rc = network_add_port(&c->net, c->tap.ifindex, c->mac, c->opt.enable_isolation);
 	if (rc == 0) {
 		acquire_lease(c);
 		if (!c->lease)
@@ -334,6 +336,42 @@ static void teardown(void *arg)
 	transport_cleanup_files(c->opt.socket_path);
 }
 
+/*
+ * In the root reaper: the datapath asks, once, for a second MAC of its VM
+ * (vmframe.h) to be pinned to its own port. The request is untrusted: one
+ * per helper, a valid unicast MAC, never the gateway's, and the bridge
+ * refuses a MAC it has any entry for (another VM's, or a port's own).
+ */
+static uint8_t reaper_claim_mac(void *arg, const uint8_t *msg, size_t len)
+{
+	static const uint8_t zero[6];
+	static bool asked;
+	struct ctx *c = arg;
+
+	if (asked || len != 6 || c->opt.mode == MODE_BRIDGED)
+		return 0;
+	asked = true;
+	if ((msg[0] & 1) || !memcmp(msg, zero, 6) || !memcmp(msg, c->net.bridge_mac, 6))
+		return 0;
+	return nl_fdb_pin(c->tap.ifindex, msg, false) == 0;
+}
+
+/* In the datapath (VM thread): what the reaper says about a second MAC. */
+static bool claim_mac(void *arg, const uint8_t mac[6])
+{
+	struct ctx *c = arg;
+	int rc = reaper_ask(&c->reaper, mac, 6, CLAIM_TIMEOUT_MS);
+	char text[18];
+
+	ident_mac_format(mac, text);
+	if (rc == 1)
+		INFO("main", "the VM also sends from %s (pinned to %s)", text, c->tap.name);
+	else
+		WARN("main", "frames from %s are dropped: another VM of the network uses it%s",
+		     text, rc < 0 ? " (no answer)" : "");
+	return rc == 1;
+}
+
 static void start_reaper(struct ctx *c)
 {
 	/* The reaper opens its own netlink socket: none may be shared across fork. */
@@ -341,7 +379,7 @@ static void start_reaper(struct ctx *c)
 	/* Setup (libnftables above all) leaves freed heap behind; give it back
 	 * before the fork so neither the reaper nor the datapath keeps it resident. */
 	malloc_trim(0);
-	if (reaper_start(&c->reaper, teardown, c, c->vm.lock_fd) < 0) {
+	if (reaper_start(&c->reaper, teardown, reaper_claim_mac, c, c->vm.lock_fd) < 0) {
 		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
 		tap_close(&c->tap);
 		teardown(c);
@@ -421,6 +459,25 @@ static void configure_ra(struct ctx *c)
 	memcpy(r->dns, c->net.gateway6, 16);
 }
 
+/* What the VM may send as its own (vmframe.h): shared and host mode. */
+static void configure_guards(struct ctx *c)
+{
+	struct vmframe_config *g = &c->fwd.check;
+
+	memcpy(g->vm_mac, c->mac, 6);
+	if (c->opt.mode == MODE_BRIDGED)
+		return;
+	memcpy(g->gateway_mac, c->net.bridge_mac, 6);
+	g->gateway = c->net.gateway;
+	g->mask = c->net.mask;
+	g->pool_first = c->net.gateway + 1;
+	g->pool_last = c->net.end;
+	g->lease = c->lease;
+	g->has_gateway6 = c->net.ipv6;
+	memcpy(g->gateway6, c->net.gateway6, 16);
+	memcpy(g->gateway_ll6, c->net.ll6, 16);
+}
+
 static void start_forwarding(struct ctx *c)
 {
 	struct forward *f = &c->fwd;
@@ -438,6 +495,11 @@ static void start_forwarding(struct ctx *c)
 	};
 	memcpy(f->dhcp.server_mac, c->net.bridge_mac, 6);
 	configure_ra(c);
+	configure_guards(c);
+	if (c->opt.mode != MODE_BRIDGED) {
+		f->claim_mac = claim_mac;
+		f->claim_arg = c;
+	}
 	if (forward_start(f) < 0) {
 		ERROR("main", "cannot start forwarding");
 		finish(c, EXIT_FAILURE);

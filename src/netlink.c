@@ -7,6 +7,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
@@ -383,6 +384,23 @@ int nl_brport_set_isolated(int ifindex, bool on)
 	prot = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
 	mnl_attr_put_u8(nlh, IFLA_BRPORT_ISOLATED, on ? 1 : 0);
 	mnl_attr_nest_end(nlh, prot);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+int nl_fdb_pin(int ifindex, const uint8_t mac[6], bool replace)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_NEWNEIGH,
+					 NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
+					 (void **)&ndm, sizeof(*ndm));
+
+	/* NTF_MASTER: the bridge's FDB, not the port device's own list. */
+	ndm->ndm_family = AF_BRIDGE;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_NOARP;
+	ndm->ndm_flags = NTF_MASTER | NTF_STICKY;
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	return nl_talk(nlh, NULL, NULL);
 }
 

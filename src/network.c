@@ -300,29 +300,29 @@ static int bridge_sysctl6(const struct network *n, const char *leaf, const char 
 }
 
 /*
- * The gateway's IPv6 side. addr_gen_mode 1 (none) before the link goes up
- * stops the kernel making its own link-local (which hosts configured for
- * stable-privacy addresses would make different from EUI-64); we add the
- * EUI-64 one ourselves, so the RA source is known without asking. accept_ra
- * 0: the gateway never learns routes from what VMs send. Idempotent, for a
- * reused bridge. With IPv6 off on the host the network is IPv4 only.
- * 0 or -errno; the caller logs.
+ * The gateway's IPv6 side, in both modes. addr_gen_mode 1 (none) before the
+ * link goes up stops the kernel making its own link-local (which hosts
+ * configured for stable-privacy addresses would make different from EUI-64);
+ * we add the EUI-64 one ourselves, so the RA source, and the address the
+ * guards keep VMs from claiming, is known without asking. accept_ra 0: the
+ * gateway never learns routes from what VMs send. Shared mode adds gateway6.
+ * Idempotent, for a reused bridge. With IPv6 off on the host the network is
+ * IPv4 only. 0 or -errno; the caller logs.
  */
 static int bridge_setup_ipv6(struct network *n)
 {
 	char key[96], val[8];
 	int ret;
 
-	if (!n->ipv6)
-		return 0;
 	memset(n->gateway6, 0, sizeof(n->gateway6));
 	memcpy(n->gateway6, n->prefix6, 8);
 	n->gateway6[15] = 1;
 	ndp_link_local(n->bridge_mac, n->ll6);
 	snprintf(key, sizeof(key), "ipv6/conf/%s/disable_ipv6", n->bridge);
 	if (sysctl_get(key, val, sizeof(val)) < 0 || strcmp(val, "0") != 0) {
-		WARN("network", "IPv6 is disabled on this host: network %s is IPv4 only",
-		     n->bridge);
+		if (n->ipv6)
+			WARN("network", "IPv6 is disabled on this host: network %s is IPv4 only",
+			     n->bridge);
 		n->ipv6 = false;
 		return 0;
 	}
@@ -333,7 +333,7 @@ static int bridge_setup_ipv6(struct network *n)
 		ret = nl_addr6_add(n->bridge_ifindex, n->ll6, 64);
 		ret = ret == -EEXIST ? 0 : ret;
 	}
-	if (ret == 0) {
+	if (ret == 0 && n->ipv6) {
 		ret = nl_addr6_add(n->bridge_ifindex, n->gateway6, 64);
 		ret = ret == -EEXIST ? 0 : ret;
 	}
@@ -358,7 +358,7 @@ static int bridge_create(struct network *n)
 		step = "set the address of";
 		ret = nl_addr4_add(n->bridge_ifindex, n->gateway, mask_prefix(n->mask));
 	}
-	if (ret == 0 && n->ipv6) {
+	if (ret == 0) {
 		step = "set up IPv6 on";
 		ret = bridge_setup_ipv6(n);
 	}
@@ -532,7 +532,7 @@ static void port_no_ipv6(const char *name)
 	sysctl_set(key, "1");
 }
 
-int network_add_port(struct network *n, int ifindex, bool isolated)
+int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool isolated)
 {
 	char name[IF_NAMESIZE] = "?";
 	int ret;
@@ -546,6 +546,14 @@ int network_add_port(struct network *n, int ifindex, bool isolated)
 	}
 	n->port_ifindex = ifindex;
 	port_no_ipv6(name);
+	/* vmnet_mac_address is this VM's: no other port may take it over in
+	 * the bridge's forwarding table (and with it the VM's traffic). */
+	ret = nl_fdb_pin(ifindex, mac, true);
+	if (ret < 0) {
+		ERROR("network", "cannot pin the VM's MAC to %s: %s", name, strerror(-ret));
+		nl_link_set_master(ifindex, 0);
+		return ret;
+	}
 	if (isolated) {
 		/* The kernel flag alone only keeps isolated ports from each
 		 * other; the rules also keep them from non-isolated ones. */

@@ -29,11 +29,12 @@ struct network {
 	char lib_dir[128];                    /* /var/lib/vmnet-helper/<ns> */
 	int lock_fd;                          /* held while setting up or tearing down */
 	int port_ifindex;                     /* our port, set by network_add_port */
-	/* IPv6 (shared mode): set ipv6 and prefix6 before network_join. The
-	 * bridge gets gateway6 (prefix6::1/64) and link-local ll6 (EUI-64 of
+	/* IPv6: in both modes the bridge gets link-local ll6 (EUI-64 of
 	 * bridge_mac) without DAD, the kernel's own link-local generation off
-	 * so ll6 is exactly the address the RAs name, and accept_ra=0.
-	 * network_join clears ipv6 (with a WARN) if the host has IPv6 off. */
+	 * so ll6 is exactly the address the RAs name, and accept_ra=0. Shared
+	 * mode sets ipv6 and prefix6 before network_join: the bridge also gets
+	 * gateway6 (prefix6::1/64). network_join clears ipv6 (with a WARN) if
+	 * the host has IPv6 off. */
 	bool ipv6;
 	uint8_t prefix6[8];
 	uint8_t gateway6[16], ll6[16];        /* set by network_join */
@@ -53,8 +54,9 @@ void network_unlock(struct network *n);
  * Hold the lock from network_join through network_add_port: a bridge without
  * ports counts as unused and another helper may remove it. */
 int network_join(struct network *n);
-/* Under the lock: attach a port (the helper's TAP) to the bridge. */
-int network_add_port(struct network *n, int ifindex, bool isolated);
+/* Under the lock: attach a port (the helper's TAP) to the bridge, with the
+ * VM's MAC pinned to it (nl_fdb_pin). */
+int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool isolated);
 /* Under the lock: remove the bridge and its rules if it has no ports left.
  * Our own port (port_ifindex) does not count: the reaper may run this while
  * the kernel is still removing the dead helper's TAP. */

@@ -4,11 +4,13 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,9 +102,26 @@ int priv_drop(const struct priv_user *u)
 	return 0;
 }
 
-static void reaper_child(int rfd, int keep_fd, reaper_fn fn, void *arg)
+/* Answers requests until the datapath's end of the channel closes. */
+static void reaper_serve(int fd, reaper_ask_fn ask, void *arg)
 {
-	char c;
+	uint8_t msg[64], answer;
+
+	for (;;) {
+		ssize_t n = recv(fd, msg, sizeof(msg), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;   /* closed (the datapath exited) or broken: tear down */
+		answer = ask ? ask(arg, msg, (size_t)n) : 0;
+		if (send(fd, &answer, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+			return;
+	}
+}
+
+static void reaper_child(int rfd, int keep_fd, reaper_fn fn, reaper_ask_fn ask, void *arg)
+{
 	int devnull;
 
 	signal(SIGINT, SIG_IGN);
@@ -115,22 +134,22 @@ static void reaper_child(int rfd, int keep_fd, reaper_fn fn, void *arg)
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
 	}
-	/* Keep only stderr, the pipe and the lock: the TAP and VM fds must close
-	 * with the datapath process. fds 3 and 4 are ours after the moves. */
+	/* Keep only stderr, the channel and the lock: the TAP and VM fds must
+	 * close with the datapath process. fds 3 and 4 are ours after the moves. */
 	if (dup2(rfd, 3) < 0 || (keep_fd >= 0 && dup2(keep_fd, 4) < 0))
 		_exit(1);
 	close_range(keep_fd >= 0 ? 5 : 4, ~0U, 0);
-	while (read(3, &c, 1) < 0 && errno == EINTR)
-		;
+	reaper_serve(3, ask, arg);
 	fn(arg);
 	_exit(0);
 }
 
-int reaper_start(struct reaper *r, reaper_fn fn, void *arg, int keep_fd)
+int reaper_start(struct reaper *r, reaper_fn fn, reaper_ask_fn ask, void *arg, int keep_fd)
 {
 	int p[2];
 
-	if (pipe2(p, O_CLOEXEC) < 0)
+	/* Message boundaries kept, and EOF when the datapath's end closes. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0)
 		return -errno;
 	fflush(NULL);
 	r->pid = fork();
@@ -145,11 +164,35 @@ int reaper_start(struct reaper *r, reaper_fn fn, void *arg, int keep_fd)
 		/* dup2 onto 3/4 must not clobber the sources first. */
 		int rfd = fcntl(p[0], F_DUPFD_CLOEXEC, 10);
 		int kfd = keep_fd >= 0 ? fcntl(keep_fd, F_DUPFD_CLOEXEC, 10) : -1;
-		reaper_child(rfd, kfd, fn, arg);
+		reaper_child(rfd, kfd, fn, ask, arg);
 	}
 	close(p[0]);
 	r->pipe_fd = p[1];
 	return 0;
+}
+
+int reaper_ask(struct reaper *r, const void *msg, size_t len, int timeout_ms)
+{
+	struct pollfd p = { r->pipe_fd, POLLIN, 0 };
+	uint8_t answer;
+	ssize_t n;
+
+	if (send(r->pipe_fd, msg, len, MSG_NOSIGNAL) < 0)
+		return -errno;
+	for (;;) {
+		int rc = poll(&p, 1, timeout_ms);
+
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -errno;
+		if (rc == 0)
+			return -ETIMEDOUT;
+		n = recv(r->pipe_fd, &answer, 1, MSG_DONTWAIT);
+		if (n == 1)
+			return answer;
+		return n == 0 ? -EPIPE : -errno;
+	}
 }
 
 void reaper_finish(struct reaper *r)
