@@ -62,6 +62,11 @@ def main():
                 "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 pid=1234 time=1732440000\n"
                 "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
                 "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 pid=0 time=1732440100\n")
+    with open(os.path.join(out, "leases-uid"), "w") as f:
+        f.write("ip_address=192.168.105.2 hw_address=0a:00:00:00:00:01 "
+                "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 uid=1000 pid=1235 time=99000\n"
+                "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
+                "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 uid=0 pid=3 time=1\n")
 
     out = os.path.join(HERE, "corpus", "fuzz_ndp")
     os.makedirs(out, exist_ok=True)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -55,6 +56,7 @@ struct ctx {
 	char id[37];
 	uint8_t mac[6];
 	uint32_t lease;
+	pid_t lease_pid;           /* the helper holding it (this process) */
 	char nat66[40];
 	struct transport vm;
 	struct network net;
@@ -167,17 +169,53 @@ static void machine_secret(char *buf, size_t cap)
 	}
 }
 
+static void lease_path(const struct ctx *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s.leases", c->net.lib_dir, c->net.bridge);
+}
+
+/* The user leases belong to: whoever ran sudo, or root running it itself. */
+static long long invoking_uid(const struct ctx *c)
+{
+	return c->user.from_sudo ? (long long)c->user.uid : (long long)getuid();
+}
+
+/* A running helper holds our interface id or our MAC (lease.h): refused. */
+static void lease_busy(const struct ctx *c, const struct lease *l)
+{
+	char mac[18];
+
+	if (strcasecmp(l->id, c->id) == 0)
+		ERROR("main", "interface id %s is in use on %s by the running vmnet-helper pid %d "
+		      "(interface id %s)", c->id, c->net.bridge, (int)l->pid, l->id);
+	else
+		ERROR("main", "MAC %s of interface id %s is in use on %s by the running "
+		      "vmnet-helper pid %d (interface id %s)", ident_mac_format(c->mac, mac), c->id,
+		      c->net.bridge, (int)l->pid, l->id);
+}
+
 static void acquire_lease(struct ctx *c)
 {
 	char path[sizeof(c->net.lib_dir) + IF_NAMESIZE + 8], ip[16];
+	struct lease_request r = {
+		.start = c->net.gateway, .end = c->net.end, .id = c->id,
+		.uid = invoking_uid(c), .lease_time = LEASE_TIME,
+	};
+	struct lease busy;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s.leases", c->net.lib_dir, c->net.bridge);
-	rc = lease_acquire(path, c->net.gateway, c->net.end, c->id, c->mac, &c->lease);
+	memcpy(r.mac, c->mac, 6);
+	lease_path(c, path, sizeof(path));
+	rc = lease_acquire(path, &r, &c->lease, &busy);
+	if (rc == -EBUSY) {
+		lease_busy(c, &busy);
+		return;
+	}
 	if (rc < 0) {
 		ERROR("main", "no free address in %s (%s)", c->net.bridge, strerror(-rc));
 		return;
 	}
+	c->lease_pid = r.pid;
 	DEBUG("main", "leasing %s to %s", ip4_format(c->lease, ip), c->id);
 }
 
@@ -316,6 +354,20 @@ static void print_json(struct ctx *c)
 	fflush(stdout);
 }
 
+/* In the reaper, under the network lock: the lease's time is now its last use. */
+static void release_lease(const struct ctx *c)
+{
+	char path[sizeof(c->net.lib_dir) + IF_NAMESIZE + 8];
+	int rc;
+
+	if (!c->lease)
+		return;
+	lease_path(c, path, sizeof(path));
+	rc = lease_release(path, c->id, c->lease_pid);
+	if (rc < 0)
+		WARN("main", "cannot update %s: %s", path, strerror(-rc));
+}
+
 /* Runs in the root reaper after the datapath process is gone. */
 static void teardown(void *arg)
 {
@@ -335,6 +387,7 @@ static void teardown(void *arg)
 	if (nl_open() == 0) {
 		c->net.lock_fd = -1;
 		if (network_lock(&c->net) == 0) {
+			release_lease(c);
 			network_leave(&c->net);
 			network_unlock(&c->net);
 		}

@@ -263,3 +263,85 @@ def test_vm_may_use_one_mac_of_its_own_and_keeps_it(lab):
                  % (other, other, t.gw, t.ga.tap)])
     assert wait_until(lambda: vm_drops(t.ha) >= before + 3, 5), (vm_drops(t.ha), before)
     assert t.fdb_port(other) is None
+
+
+# --------------------------------------------------------------------------
+# leases belong to their user
+
+ID = "2835E074-9892-4A79-AFFB-7E41D2605678"
+
+
+def lease_lines(lab, bridge):
+    path = lab.host.lib_dir / ("%s.leases" % bridge)
+    out = []
+    for line in path.read_text().splitlines():
+        out.append(dict(kv.split("=", 1) for kv in line.split()))
+    return out
+
+
+def refused(lab, args, env):
+    """Runs a helper expected to be refused; returns its stderr lines."""
+    before = sorted(lab.host.link_names())
+    h, _ = lab.helper(args, env=env, wait_json=False)
+    if not wait_until(lambda: not h.alive(), 10):
+        h.kill()
+        raise AssertionError("helper was not refused: %s" % h.stdout_rest())
+    rc = h.wait()
+    out = h.stdout_rest()
+    assert rc != 0, "helper was not refused:\n%s%s" % (out, h.stderr())
+    assert out == b"", out
+    assert sorted(lab.host.link_names()) == before, "a refused helper changed the links"
+    return [l for l in h.stderr_lines() if l.startswith("ERROR")]
+
+
+def test_interface_id_theft_across_users(lab):
+    """User B starts a helper with the interface id of user A's running VM
+    (the lease file is world-readable): refused, naming A's helper. Once A's
+    helper stopped, B gets an address of its own, not A's; A, back while B
+    runs, is refused (one MAC per network); after B, A has its address back."""
+    ha, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
+    ia = ha.info["lease_address"]
+    leases = lease_lines(lab, ha.bridge)
+    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_B))
+    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0] and ID in errors[0], errors
+    assert lease_lines(lab, ha.bridge) == leases, "a refused helper changed the leases"
+    assert [l.get("uid") for l in leases] == [sudo_env(USER_A)["SUDO_UID"]], leases
+    assert leases[0]["pid"] == str(ha.pid) and leases[0]["interface_id"] == ID
+    # The same user twice: no shared lease either.
+    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_A))
+    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0], errors
+    assert ha.stop() == 0
+    # Within the lease time B gets another address.
+    hb, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_B))
+    assert hb.info["lease_address"] != ia, "B got A's address"
+    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_A))
+    assert len(errors) == 1 and ("pid %d" % hb.pid) in errors[0], errors
+    assert hb.stop() == 0
+    ha2, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
+    assert ha2.info["lease_address"] == ia
+    uids = {l["uid"]: l["ip_address"] for l in lease_lines(lab, ha2.bridge)}
+    assert uids == {sudo_env(USER_A)["SUDO_UID"]: ia,
+                    sudo_env(USER_B)["SUDO_UID"]: hb.info["lease_address"]}, uids
+
+
+def test_one_mac_per_network(lab):
+    """A lease with our MAC held by a running helper (another interface id:
+    two ids whose MACs collide) refuses the start, naming that helper."""
+    h1, _ = lab.helper([])
+    h2, _ = lab.helper(["--interface-id", ID])
+    mac = h2.info["vmnet_mac_address"]
+    assert h2.stop() == 0
+    path = lab.host.lib_dir / ("%s.leases" % h1.bridge)
+    other = "6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11"
+    # h1 holds, per this line, another id with h2's MAC.
+    path.write_text(path.read_text() +
+                    "ip_address=192.168.105.250 hw_address=%s interface_id=%s uid=0 pid=%d "
+                    "time=%d\n" % (mac, other, h1.pid, int(time.time())))
+    errors = refused(lab, ["--interface-id", ID], None)
+    assert len(errors) == 1, errors
+    assert mac in errors[0] and ("pid %d" % h1.pid) in errors[0] and other in errors[0], errors
+    # A lease of a pid that is no helper (reused by another program) holds nothing.
+    sleeper = lab.popen(["sleep", "30"])
+    path.write_text(path.read_text().replace("pid=%d" % h1.pid, "pid=%d" % sleeper.pid))
+    h3, _ = lab.helper(["--interface-id", ID])
+    assert h3.info["vmnet_mac_address"] == mac
