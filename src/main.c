@@ -26,6 +26,7 @@
 #include "json.h"
 #include "lease.h"
 #include "log.h"
+#include "nat.h"
 #include "netlink.h"
 #include "network.h"
 #include "offload.h"
@@ -67,6 +68,7 @@ struct ctx {
 	struct forward fwd;
 	struct dnsfwd *dns;        /* NULL: no DNS service (leases name no server) */
 	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
+	bool dns_steered;          /* nat_dns_add done: the reaper undoes it */
 	int sig_fd;
 	uint8_t first[MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
@@ -286,18 +288,40 @@ static void setup_network(struct ctx *c)
 }
 
 /*
- * DNS at the gateway (dnsfwd.h). Port 53 needs root and resolv.conf is read
- * as the host's resolver would, so both happen here, before the privilege
- * drop. Failing to bind is a WARN, not an error: a VM without the helper's
- * DNS still has a working network (and may be configured with other servers).
+ * DNS at the gateway, for this VM alone (dnsfwd.h): sockets of our own, and
+ * nftables rules (as root) that steer only our TAP's queries to them.
+ * resolv.conf is read as the host's resolver would. Failing is a WARN, not an
+ * error: a VM without the helper's DNS still has a working network (and may
+ * be configured with other servers); the leases then name no DNS server.
  */
 static void open_dns(struct ctx *c)
 {
-	if (c->opt.mode == MODE_SHARED || c->opt.mode == MODE_HOST)
-		c->dns = dnsfwd_open(c->net.gateway, c->net.mask, RESOLV_CONF);
+	struct nat_dns d = { .ifindex = c->tap.ifindex };
+
+	if (c->opt.mode != MODE_SHARED && c->opt.mode != MODE_HOST)
+		return;
+	c->dns = dnsfwd_open(c->net.gateway, c->net.mask, RESOLV_CONF);
 	/* And on the gateway's IPv6 address, which the RAs' RDNSS names. */
 	if (c->net.ipv6)
 		c->dns6 = dnsfwd_open6(c->net.gateway6, RESOLV_CONF);
+	if (c->dns)
+		dnsfwd_ports(c->dns, &d.udp4, &d.tcp4);
+	if (c->dns6)
+		dnsfwd_ports(c->dns6, &d.udp6, &d.tcp6);
+	if ((!c->dns && !c->dns6) || nat_dns_add(&c->net, &d) < 0) {
+		if (c->dns || c->dns6)
+			WARN("dns", "cannot steer %s's DNS queries: running without DNS, "
+			     "leases name no DNS server", c->tap.name);
+		dnsfwd_close(c->dns);
+		dnsfwd_close(c->dns6);
+		c->dns = c->dns6 = NULL;
+		return;
+	}
+	c->dns_steered = true;
+	if (c->dns)
+		dnsfwd_log(c->dns, c->tap.name);
+	if (c->dns6)
+		dnsfwd_log(c->dns6, c->tap.name);
 }
 
 /* The network our DHCP serves: shared and host mode. */
@@ -386,6 +410,8 @@ static void teardown(void *arg)
 		usleep(10000);
 	if (nl_open() == 0) {
 		c->net.lock_fd = -1;
+		if (c->dns_steered)
+			nat_dns_remove(&c->net, c->tap.ifindex);
 		if (network_lock(&c->net) == 0) {
 			release_lease(c);
 			network_leave(&c->net);
@@ -468,9 +494,8 @@ static void drop_privileges(struct ctx *c)
 	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
 }
 
-/* Right after the privilege drop, before waiting for a --socket client: the
- * kernel hands queries from any VM of the network to any helper's socket, so
- * ours must be served even while our own VM has not connected yet. */
+/* Right after the privilege drop. Only our own VM's queries reach these
+ * sockets (nat_dns_add), whatever else runs on the network. */
 static void start_dns(struct ctx *c)
 {
 	int rc = 0;
