@@ -233,6 +233,9 @@ static int check_endpoint(struct parse *p)
 		return fail(p, "one of --fd or --socket is required");
 	if (o->fd >= 0 && o->socket_path)
 		return fail(p, "--fd and --socket cannot be used together");
+	if (o->fd == 1 || o->fd == 2)
+		return fail(p, "invalid --fd %d: %s, not the VM's socket", o->fd,
+			    o->fd == 1 ? "stdout carries the JSON line" : "stderr carries the log");
 	if (o->socket_path && o->socket_path[0] == '\0')
 		return fail(p, "invalid --socket \"\": empty path");
 	if (o->socket_path && strlen(o->socket_path) > max)
