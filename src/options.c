@@ -419,7 +419,9 @@ void options_usage(FILE *out)
 	      "\n"
 	      "Options:\n"
 	      "  --fd FD                     datagram socket shared with the VM process\n"
-	      "  --socket PATH               bind a unix datagram socket and wait for a client\n"
+	      "                              (inherited; not 1 or 2)\n"
+	      "  --socket PATH               bind a unix datagram socket and wait for a client;\n"
+	      "                              made and removed as the invoking user (SUDO_UID)\n"
 	      "  --interface-id UUID         stable id: the same MAC address on every run\n"
 	      "  --operation-mode MODE       shared (default), host or bridged\n"
 	      "  --start-address ADDR        gateway address; the DHCP pool starts after it\n"
@@ -438,7 +440,10 @@ void options_usage(FILE *out)
 	      "  -h, --help                  print this help and exit\n"
 	      "\n"
 	      "--start-address, --end-address and --subnet-mask must be used together and\n"
-	      "must be private (RFC 1918) addresses.\n", out);
+	      "must be private (RFC 1918) addresses.\n"
+	      "\n"
+	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
+	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities.\n", out);
 }
 
 const char *options_mode_name(enum op_mode mode)
