@@ -616,8 +616,9 @@ static void sync_dir(const char *path)
 	}
 }
 
-/* Temp file in the same directory, then rename: readers see old or new. */
-static int write_atomic(const char *path, const char *text, size_t len)
+/* Temp file in the same directory, then rename: readers see old or new.
+ * durable: on disk before we return (fsync of the file and the directory). */
+static int write_atomic(const char *path, const char *text, size_t len, bool durable)
 {
 	char tmp[4096];
 	int fd, err;
@@ -629,7 +630,7 @@ static int write_atomic(const char *path, const char *text, size_t len)
 		return -errno;
 	err = write_all(fd, text, len);
 	/* mkstemp makes it 0600; leases are meant to be readable by tools. */
-	if (!err && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+	if (!err && (fchmod(fd, 0644) < 0 || (durable && fsync(fd) < 0)))
 		err = -errno;
 	if (close(fd) < 0 && !err)
 		err = -errno;
@@ -639,7 +640,8 @@ static int write_atomic(const char *path, const char *text, size_t len)
 		unlink(tmp);
 		return err;
 	}
-	sync_dir(path);
+	if (durable)
+		sync_dir(path);
 	return 0;
 }
 
@@ -652,7 +654,7 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
-static int save(const char *path, const struct lease *leases, size_t n)
+static int save(const char *path, const struct lease *leases, size_t n, bool durable)
 {
 	size_t cap = n * LEASE_LINE_MAX + 1;
 	char *text = malloc(cap);
@@ -661,7 +663,7 @@ static int save(const char *path, const struct lease *leases, size_t n)
 	if (!text)
 		return -ENOMEM;
 	len = lease_format(leases, n, text, cap);
-	err = len < 0 ? -EOVERFLOW : write_atomic(path, text, (size_t)len);
+	err = len < 0 ? -EOVERFLOW : write_atomic(path, text, (size_t)len, durable);
 	free(text);
 	return err;
 }
@@ -700,7 +702,7 @@ int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, str
 	idx = lease_pick(leases, &n, cap, r, &other);
 	if (idx == -EBUSY && busy)
 		*busy = leases[other];
-	err = idx < 0 ? idx : save(path, leases, n);
+	err = idx < 0 ? idx : save(path, leases, n, true);
 	if (!err)
 		*addr = leases[idx].addr;
 	free(leases);
@@ -722,7 +724,10 @@ int lease_release(const char *path, const char *id, pid_t pid)
 			found = true;
 		}
 	}
-	err = found ? save(path, leases, n) : 0;
+	/* Not worth waiting for the disk: the reaper holds the network lock,
+	 * which the next helper to start waits for. A crash loses at most this
+	 * update of the time. */
+	err = found ? save(path, leases, n, false) : 0;
 	free(leases);
 	return err;
 }
