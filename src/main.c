@@ -7,7 +7,9 @@
  * --socket, a files process with the user's identity owns the socket's files
  * (privileges.h, sockfile.h, docs/security.md).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <net/if.h>
 #include <poll.h>
@@ -30,10 +32,12 @@
 #include "json.h"
 #include "lease.h"
 #include "log.h"
+#include "dns.h"
 #include "nat.h"
 #include "netlink.h"
 #include "network.h"
 #include "offload.h"
+#include "policy.h"
 #include "options.h"
 #include "privileges.h"
 #include "tap.h"
@@ -58,6 +62,7 @@
 struct ctx {
 	struct options opt;
 	struct priv_user user;
+	struct policy policy;      /* the administrator's (policy.h) */
 	char id[37];
 	uint8_t mac[6];
 	uint32_t lease;
@@ -67,6 +72,7 @@ struct ctx {
 	struct network net;
 	struct tap tap;
 	struct bridged br;         /* bridged mode */
+	bool physical;             /* --shared-interface is a physical Ethernet interface */
 	unsigned mtu;              /* vmnet_mtu */
 	struct reaper reaper;
 	struct forward fwd;
@@ -165,8 +171,66 @@ static void identify(struct ctx *c)
 /* A bad --shared-interface is a bad invocation: one line, nothing changed. */
 static void check_shared_interface(struct ctx *c)
 {
-	if (c->opt.mode == MODE_BRIDGED && bridged_check(c->opt.shared_interface) < 0)
+	if (c->opt.mode == MODE_BRIDGED &&
+	    bridged_check(c->opt.shared_interface, &c->physical) < 0)
 		exit(EXIT_FAILURE);
+}
+
+/* The administrator's file, read as root. A malformed or untrusted one
+ * refuses everyone with one line: nothing may run on a policy half read. */
+static void load_policy(struct ctx *c)
+{
+	char err[512];
+
+	if (policy_load(VMNET_CONF, &c->policy, err, sizeof(err)) < 0)
+		die(err);
+}
+
+/* --network NAME: the mode, addresses and interface the network defines. */
+static void resolve_network(struct ctx *c)
+{
+	const struct policy_network *n;
+	char err[256];
+
+	if (!c->opt.network)
+		return;
+	n = policy_network(&c->policy, c->opt.network);
+	if (!n) {
+		snprintf(err, sizeof(err), "no network \"%s\" (shared and host exist, others are "
+			 "defined in %s)", c->opt.network, VMNET_CONF);
+		die(err);
+	}
+	if (options_set_network(&c->opt, n->mode, n->start, n->end, n->mask, n->shared_interface,
+				n->isolation, n->mtu, err, sizeof(err)) < 0)
+		die(err);
+}
+
+/*
+ * A user who ran the helper through sudo gets what the policy allows
+ * (policy.h); root is not limited. Before anything is set up, so a refusal
+ * is one line and changes nothing.
+ */
+static void check_policy(struct ctx *c)
+{
+	struct policy_request r = {
+		.named = c->opt.network != NULL, .mode = c->opt.mode, .start = c->opt.start,
+		.mask = c->opt.mask, .shared_interface = c->opt.shared_interface,
+		.physical = c->physical,
+	};
+	char err[512];
+	int running;
+
+	if (!c->user.from_sudo)
+		return;
+	if (policy_allows(&c->policy, &r, err, sizeof(err)) < 0)
+		die(err);
+	running = policy_count_helpers(c->user.uid);
+	if (running >= (int)c->policy.max_helpers) {
+		snprintf(err, sizeof(err), "uid %u already runs %d helpers, the most the administrator "
+			 "allows (max-helpers-per-user in %s)", (unsigned)c->user.uid, running,
+			 VMNET_CONF);
+		die(err);
+	}
 }
 
 /* Who the datapath runs as; a malformed SUDO_UID/SUDO_GID changes nothing. */
@@ -275,6 +339,24 @@ static void setup_bridged(struct ctx *c)
 	INFO("main", "started vmnet interface %s on %s", c->tap.name, c->br.lower);
 }
 
+/* The host's IPv4 nameservers, which no network may contain (network.h). */
+static void host_nameservers(struct network *n)
+{
+	char names[8][DNS_ADDR_TEXT], *text = calloc(1, 65537);
+	int fd = open(RESOLV_CONF, O_RDONLY | O_CLOEXEC), count = 0;
+	ssize_t len = fd >= 0 && text ? read(fd, text, 65536) : -1;
+	struct in_addr a;
+
+	if (fd >= 0)
+		close(fd);
+	if (len > 0)
+		count = dns_resolv_nameservers(text, names, 8);
+	free(text);
+	for (int i = 0; i < count && n->nnameservers < 3; i++)
+		if (inet_pton(AF_INET, names[i], &a) == 1)
+			n->nameservers[n->nnameservers++] = ntohl(a.s_addr);
+}
+
 /* Under the network lock: bridge, TAP, port, lease. Undone on failure. */
 static void setup_network(struct ctx *c)
 {
@@ -289,6 +371,7 @@ static void setup_network(struct ctx *c)
 	}
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
+	host_nameservers(&c->net);
 	/* Shared mode: IPv6 too, on a stable ULA /64 of this host and network. */
 	if (c->opt.mode == MODE_SHARED) {
 		machine_secret(secret, sizeof(secret));
@@ -376,6 +459,24 @@ static void json_network(struct ctx *c, struct json *j)
 	json_str(j, "bridge", c->net.bridge);
 }
 
+/*
+ * --network: the network's addresses as upstream reports a named network's:
+ * its IPv4 subnet and mask, its IPv6 prefix and length (shared mode: the
+ * ULA /64; host mode offers link-local IPv6 only, fe80::/64).
+ */
+static void json_named(struct ctx *c, struct json *j)
+{
+	char subnet[16], mask[16];
+
+	json_str(j, "network", c->opt.network);
+	if (c->opt.mode == MODE_BRIDGED)
+		return;   /* the LAN's addresses are not ours to report */
+	json_str(j, "net_ipv4_subnet", ip4_format(c->net.gateway & c->net.mask, subnet));
+	json_str(j, "net_ipv4_mask", ip4_format(c->net.mask, mask));
+	json_str(j, "net_ipv6_prefix", c->opt.mode == MODE_SHARED ? c->nat66 : "fe80::");
+	json_num(j, "net_ipv6_prefix_len", 64);
+}
+
 /* Bridged mode has no addresses of ours: the physical network decides. */
 static void json_bridged(struct ctx *c, struct json *j)
 {
@@ -411,6 +512,8 @@ static void print_json(struct ctx *c)
 	else
 		json_network(c, &j);
 	json_str(&j, "tap", c->tap.name);
+	if (c->opt.network)
+		json_named(c, &j);
 	if (json_end(&j) < 0)
 		die("JSON line too long");
 	printf("%s\n", buf);
@@ -746,8 +849,11 @@ int main(int argc, char **argv)
 	block_signals(&c);
 	require_root();
 	identify_user(&c);
+	load_policy(&c);
+	resolve_network(&c);
 	identify(&c);
 	check_shared_interface(&c);
+	check_policy(&c);
 	open_transport(&c);
 	log_start();
 	setup_network(&c);

@@ -586,6 +586,8 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
 		r.dst = ntohl(v);
 	if (attr_u32(tb[RTA_OIF], &v))
 		r.oif = (int)v;
+	if (attr_u32(tb[RTA_GATEWAY], &v))
+		r.gateway = ntohl(v);
 	if (attr_u32(tb[RTA_TABLE], &v))   /* tables above 255 only come here */
 		r.table = v;
 	ret = d->fn(&r, d->arg);

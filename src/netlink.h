@@ -39,6 +39,7 @@ struct nl_route4 {
 	uint32_t dst;               /* host order */
 	int prefix;
 	int oif;                    /* 0 for routes without one (multipath, blackhole) */
+	uint32_t gateway;           /* host order, 0 if none (multipath: not read) */
 	uint32_t table;
 	uint8_t type;               /* RTN_* */
 };

@@ -238,9 +238,18 @@ static int check_route(const struct network *n, const struct vec *links,
 	const struct nl_link *l = link_by_index(links, r->oif);
 	char want[32], have[32];
 
-	/* A default route covers everything; it is where NAT sends traffic. */
-	if (r->prefix == 0 || (l != NULL && is_our_bridge(l)))
+	if (l != NULL && is_our_bridge(l))
 		return 0;
+	/* A default route covers everything; it is where NAT sends traffic.
+	 * But its gateway inside the network would be reached on our bridge. */
+	if (r->prefix == 0) {
+		if (!r->gateway || !overlaps(r->gateway, 32, n->gateway, mask_prefix(n->mask)))
+			return 0;
+		ERROR("network", "network %s contains the host's default gateway %s (default via %s%s%s)",
+		      net_cidr(n, want, sizeof(want)), ip_str(r->gateway, have), have,
+		      l ? " dev " : "", l ? l->name : "");
+		return -EADDRINUSE;
+	}
 	if (!overlaps(r->dst, r->prefix, n->gateway, mask_prefix(n->mask)))
 		return 0;
 	ERROR("network", "network %s overlaps route %s%s%s", net_cidr(n, want, sizeof(want)),
@@ -274,12 +283,32 @@ static int check_routes(const struct network *n, const struct vec *links)
 	return ret;
 }
 
+/* The host's own resolvers, reached through its routes, would be answered
+ * by whatever VM took their address on our bridge. */
+static int check_nameservers(const struct network *n)
+{
+	char want[32], have[INET_ADDRSTRLEN];
+
+	for (int i = 0; i < n->nnameservers; i++) {
+		if (!overlaps(n->nameservers[i], 32, n->gateway, mask_prefix(n->mask)))
+			continue;
+		ERROR("network", "network %s contains the host's nameserver %s (/etc/resolv.conf)",
+		      net_cidr(n, want, sizeof(want)), ip_str(n->nameservers[i], have));
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
 /* Addresses first: they may remove leftovers, whose routes go with them. */
 static int check_conflicts(const struct network *n)
 {
 	struct vec links;
-	int ret = list_links(&links);
+	int ret = check_nameservers(n);
 
+	if (ret == 0)
+		ret = list_links(&links);
+	else
+		return ret;
 	if (ret == 0)
 		ret = check_addrs(n, &links);
 	if (ret == 0)

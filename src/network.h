@@ -41,6 +41,11 @@ struct network {
 	 * mode sets ipv6 and prefix6 before network_join: the bridge also gets
 	 * gateway6 (prefix6::1/64). network_join clears ipv6 (with a WARN) if
 	 * the host has IPv6 off. */
+	/* The host's IPv4 nameservers (resolv.conf), set before network_join:
+	 * a network containing one is refused, as one containing a default
+	 * gateway is (both would send the host's own traffic to a VM). */
+	uint32_t nameservers[3];
+	int nnameservers;
 	bool ipv6;
 	uint8_t prefix6[8];
 	uint8_t gateway6[16], ll6[16];        /* set by network_join */
@@ -55,8 +60,9 @@ int network_lock(struct network *n);
 void network_unlock(struct network *n);
 /* Under the lock: create the bridge (address, MTU, up, NAT for shared) if
  * missing, or validate the existing one (mtu: see above). Refuses subnets that overlap another network
- * of ours (an unused one, left by a killed helper, is removed instead) or an
- * address or route of the host. 0 or -errno, with an ERROR line logged.
+ * of ours (an unused one, left by a killed helper, is removed instead), an
+ * address or route of the host, or that contain the host's default gateway
+ * or one of its nameservers. 0 or -errno, with an ERROR line logged.
  * Hold the lock from network_join through network_add_port: a bridge without
  * ports counts as unused and another helper may remove it. */
 int network_join(struct network *n);

@@ -26,6 +26,8 @@ struct options {
 	unsigned stats_interval;    /* seconds, 0 = off */
 	unsigned mtu;               /* --mtu, shared and host mode; 0: omitted (the
 				     * network's own MTU, DEFAULT_MTU for a new one) */
+	const char *network;        /* --network NAME: mode, addresses and interface
+				     * come from the named network (options_set_network) */
 	bool verbose;
 	bool version;
 	bool help;
@@ -51,6 +53,21 @@ struct options {
  * the flags; the caller acts on them.
  */
 int options_parse(struct options *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Network names (--network, [network NAME]): 1..31 of [A-Za-z0-9_.-]. */
+#define NETWORK_NAME_MAX 31
+bool options_network_name_valid(const char *name);
+
+/*
+ * --network: what the named network says, in place of the options that
+ * options_parse refused next to --network. start/end/mask 0: the mode's
+ * default network. isolation: every VM of the network is isolated. mtu 0:
+ * none set. 0, or -1 with a one-line reason in err (--enable-isolation on a
+ * bridged network).
+ */
+int options_set_network(struct options *o, enum op_mode mode, uint32_t start, uint32_t end,
+			uint32_t mask, const char *shared_interface, bool isolation, unsigned mtu,
+			char *err, size_t errlen);
 
 /* Usage text for --help. */
 void options_usage(FILE *out);
