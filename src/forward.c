@@ -244,7 +244,7 @@ static bool vm_frame(struct forward *f, uint8_t *frame, size_t len, int flags)
 	return n == 0 || (n > 0 && tap_write(f, &hdr, frame, (size_t)n));
 }
 
-void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len)
+static void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len)
 {
 	int flags = len > f->max_packet ? MSG_TRUNC : 0;
 
@@ -581,6 +581,8 @@ int forward_start(struct forward *f)
 		forward_stop(f);
 		return -ENOMEM;
 	}
+	if (f->first_len)
+		forward_vm_frame(f, f->first, f->first_len);
 	for (int i = 0; i < FWD_THREADS; i++) {
 		int rc = pthread_create(&f->threads[i], NULL, fn[i], f);
 		if (rc) {

@@ -49,6 +49,12 @@ struct forward {
 	bool (*claim_mac)(void *arg, const uint8_t mac[6]);
 	void *claim_arg;
 
+	/* A frame received before forwarding starts (a --socket client's first
+	 * datagram): forward_start handles it first, before any thread runs, so
+	 * the guards' state (the VM's second MAC) has one writer only. */
+	uint8_t *first;
+	size_t first_len;
+
 	struct fwd_counters vm;    /* frames from the VM, toward the host */
 	struct fwd_counters host;  /* frames from the host, toward the VM */
 
@@ -66,9 +72,6 @@ struct forward {
 
 /* Starts the threads. 0 or -errno. */
 int forward_start(struct forward *f);
-/* Handles one frame from the VM received outside the threads (the first
- * datagram of a --socket client), as the VM thread would. */
-void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len);
 /* Asks the threads to stop and joins them. */
 void forward_stop(struct forward *f);
 

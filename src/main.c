@@ -742,12 +742,12 @@ static void start_forwarding(struct ctx *c)
 		f->claim_mac = claim_mac;
 		f->claim_arg = c;
 	}
+	f->first = c->first;
+	f->first_len = c->first_len;
 	if (forward_start(f) < 0) {
 		ERROR("main", "cannot start forwarding");
 		finish(c, EXIT_FAILURE);
 	}
-	if (c->first_len)
-		forward_vm_frame(f, c->first, c->first_len);
 	INFO("main", "host forwarding started");
 	INFO("main", "vm forwarding started");
 }

@@ -99,7 +99,7 @@ static bool is_gateway6(const struct vmframe_config *c, const uint8_t a[16])
 	       (c->has_gateway6 && memcmp(a, c->gateway6, 16) == 0);
 }
 
-/* IPv6: nothing the gateway's, no router or DHCPv6 server. *kind for later. */
+/* IPv6: nothing the gateway's, no router or DHCPv6 server. */
 static bool ip6_own(const struct vmframe_config *c, const struct ndp_msg *m)
 {
 	if (m->kind == NDP_ROGUE || m->lla_foreign || is_gateway6(c, m->src))
@@ -134,11 +134,11 @@ static enum vmframe_verdict check_guards(const struct vmframe_config *c, const u
 					 size_t len, struct ndp_msg *ndp)
 {
 	struct cursor p = cur_init(frame, len);
-	uint8_t dst[6], src[6];
+	uint8_t src[6];
 	uint16_t ethertype;
 	bool ok = true;
 
-	if (!cur_bytes(&p, dst, 6) || !cur_bytes(&p, src, 6) || !cur_be16(&p, &ethertype))
+	if (!cur_skip(&p, 6) || !cur_bytes(&p, src, 6) || !cur_be16(&p, &ethertype))
 		return VMF_DROP;
 	if (!mac_valid_source(src) || mac_eq(src, c->gateway_mac) || is_vlan(ethertype))
 		return VMF_DROP;
