@@ -537,7 +537,8 @@ void options_usage(FILE *out)
 	      "must be private (RFC 1918) addresses.\n"
 	      "\n"
 	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
-	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities.\n", out);
+	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities. What users\n"
+	      "may do, and the named networks, are set in " VMNET_CONF ".\n", out);
 }
 
 const char *options_mode_name(enum op_mode mode)

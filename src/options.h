@@ -11,6 +11,12 @@
 
 enum op_mode { MODE_SHARED, MODE_HOST, MODE_BRIDGED };
 
+/* The administrator's policy file (policy.h). Fixed at build time
+ * (make SYSCONFDIR=...), never chosen at run time. */
+#ifndef VMNET_CONF
+#define VMNET_CONF "/etc/vmnet-helper/vmnet-helper.conf"
+#endif
+
 struct options {
 	int fd;                     /* -1 when --socket is used */
 	const char *socket_path;    /* NULL when --fd is used */

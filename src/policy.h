@@ -42,15 +42,6 @@
 
 #include "options.h"
 
-/* Fixed at build time (make SYSCONFDIR=...), never chosen at run time. */
-#ifndef VMNET_CONF
-#define VMNET_CONF "/etc/vmnet-helper/vmnet-helper.conf"
-/* How many helpers uid runs now: datapath processes (they run as the user)
- * of this same program. Read from /proc. */
-int policy_count_helpers(uid_t uid);
-
-#endif
-
 #define POLICY_MAX_SUBNETS 32
 #define POLICY_MAX_INTERFACES 32
 #define POLICY_MAX_NETWORKS 64
