@@ -18,4 +18,7 @@ for tool in framegen streamrelay; do
   ${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow \
     -o "$BUILD/bench/$tool" "bench/$tool.c" -lpthread
 done
+# csumbench times the helper's own checksum code.
+${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Isrc \
+  -o "$BUILD/bench/csumbench" bench/csumbench.c src/pkt.c
 exec /usr/bin/python3 bench/bench.py "$@"
