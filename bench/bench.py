@@ -282,26 +282,30 @@ class Path_:
 
 class HelperPath(Path_):
     """offload: the VM is vmsim --offload (libkrun-like); otherwise qemusim
-    plays QEMU's dgram backend. mtu: --mtu for the helper (None: default)."""
+    plays QEMU's dgram backend, or its stream backend (stream: the helper
+    gets a stream socket as --fd). mtu: --mtu for the helper (None: default)."""
     kind = "helper"
     has_relay = True
 
-    def __init__(self, lab, mode, offload, mtu=None):
+    def __init__(self, lab, mode, offload, mtu=None, stream=False):
         super().__init__(lab)
         self.mode = mode
         self.offload = offload
         self.mtu = mtu
+        self.stream = stream
         if offload:
             self.name = "helper %s offload" % mode
         else:
-            self.name = "helper %s qemu%s" % (mode, " mtu %d" % mtu if mtu else "")
+            self.name = "helper %s %s%s" % (mode, "stream" if stream else "dgram",
+                                            " mtu %d" % mtu if mtu else "")
         self.infos = []
 
     def start_helper(self, ns, extra=()):
         """A helper with --fd on a new socketpair. Returns (proc, json, vm_end).
         The VM's end keeps the system's default buffers, as vmnet-client
         hands it to QEMU."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM if self.stream
+                                         else socket.SOCK_DGRAM)
         argv = [HELPER, "--fd", theirs.fileno(), "--operation-mode", self.mode]
         argv += (OFFLOAD_FLAGS if self.offload else []) + list(extra)
         if self.mtu:
@@ -313,7 +317,7 @@ class HelperPath(Path_):
             p.wait(15)
             ours.close()
             msg = "helper printed no JSON line (exit %s): %s" % (p.returncode, stderr_tail(p))
-            if self.offload:
+            if self.offload or self.stream:
                 raise Unavailable(msg)
             raise RuntimeError(msg)
         return p, json.loads(line), ours
@@ -325,15 +329,15 @@ class HelperPath(Path_):
             argv = [VMSIM, "--tap", "eth0", "--fd", vm_end.fileno(), "--mac", mac, "--quiet",
                     "--offload"]
         else:
-            argv = [QEMUSIM, "--tap", "eth0", "--dgram-fd", vm_end.fileno(), "--mac", mac,
-                    "--mtu", info["vmnet_mtu"]]
+            argv = [QEMUSIM, "--tap", "eth0", "--stream-fd" if self.stream else "--dgram-fd",
+                    vm_end.fileno(), "--mac", mac, "--mtu", info["vmnet_mtu"]]
         p = self.lab.popen(ns, argv, stdout=subprocess.PIPE, pass_fds=(vm_end.fileno(),))
         vm_end.close()
         line = read_line(p.stdout.fileno(), 10)
         if not line.startswith("READY"):
             p.wait(10)
             msg = "VM side did not start (exit %s): %s" % (p.returncode, stderr_tail(p))
-            if self.offload:
+            if self.offload or self.stream:
                 raise Unavailable(msg)
             raise RuntimeError(msg)
         return p
@@ -832,16 +836,17 @@ def peer_targets(rows):
     out = []
     passt = rows.get("passt", {})
     checks = []
-    for mode in ("shared", "host"):
-        q = "helper %s qemu mtu 65520" % mode
+    for q in ("helper shared dgram mtu 65520", "helper shared stream mtu 65520",
+              "helper host dgram mtu 65520"):
         checks += [(q, "tcp_g2h", "QEMU-like VM side, --mtu 65520: guest->host >= passt (%s)"),
                    (q, "tcp_h2g", "QEMU-like VM side, --mtu 65520: host->guest >= passt (%s)"),
                    (q, "tcp_g2g", "QEMU-like VM side, --mtu 65520: guest->guest > passt (%s)")]
+    for mode in ("shared", "host"):
         o = "helper %s offload" % mode
         checks += [(o, "tcp_h2g", "offload: host->guest >= passt (%s)"),
                    (o, "tcp_g2g", "offload: guest->guest > passt (%s)")]
     for name, key, what in checks:
-        what = what % name.split()[1]
+        what = what % " ".join(name.split()[1:3])
         r = rows.get(name, {})
         if key not in r or key not in passt:
             out.append({"target": what, "measured": "not measured", "met": None})
@@ -1104,10 +1109,12 @@ def main():
         if "veth" in kinds:
             paths.append(VethPath(lab))
         if "helper" in kinds:
-            # QEMU's case at the default MTU and at --mtu 65520, then
-            # libkrun's (offloading), in both modes.
-            paths += [HelperPath(lab, "shared", False), HelperPath(lab, "shared", False, 65520),
-                      HelperPath(lab, "host", False, 65520)]
+            # QEMU's case, -netdev dgram and -netdev stream, at the default MTU
+            # and at --mtu 65520, then libkrun's (offloading), in both modes.
+            for stream in (False, True):
+                paths += [HelperPath(lab, "shared", False, None, stream),
+                          HelperPath(lab, "shared", False, 65520, stream)]
+            paths.append(HelperPath(lab, "host", False, 65520))
             paths += [HelperPath(lab, m, True) for m in ("host", "shared")]
         if "peer" in kinds:
             paths += [PasstPath(lab, 65520), SlirpPath(lab)]

@@ -98,7 +98,7 @@ def make_path(lab, name):
     if name == "veth":
         return bench.VethPath(lab)
     if name == "helper":
-        return bench.HelperPath(lab, "shared", False)
+        return bench.HelperPath(lab, "shared", False)   # QEMU's dgram backend
     return bench.SlirpPath(lab)
 
 
