@@ -142,7 +142,7 @@ def test_bulk_tcp(lab, mtu, direction):
     assert st["vm"]["drops"] == 0, st
 
 
-@pytest.mark.parametrize("mtu", [9000])
+@pytest.mark.parametrize("mtu", MTUS)
 def test_offload_at_mtu(lab, mtu):
     """Offloading keeps working with another MTU: TSO frames segmented at it."""
     h, vm = lab.helper(["--mtu", mtu, "--enable-tso", "--enable-checksum-offload",
