@@ -293,11 +293,14 @@ static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops, b
 	return n;
 }
 
-/* Sends n frames to the VM; frames it cannot take after bounded retries are dropped. */
-static void vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *packets,
-			  uint64_t *bytes, uint64_t *drops)
+/* Sends n frames to the VM; frames it cannot take after retries (at most
+ * that many waits of 1 ms on a full socket) are dropped. Returns false if the
+ * socket was found full. */
+static bool vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *packets,
+			  uint64_t *bytes, uint64_t *drops, int retries)
 {
 	int sent = 0, tries = 0;
+	bool room = true;
 
 	while (sent < n) {
 		int r = sendmmsg(f->vm_fd, b->msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT);
@@ -313,7 +316,9 @@ static void vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *p
 			vm_gone(f);
 			break;
 		}
-		if (r < 0 && queue_full(errno) && tries++ < SEND_RETRIES &&
+		if (r < 0 && queue_full(errno))
+			room = false;
+		if (r < 0 && queue_full(errno) && tries++ < retries &&
 		    wait_ready(f, f->vm_fd, POLLOUT, 1))
 			continue;
 		if (r < 0 && !queue_full(errno)) {
@@ -325,6 +330,7 @@ static void vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *p
 		break;
 	}
 	*drops += (uint64_t)(n - sent);
+	return room;
 }
 
 /*
@@ -334,11 +340,14 @@ static void vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *p
  * answers a ping or an ARP request, or ACKs, inside that write) is then sent
  * to the VM at once, instead of after host_to_vm's wake-up (measured: one
  * thread hand-off less per round trip). The lock keeps frames in TAP order;
- * the borrower only ever tries it.
+ * the borrower only ever tries it, and never waits for the VM: while the
+ * VM's socket was last found full it leaves the TAP alone, so a VM that
+ * does not read never holds up the frames it sends.
  */
 struct to_vm {
 	pthread_mutex_t lock;
 	struct batch b;
+	bool full;                 /* the VM's socket was full at the last send */
 };
 
 static struct to_vm *to_vm_new(const struct forward *f)
@@ -366,28 +375,31 @@ static void to_vm_free(struct to_vm *t)
 	free(t);
 }
 
-/* One batch from the TAP to the VM; the caller holds the lock. Returns the
- * frames read or -1 on a device error; *drained as tap_read_batch. */
-static int to_vm_pass(struct forward *f, bool *drained)
+/* One batch from the TAP to the VM; the caller holds the lock. retries: as
+ * vm_send_batch. Returns the frames read or -1 on a device error; *drained
+ * as tap_read_batch. */
+static int to_vm_pass(struct forward *f, bool *drained, int retries)
 {
-	struct batch *b = &f->to_vm->b;
+	struct to_vm *t = f->to_vm;
 	uint64_t packets = 0, bytes = 0, drops = 0;
-	int n = tap_read_batch(f, b, &drops, drained);
+	int n = tap_read_batch(f, &t->b, &drops, drained);
 
 	if (n > 0)
-		vm_send_batch(f, b, n, &packets, &bytes, &drops);
+		t->full = !vm_send_batch(f, &t->b, n, &packets, &bytes, &drops, retries);
 	count(&f->host, packets, bytes, drops);
 	return n;
 }
 
-/* vm_rx after an inline write: whatever the TAP has now, if nobody else is at it. */
+/* vm_rx after an inline write: whatever the TAP has now, if nobody else is at
+ * it and the VM has room for it. */
 static void to_vm_now(struct forward *f)
 {
 	bool drained;
 
 	if (atomic_load(&f->vm_gone) || pthread_mutex_trylock(&f->to_vm->lock) != 0)
 		return;
-	to_vm_pass(f, &drained);
+	if (!f->to_vm->full)
+		to_vm_pass(f, &drained, 0);
 	pthread_mutex_unlock(&f->to_vm->lock);
 }
 
@@ -400,7 +412,7 @@ static void *host_to_vm(void *arg)
 		int n;
 
 		pthread_mutex_lock(&f->to_vm->lock);
-		n = to_vm_pass(f, &drained);
+		n = to_vm_pass(f, &drained, SEND_RETRIES);
 		pthread_mutex_unlock(&f->to_vm->lock);
 		if (n < 0) {
 			ERROR("forward", "reading from the TAP device: %s", strerror(errno));
