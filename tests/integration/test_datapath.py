@@ -294,10 +294,10 @@ def test_runt_and_oversize_frames_dropped(lab):
 
 BULK_SERVER = textwrap.dedent("""
     import hashlib, os, socket, sys
-    mode, size = sys.argv[1], int(sys.argv[2])
-    s = socket.socket()
+    mode, size, bind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    s = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 8081)); s.listen(1); s.settimeout(30)
+    s.bind((bind, 8081)); s.listen(1); s.settimeout(30)
     print("ready", flush=True)
     c, _ = s.accept(); c.settimeout(30)
     h = hashlib.sha256()
@@ -346,7 +346,8 @@ def bulk_transfer(lab, server_ns, server_addr, g, vm_sends, size, timeout=60):
     """size bytes over TCP between guest g and a server in server_ns, sha256
     compared at both ends. Returns the seconds it took (for reports only)."""
     srv_mode, cli_mode = ("recv", "send") if vm_sends else ("send", "recv")
-    srv = server_ns.popen(["/usr/bin/python3", "-c", BULK_SERVER, srv_mode, str(size)],
+    bind = "::" if ":" in server_addr else "0.0.0.0"
+    srv = server_ns.popen(["/usr/bin/python3", "-c", BULK_SERVER, srv_mode, str(size), bind],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lab.procs.append(srv)
     assert read_line(srv.stdout.fileno(), 10).strip() == b"ready"
