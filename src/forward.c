@@ -21,6 +21,8 @@
  * buffer holds of such frames (transport.c), so one batch can drain it.
  */
 #define BATCH 64
+/* With TSO, the VM's batches: 16 x 64 KiB, 4 MiB per ring slot (ring_new). */
+#define TSO_BATCH 16
 /* How often a full VM socket is waited for (1 ms each) before frames are dropped. */
 #define SEND_RETRIES 10
 #define RUNT 14
@@ -280,7 +282,7 @@ static void ring_free(struct ring *r)
 static struct ring *ring_new(const struct forward *f)
 {
 	struct ring *r = calloc(1, sizeof(*r));
-	int frames = f->tso ? 16 : BATCH;
+	int frames = (int)forward_write_max_packets(f->tso);
 
 	if (r == NULL)
 		return NULL;
@@ -511,7 +513,7 @@ static void *host_to_vm(void *arg)
 	struct batch b;
 
 	/* Room past max_packet so an oversized frame is seen as such, not cut. */
-	if (batch_init(&b, BATCH, f->max_packet + 4096) < 0) {
+	if (batch_init(&b, (int)forward_read_max_packets(f->tso), f->max_packet + 4096) < 0) {
 		atomic_store(&f->failed, 1);
 		return NULL;
 	}
@@ -532,6 +534,17 @@ static void *host_to_vm(void *arg)
 	}
 	free(b.bufs);
 	return NULL;
+}
+
+unsigned forward_read_max_packets(bool tso)
+{
+	(void)tso;  /* host_to_vm reads BATCH frames whatever their size */
+	return BATCH;
+}
+
+unsigned forward_write_max_packets(bool tso)
+{
+	return tso ? TSO_BATCH : BATCH;
 }
 
 int forward_start(struct forward *f)

@@ -56,6 +56,16 @@ struct forward {
 	pthread_t threads[FWD_THREADS];
 };
 
+/*
+ * The batch sizes the datapath uses, as the JSON line reports them in vmnet's
+ * terms: vmnet_read_max_packets is how many frames one read from the network
+ * (the TAP) can take toward the VM, vmnet_write_max_packets how many frames
+ * from the VM one batch writes to the network. With TSO (frames of 64 KiB)
+ * the VM's batches are smaller.
+ */
+unsigned forward_read_max_packets(bool tso);
+unsigned forward_write_max_packets(bool tso);
+
 /* Starts the threads. 0 or -errno. */
 int forward_start(struct forward *f);
 /* Handles one frame from the VM received outside the threads (the first

@@ -296,6 +296,8 @@ static void print_json(struct ctx *c)
 	json_str(&j, "vmnet_mac_address", ident_mac_format(c->mac, mac));
 	json_num(&j, "vmnet_mtu", c->mtu);
 	json_num(&j, "vmnet_max_packet_size", (long long)max_packet(c));
+	json_num(&j, "vmnet_read_max_packets", forward_read_max_packets(c->opt.enable_tso));
+	json_num(&j, "vmnet_write_max_packets", forward_write_max_packets(c->opt.enable_tso));
 	if (c->opt.mode == MODE_BRIDGED)
 		json_bridged(c, &j);
 	else
