@@ -71,6 +71,8 @@ def sudoers(tmp_path):
     """A sudoers rule letting USER run the given commands as root without a
     password; removed afterwards."""
     made = []
+    if subprocess.run(["sh", "-c", "sudo -V"], capture_output=True).returncode != 0:
+        pytest.skip("sudo is not installed here (scripts/install-deps.sh installs it)")
 
     def allow(*commands):
         unpriv_user(USER)
