@@ -210,6 +210,12 @@ static void setup_network(struct ctx *c)
 	}
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
+	/* Without address options: the default, or the next free network. */
+	if (c->opt.auto_network && network_choose(&c->net) < 0) {
+		network_unlock(&c->net);
+		transport_cleanup_files(c->opt.socket_path);
+		exit(EXIT_FAILURE);
+	}
 	/* Shared mode: IPv6 too, on a stable ULA /64 of this host and network. */
 	if (c->opt.mode == MODE_SHARED) {
 		machine_secret(secret, sizeof(secret));

@@ -350,6 +350,7 @@ static int check_addresses(struct parse *p)
 	}
 	if (!any_address(p)) {
 		default_addresses(o);
+		o->auto_network = true;
 		return 0;
 	}
 	if (!p->start_arg || !p->end_arg || !p->mask_arg)
@@ -435,7 +436,9 @@ void options_usage(FILE *out)
 	      "  -h, --help                  print this help and exit\n"
 	      "\n"
 	      "--start-address, --end-address and --subnet-mask must be used together and\n"
-	      "must be private (RFC 1918) addresses.\n", out);
+	      "must be private (RFC 1918) addresses. Without them the mode's default network\n"
+	      "is used or, when it cannot be (another mode's network is there, or the host\n"
+	      "uses it), the next free /24 after it.\n", out);
 }
 
 const char *options_mode_name(enum op_mode mode)
