@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vmnet-helper: gives an unprivileged VM process a network interface.
- * Setup runs as root; then a root reaper waits to tear down, and this process
- * drops to the invoking user and forwards frames until told to stop.
+ * Setup runs as root; then a root reaper with CAP_NET_ADMIN alone waits to
+ * tear down, and this process drops to the invoking user (nobody without
+ * sudo) with no capabilities and forwards frames until told to stop. With
+ * --socket, a files process with the user's identity owns the socket's files
+ * (privileges.h, sockfile.h, docs/security.md).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,9 +37,9 @@
 #include "tap.h"
 #include "transport.h"
 
-#define MTU 1500                  /* shared and host mode */
 #define ETH_HEADER 14
-/* The largest frame: bridged mode, an MTU of up to 65536; TSO, OFFLOAD_MAX_PACKET. */
+/* The largest frame: bridged mode, an MTU of up to 65536; TSO, OFFLOAD_MAX_PACKET;
+ * --mtu, MAX_MTU + 14. */
 #define MAX_FRAME 65550
 #define LEASE_TIME 86400
 /* Router advertisement lifetimes (RFC 4861 defaults for a 600 s maximum
@@ -68,6 +72,9 @@ struct ctx {
 	size_t first_len;
 };
 
+/* For the exit handler: every exit waits for the --socket files to go. */
+static struct ctx *exiting;
+
 static void die(const char *what)
 {
 	if (what)
@@ -90,6 +97,18 @@ static void parse_options(struct ctx *c, int argc, char **argv)
 		exit(0);
 	}
 	log_set_verbose(c->opt.verbose);
+}
+
+/* Nothing inherited survives but stdio and the VM's --fd: a descriptor
+ * left open by whoever started us is no business of the VM's helper. */
+static void close_inherited(const struct ctx *c)
+{
+	int rc = priv_close_inherited(c->opt.fd);
+
+	if (rc < 0) {
+		ERROR("main", "cannot close inherited descriptors: %s", strerror(-rc));
+		exit(EXIT_FAILURE);
+	}
 }
 
 /* Needs no root: a link dump. */
@@ -144,13 +163,33 @@ static void check_shared_interface(struct ctx *c)
 		exit(EXIT_FAILURE);
 }
 
+/* Who the datapath runs as; a malformed SUDO_UID/SUDO_GID changes nothing. */
+static void identify_user(struct ctx *c)
+{
+	if (priv_user_from_env(&c->user) < 0)
+		exit(EXIT_FAILURE);
+}
+
+static void close_transport(void)
+{
+	transport_close(&exiting->vm);
+}
+
+/*
+ * Before any network setup, so a path the user may not use fails with one
+ * line and nothing changed. --socket files are made by a process with the
+ * user's identity (sockfile.h); every exit from here on waits for it to
+ * remove them.
+ */
 static void open_transport(struct ctx *c)
 {
 	int rc = c->opt.socket_path
-		 ? transport_bind(&c->vm, c->opt.socket_path, c->user.uid, c->user.gid)
+		 ? transport_bind(&c->vm, c->opt.socket_path, SOCK_DGRAM, &c->user)
 		 : transport_from_fd(&c->vm, c->opt.fd);
 	if (rc < 0)
 		exit(EXIT_FAILURE);
+	exiting = c;
+	atexit(close_transport);
 }
 
 static void machine_secret(char *buf, size_t cap)
@@ -188,7 +227,6 @@ static void setup_bridged(struct ctx *c)
 	    (offload && tap_set_offload(&c->tap, c->opt.enable_tso) < 0)) {
 		tap_close(&c->tap);
 		bridged_teardown(&c->br);
-		transport_cleanup_files(c->opt.socket_path);
 		exit(EXIT_FAILURE);
 	}
 	c->mtu = c->br.mtu;
@@ -203,7 +241,6 @@ static void setup_network(struct ctx *c)
 
 	if (nl_open() < 0)
 		die("cannot open rtnetlink");
-	c->mtu = MTU;
 	if (c->opt.mode == MODE_BRIDGED) {
 		setup_bridged(c);
 		return;
@@ -213,7 +250,6 @@ static void setup_network(struct ctx *c)
 	/* Without address options: the default, or the next free network. */
 	if (c->opt.auto_network && network_choose(&c->net) < 0) {
 		network_unlock(&c->net);
-		transport_cleanup_files(c->opt.socket_path);
 		exit(EXIT_FAILURE);
 	}
 	/* Shared mode: IPv6 too, on a stable ULA /64 of this host and network. */
@@ -225,7 +261,10 @@ static void setup_network(struct ctx *c)
 	}
 	rc = network_join(&c->net);
 	if (rc == 0) {
-		rc = tap_open(&c->tap, c->opt.enable_checksum_offload, c->opt.enable_isolation);
+		/* The network's MTU: ours, or the one of the network we joined. */
+		c->mtu = c->net.mtu;
+		rc = tap_open(&c->tap, c->opt.enable_checksum_offload, c->opt.enable_isolation,
+			      c->mtu);
 		if (rc < 0)
 			ERROR("main", "cannot create TAP device: %s", strerror(-rc));
 	}
@@ -242,7 +281,6 @@ static void setup_network(struct ctx *c)
 		tap_close(&c->tap);
 		network_leave(&c->net);
 		network_unlock(&c->net);
-		transport_cleanup_files(c->opt.socket_path);
 		exit(EXIT_FAILURE);
 	}
 	network_unlock(&c->net);
@@ -286,10 +324,15 @@ static void json_bridged(struct ctx *c, struct json *j)
 	json_str(j, "shared_interface", c->br.lower);
 }
 
-/* With TSO the VM sends and receives TCP frames of up to 64 KiB. */
+/* With TSO the VM sends and receives TCP frames of up to 64 KiB (an IPv4
+ * datagram of 65535 bytes), whatever the MTU; without it, MTU-sized frames. */
 static size_t max_packet(const struct ctx *c)
 {
-	return c->opt.enable_tso ? OFFLOAD_MAX_PACKET : c->mtu + ETH_HEADER;
+	size_t mtu_frame = c->mtu + ETH_HEADER;
+
+	if (c->opt.enable_tso && mtu_frame < OFFLOAD_MAX_PACKET)
+		return OFFLOAD_MAX_PACKET;
+	return mtu_frame;
 }
 
 static void print_json(struct ctx *c)
@@ -302,8 +345,8 @@ static void print_json(struct ctx *c)
 	json_str(&j, "vmnet_mac_address", ident_mac_format(c->mac, mac));
 	json_num(&j, "vmnet_mtu", c->mtu);
 	json_num(&j, "vmnet_max_packet_size", (long long)max_packet(c));
-	json_num(&j, "vmnet_read_max_packets", forward_read_max_packets(c->opt.enable_tso));
-	json_num(&j, "vmnet_write_max_packets", forward_write_max_packets(c->opt.enable_tso));
+	json_num(&j, "vmnet_read_max_packets", forward_read_max_packets(max_packet(c)));
+	json_num(&j, "vmnet_write_max_packets", forward_write_max_packets(max_packet(c)));
 	if (c->opt.mode == MODE_BRIDGED)
 		json_bridged(c, &j);
 	else
@@ -315,7 +358,10 @@ static void print_json(struct ctx *c)
 	fflush(stdout);
 }
 
-/* Runs in the root reaper after the datapath process is gone. */
+/*
+ * Runs in the reaper (uid 0, CAP_NET_ADMIN alone) after the datapath process
+ * is gone. Network state only: the --socket files are the files process's.
+ */
 static void teardown(void *arg)
 {
 	struct ctx *c = arg;
@@ -324,7 +370,6 @@ static void teardown(void *arg)
 	if (c->opt.mode == MODE_BRIDGED) {
 		/* A macvtap outlives its fd; a TAP on a bridge does not. */
 		bridged_teardown(&c->br);
-		transport_cleanup_files(c->opt.socket_path);
 		return;
 	}
 	/* The kernel removes the TAP when the last fd closes; wait for it so
@@ -339,7 +384,6 @@ static void teardown(void *arg)
 		}
 		nl_close();
 	}
-	transport_cleanup_files(c->opt.socket_path);
 }
 
 static void start_reaper(struct ctx *c)
@@ -349,10 +393,11 @@ static void start_reaper(struct ctx *c)
 	/* Setup (libnftables above all) leaves freed heap behind; give it back
 	 * before the fork so neither the reaper nor the datapath keeps it resident. */
 	malloc_trim(0);
-	if (reaper_start(&c->reaper, teardown, c, c->vm.lock_fd) < 0) {
-		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
+	if (reaper_start(&c->reaper, teardown, c) < 0) {
 		tap_close(&c->tap);
-		teardown(c);
+		/* A reaper that could not confine itself still tears down. */
+		if (c->reaper.pid < 0)
+			teardown(c);
 		exit(EXIT_FAILURE);
 	}
 }
@@ -364,13 +409,20 @@ static void finish(struct ctx *c, int code)
 	dnsfwd_close(c->dns6);
 	c->dns6 = NULL;
 	tap_close(&c->tap);
-	if (c->vm.fd >= 0)
-		close(c->vm.fd);
+	transport_close(&c->vm);
 	reaper_finish(&c->reaper);
 	INFO("main", "stopped");
 	exit(code);
 }
 
+/*
+ * The datapath's confinement, in one place: from here on this process
+ * touches VM traffic. It is never uid 0, has no capabilities, no
+ * supplementary groups, no_new_privs, and is not dumpable, all read back
+ * (privileges.c); a failure stops it before it serves a frame, and the
+ * reaper still tears down. Its seccomp filter and filesystem isolation
+ * belong here too, after the drop.
+ */
 static void drop_privileges(struct ctx *c)
 {
 	if (priv_drop(&c->user) < 0)
@@ -397,9 +449,14 @@ static void start_dns(struct ctx *c)
 
 static void wait_for_client(struct ctx *c)
 {
+	int rc;
+
 	if (!c->opt.socket_path)
 		return;
-	if (transport_wait_client(&c->vm, c->sig_fd, c->first, sizeof(c->first), &c->first_len) != 1) {
+	rc = transport_wait_client(&c->vm, c->sig_fd, c->first, sizeof(c->first), &c->first_len);
+	if (rc < 0)
+		finish(c, EXIT_FAILURE);
+	if (rc == 0) {
 		INFO("main", "stopped before a client connected");
 		finish(c, EXIT_SUCCESS);
 	}
@@ -421,7 +478,7 @@ static void configure_ra(struct ctx *c)
 	*r = (struct ndp_config){
 		.router_lifetime = RA_ROUTER_LIFETIME, .valid_lifetime = RA_VALID_LIFETIME,
 		.preferred_lifetime = RA_PREFERRED_LIFETIME, .dns_lifetime = RA_DNS_LIFETIME,
-		.mtu = MTU, .has_dns = c->dns6 != NULL,
+		.mtu = (uint16_t)c->mtu, .has_dns = c->dns6 != NULL,
 	};
 	memcpy(r->router_mac, c->net.bridge_mac, 6);
 	memcpy(r->router_ll, c->net.ll6, 16);
@@ -443,6 +500,7 @@ static void start_forwarding(struct ctx *c)
 	f->dhcp = (struct dhcp_config){
 		.server = c->net.gateway, .mask = c->net.mask, .yiaddr = c->lease,
 		.lease_time = LEASE_TIME, .dns = c->dns ? c->net.gateway : 0,
+		.mtu = (uint16_t)c->mtu,
 	};
 	memcpy(f->dhcp.server_mac, c->net.bridge_mac, 6);
 	configure_ra(c);
@@ -544,14 +602,15 @@ static void wait_for_termination(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-	static struct ctx c = { .vm = { .fd = -1, .lock_fd = -1 }, .tap = { .fd = -1 } };
+	static struct ctx c = { .vm = TRANSPORT_INIT, .tap = { .fd = -1 },
+				.reaper = { .pid = -1, .pipe_fd = -1 } };
 
 	parse_options(&c, argc, argv);
+	close_inherited(&c);
 	list_shared_interfaces(&c.opt);
 	block_signals(&c);
 	require_root();
-	if (priv_user_from_env(&c.user) < 0)
-		exit(EXIT_FAILURE);
+	identify_user(&c);
 	identify(&c);
 	check_shared_interface(&c);
 	open_transport(&c);

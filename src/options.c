@@ -27,6 +27,7 @@ enum {
 	OPT_ENABLE_CHECKSUM_OFFLOAD,
 	OPT_LIST_SHARED_INTERFACES,
 	OPT_STATS_INTERVAL,
+	OPT_MTU,
 	OPT_VERSION,
 };
 
@@ -44,6 +45,7 @@ static const struct option long_options[] = {
 	{ "enable-checksum-offload", no_argument, NULL, OPT_ENABLE_CHECKSUM_OFFLOAD },
 	{ "list-shared-interfaces", no_argument, NULL, OPT_LIST_SHARED_INTERFACES },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -124,6 +126,17 @@ static int parse_stats_interval(struct parse *p, const char *arg)
 	if (parse_long(arg, 1, 86400, &v) < 0)
 		return fail(p, "invalid --stats-interval \"%s\": not an integer in 1..86400 seconds", arg);
 	p->o->stats_interval = (unsigned)v;
+	return 0;
+}
+
+static int parse_mtu(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, MIN_MTU, MAX_MTU, &v) < 0)
+		return fail(p, "invalid --mtu \"%s\": not an integer in %d..%d", arg, MIN_MTU,
+			    MAX_MTU);
+	p->o->mtu = (unsigned)v;
 	return 0;
 }
 
@@ -212,6 +225,7 @@ static int handle_option(struct parse *p, int opt, const char *arg, char **argv)
 	case OPT_SUBNET_MASK: return parse_address(p, opt, arg, &p->o->mask, &p->mask_arg);
 	case OPT_SHARED_INTERFACE: return parse_shared_interface(p, arg);
 	case OPT_STATS_INTERVAL: return parse_stats_interval(p, arg);
+	case OPT_MTU: return parse_mtu(p, arg);
 	case ':':
 		if (optopt >= 256)
 			return fail(p, "option --%s requires an argument", option_name(optopt));
@@ -233,6 +247,9 @@ static int check_endpoint(struct parse *p)
 		return fail(p, "one of --fd or --socket is required");
 	if (o->fd >= 0 && o->socket_path)
 		return fail(p, "--fd and --socket cannot be used together");
+	if (o->fd == 1 || o->fd == 2)
+		return fail(p, "invalid --fd %d: %s, not the VM's socket", o->fd,
+			    o->fd == 1 ? "stdout carries the JSON line" : "stderr carries the log");
 	if (o->socket_path && o->socket_path[0] == '\0')
 		return fail(p, "invalid --socket \"\": empty path");
 	if (o->socket_path && strlen(o->socket_path) > max)
@@ -273,6 +290,9 @@ static int check_mode(struct parse *p)
 	if (any_address(p))
 		return fail(p, "--start-address, --end-address and --subnet-mask cannot be used "
 			    "with --operation-mode=bridged");
+	if (o->mtu)
+		return fail(p, "--mtu cannot be used with --operation-mode=bridged (the interface's "
+			    "own MTU is used)");
 	return 0;
 }
 
@@ -417,7 +437,9 @@ void options_usage(FILE *out)
 	      "\n"
 	      "Options:\n"
 	      "  --fd FD                     datagram socket shared with the VM process\n"
-	      "  --socket PATH               bind a unix datagram socket and wait for a client\n"
+	      "                              (inherited; not 1 or 2)\n"
+	      "  --socket PATH               bind a unix datagram socket and wait for a client;\n"
+	      "                              made and removed as the invoking user (SUDO_UID)\n"
 	      "  --interface-id UUID         stable id: the same MAC address on every run\n"
 	      "  --operation-mode MODE       shared (default), host or bridged\n"
 	      "  --start-address ADDR        gateway address; the DHCP pool starts after it\n"
@@ -430,6 +452,9 @@ void options_usage(FILE *out)
 	      "  --enable-tso                enable TCP segmentation offload\n"
 	      "  --enable-checksum-offload   enable checksum offload\n"
 	      "  --list-shared-interfaces    list interfaces usable in bridged mode and exit\n"
+	      "  --mtu MTU                   the network's MTU, 1280..65520 (shared and host\n"
+	      "                              mode; default: 1500 for a new network, the\n"
+	      "                              network's own MTU when joining one)\n"
 	      "  --stats-interval SECONDS    log interface statistics every SECONDS (1..86400)\n"
 	      "  -v, --verbose               debug logging\n"
 	      "      --version               print the version and exit\n"
@@ -438,7 +463,10 @@ void options_usage(FILE *out)
 	      "--start-address, --end-address and --subnet-mask must be used together and\n"
 	      "must be private (RFC 1918) addresses. Without them the mode's default network\n"
 	      "is used or, when it cannot be (another mode's network is there, or the host\n"
-	      "uses it), the next free /24 after it.\n", out);
+	      "uses it), the next free /24 after it.\n"
+	      "\n"
+	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
+	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities.\n", out);
 }
 
 const char *options_mode_name(enum op_mode mode)

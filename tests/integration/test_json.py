@@ -143,14 +143,17 @@ def test_random_interface_id_when_omitted(lab):
     assert h1.info["lease_address"] != h2.info["lease_address"]
 
 
-# The datapath's batches (src/forward.c): 64 frames each way; with TSO the
-# VM's batches (frames of up to 64 KiB) hold 16.
+# The datapath's batches (src/forward.c): about 1 MiB of buffers each, 64
+# frames at most and 16 at least; so 64 each way for 1514-byte frames, 16 for
+# frames of up to 64 KiB (TSO, or a 64 KiB MTU).
 @pytest.mark.parametrize("args,read,write", [
     ([], 64, 64),
     (["--enable-checksum-offload"], 64, 64),
-    (["--enable-tso", "--enable-checksum-offload"], 64, 16),
+    (["--enable-tso", "--enable-checksum-offload"], 16, 16),
     (["--operation-mode", "host"], 64, 64),
-], ids=["plain", "checksum-offload", "tso", "host"])
+    (["--mtu", "9000"], 64, 64),
+    (["--mtu", "65520"], 16, 16),
+], ids=["plain", "checksum-offload", "tso", "host", "mtu9000", "mtu65520"])
 def test_json_max_packets(lab, args, read, write):
     """vmnet_read_max_packets (frames per read from the network, toward the
     VM) and vmnet_write_max_packets (frames from the VM per write to the
