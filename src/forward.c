@@ -358,7 +358,7 @@ static struct to_vm *to_vm_new(const struct forward *f)
 
 	if (t == NULL)
 		return NULL;
-	if (batch_init(&t->b, batch_frames(bufsz), bufsz) < 0) {
+	if (batch_init(&t->b, (int)forward_read_max_packets(f->max_packet), bufsz) < 0) {
 		free(t);
 		return NULL;
 	}
@@ -475,7 +475,7 @@ static void ring_free(struct ring *r)
 static struct ring *ring_new(const struct forward *f)
 {
 	struct ring *r = calloc(1, sizeof(*r));
-	int frames = batch_frames(f->max_packet + 1);
+	int frames = (int)forward_write_max_packets(f->max_packet);
 
 	if (r == NULL)
 		return NULL;
@@ -627,6 +627,18 @@ static void *tap_tx(void *arg)
 		wake(&r->rx_sleeps, r->rx_wake);
 	}
 	return NULL;
+}
+
+/* host_to_vm's buffers have room past max_packet to see an oversized
+ * frame as such; the receive ring's one spare byte. */
+unsigned forward_read_max_packets(size_t max_packet)
+{
+	return (unsigned)batch_frames(max_packet + 4096);
+}
+
+unsigned forward_write_max_packets(size_t max_packet)
+{
+	return (unsigned)batch_frames(max_packet + 1);
 }
 
 int forward_start(struct forward *f)

@@ -59,6 +59,17 @@ struct forward {
 	pthread_t threads[FWD_THREADS];
 };
 
+/*
+ * The batch sizes the datapath uses for frames of up to max_packet bytes
+ * (vmnet_max_packet_size), as the JSON line reports them in vmnet's terms:
+ * vmnet_read_max_packets is how many frames one read from the network (the
+ * TAP) can take toward the VM, vmnet_write_max_packets how many frames from
+ * the VM one batch writes to the network. Large frames (TSO, a large MTU)
+ * make smaller batches.
+ */
+unsigned forward_read_max_packets(size_t max_packet);
+unsigned forward_write_max_packets(size_t max_packet);
+
 /* Starts the threads. 0 or -errno. */
 int forward_start(struct forward *f);
 /* Handles one frame from the VM received outside the threads (the first

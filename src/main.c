@@ -247,6 +247,11 @@ static void setup_network(struct ctx *c)
 	}
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
+	/* Without address options: the default, or the next free network. */
+	if (c->opt.auto_network && network_choose(&c->net) < 0) {
+		network_unlock(&c->net);
+		exit(EXIT_FAILURE);
+	}
 	/* Shared mode: IPv6 too, on a stable ULA /64 of this host and network. */
 	if (c->opt.mode == MODE_SHARED) {
 		machine_secret(secret, sizeof(secret));
@@ -330,6 +335,8 @@ static size_t max_packet(const struct ctx *c)
 	return mtu_frame;
 }
 
+/* Once the reaper and the datapath are confined: whoever reads the line
+ * may start the VM, and a helper that cannot confine itself prints none. */
 static void print_json(struct ctx *c)
 {
 	char buf[1024], mac[18];
@@ -340,6 +347,8 @@ static void print_json(struct ctx *c)
 	json_str(&j, "vmnet_mac_address", ident_mac_format(c->mac, mac));
 	json_num(&j, "vmnet_mtu", c->mtu);
 	json_num(&j, "vmnet_max_packet_size", (long long)max_packet(c));
+	json_num(&j, "vmnet_read_max_packets", forward_read_max_packets(max_packet(c)));
+	json_num(&j, "vmnet_write_max_packets", forward_write_max_packets(max_packet(c)));
 	if (c->opt.mode == MODE_BRIDGED)
 		json_bridged(c, &j);
 	else
@@ -610,9 +619,9 @@ int main(int argc, char **argv)
 	log_start();
 	setup_network(&c);
 	open_dns(&c);
-	print_json(&c);
 	start_reaper(&c);
 	drop_privileges(&c);
+	print_json(&c);
 	start_dns(&c);
 	wait_for_client(&c);
 	start_forwarding(&c);
