@@ -393,6 +393,7 @@ static int check_addresses(struct parse *p)
 	}
 	if (!any_address(p)) {
 		default_addresses(o);
+		o->auto_network = true;
 		return 0;
 	}
 	if (!p->start_arg || !p->end_arg || !p->mask_arg)
@@ -491,7 +492,10 @@ int options_set_network(struct options *o, enum op_mode mode, uint32_t start, ui
 		o->end = end;
 		o->mask = mask;
 	} else {
+		/* As without the address options: the default network, or the
+		 * next free one, shared with helpers started that way. */
 		default_addresses(o);
+		o->auto_network = true;
 	}
 	o->enable_isolation = o->enable_isolation || isolation;
 	o->mtu = mtu;
@@ -534,7 +538,9 @@ void options_usage(FILE *out)
 	      "  -h, --help                  print this help and exit\n"
 	      "\n"
 	      "--start-address, --end-address and --subnet-mask must be used together and\n"
-	      "must be private (RFC 1918) addresses.\n"
+	      "must be private (RFC 1918) addresses. Without them the mode's default network\n"
+	      "is used or, when it cannot be (another mode's network is there, or the host\n"
+	      "uses it), the next free /24 after it.\n"
 	      "\n"
 	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
 	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities. What users\n"

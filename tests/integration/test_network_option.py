@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from conftest import CLIENT, Policy, assert_clean, bridge_name, sudo_env, wait_until
-from test_client import run_client
+from conftest import Policy, assert_clean, bridge_name, sudo_env, wait_until
+from test_client import BOTH, run_client
 
 USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
 
@@ -127,9 +127,10 @@ def test_bridged_network(lab):
                      "not allowed", policy=pol, env=sudo_env(USER_A))
 
 
-def test_vmnet_client_passes_network_through(lab):
+@BOTH
+def test_vmnet_client_passes_network_through(lab, client):
     r = run_client(lab, ["--network", "host", "--", "sh", "-c",
-                         "ip link show | grep -q vmneth && exit 5; exit 6"])
+                         "ip link show | grep -q vmneth && exit 5; exit 6"], client=client)
     assert r.returncode == 5, r.stderr
     info = json.loads(r.stdout.splitlines()[0])
     assert info["network"] == "host" and info["net_ipv4_subnet"] == "192.168.106.0"
