@@ -195,3 +195,20 @@ def test_missing_policy_file_means_defaults(lab):
     h = started(lab, [], env=sudo_env(USER_A), policy=pol)
     assert h.info["vmnet_start_address"] == "192.168.105.1"
     assert wait_until(lambda: h.alive(), 1)
+
+
+def test_automatic_network_avoids_the_nameserver(lab, resolv):
+    """Without address options the helper moves on from a network that
+    contains the host's nameserver or default gateway, saying why."""
+    lab.remote()
+    resolv.write("192.168.105.53")
+    lab.host.run(["ip", "route", "replace", "default", "via", "192.168.106.1", "dev", "uplink0",
+                  "onlink"])
+    h = started(lab, [])
+    assert h.info["vmnet_start_address"] not in ("192.168.105.1", "192.168.106.1"), h.info
+    assert h.wait_stderr(r"default network 192\.168\.105\.0/24 cannot be used \(it contains "
+                         r"the host's nameserver 192\.168\.105\.53\)")
+    h2 = started(lab, ["--operation-mode", "host"])
+    assert h2.info["vmnet_start_address"] != "192.168.106.1", h2.info
+    assert h2.wait_stderr(r"default network 192\.168\.106\.0/24 cannot be used \(it contains "
+                          r"the host's default gateway 192\.168\.106\.1\)")
