@@ -2,6 +2,7 @@
 # make              build build/vmnet-helper and build/vmnet-client
 # make SAN=1        the same with ASan+UBSan, into build-san/
 # make check        unit tests (sanitized) and fuzz smoke runs
+# make fuzz         every fuzz harness for FUZZ_TIME seconds (default 180)
 # make test         every test: unit, fuzz smoke, integration, QEMU VM (needs root)
 # make install      PREFIX (/opt/vmnet-helper) and DESTDIR honoured
 
@@ -79,7 +80,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libvmnet.a | $(BUILD)
 unit: $(UNIT_BINS)
 	@tests/unit/run.sh $(UNIT_BINS)
 
-# libFuzzer harnesses (clang); `make fuzz-smoke` runs each briefly on its corpus.
+# libFuzzer harnesses (clang). `make fuzz` runs each for FUZZ_TIME seconds
+# and keeps in fuzz/corpus/ what reached new coverage; `make fuzz-smoke` (CI)
+# runs each for FUZZ_SMOKE_TIME seconds. fuzz/run.sh says how.
+FUZZ_TIME       ?= 180
+FUZZ_SMOKE_TIME ?= 15
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
 build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h)
@@ -88,12 +93,10 @@ build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h)
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lpthread
 
 fuzz-smoke: $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do \
-	  n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
-	  echo "fuzz: $$n (20 s)"; \
-	  $$f -max_total_time=20 -rss_limit_mb=1024 build-fuzz/corpus-$$n fuzz/corpus/$$n 2>build-fuzz/$$n.log \
-	    || { tail -40 build-fuzz/$$n.log; exit 1; }; \
-	done
+	@fuzz/run.sh $(FUZZ_SMOKE_TIME) $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@fuzz/run.sh --merge $(FUZZ_TIME) $(FUZZ_BINS)
 
 check:
 	$(MAKE) SAN=1 unit
@@ -113,5 +116,5 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check test bench install clean fuzz-smoke
+.PHONY: all unit check test bench install clean fuzz fuzz-smoke
 -include $(wildcard $(BUILD)/*.d)
