@@ -23,6 +23,14 @@ HARDEN   = -fstack-protector-strong -fstack-clash-protection -fPIE \
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 FORTIFY  = -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
 
+# make SECCOMP_LOG=1: the seccomp filters log what they would refuse and allow
+# it (kernel log, "audit: type=1326"): how to find the calls a new code path
+# makes (docs/security.md). Never for a build that is installed.
+ifeq ($(SECCOMP_LOG),1)
+BUILD   ?= build-seccomp-log$(if $(filter 1,$(SAN)),-san)
+SECCOMP_FLAGS = -DSANDBOX_LOG
+endif
+
 ifeq ($(SAN),1)
 BUILD   ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -34,13 +42,13 @@ SANFLAGS =
 OPT      = -O2
 endif
 
-PKGS     = libmnl libnftables uuid
+PKGS     = libmnl libnftables uuid libseccomp
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -DVMNET_VERSION='"$(VERSION)"' -DVMNET_PREFIX='"$(PREFIX)"' \
-	   $(shell pkg-config --cflags $(PKGS)) $(HARDEN) $(FORTIFY) $(SANFLAGS) -MMD -MP
+	   $(shell pkg-config --cflags $(PKGS)) $(HARDEN) $(FORTIFY) $(SANFLAGS) $(SECCOMP_FLAGS) -MMD -MP
 # libnftables is dlopen()ed by a short-lived child (src/nat.c): not linked.
-LDLIBS  += $(shell pkg-config --libs libmnl uuid) -ldl -lpthread
+LDLIBS  += $(shell pkg-config --libs libmnl uuid libseccomp) -ldl -lpthread
 LDFLAGS += $(HARDEN_LD) $(SANFLAGS)
 
 # Every src/*.c is part of the helper except the two programs' main files.
@@ -114,7 +122,7 @@ install: all
 	install -m 0755 $(BUILD)/vmnet-client $(DESTDIR)$(PREFIX)/bin/vmnet-client
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-seccomp-log build-seccomp-log-san
 
 .PHONY: all unit check test bench install clean fuzz fuzz-smoke
 -include $(wildcard $(BUILD)/*.d)

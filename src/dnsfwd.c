@@ -22,6 +22,7 @@
 #include "dnstcp.h"
 #include "ip4.h"
 #include "log.h"
+#include "sandbox.h"
 
 /* glibc's MAXNS: the resolver library only ever uses the first three. */
 #define MAX_UPSTREAMS 3
@@ -653,6 +654,38 @@ static void *dns_thread(void *arg)
 	}
 	return NULL;
 }
+
+/* The socket type without SOCK_NONBLOCK and SOCK_CLOEXEC (the kernel's SOCK_TYPE_MASK). */
+#define SOCK_TYPE_BITS 0xf
+
+/* What dns_thread calls, and dnsfwd_start/close, for the datapath's seccomp filter. */
+static const struct sandbox_rule dnsfwd_rules[] = {
+	/* upstream sockets (pend_attempt, tcp_connect): UDP or TCP over IPv4 or
+	 * IPv6, nothing else (no raw, netlink or packet socket) */
+	SANDBOX_ALLOW_ALL(socket, 3, SANDBOX_EQ(0, AF_INET),
+			  SANDBOX_MASKED(1, SOCK_TYPE_BITS, SOCK_DGRAM), SANDBOX_EQ(2, 0)),
+	SANDBOX_ALLOW_ALL(socket, 3, SANDBOX_EQ(0, AF_INET),
+			  SANDBOX_MASKED(1, SOCK_TYPE_BITS, SOCK_STREAM), SANDBOX_EQ(2, 0)),
+	SANDBOX_ALLOW_ALL(socket, 3, SANDBOX_EQ(0, AF_INET6),
+			  SANDBOX_MASKED(1, SOCK_TYPE_BITS, SOCK_DGRAM), SANDBOX_EQ(2, 0)),
+	SANDBOX_ALLOW_ALL(socket, 3, SANDBOX_EQ(0, AF_INET6),
+			  SANDBOX_MASKED(1, SOCK_TYPE_BITS, SOCK_STREAM), SANDBOX_EQ(2, 0)),
+	SANDBOX_ALLOW(connect),
+	/* a TCP connect's outcome */
+	SANDBOX_ALLOW_ALL(getsockopt, 2, SANDBOX_EQ(1, SOL_SOCKET), SANDBOX_EQ(2, SO_ERROR)),
+	/* queries in, answers out, both sides; TCP clients */
+	SANDBOX_ALLOW(recvfrom),
+	SANDBOX_ALLOW(sendto),
+	SANDBOX_ALLOW(accept4),
+	/* ids of queries sent upstream (random_id) */
+	SANDBOX_ALLOW(getrandom),
+	/* the thread's loop, its stop eventfd */
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	SANDBOX_ALLOW(eventfd2),
+	SANDBOX_ALLOW(close),
+};
+const struct sandbox_list dnsfwd_sandbox = SANDBOX_LIST(dnsfwd_rules);
 
 int dnsfwd_start(struct dnsfwd *d)
 {

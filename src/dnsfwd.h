@@ -54,5 +54,7 @@ int dnsfwd_start(struct dnsfwd *d);
 /* Stops and joins the thread (if started), closes every socket, frees d. NULL is fine. */
 void dnsfwd_close(struct dnsfwd *d);
 struct dnsfwd_counters *dnsfwd_counters(struct dnsfwd *d);
+/* The syscalls the forwarding thread makes (sandbox.h). */
+extern const struct sandbox_list dnsfwd_sandbox;
 
 #endif

@@ -56,6 +56,9 @@ struct forward {
 	pthread_t threads[FWD_THREADS];
 };
 
+/* The syscalls the forwarding threads make (sandbox.h). */
+extern const struct sandbox_list forward_sandbox;
+
 /* Starts the threads. 0 or -errno. */
 int forward_start(struct forward *f);
 /* Handles one frame from the VM received outside the threads (the first

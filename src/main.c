@@ -30,6 +30,7 @@
 #include "offload.h"
 #include "options.h"
 #include "privileges.h"
+#include "sandbox.h"
 #include "tap.h"
 #include "transport.h"
 
@@ -363,11 +364,56 @@ static void finish(struct ctx *c, int code)
 	exit(code);
 }
 
+/*
+ * The datapath's filesystem: an empty root of its own (sandbox.h). After the
+ * reaper left (it needs the host's files for teardown), while still root.
+ * A --socket client's address is a path: the host's view stays reachable
+ * for connecting to it, until it has connected.
+ */
+static void isolate_filesystem(struct ctx *c)
+{
+	sandbox_isolate_fs(c->opt.socket_path != NULL);
+}
+
 static void drop_privileges(struct ctx *c)
 {
 	if (priv_drop(&c->user) < 0)
 		finish(c, EXIT_FAILURE);
 	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
+}
+
+/* What the main thread calls once set up, for the datapath's seccomp filter. */
+static const struct sandbox_rule main_rules[] = {
+	/* wait_for_termination: signals (signalfd), the once-a-second checks */
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	SANDBOX_ALLOW(read),
+	/* finish(): closing, then waiting for the reaper's teardown */
+	SANDBOX_ALLOW(close),
+	SANDBOX_ALLOW(wait4),
+};
+static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
+
+/*
+ * From here on the process reads what VMs send: it may only make the calls
+ * its modules list, anything else kills it (docs/security.md says why).
+ * What needs more than that is done first: the sock_diag socket, and the
+ * time zone glibc would otherwise load on the first stats line.
+ */
+static void enter_sandbox(struct ctx *c)
+{
+	static const struct sandbox_list *const lists[] = {
+		&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
+		NULL,
+	};
+	int rc = transport_watch_peer(&c->vm);
+
+	if (rc < 0)
+		WARN("main", "cannot watch the VM's socket (%s): only a failed send will tell "
+		     "that the VM is gone", strerror(-rc));
+	tzset();
+	if (sandbox_install(lists, SANDBOX_KILL) < 0)
+		finish(c, EXIT_FAILURE);
 }
 
 /* Right after the privilege drop, before waiting for a --socket client: the
@@ -395,6 +441,7 @@ static void wait_for_client(struct ctx *c)
 		INFO("main", "stopped before a client connected");
 		finish(c, EXIT_SUCCESS);
 	}
+	sandbox_forget_host();
 }
 
 /*
@@ -552,7 +599,9 @@ int main(int argc, char **argv)
 	open_dns(&c);
 	print_json(&c);
 	start_reaper(&c);
+	isolate_filesystem(&c);
 	drop_privileges(&c);
+	enter_sandbox(&c);
 	start_dns(&c);
 	wait_for_client(&c);
 	start_forwarding(&c);

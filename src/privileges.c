@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,6 +17,7 @@
 
 #include "log.h"
 #include "privileges.h"
+#include "sandbox.h"
 
 static int parse_id(const char *name, const char *s, unsigned *out)
 {
@@ -100,6 +103,76 @@ int priv_drop(const struct priv_user *u)
 	return 0;
 }
 
+/* What the reaper calls while it waits and tears down, for its seccomp
+ * filter. Its refused calls fail with EPERM rather than kill it: the
+ * reaper's job is to leave the host as it was, and a teardown step that
+ * fails is logged while the others still run. No exec, ptrace, mount,
+ * module loading or setuid: none of that is teardown. */
+static const struct sandbox_rule reaper_rules[] = {
+	/* the wait for the datapath to go (the pipe), and closing what it used */
+	SANDBOX_ALLOW(read),
+	SANDBOX_ALLOW(close),
+	/* the TAP's removal, by name (if_indextoname: an AF_UNIX datagram
+	 * socket and SIOCGIFNAME), polled every 10 ms */
+	SANDBOX_ALLOW_ALL(socket, 2, SANDBOX_EQ(0, AF_UNIX), SANDBOX_MASKED(1, 0xf, SOCK_DGRAM)),
+	SANDBOX_ALLOW_IF(ioctl, 1, SIOCGIFNAME),
+	SANDBOX_ALLOW(clock_nanosleep),
+	SANDBOX_ALLOW(nanosleep),
+	/* rtnetlink (netlink.c via libmnl): links, the bridge, the macvtap; and
+	 * netfilter netlink in the nftables child (nat.c) */
+	SANDBOX_ALLOW_IF(socket, 0, AF_NETLINK),
+	SANDBOX_ALLOW(bind),
+	SANDBOX_ALLOW(getsockname),
+	SANDBOX_ALLOW(setsockopt),
+	SANDBOX_ALLOW(getsockopt),
+	SANDBOX_ALLOW(sendto),
+	SANDBOX_ALLOW(sendmsg),
+	SANDBOX_ALLOW(recvfrom),
+	SANDBOX_ALLOW(recvmsg),
+	SANDBOX_ALLOW(pselect6),   /* libnftables waits for the kernel's answers with select() */
+	SANDBOX_ALLOW(select),
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	/* the network's lock and state files in /run/vmnet-helper (network.c,
+	 * nat.c), the sysctls restored under /proc/sys (sysctl.c); the
+	 * libraries the nftables child loads */
+	SANDBOX_ALLOW(openat),
+	SANDBOX_ALLOW(open),
+	SANDBOX_ALLOW(flock),
+	SANDBOX_ALLOW(fstat),
+	SANDBOX_ALLOW(newfstatat),
+	SANDBOX_ALLOW(lseek),
+	SANDBOX_ALLOW(access),
+	SANDBOX_ALLOW(faccessat),
+	SANDBOX_ALLOW(faccessat2),
+	SANDBOX_ALLOW(unlink),
+	SANDBOX_ALLOW(unlinkat),
+	SANDBOX_ALLOW(getdents64),
+	SANDBOX_ALLOW(fcntl),
+	/* the nftables child: fork, its exit, and the wait for it (nat.c) */
+	SANDBOX_ALLOW_IF(clone, 0, CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD),
+	SANDBOX_ALLOW(wait4),
+	/* dlopen() of libnftables maps code: the one place memory may become
+	 * executable (the child's own libraries) */
+	SANDBOX_ALLOW(mmap),
+	SANDBOX_ALLOW(mprotect),
+	SANDBOX_ALLOW(getrandom),
+	SANDBOX_ALLOW(getuid),
+	SANDBOX_ALLOW(geteuid),
+	SANDBOX_ALLOW(getgid),
+	SANDBOX_ALLOW(getegid),
+};
+static const struct sandbox_list reaper_sandbox = SANDBOX_LIST(reaper_rules);
+
+/* Past this point the reaper may only tear down (and only as sandbox_install says). */
+static void reaper_enter_sandbox(void)
+{
+	static const struct sandbox_list *const lists[] = { &sandbox_libc, &reaper_sandbox, NULL };
+
+	if (sandbox_install(lists, SANDBOX_EPERM) < 0)
+		ERROR("main", "the teardown process runs without its seccomp filter");
+}
+
 static void reaper_child(int rfd, int keep_fd, reaper_fn fn, void *arg)
 {
 	char c;
@@ -120,6 +193,7 @@ static void reaper_child(int rfd, int keep_fd, reaper_fn fn, void *arg)
 	if (dup2(rfd, 3) < 0 || (keep_fd >= 0 && dup2(keep_fd, 4) < 0))
 		_exit(1);
 	close_range(keep_fd >= 0 ? 5 : 4, ~0U, 0);
+	reaper_enter_sandbox();
 	while (read(3, &c, 1) < 0 && errno == EINTR)
 		;
 	fn(arg);

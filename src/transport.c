@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 #include "transport.h"
 
 /*
@@ -58,6 +59,7 @@ int transport_from_fd(struct transport *t, int fd)
 
 	memset(t, 0, sizeof(*t));
 	t->lock_fd = -1;
+	t->diag_fd = -1;
 	if (fstat(fd, &st) < 0) {
 		ERROR("main", "invalid --fd %d: %s", fd, strerror(errno));
 		return -1;
@@ -101,6 +103,7 @@ int transport_bind(struct transport *t, const char *path, uid_t uid, gid_t gid)
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
+	t->diag_fd = -1;
 	t->path = path;
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		ERROR("main", "invalid --socket \"%s\": path too long", path);
@@ -171,7 +174,8 @@ int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t
 			WARN("main", "ignoring datagram from an unbound client");
 			continue;
 		}
-		if (connect(t->fd, (struct sockaddr *)&from, fromlen) < 0) {
+		/* The sender's path, as the host sees it (sandbox.h). */
+		if (sandbox_connect(t->fd, &from, fromlen) < 0) {
 			WARN("main", "cannot connect to client: %s", strerror(errno));
 			continue;
 		}
@@ -228,6 +232,9 @@ static int diag_query(int nl, unsigned ino, unsigned *peer)
 			continue;
 		struct unix_diag_msg *m = NLMSG_DATA(h);
 		int alen = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+		/* The socket is kept open: an answer to an earlier query is not this one's. */
+		if (m->udiag_ino != ino)
+			continue;
 		*peer = 0;
 		for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
 			if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
@@ -243,25 +250,45 @@ static int diag_query(int nl, unsigned ino, unsigned *peer)
  * longer exists). We only conclude "gone" after having seen the peer alive,
  * so a namespace where our socket is not visible never stops the helper.
  */
-bool transport_peer_alive(struct transport *t)
+int transport_watch_peer(struct transport *t)
 {
 	struct stat st;
-	unsigned peer = 0, unused;
-	bool alive = true;
-	int nl, rc;
 
 	if (fstat(t->fd, &st) < 0)
+		return -errno;
+	t->ino = (unsigned)st.st_ino;
+	t->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	return t->diag_fd < 0 ? -errno : 0;
+}
+
+bool transport_peer_alive(struct transport *t)
+{
+	unsigned peer = 0, unused;
+	bool alive = true;
+	int rc;
+
+	if (t->diag_fd < 0)
 		return true;
-	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (nl < 0)
-		return true;
-	rc = diag_query(nl, (unsigned)st.st_ino, &peer);
-	if (rc == 0 && peer != 0 && diag_query(nl, peer, &unused) == -ENOENT)
+	rc = diag_query(t->diag_fd, t->ino, &peer);
+	if (rc == 0 && peer != 0 && diag_query(t->diag_fd, peer, &unused) == -ENOENT)
 		peer = 0;
-	close(nl);
 	if (rc == 0 && peer != 0)
 		t->peer_ino = peer;
 	else if (rc == 0 && t->peer_ino != 0)
 		alive = false;
 	return alive;
 }
+
+/* What the datapath calls here once set up, for its seccomp filter. */
+static const struct sandbox_rule transport_rules[] = {
+	/* --socket: the first client datagram, and connecting back to its
+	 * sender through the host's view (transport_wait_client, sandbox_connect) */
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	SANDBOX_ALLOW(recvfrom),
+	SANDBOX_ALLOW(connect),
+	SANDBOX_ALLOW(fchdir),
+	/* sock_diag requests on the netlink socket opened before (transport_peer_alive) */
+	SANDBOX_ALLOW(sendto),
+};
+const struct sandbox_list transport_sandbox = SANDBOX_LIST(transport_rules);

@@ -14,6 +14,8 @@ struct transport {
 	char lock_path[128 + 8];
 	int lock_fd;
 	unsigned peer_ino;     /* the VM's socket inode, once seen (sock_diag) */
+	unsigned ino;          /* our socket's inode (transport_watch_peer) */
+	int diag_fd;           /* NETLINK_SOCK_DIAG socket, -1 before transport_watch_peer */
 };
 
 /* --fd: checks fd is a unix datagram socket and sets buffers. 0 or -1 (ERROR logged). */
@@ -32,9 +34,17 @@ int transport_wait_client(struct transport *t, int stop_fd, uint8_t *first, size
 /* Removes the socket and lock files (root reaper at exit). */
 void transport_cleanup_files(const char *path);
 /*
+ * Opens the sock_diag socket transport_peer_alive() asks, once: the datapath's
+ * seccomp filter refuses netlink sockets. 0 or -errno (then the peer is
+ * always taken for alive).
+ */
+int transport_watch_peer(struct transport *t);
+/*
  * True while the VM's end of the socket still exists. Uses sock_diag to look
  * up the peer; answers true whenever it cannot tell.
  */
 bool transport_peer_alive(struct transport *t);
+/* The syscalls the datapath makes here once set up (sandbox.h). */
+extern const struct sandbox_list transport_sandbox;
 
 #endif
