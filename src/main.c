@@ -350,7 +350,7 @@ static void start_reaper(struct ctx *c)
 	}
 }
 
-static void finish(struct ctx *c, int code)
+static _Noreturn void finish(struct ctx *c, int code)
 {
 	dnsfwd_close(c->dns);
 	c->dns = NULL;
@@ -394,6 +394,11 @@ static const struct sandbox_rule main_rules[] = {
 };
 static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 
+/* The datapath's filter: every module that runs there, and libc. */
+static const struct sandbox_list *const datapath_lists[] = {
+	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox, NULL,
+};
+
 /*
  * From here on the process reads what VMs send: it may only make the calls
  * its modules list, anything else kills it (docs/security.md says why).
@@ -402,17 +407,13 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
  */
 static void enter_sandbox(struct ctx *c)
 {
-	static const struct sandbox_list *const lists[] = {
-		&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
-		NULL,
-	};
 	int rc = transport_watch_peer(&c->vm);
 
 	if (rc < 0)
 		WARN("main", "cannot watch the VM's socket (%s): only a failed send will tell "
 		     "that the VM is gone", strerror(-rc));
 	tzset();
-	if (sandbox_install(lists, SANDBOX_KILL) < 0)
+	if (sandbox_install(datapath_lists, SANDBOX_KILL) < 0)
 		finish(c, EXIT_FAILURE);
 }
 
