@@ -181,18 +181,13 @@ static int macvtap_attach(struct bridged *b, const struct nl_link *lower,
 
 static int bridge_attach(const struct nl_link *br, bool vnet_hdr, struct tap *t)
 {
-	const char *step = "set the MTU of";
-	int ret = tap_open(t, vnet_hdr, false);
+	int ret = tap_open(t, vnet_hdr, false, br->mtu);
 
 	if (ret < 0)
 		return ret;
-	ret = nl_link_set_mtu(t->ifindex, br->mtu);
-	if (ret == 0) {
-		step = "attach";
-		ret = nl_link_set_master(t->ifindex, br->ifindex);
-	}
+	ret = nl_link_set_master(t->ifindex, br->ifindex);
 	if (ret < 0) {
-		ERROR("bridged", "cannot %s %s to bridge %s: %s", step, t->name, br->name,
+		ERROR("bridged", "cannot attach %s to bridge %s: %s", t->name, br->name,
 		      strerror(-ret));
 		tap_close(t);
 	}

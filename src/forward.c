@@ -17,11 +17,16 @@
 
 /*
  * Frames per syscall batch. 64 frames of 1514 bytes is ~97 KiB per direction:
- * enough to amortize syscalls at line rate while staying in L2 cache. With TSO
- * the buffers are 64 KiB each (4 MiB per direction), about what the socket
- * buffer holds of such frames (transport.c), so one batch can drain it.
+ * enough to amortize syscalls at line rate while staying in L2 cache. Larger
+ * frames (TSO, or a large --mtu) take fewer per batch, at least 16 and about
+ * BATCH_BYTES: with 64 KiB frames that is 16 per batch, 4 MiB in the ring's 4
+ * slots, about what the socket buffer holds of such frames (transport.c).
+ * Buffers are allocated once and only touched as frames fill them, so an idle
+ * helper's memory does not grow with the MTU.
  */
 #define BATCH 64
+#define BATCH_MIN 16
+#define BATCH_BYTES (1 << 20)
 /* How often a full VM socket is waited for (1 ms each) before frames are dropped. */
 #define SEND_RETRIES 10
 #define RUNT 14
@@ -47,6 +52,14 @@ struct batch {
 	size_t bufsz;
 	int frames;                          /* how many of the BATCH are in use */
 };
+
+/* Frames per batch for buffers of bufsz bytes each. */
+static int batch_frames(size_t bufsz)
+{
+	size_t n = BATCH_BYTES / bufsz;
+
+	return n > BATCH ? BATCH : n < BATCH_MIN ? BATCH_MIN : (int)n;
+}
 
 static int batch_init(struct batch *b, int frames, size_t bufsz)
 {
@@ -276,12 +289,11 @@ static void ring_free(struct ring *r)
 	free(r);
 }
 
-/* With TSO fewer frames per slot: 16 x 64 KiB, 4 MiB in all, about what the
- * socket buffer holds of such frames (transport.c). Touched only as used. */
+/* Large frames (TSO, a large MTU) fewer per slot: batch_frames. */
 static struct ring *ring_new(const struct forward *f)
 {
 	struct ring *r = calloc(1, sizeof(*r));
-	int frames = f->tso ? 16 : BATCH;
+	int frames = batch_frames(f->max_packet + 1);
 
 	if (r == NULL)
 		return NULL;
@@ -512,7 +524,9 @@ static void *host_to_vm(void *arg)
 	struct batch b;
 
 	/* Room past max_packet so an oversized frame is seen as such, not cut. */
-	if (batch_init(&b, BATCH, f->max_packet + 4096) < 0) {
+	size_t bufsz = f->max_packet + 4096;
+
+	if (batch_init(&b, batch_frames(bufsz), bufsz) < 0) {
 		atomic_store(&f->failed, 1);
 		return NULL;
 	}

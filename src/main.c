@@ -34,9 +34,9 @@
 #include "tap.h"
 #include "transport.h"
 
-#define MTU 1500                  /* shared and host mode */
 #define ETH_HEADER 14
-/* The largest frame: bridged mode, an MTU of up to 65536; TSO, OFFLOAD_MAX_PACKET. */
+/* The largest frame: bridged mode, an MTU of up to 65536; TSO, OFFLOAD_MAX_PACKET;
+ * --mtu, MAX_MTU + 14. */
 #define MAX_FRAME 65550
 #define LEASE_TIME 86400
 /* Router advertisement lifetimes (RFC 4861 defaults for a 600 s maximum
@@ -204,7 +204,6 @@ static void setup_network(struct ctx *c)
 
 	if (nl_open() < 0)
 		die("cannot open rtnetlink");
-	c->mtu = MTU;
 	if (c->opt.mode == MODE_BRIDGED) {
 		setup_bridged(c);
 		return;
@@ -220,7 +219,10 @@ static void setup_network(struct ctx *c)
 	}
 	rc = network_join(&c->net);
 	if (rc == 0) {
-		rc = tap_open(&c->tap, c->opt.enable_checksum_offload, c->opt.enable_isolation);
+		/* The network's MTU: ours, or the one of the network we joined. */
+		c->mtu = c->net.mtu;
+		rc = tap_open(&c->tap, c->opt.enable_checksum_offload, c->opt.enable_isolation,
+			      c->mtu);
 		if (rc < 0)
 			ERROR("main", "cannot create TAP device: %s", strerror(-rc));
 	}
@@ -281,10 +283,15 @@ static void json_bridged(struct ctx *c, struct json *j)
 	json_str(j, "shared_interface", c->br.lower);
 }
 
-/* With TSO the VM sends and receives TCP frames of up to 64 KiB. */
+/* With TSO the VM sends and receives TCP frames of up to 64 KiB (an IPv4
+ * datagram of 65535 bytes), whatever the MTU; without it, MTU-sized frames. */
 static size_t max_packet(const struct ctx *c)
 {
-	return c->opt.enable_tso ? OFFLOAD_MAX_PACKET : c->mtu + ETH_HEADER;
+	size_t mtu_frame = c->mtu + ETH_HEADER;
+
+	if (c->opt.enable_tso && mtu_frame < OFFLOAD_MAX_PACKET)
+		return OFFLOAD_MAX_PACKET;
+	return mtu_frame;
 }
 
 static void print_json(struct ctx *c)
@@ -461,7 +468,7 @@ static void configure_ra(struct ctx *c)
 	*r = (struct ndp_config){
 		.router_lifetime = RA_ROUTER_LIFETIME, .valid_lifetime = RA_VALID_LIFETIME,
 		.preferred_lifetime = RA_PREFERRED_LIFETIME, .dns_lifetime = RA_DNS_LIFETIME,
-		.mtu = MTU, .has_dns = c->dns6 != NULL,
+		.mtu = (uint16_t)c->mtu, .has_dns = c->dns6 != NULL,
 	};
 	memcpy(r->router_mac, c->net.bridge_mac, 6);
 	memcpy(r->router_ll, c->net.ll6, 16);
@@ -483,6 +490,7 @@ static void start_forwarding(struct ctx *c)
 	f->dhcp = (struct dhcp_config){
 		.server = c->net.gateway, .mask = c->net.mask, .yiaddr = c->lease,
 		.lease_time = LEASE_TIME, .dns = c->dns ? c->net.gateway : 0,
+		.mtu = (uint16_t)c->mtu,
 	};
 	memcpy(f->dhcp.server_mac, c->net.bridge_mac, 6);
 	configure_ra(c);

@@ -158,6 +158,13 @@ static void format_subnet(const struct network *n, char *buf, size_t len)
  * anywhere, but nothing may open a connection into the bridge from another
  * interface. Bridge-to-bridge traffic is accepted first so VM-to-VM frames
  * still pass when br_netfilter sends bridged IPv4 through this hook.
+ * The MSS of every TCP SYN a VM sends out is clamped to the MTU of the route
+ * it leaves by ("rt mtu": the uplink's, less the IP and TCP headers; only
+ * ever lowered): a VM on a large --mtu network would otherwise ask the far
+ * end for segments its uplink cannot carry. Anything smaller further along
+ * is path MTU discovery's job: ICMP "fragmentation needed" (and IPv6's
+ * "packet too big") for a masqueraded flow is related traffic, translated
+ * back and let in by the "established,related" rule.
  */
 static int shared_rules(const struct network *n, char *buf, size_t len)
 {
@@ -183,6 +190,8 @@ static int shared_rules(const struct network *n, char *buf, size_t len)
 		"  }\n"
 		"  chain forward {\n"
 		"    type filter hook forward priority filter; policy accept;\n"
+		"    iifname \"%1$s\" tcp flags & (syn | rst) == syn "
+		"tcp option maxseg size set rt mtu\n"
 		"    iifname \"%1$s\" accept\n"
 		"    oifname \"%1$s\" ct state established,related accept\n"
 		"    oifname \"%1$s\" drop\n"

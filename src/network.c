@@ -355,6 +355,11 @@ static int bridge_create(struct network *n)
 	}
 	if (ret > 0) {
 		n->bridge_ifindex = ret;
+		/* Set explicitly, the bridge keeps it whatever its ports do. */
+		step = "set the MTU of";
+		ret = nl_link_set_mtu(n->bridge_ifindex, n->mtu);
+	}
+	if (ret == 0) {
 		step = "set the address of";
 		ret = nl_addr4_add(n->bridge_ifindex, n->gateway, mask_prefix(n->mask));
 	}
@@ -371,9 +376,36 @@ static int bridge_create(struct network *n)
 		nl_link_delete(n->bridge);
 		return ret;
 	}
-	INFO("network", "created bridge %s for %s network %s", n->bridge,
-	     options_mode_name(n->mode), net_cidr(n, net, sizeof(net)));
+	INFO("network", "created bridge %s for %s network %s, MTU %u", n->bridge,
+	     options_mode_name(n->mode), net_cidr(n, net, sizeof(net)), n->mtu);
 	return 0;
+}
+
+/*
+ * The MTU of an existing bridge. In use, it is the network's: adopted when
+ * --mtu was omitted, and another --mtu is refused like another mode. Unused
+ * (a leftover), it takes ours.
+ */
+static int bridge_mtu(struct network *n, const struct nl_link *l)
+{
+	char net[32];
+	int ports;
+
+	if (l->mtu == n->mtu)
+		return 0;
+	ports = nl_count_ports(l->ifindex);
+	if (ports < 0)
+		return ports;
+	if (ports == 0)
+		return nl_link_set_mtu(l->ifindex, n->mtu);
+	if (!n->mtu_asked) {
+		DEBUG("network", "joining %s with its MTU %u", n->bridge, l->mtu);
+		n->mtu = l->mtu;
+		return 0;
+	}
+	ERROR("network", "network %s is in use with MTU %u: cannot use --mtu %u "
+	      "(omit --mtu to join it with its MTU)", net_cidr(n, net, sizeof(net)), l->mtu, n->mtu);
+	return -EEXIST;
 }
 
 /*
@@ -401,6 +433,11 @@ static int bridge_reuse(struct network *n, const struct nl_link *l)
 		ERROR("network", "network %s already exists with a different subnet mask",
 		      cidr(addr, prefix, have, sizeof(have)));
 		return -EEXIST;
+	}
+	if (ret == 0) {
+		ret = bridge_mtu(n, l);
+		if (ret == -EEXIST)
+			return ret;   /* logged */
 	}
 	if (ret == 0)
 		ret = nl_link_up(l->ifindex);
@@ -437,6 +474,8 @@ int network_init(struct network *n, const struct options *o)
 	n->gateway = o->start;
 	n->end = o->end;
 	n->mask = o->mask;
+	n->mtu = o->mtu ? o->mtu : DEFAULT_MTU;
+	n->mtu_asked = o->mtu != 0;
 	n->lock_fd = -1;
 	if (n->mode != MODE_BRIDGED) {
 		snprintf(n->bridge, sizeof(n->bridge), "vmnet%c%08x",

@@ -29,6 +29,12 @@ struct network {
 	char lib_dir[128];                    /* /var/lib/vmnet-helper/<ns> */
 	int lock_fd;                          /* held while setting up or tearing down */
 	int port_ifindex;                     /* our port, set by network_add_port */
+	/* The network's MTU, part of its identity: the bridge's MTU (set
+	 * explicitly, so the kernel never adjusts it to its ports). A network
+	 * in use keeps its MTU: network_join adopts it when --mtu was omitted
+	 * (mtu_asked false) and refuses another one. */
+	unsigned mtu;
+	bool mtu_asked;
 	/* IPv6 (shared mode): set ipv6 and prefix6 before network_join. The
 	 * bridge gets gateway6 (prefix6::1/64) and link-local ll6 (EUI-64 of
 	 * bridge_mac) without DAD, the kernel's own link-local generation off
@@ -46,8 +52,8 @@ int network_init(struct network *n, const struct options *o);
  * inherited descriptor (the reaper). */
 int network_lock(struct network *n);
 void network_unlock(struct network *n);
-/* Under the lock: create the bridge (address, up, NAT for shared) if missing,
- * or validate the existing one. Refuses subnets that overlap another network
+/* Under the lock: create the bridge (address, MTU, up, NAT for shared) if
+ * missing, or validate the existing one (mtu: see above). Refuses subnets that overlap another network
  * of ours (an unused one, left by a killed helper, is removed instead) or an
  * address or route of the host. 0 or -errno, with an ERROR line logged.
  * Hold the lock from network_join through network_add_port: a bridge without

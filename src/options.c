@@ -27,6 +27,7 @@ enum {
 	OPT_ENABLE_CHECKSUM_OFFLOAD,
 	OPT_LIST_SHARED_INTERFACES,
 	OPT_STATS_INTERVAL,
+	OPT_MTU,
 	OPT_VERSION,
 };
 
@@ -44,6 +45,7 @@ static const struct option long_options[] = {
 	{ "enable-checksum-offload", no_argument, NULL, OPT_ENABLE_CHECKSUM_OFFLOAD },
 	{ "list-shared-interfaces", no_argument, NULL, OPT_LIST_SHARED_INTERFACES },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -124,6 +126,17 @@ static int parse_stats_interval(struct parse *p, const char *arg)
 	if (parse_long(arg, 1, 86400, &v) < 0)
 		return fail(p, "invalid --stats-interval \"%s\": not an integer in 1..86400 seconds", arg);
 	p->o->stats_interval = (unsigned)v;
+	return 0;
+}
+
+static int parse_mtu(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, MIN_MTU, MAX_MTU, &v) < 0)
+		return fail(p, "invalid --mtu \"%s\": not an integer in %d..%d", arg, MIN_MTU,
+			    MAX_MTU);
+	p->o->mtu = (unsigned)v;
 	return 0;
 }
 
@@ -212,6 +225,7 @@ static int handle_option(struct parse *p, int opt, const char *arg, char **argv)
 	case OPT_SUBNET_MASK: return parse_address(p, opt, arg, &p->o->mask, &p->mask_arg);
 	case OPT_SHARED_INTERFACE: return parse_shared_interface(p, arg);
 	case OPT_STATS_INTERVAL: return parse_stats_interval(p, arg);
+	case OPT_MTU: return parse_mtu(p, arg);
 	case ':':
 		if (optopt >= 256)
 			return fail(p, "option --%s requires an argument", option_name(optopt));
@@ -273,6 +287,9 @@ static int check_mode(struct parse *p)
 	if (any_address(p))
 		return fail(p, "--start-address, --end-address and --subnet-mask cannot be used "
 			    "with --operation-mode=bridged");
+	if (o->mtu)
+		return fail(p, "--mtu cannot be used with --operation-mode=bridged (the interface's "
+			    "own MTU is used)");
 	return 0;
 }
 
@@ -429,6 +446,9 @@ void options_usage(FILE *out)
 	      "  --enable-tso                enable TCP segmentation offload\n"
 	      "  --enable-checksum-offload   enable checksum offload\n"
 	      "  --list-shared-interfaces    list interfaces usable in bridged mode and exit\n"
+	      "  --mtu MTU                   the network's MTU, 1280..65520 (shared and host\n"
+	      "                              mode; default: 1500 for a new network, the\n"
+	      "                              network's own MTU when joining one)\n"
 	      "  --stats-interval SECONDS    log interface statistics every SECONDS (1..86400)\n"
 	      "  -v, --verbose               debug logging\n"
 	      "      --version               print the version and exit\n"

@@ -24,6 +24,8 @@ struct options {
 	bool enable_checksum_offload;
 	bool list_shared_interfaces;
 	unsigned stats_interval;    /* seconds, 0 = off */
+	unsigned mtu;               /* --mtu, shared and host mode; 0: omitted (the
+				     * network's own MTU, DEFAULT_MTU for a new one) */
 	bool verbose;
 	bool version;
 	bool help;
@@ -35,6 +37,13 @@ struct options {
 #define HOST_DEFAULT_START   0xc0a86a01u /* 192.168.106.1 */
 #define HOST_DEFAULT_END     0xc0a86afeu /* 192.168.106.254 */
 #define DEFAULT_MASK         0xffffff00u
+
+/* --mtu: 1280 is IPv6's minimum (shared mode networks carry IPv6); 65520 is
+ * the largest MTU whose frame (plus the 14-byte Ethernet header) fits a 64 KiB
+ * datagram, as QEMU's dgram and stream backends carry (and passt offers). */
+#define DEFAULT_MTU 1500
+#define MIN_MTU     1280
+#define MAX_MTU     65520
 
 /*
  * Parse and validate argv. Returns 0 on success, -1 on a bad invocation with

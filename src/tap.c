@@ -14,9 +14,6 @@
 #include "log.h"
 #include "netlink.h"
 
-/* The MTU the helper advertises to the VM (vmnet_mtu). */
-#define TAP_MTU 1500
-
 /* Creates the device; the kernel picks the number in "vmtap%d" so helpers
  * never race over names. Not made persistent: closing the last fd (the
  * helper exiting in any way) removes it. */
@@ -46,8 +43,9 @@ static int tap_create(struct tap *t, bool vnet_hdr, bool isolated)
 	return 0;
 }
 
-/* MTU and link up: the TAP carries frames as soon as it joins the bridge. */
-static int tap_configure(struct tap *t)
+/* MTU (the network's, vmnet_mtu) and link up: the TAP carries frames as soon
+ * as it joins the bridge. */
+static int tap_configure(struct tap *t, unsigned mtu)
 {
 	int ret = nl_ifindex(t->name);
 
@@ -56,7 +54,7 @@ static int tap_configure(struct tap *t)
 		return ret;
 	}
 	t->ifindex = ret;
-	ret = nl_link_set_mtu(t->ifindex, TAP_MTU);
+	ret = nl_link_set_mtu(t->ifindex, mtu);
 	if (ret < 0) {
 		ERROR("tap", "cannot set MTU of %s: %s", t->name, strerror(-ret));
 		return ret;
@@ -69,7 +67,7 @@ static int tap_configure(struct tap *t)
 	return 0;
 }
 
-int tap_open(struct tap *t, bool vnet_hdr, bool isolated)
+int tap_open(struct tap *t, bool vnet_hdr, bool isolated, unsigned mtu)
 {
 	int ret;
 
@@ -77,7 +75,7 @@ int tap_open(struct tap *t, bool vnet_hdr, bool isolated)
 	t->fd = -1;
 	ret = tap_create(t, vnet_hdr, isolated);
 	if (ret == 0)
-		ret = tap_configure(t);
+		ret = tap_configure(t, mtu);
 	if (ret < 0) {
 		tap_close(t);
 		return ret;

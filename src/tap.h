@@ -13,10 +13,11 @@ struct tap {
 	bool vnet_hdr;   /* opened with IFF_VNET_HDR */
 };
 
-/* Creates "vmtap%d" (kernel picks the number), non-blocking. 0 or -errno.
+/* Creates "vmtap%d" (kernel picks the number), non-blocking, with the
+ * network's MTU, up. 0 or -errno.
  * An isolated VM's TAP is "vmtapi%d": the name is what the nftables rules
  * that keep isolated VMs apart match on (see nat.h). */
-int tap_open(struct tap *t, bool vnet_hdr, bool isolated);
+int tap_open(struct tap *t, bool vnet_hdr, bool isolated, unsigned mtu);
 /* Name prefix of isolated TAPs. */
 #define TAP_ISOLATED_PREFIX "vmtapi"
 /* On a TAP opened with vnet_hdr: 10-byte little-endian virtio-net headers,

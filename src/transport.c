@@ -24,9 +24,9 @@
  * wait for the peer. 4 MiB holds about 2700 full-size frames: enough to ride
  * out a VM that pauses for a few milliseconds at 10 Gbit/s, small enough that
  * a stalled VM costs bounded memory. The limit counts bytes (each datagram's
- * kernel footprint), so with TSO the same 4 MiB holds about 60 frames of
- * 64 KiB: the same few milliseconds at the same bit rate, and the receive
- * pipeline's slots (forward.c, 4 x 16 such frames) hold it. Measured with vmsim --offload and iperf3, 16 MiB
+ * kernel footprint), so with TSO or --mtu 65520 the same 4 MiB holds about 60
+ * frames of 64 KiB: the same few milliseconds at the same bit rate, and the
+ * receive pipeline's slots (forward.c, 4 x 16 such frames) hold it. Measured with vmsim --offload and iperf3, 16 MiB
  * was no faster than 4 MiB. SO_*BUFFORCE works past rmem_max/wmem_max while we
  * are still root.
  */

@@ -144,3 +144,17 @@ def test_client_forwards_signals(lab, sig, code):
         "processes left behind: %s" % lab.host.pids()
     assert_clean(lab.host)
 
+
+
+def test_client_passes_mtu(lab):
+    """--mtu goes to the helper: the JSON line says it, and COMMAND runs while
+    the network has that MTU; an invalid one is refused before COMMAND runs."""
+    r = run_client(lab, ["--mtu", "9000", "--", "sh", "-c",
+                         "ip -o link show | grep -q 'vmtap.* mtu 9000 ' && exit 7; exit 9"])
+    assert r.returncode == 7, "exit %d\n%s" % (r.returncode, r.stderr)
+    assert '"vmnet_mtu":9000' in r.stdout, r.stdout
+    marker = lab.tmp / "ran"
+    r = run_client(lab, ["--mtu", "65521", "--", "touch", marker])
+    assert r.returncode != 0 and "--mtu" in r.stderr, r.stderr
+    assert not marker.exists()
+    assert_clean(lab.host)

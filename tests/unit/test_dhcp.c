@@ -358,6 +358,13 @@ static void test_config_variants(void)
 	size_t n = build(&r, frame);
 	int len;
 
+	/* The largest --mtu: option 26 is two bytes, big endian. */
+	c.mtu = 65520;
+	len = dhcp_reply(&c, frame, n, out, sizeof(out));
+	int olen = 0;
+	const uint8_t *v = option(out, len, 26, &olen);
+	CHECK(v && olen == 2 && v[0] == 0xff && v[1] == 0xf0);
+
 	c.dns = 0;
 	c.mtu = 0;
 	c.lease_time = 0xffffffffu;

@@ -220,6 +220,12 @@ static void test_build_ra(void)
 	/* The RA is not something a VM may send: the guard catches our own frame. */
 	CHECK(ndp_classify(f, (size_t)n) == NDP_ROGUE);
 
+	/* The largest --mtu. */
+	c.mtu = 65520;
+	n = ndp_build_ra(&c, f, sizeof(f));
+	o = n > 0 ? find_option(f + 70, (size_t)n - 70, 5) : NULL;
+	CHECK(o && get32(o + 4) == 65520);
+
 	/* Without DNS and MTU: no such options. */
 	c.has_dns = false;
 	c.mtu = 0;

@@ -56,6 +56,7 @@ static void test_defaults(void)
 	CHECK(!o.enable_isolation && !o.enable_tso && !o.enable_checksum_offload);
 	CHECK(!o.verbose && !o.help && !o.version && !o.list_shared_interfaces);
 	CHECK(o.stats_interval == 0);
+	CHECK(o.mtu == 0);    /* omitted: the network's own, or DEFAULT_MTU */
 	CHECK(o.shared_interface == NULL);
 
 	OK("--fd=4", "--operation-mode", "host");
@@ -83,6 +84,11 @@ static void test_all_options(void)
 	CHECK(o.enable_isolation && o.enable_tso && o.enable_checksum_offload);
 	CHECK(o.stats_interval == 60);
 	CHECK(o.verbose);
+
+	OK("--fd", "3", "--mtu", "1280");
+	CHECK(o.mtu == 1280);
+	OK("--fd", "3", "--operation-mode=host", "--mtu=65520");
+	CHECK(o.mtu == 65520);
 
 	OK("--fd", "0", "--verbose", "--stats-interval=86400", "--stats-interval=1");
 	CHECK(o.fd == 0 && o.verbose && o.stats_interval == 1);
@@ -171,6 +177,12 @@ static void test_values(void)
 	FAILS("--stats-interval", "--fd", "3", "--stats-interval", "-5");
 	FAILS("--stats-interval", "--fd", "3", "--stats-interval", "1.5");
 	FAILS("--stats-interval", "--fd", "3", "--stats-interval", "ten");
+	FAILS("--mtu", "--fd", "3", "--mtu", "1279");
+	FAILS("--mtu", "--fd", "3", "--mtu", "65521");
+	FAILS("--mtu", "--fd", "3", "--mtu", "9000.5");
+	FAILS("--mtu", "--fd", "3", "--mtu", "+9000");
+	FAILS("--mtu", "--fd", "3", "--mtu", "jumbo");
+	FAILS("--mtu", "--fd", "3", "--mtu", "");
 	FAILS("--shared-interface", "--fd", "3", "--operation-mode", "bridged",
 	      "--shared-interface", "");
 	FAILS("--shared-interface", "--fd", "3", "--operation-mode", "bridged",
@@ -187,6 +199,8 @@ static void test_bridged(void)
 	      "--end-address", "192.168.1.10", "--subnet-mask", "255.255.255.0");
 	FAILS("--subnet-mask", "--fd", "3", "--operation-mode", "bridged",
 	      "--shared-interface", "eth0", "--subnet-mask", "255.255.255.0");
+	FAILS("--mtu", "--fd", "3", "--operation-mode", "bridged", "--shared-interface", "eth0",
+	      "--mtu", "9000");
 	FAILS("--shared-interface", "--fd", "3", "--shared-interface", "eth0");
 	FAILS("--shared-interface", "--fd", "3", "--operation-mode", "host",
 	      "--shared-interface", "eth0");

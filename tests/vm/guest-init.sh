@@ -7,12 +7,17 @@
 # line, printing one machine-readable line per result on the console:
 #
 #   VMTEST init <uptime> <kernel release>
-#   VMTEST lease <ip>/<prefix> router <gw> dns <dns> server <id> mac <mac> | fail
+#   VMTEST lease <ip>/<prefix> router <gw> dns <dns> server <id> mac <mac> mtu <eth0's MTU>
+#                | fail                                  (the MTU from DHCP option 26, if any)
 #   VMTEST ping <addr> ok <received>/<sent> | fail         vmtest.ping=ADDR|router[,...]
 #   VMTEST tcp <addr>:<port> ok <first line> | fail        vmtest.tcp=ADDR:PORT[,...]
 #   VMTEST dns <name>[@server] ok <address> | fail         vmtest.dns=NAME[@SERVER][,...]
 #   VMTEST addr6 <addr>/<prefix> | VMTEST addr6 fail       (before the first IPv6 check)
 #   VMTEST ping6 <addr> ok <received>/<sent> | fail        vmtest.ping6=ADDR|router[,...]
+#   VMTEST upload <addr>:<port> ok <bytes> <sha256> <reply> | fail
+#                                                        vmtest.upload=ADDR:PORT:BYTES[,...]
+#   VMTEST download <addr>:<port> ok <bytes> <sha256> | fail
+#                                                        vmtest.download=ADDR:PORT[,...]
 #   VMTEST uptime <seconds>
 #   VMTEST done
 #
@@ -55,6 +60,8 @@ PINGS=""
 TCPS=""
 DNSS=""
 PING6S=""
+UPLOADS=""
+DOWNLOADS=""
 HOLD=""
 SHELL_AFTER=""
 for word in $(cat /proc/cmdline); do
@@ -69,6 +76,8 @@ for word in $(cat /proc/cmdline); do
 	vmtest.tcp) TCPS="$TCPS $val" ;;
 	vmtest.dns) DNSS="$DNSS $val" ;;
 	vmtest.ping6) PING6S="$PING6S $val" ;;
+	vmtest.upload) UPLOADS="$UPLOADS $val" ;;
+	vmtest.download) DOWNLOADS="$DOWNLOADS $val" ;;
 	vmtest.hold) HOLD=$val ;;
 	vmtest.shell) SHELL_AFTER=$val ;;
 	*) say "unknown option $key" ;;
@@ -104,7 +113,8 @@ udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/tmp/udhcpc.log 2>&1
 if [ -s /tmp/lease ]; then
 	. /tmp/lease
 	say "lease $LEASE_IP/$LEASE_PREFIX router ${LEASE_ROUTER:-none}" \
-		"dns ${LEASE_DNS:-none} server ${LEASE_SERVER:-none} mac $(cat /sys/class/net/eth0/address)"
+		"dns ${LEASE_DNS:-none} server ${LEASE_SERVER:-none} mac $(cat /sys/class/net/eth0/address)" \
+		"mtu $(cat /sys/class/net/eth0/mtu)"
 else
 	say "lease fail"
 	sed 's/^/  /' /tmp/udhcpc.log
@@ -180,6 +190,32 @@ for query in $DNSS; do
 	else
 		say "dns $query fail"
 	fi
+done
+
+# Files through the helper: random bytes sent to a server that answers with
+# one line once it has them all (its hash), and whatever a server sends.
+for target in $UPLOADS; do
+	bytes=${target##*:}
+	hostport=${target%:*}
+	dd if=/dev/urandom of=/tmp/upload bs=65536 count=$((bytes / 65536)) 2>/dev/null
+	sum=$(sha256sum /tmp/upload | cut -d' ' -f1)
+	reply=$(timeout 30 nc "${hostport%:*}" "${hostport##*:}" </tmp/upload 2>/dev/null | head -n 1)
+	if [ -n "$reply" ]; then
+		say "upload $hostport ok $(wc -c </tmp/upload) $sum $reply"
+	else
+		say "upload $hostport fail"
+	fi
+	rm -f /tmp/upload
+done
+
+for target in $DOWNLOADS; do
+	if timeout 30 nc "${target%:*}" "${target##*:}" </dev/null >/tmp/download 2>/dev/null &&
+		[ -s /tmp/download ]; then
+		say "download $target ok $(wc -c </tmp/download) $(sha256sum /tmp/download | cut -d' ' -f1)"
+	else
+		say "download $target fail"
+	fi
+	rm -f /tmp/download
 done
 
 if [ -n "$PING6S" ]; then

@@ -99,11 +99,13 @@ class VmResult:
     def __init__(self, text):
         self.lines = [m.group(1).strip()
                       for m in re.finditer(r"VMTEST ([^\r\n]*)", text)]
-        self.lease = None        # dict(ip, prefix, router, dns, server, mac)
+        self.lease = None        # dict(ip, prefix, router, dns, server, mac, mtu)
         self.ping = {}           # addr -> bool
         self.ping6 = {}          # addr -> bool
         self.tcp = {}            # "addr:port" -> first line received or None
         self.dns = {}            # name -> address or None
+        self.upload = {}         # "addr:port" -> (bytes, sha256, server's reply) or None
+        self.download = {}       # "addr:port" -> (bytes, sha256) or None
         self.addr6 = None
         self.router6 = None
         self.uptime = None
@@ -121,7 +123,8 @@ class VmResult:
                 kv = dict(zip(f[2::2], f[3::2]))
                 self.lease = dict(ip=ip, prefix=int(prefix or 32),
                                   router=kv.get("router"), dns=kv.get("dns"),
-                                  server=kv.get("server"), mac=kv.get("mac"))
+                                  server=kv.get("server"), mac=kv.get("mac"),
+                                  mtu=int(kv["mtu"]) if kv.get("mtu", "").isdigit() else None)
             elif kind in ("ping", "ping6") and len(f) >= 3:
                 getattr(self, kind)[f[1]] = f[2] == "ok"
             elif kind == "tcp" and len(f) >= 3:
@@ -129,6 +132,12 @@ class VmResult:
                     if f[2] == "ok" else None
             elif kind == "dns" and len(f) >= 3:
                 self.dns[f[1]] = f[3] if f[2] == "ok" and len(f) > 3 else None
+            elif kind == "upload" and len(f) >= 3:
+                self.upload[f[1]] = (int(f[3]), f[4], " ".join(f[5:])) \
+                    if f[2] == "ok" and len(f) >= 5 else None
+            elif kind == "download" and len(f) >= 3:
+                self.download[f[1]] = (int(f[3]), f[4]) if f[2] == "ok" and len(f) >= 5 \
+                    else None
             elif kind == "addr6" and len(f) >= 2 and f[1] != "fail":
                 self.addr6 = f[1]
             elif kind == "router6" and len(f) >= 2:
@@ -511,13 +520,104 @@ def test_two_vms(qemu, guest_image, client_binary, netns, mode, helper_args, rea
         first.stop()
 
 
+# A file server in the host namespace: on UPLOAD_PORT it reads until the
+# client's EOF and answers "<bytes> <sha256>"; on DOWNLOAD_PORT it sends
+# DOWNLOAD_BYTES of a fixed pattern and closes. Prints "ready", then one line
+# per transfer.
+FILE_SERVER = r"""
+import hashlib, socket, sys, threading
+addr, up, down, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+pattern = hashlib.sha256(b"vmtest").digest() * 2048
+def listen(port):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port)); s.listen(4); return s
+def upload(s):
+    while True:
+        c, _ = s.accept(); h = hashlib.sha256(); n = 0
+        while True:
+            b = c.recv(1 << 16)
+            if not b:
+                break
+            h.update(b); n += len(b)
+        c.sendall(("%d %s\n" % (n, h.hexdigest())).encode()); c.close()
+        print("upload", n, h.hexdigest(), flush=True)
+def download(s):
+    while True:
+        c, _ = s.accept(); h = hashlib.sha256(); n = 0
+        while n < size:
+            chunk = pattern[:min(len(pattern), size - n)]
+            c.sendall(chunk); h.update(chunk); n += len(chunk)
+        c.close()
+        print("download", n, h.hexdigest(), flush=True)
+u, d = listen(up), listen(down)
+threading.Thread(target=download, args=(d,), daemon=True).start()
+print("ready", flush=True)
+upload(u)
+"""
+UPLOAD_PORT = 8082
+DOWNLOAD_PORT = 8083
+FILE_BYTES = 4 << 20
+STATS_RE = re.compile(r"^INFO  \[stats\] (\{.*\})$", re.M)
+
+
+def test_mtu_from_dhcp(qemu, guest_image, client_binary, netns):
+    """--mtu 65520: the guest sets its MTU from DHCP option 26 (no host_mtu on
+    the device: the guest's virtio-net takes any MTU up to 65535 with QEMU's
+    default mergeable receive buffers) and moves files both ways through the
+    helper in frames of up to 64 KiB (QEMU's dgram backend carries them)."""
+    mtu = 65520
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", netns.host, sys.executable, "-c", FILE_SERVER, HOST_ADDR,
+         str(UPLOAD_PORT), str(DOWNLOAD_PORT), str(FILE_BYTES)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        up = "%s:%d" % (HOST_ADDR, UPLOAD_PORT)
+        down = "%s:%d" % (HOST_ADDR, DOWNLOAD_PORT)
+        rc, out, err, info, vm, elapsed = run_vm(
+            client_binary, netns, "shared",
+            ["vmtest.ping=router", "vmtest.upload=%s:%d" % (up, FILE_BYTES),
+             "vmtest.download=" + down],
+            ["--mtu", str(mtu), "--stats-interval", "1"])
+    finally:
+        server.kill()
+        log, _ = server.communicate(timeout=5)
+    ctx = describe(rc, out, err) + "\n--- server ---\n" + log
+    print("mtu %d: %.1f s, guest uptime %s s, json %s" % (mtu, elapsed, vm.uptime, info))
+    gateway = check_lease(info, vm, ctx)
+    assert info["vmnet_mtu"] == mtu, info
+    assert vm.lease["mtu"] == mtu, "the guest did not take the MTU from DHCP\n" + ctx
+    assert vm.ping.get(str(gateway)) is True, "ping to the gateway failed\n" + ctx
+    server_lines = [l.split() for l in log.splitlines()]
+    got = vm.upload.get(up)
+    assert got is not None, "upload failed\n" + ctx
+    assert got[0] == FILE_BYTES and got[2] == "%d %s" % (FILE_BYTES, got[1]), \
+        "upload corrupted: guest %s, server said %r\n%s" % (got[:2], got[2], ctx)
+    got = vm.download.get(down)
+    sent = [l for l in server_lines if l[0] == "download"]
+    assert got is not None and sent, "download failed\n" + ctx
+    assert got == (int(sent[0][1]), sent[0][2]), "download corrupted: %s vs %s" % (got, sent)
+    # The frames were as large as the MTU allows, both ways.
+    stats = [json.loads(m) for m in STATS_RE.findall(err)]
+    assert stats, "no stats from the helper\n" + ctx
+    last = stats[-1]
+    for side in ("vm", "host"):
+        assert last[side]["bytes"] / max(1, last[side]["packets"]) > 4 * 1514, last
+    assert last["vm"]["drops"] == 0, last
+    assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+    check_cleaned_up(netns, info)
+
+
 def test_output_parser():
     """The VMTEST/JSON parsing itself, without a VM."""
     text = ('junk\x1bc\x1b[2JVMTEST init 1.2 6.1\r\n'
             '{"vmnet_start_address": "192.168.105.1", "vmnet_mac_address": "0a:00:00:00:00:01",'
             ' "lease_address": "192.168.105.2"}\n'
             'VMTEST lease 192.168.105.2/24 router 192.168.105.1 dns 192.168.105.1 server 192.168.105.1'
-            ' mac 52:54:00:00:00:01\r\n'
+            ' mac 52:54:00:00:00:01 mtu 9000\r\n'
+            'VMTEST upload 10.99.0.1:8082 ok 65536 abc 65536 abc\r\n'
+            'VMTEST download 10.99.0.1:8083 ok 100 def\r\n'
+            'VMTEST download 10.99.0.1:8084 fail\r\n'
             'VMTEST ping 192.168.105.1 ok 3/3\r\n'
             'VMTEST ping 10.99.0.2 fail 0/3\r\n'
             'VMTEST tcp 10.99.0.2:8080 ok hello from remote, you are 10.99.0.1\r\n'
@@ -528,7 +628,9 @@ def test_output_parser():
     assert vm.init_uptime == 1.2
     assert vm.lease == dict(ip="192.168.105.2", prefix=24, router="192.168.105.1",
                             dns="192.168.105.1", server="192.168.105.1",
-                            mac="52:54:00:00:00:01")
+                            mac="52:54:00:00:00:01", mtu=9000)
+    assert vm.upload == {"10.99.0.1:8082": (65536, "abc", "65536 abc")}
+    assert vm.download == {"10.99.0.1:8083": (100, "def"), "10.99.0.1:8084": None}
     assert vm.ping == {"192.168.105.1": True, "10.99.0.2": False}
     assert vm.tcp == {"10.99.0.2:8080": "hello from remote, you are 10.99.0.1",
                       "10.99.0.2:8081": None}
