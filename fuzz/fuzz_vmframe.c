@@ -19,7 +19,9 @@
 #include "pkt.h"
 #include "vmframe.h"
 
-static const unsigned mtus[8] = { 1500, 1500, 1500, 9000, 1280, 65536, 576, 1500 };
+/* Shared/host mode's default, --mtu's range (1280..65520), bridged mode's
+ * (the interface's, up to 65536), and smaller than allowed. */
+static const unsigned mtus[8] = { 1500, 1500, 1500, 9000, 1280, 65520, 65536, 576 };
 
 static const struct dhcp_config dhcp = {
 	.server = 0xc0a86901u, .mask = 0xffffff00u, .yiaddr = 0xc0a86902u,
@@ -34,7 +36,10 @@ static struct vmframe_config config(uint8_t b, bool *truncated)
 	};
 
 	c.tso = c.vnet_hdr && (b & 8);
-	c.max_packet = c.tso ? OFFLOAD_MAX_PACKET : c.mtu + 14;
+	/* As main.c's max_packet(): with TSO at least OFFLOAD_MAX_PACKET. */
+	c.max_packet = c.mtu + 14;
+	if (c.tso && c.max_packet < OFFLOAD_MAX_PACKET)
+		c.max_packet = OFFLOAD_MAX_PACKET;
 	*truncated = b & 16;
 	return c;
 }
