@@ -120,6 +120,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/vmnet-helper $(DESTDIR)$(PREFIX)/bin/vmnet-helper
 	install -m 0755 $(BUILD)/vmnet-client $(DESTDIR)$(PREFIX)/bin/vmnet-client
+	install -d $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d
+	sed 's|/opt/vmnet-helper|$(PREFIX)|g' sudoers.d/vmnet-helper \
+	  > $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d/vmnet-helper
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d/vmnet-helper
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/README.md
+	install -m 0644 docs/integration.md docs/security.md docs/performance.md \
+	  $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/
 
 clean:
 	rm -rf build build-san build-fuzz build-seccomp-log build-seccomp-log-san

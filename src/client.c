@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "privileges.h"
 
 #define HELPER_FD 3
 #define COMMAND_FD 4
@@ -240,6 +241,11 @@ int main(int argc, char **argv)
 	int sv[2], out[2], sfd, status;
 	sigset_t mask;
 
+	/* Nothing inherited reaches the helper or COMMAND through us, and
+	 * nothing we open can land on a closed stdin/stdout/stderr. */
+	status = priv_close_inherited(-1);
+	if (status < 0)
+		fail("cannot close inherited descriptors: %s", strerror(-status));
 	parse_args(&cl, argc, argv);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vmnet-helper: gives an unprivileged VM process a network interface.
- * Setup runs as root; then a root reaper waits to tear down, and this process
- * drops to the invoking user and forwards frames until told to stop.
+ * Setup runs as root; then a root reaper with CAP_NET_ADMIN alone waits to
+ * tear down, and this process drops to the invoking user (nobody without
+ * sudo) with no capabilities and forwards frames until told to stop. With
+ * --socket, a files process with the user's identity owns the socket's files
+ * (privileges.h, sockfile.h, docs/security.md).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +73,9 @@ struct ctx {
 	size_t first_len;
 };
 
+/* For the exit handler: every exit waits for the --socket files to go. */
+static struct ctx *exiting;
+
 static void die(const char *what)
 {
 	if (what)
@@ -91,6 +98,18 @@ static void parse_options(struct ctx *c, int argc, char **argv)
 		exit(0);
 	}
 	log_set_verbose(c->opt.verbose);
+}
+
+/* Nothing inherited survives but stdio and the VM's --fd: a descriptor
+ * left open by whoever started us is no business of the VM's helper. */
+static void close_inherited(const struct ctx *c)
+{
+	int rc = priv_close_inherited(c->opt.fd);
+
+	if (rc < 0) {
+		ERROR("main", "cannot close inherited descriptors: %s", strerror(-rc));
+		exit(EXIT_FAILURE);
+	}
 }
 
 /* Needs no root: a link dump. */
@@ -145,13 +164,33 @@ static void check_shared_interface(struct ctx *c)
 		exit(EXIT_FAILURE);
 }
 
+/* Who the datapath runs as; a malformed SUDO_UID/SUDO_GID changes nothing. */
+static void identify_user(struct ctx *c)
+{
+	if (priv_user_from_env(&c->user) < 0)
+		exit(EXIT_FAILURE);
+}
+
+static void close_transport(void)
+{
+	transport_close(&exiting->vm);
+}
+
+/*
+ * Before any network setup, so a path the user may not use fails with one
+ * line and nothing changed. --socket files are made by a process with the
+ * user's identity (sockfile.h); every exit from here on waits for it to
+ * remove them.
+ */
 static void open_transport(struct ctx *c)
 {
 	int rc = c->opt.socket_path
-		 ? transport_bind(&c->vm, c->opt.socket_path, c->user.uid, c->user.gid)
+		 ? transport_bind(&c->vm, c->opt.socket_path, SOCK_DGRAM, &c->user)
 		 : transport_from_fd(&c->vm, c->opt.fd);
 	if (rc < 0)
 		exit(EXIT_FAILURE);
+	exiting = c;
+	atexit(close_transport);
 }
 
 static void machine_secret(char *buf, size_t cap)
@@ -189,7 +228,6 @@ static void setup_bridged(struct ctx *c)
 	    (offload && tap_set_offload(&c->tap, c->opt.enable_tso) < 0)) {
 		tap_close(&c->tap);
 		bridged_teardown(&c->br);
-		transport_cleanup_files(c->opt.socket_path);
 		exit(EXIT_FAILURE);
 	}
 	c->mtu = c->br.mtu;
@@ -239,7 +277,6 @@ static void setup_network(struct ctx *c)
 		tap_close(&c->tap);
 		network_leave(&c->net);
 		network_unlock(&c->net);
-		transport_cleanup_files(c->opt.socket_path);
 		exit(EXIT_FAILURE);
 	}
 	network_unlock(&c->net);
@@ -315,7 +352,10 @@ static void print_json(struct ctx *c)
 	fflush(stdout);
 }
 
-/* Runs in the root reaper after the datapath process is gone. */
+/*
+ * Runs in the reaper (uid 0, CAP_NET_ADMIN alone) after the datapath process
+ * is gone. Network state only: the --socket files are the files process's.
+ */
 static void teardown(void *arg)
 {
 	struct ctx *c = arg;
@@ -324,7 +364,6 @@ static void teardown(void *arg)
 	if (c->opt.mode == MODE_BRIDGED) {
 		/* A macvtap outlives its fd; a TAP on a bridge does not. */
 		bridged_teardown(&c->br);
-		transport_cleanup_files(c->opt.socket_path);
 		return;
 	}
 	/* The kernel removes the TAP when the last fd closes; wait for it so
@@ -339,7 +378,6 @@ static void teardown(void *arg)
 		}
 		nl_close();
 	}
-	transport_cleanup_files(c->opt.socket_path);
 }
 
 static void start_reaper(struct ctx *c)
@@ -349,10 +387,11 @@ static void start_reaper(struct ctx *c)
 	/* Setup (libnftables above all) leaves freed heap behind; give it back
 	 * before the fork so neither the reaper nor the datapath keeps it resident. */
 	malloc_trim(0);
-	if (reaper_start(&c->reaper, teardown, c, c->vm.lock_fd) < 0) {
-		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
+	if (reaper_start(&c->reaper, teardown, c) < 0) {
 		tap_close(&c->tap);
-		teardown(c);
+		/* A reaper that could not confine itself still tears down. */
+		if (c->reaper.pid < 0)
+			teardown(c);
 		exit(EXIT_FAILURE);
 	}
 }
@@ -364,30 +403,12 @@ static _Noreturn void finish(struct ctx *c, int code)
 	dnsfwd_close(c->dns6);
 	c->dns6 = NULL;
 	tap_close(&c->tap);
-	if (c->vm.fd >= 0)
-		close(c->vm.fd);
+	transport_close(&c->vm);
 	reaper_finish(&c->reaper);
 	INFO("main", "stopped");
 	exit(code);
 }
 
-/*
- * The datapath's filesystem: an empty root of its own (sandbox.h). After the
- * reaper left (it needs the host's files for teardown), while still root.
- * A --socket client's address is a path: the host's view stays reachable
- * for connecting to it, until it has connected.
- */
-static void isolate_filesystem(struct ctx *c)
-{
-	sandbox_isolate_fs(c->opt.socket_path != NULL);
-}
-
-static void drop_privileges(struct ctx *c)
-{
-	if (priv_drop(&c->user) < 0)
-		finish(c, EXIT_FAILURE);
-	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
-}
 
 /* What the main thread calls once set up, for the datapath's seccomp filter. */
 static const struct sandbox_rule main_rules[] = {
@@ -424,6 +445,25 @@ static void enter_sandbox(struct ctx *c)
 		finish(c, EXIT_FAILURE);
 }
 
+/*
+ * The datapath's confinement, in one place: from here on this process
+ * touches VM traffic.
+ *  - Its own empty filesystem (sandbox.h): while still root (that takes
+ *    CAP_SYS_ADMIN), and after the reaper left (teardown needs the host's).
+ *  - The drop: never uid 0, no capabilities, no supplementary groups,
+ *    no_new_privs, not dumpable, all read back (privileges.c).
+ *  - Its seccomp filter (enter_sandbox), before it reads a byte a VM sent.
+ * A failure stops it before it serves a frame, and the reaper still tears down.
+ */
+static void confine_datapath(struct ctx *c)
+{
+	sandbox_isolate_fs();
+	if (priv_drop(&c->user) < 0)
+		finish(c, EXIT_FAILURE);
+	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
+	enter_sandbox(c);
+}
+
 /* Right after the privilege drop, before waiting for a --socket client: the
  * kernel hands queries from any VM of the network to any helper's socket, so
  * ours must be served even while our own VM has not connected yet. */
@@ -443,13 +483,17 @@ static void start_dns(struct ctx *c)
 
 static void wait_for_client(struct ctx *c)
 {
+	int rc;
+
 	if (!c->opt.socket_path)
 		return;
-	if (transport_wait_client(&c->vm, c->sig_fd, c->first, sizeof(c->first), &c->first_len) != 1) {
+	rc = transport_wait_client(&c->vm, c->sig_fd, c->first, sizeof(c->first), &c->first_len);
+	if (rc < 0)
+		finish(c, EXIT_FAILURE);
+	if (rc == 0) {
 		INFO("main", "stopped before a client connected");
 		finish(c, EXIT_SUCCESS);
 	}
-	sandbox_forget_host();
 }
 
 /*
@@ -592,14 +636,15 @@ static void wait_for_termination(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-	static struct ctx c = { .vm = { .fd = -1, .lock_fd = -1 }, .tap = { .fd = -1 } };
+	static struct ctx c = { .vm = TRANSPORT_INIT, .tap = { .fd = -1 },
+				.reaper = { .pid = -1, .pipe_fd = -1 } };
 
 	parse_options(&c, argc, argv);
+	close_inherited(&c);
 	list_shared_interfaces(&c.opt);
 	block_signals(&c);
 	require_root();
-	if (priv_user_from_env(&c.user) < 0)
-		exit(EXIT_FAILURE);
+	identify_user(&c);
 	identify(&c);
 	check_shared_interface(&c);
 	open_transport(&c);
@@ -608,9 +653,7 @@ int main(int argc, char **argv)
 	open_dns(&c);
 	print_json(&c);
 	start_reaper(&c);
-	isolate_filesystem(&c);
-	drop_privileges(&c);
-	enter_sandbox(&c);
+	confine_datapath(&c);
 	start_dns(&c);
 	wait_for_client(&c);
 	start_forwarding(&c);

@@ -247,6 +247,9 @@ static int check_endpoint(struct parse *p)
 		return fail(p, "one of --fd or --socket is required");
 	if (o->fd >= 0 && o->socket_path)
 		return fail(p, "--fd and --socket cannot be used together");
+	if (o->fd == 1 || o->fd == 2)
+		return fail(p, "invalid --fd %d: %s, not the VM's socket", o->fd,
+			    o->fd == 1 ? "stdout carries the JSON line" : "stderr carries the log");
 	if (o->socket_path && o->socket_path[0] == '\0')
 		return fail(p, "invalid --socket \"\": empty path");
 	if (o->socket_path && strlen(o->socket_path) > max)
@@ -433,7 +436,9 @@ void options_usage(FILE *out)
 	      "\n"
 	      "Options:\n"
 	      "  --fd FD                     datagram socket shared with the VM process\n"
-	      "  --socket PATH               bind a unix datagram socket and wait for a client\n"
+	      "                              (inherited; not 1 or 2)\n"
+	      "  --socket PATH               bind a unix datagram socket and wait for a client;\n"
+	      "                              made and removed as the invoking user (SUDO_UID)\n"
 	      "  --interface-id UUID         stable id: the same MAC address on every run\n"
 	      "  --operation-mode MODE       shared (default), host or bridged\n"
 	      "  --start-address ADDR        gateway address; the DHCP pool starts after it\n"
@@ -455,7 +460,10 @@ void options_usage(FILE *out)
 	      "  -h, --help                  print this help and exit\n"
 	      "\n"
 	      "--start-address, --end-address and --subnet-mask must be used together and\n"
-	      "must be private (RFC 1918) addresses.\n", out);
+	      "must be private (RFC 1918) addresses.\n"
+	      "\n"
+	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
+	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities.\n", out);
 }
 
 const char *options_mode_name(enum op_mode mode)

@@ -2,14 +2,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <limits.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,89 +22,227 @@
 #include "privileges.h"
 #include "sandbox.h"
 
+/* ---- descriptors ---- */
+
+int priv_close_inherited(int keep_fd)
+{
+	int rc;
+
+	if (keep_fd > 2) {
+		rc = keep_fd > 3 ? close_range(3, (unsigned)keep_fd - 1, 0) : 0;
+		if (rc == 0)
+			rc = close_range((unsigned)keep_fd + 1, ~0U, 0);
+	} else {
+		rc = close_range(3, ~0U, 0);
+	}
+	if (rc < 0)
+		return -errno;
+	/* Ascending, so open() returns exactly the missing descriptor. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			return -EBADF;
+	return 0;
+}
+
+/* ---- who the datapath runs as ---- */
+
+/* A user or group id as sudo writes it: plain decimal, no sign, no spaces,
+ * no leading zeros, below (id_t)-1 (which means "no change" to the kernel). */
 static int parse_id(const char *name, const char *s, unsigned *out)
 {
-	char *end;
-	unsigned long v;
+	unsigned long long v = 0;
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 10 || (s[0] == '0' && len > 1))
+		goto bad;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			goto bad;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v >= 0xffffffffULL)
+		goto bad;
+	*out = (unsigned)v;
+	return 0;
+bad:
+	ERROR("main", "invalid %s \"%s\": not a decimal id", name, s);
+	return -1;
+}
+
+static int fallback_user(struct priv_user *u)
+{
+	const struct passwd *pw;
 
 	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v >= UINT_MAX) {
-		ERROR("main", "invalid %s \"%s\"", name, s);
+	pw = getpwnam(PRIV_FALLBACK_USER);
+	if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0) {
+		ERROR("main", "no unprivileged user \"%s\" to run as without SUDO_UID/SUDO_GID%s%s",
+		      PRIV_FALLBACK_USER, errno ? ": " : "", errno ? strerror(errno) : "");
 		return -1;
 	}
-	*out = (unsigned)v;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	u->from_sudo = false;
 	return 0;
 }
 
 int priv_user_from_env(struct priv_user *u)
 {
 	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
-	unsigned v;
+	unsigned uid, gid;
 
-	u->uid = getuid();
-	u->gid = getgid();
-	u->from_sudo = false;
-	if (su) {
-		if (parse_id("SUDO_UID", su, &v) < 0)
-			return -1;
-		u->uid = v;
-		u->from_sudo = true;
+	if (!su && !sg)
+		return fallback_user(u);
+	if (!su || !sg) {
+		ERROR("main", "%s is set but %s is not: both or neither", su ? "SUDO_UID" : "SUDO_GID",
+		      su ? "SUDO_GID" : "SUDO_UID");
+		return -1;
 	}
-	if (sg) {
-		if (parse_id("SUDO_GID", sg, &v) < 0)
-			return -1;
-		u->gid = v;
-	}
+	if (parse_id("SUDO_UID", su, &uid) < 0 || parse_id("SUDO_GID", sg, &gid) < 0)
+		return -1;
+	/* root running sudo: the caller is root after all. */
+	if (uid == 0)
+		return fallback_user(u);
+	u->uid = uid;
+	u->gid = gid;
+	u->from_sudo = true;
 	return 0;
 }
 
-/* Empty every capability set; with uid 0 this is what makes root powerless. */
-static int drop_capabilities(void)
+/* ---- capabilities ---- */
+
+static int cap_get(uint64_t *eff, uint64_t *prm, uint64_t *inh)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
+	struct __user_cap_data_struct d[2];
 
-	memset(data, 0, sizeof(data));
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+	if (syscall(SYS_capget, &hdr, d) < 0)
 		return -errno;
-	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+	*eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	*prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	*inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+	return 0;
 }
 
-/* The bounding set can only be shrunk while we still hold CAP_SETPCAP. */
-static void drop_bounding_set(void)
+static int cap_set(uint64_t keep)
 {
-	for (int cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
-			break;
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {
+		{ (uint32_t)keep, (uint32_t)keep, 0 },
+		{ (uint32_t)(keep >> 32), (uint32_t)(keep >> 32), 0 },
+	};
+
+	return syscall(SYS_capset, &hdr, d) < 0 ? -errno : 0;
+}
+
+/* The highest capability this kernel knows. */
+static int cap_last(void)
+{
+	int cap = 0;
+
+	while (cap < 63 && prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0)
+		cap++;
+	return cap;
+}
+
+/* Needs CAP_SETPCAP, so it comes before anything else is given up. */
+static int bounding_keep(uint64_t keep)
+{
+	int last = cap_last();
+
+	for (int cap = 0; cap <= last; cap++)
+		if (!(keep & PRIV_CAP(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return -errno;
+	return 0;
+}
+
+/* uid 0 gets no capabilities from execve, and nobody may change that. */
+#define SECUREBITS (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_KEEP_CAPS_LOCKED | \
+		    SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
+
+/* ---- the drop and its check ---- */
+
+static int step_failed(const char *step, int err)
+{
+	ERROR("main", "cannot drop privileges: %s: %s", step, strerror(err));
+	return -1;
+}
+
+static int not_in_effect(const char *what)
+{
+	ERROR("main", "privilege drop not in effect: %s", what);
+	return -1;
+}
+
+/* Everything priv_become promises, read back from the kernel. */
+static int verify(uid_t uid, gid_t gid, uint64_t keep)
+{
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+	uint64_t eff = 0, prm = 0, inh = 0;
+	int last = cap_last();
+
+	if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid ||
+	    (uid_t)setfsuid((uid_t)-1) != uid)
+		return not_in_effect("user ids");
+	if (getresgid(&rg, &eg, &sg) < 0 || rg != gid || eg != gid || sg != gid ||
+	    (gid_t)setfsgid((gid_t)-1) != gid)
+		return not_in_effect("group ids");
+	if (getgroups(0, NULL) != 0)
+		return not_in_effect("supplementary groups");
+	if (cap_get(&eff, &prm, &inh) < 0 || eff != keep || prm != keep || inh != 0)
+		return not_in_effect("capabilities");
+	for (int cap = 0; cap <= last; cap++) {
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != !!(keep & PRIV_CAP(cap)))
+			return not_in_effect("capability bounding set");
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) != 0)
+			return not_in_effect("ambient capabilities");
+	}
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return not_in_effect("no_new_privs");
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return not_in_effect("dumpable");
+	if ((prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) & SECUREBITS) != SECUREBITS)
+		return not_in_effect("securebits");
+	return 0;
+}
+
+int priv_become(uid_t uid, gid_t gid, uint64_t keep)
+{
+	int rc;
+
+	if (prctl(PR_SET_SECUREBITS, SECUREBITS, 0, 0, 0) < 0)
+		return step_failed("securebits", errno);
+	rc = bounding_keep(keep);
+	if (rc < 0)
+		return step_failed("capability bounding set", -rc);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return step_failed("ambient capabilities", errno);
+	if (setgroups(0, NULL) < 0)
+		return step_failed("setgroups", errno);
+	if (setresgid(gid, gid, gid) < 0)
+		return step_failed("setresgid", errno);
+	if (setresuid(uid, uid, uid) < 0)
+		return step_failed("setresuid", errno);
+	rc = cap_set(keep);
+	if (rc < 0)
+		return step_failed("capset", -rc);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return step_failed("no_new_privs", errno);
+	/* Changing uid already did this; a process of the user's must never
+	 * be traced by them: its descriptors came from root. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return step_failed("dumpable", errno);
+	return verify(uid, gid, keep);
 }
 
 int priv_drop(const struct priv_user *u)
 {
-	int rc;
-
-	drop_bounding_set();
-	if (getuid() != u->uid || getgid() != u->gid) {
-		if (setgroups(0, NULL) < 0 && errno != EPERM) {
-			ERROR("main", "setgroups: %s", strerror(errno));
-			return -1;
-		}
-		if (setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
-			ERROR("main", "cannot switch to uid %u gid %u: %s", u->uid, u->gid, strerror(errno));
-			return -1;
-		}
-	}
-	rc = drop_capabilities();
-	if (rc < 0) {
-		ERROR("main", "cannot drop capabilities: %s", strerror(-rc));
-		return -1;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		ERROR("main", "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return priv_become(u->uid, u->gid, 0);
 }
+
+/* ---- the reaper ---- */
 
 /* What the reaper calls while it waits and tears down, for its seccomp
  * filter. Its refused calls fail with EPERM rather than kill it: the
@@ -164,18 +305,26 @@ static const struct sandbox_rule reaper_rules[] = {
 };
 static const struct sandbox_list reaper_sandbox = SANDBOX_LIST(reaper_rules);
 
-/* Past this point the reaper may only tear down (and only as sandbox_install says). */
-static void reaper_enter_sandbox(void)
+/*
+ * The reaper's confinement, in one place, before it waits. What teardown
+ * needs: netlink and nftables (CAP_NET_ADMIN), root-owned files under
+ * /run/vmnet-helper/<netns> and /proc/sys/net (uid 0 as their owner, no
+ * capability needed). It never opens a path a user chose. Then its seccomp
+ * filter (reaper_rules above), after the capabilities are reduced.
+ */
+static int reaper_confine(void)
 {
 	static const struct sandbox_list *const lists[] = { &sandbox_libc, &reaper_sandbox, NULL };
 
-	if (sandbox_install(lists, SANDBOX_EPERM) < 0)
-		ERROR("main", "the teardown process runs without its seccomp filter");
+	prctl(PR_SET_NAME, "vmnet-reaper", 0, 0, 0);
+	if (priv_become(0, 0, PRIV_CAP(CAP_NET_ADMIN)) < 0)
+		return -1;
+	return sandbox_install(lists, SANDBOX_EPERM);
 }
 
-static void reaper_child(int rfd, int keep_fd, reaper_fn fn, void *arg)
+static void reaper_child(int rfd, int status_fd, reaper_fn fn, void *arg)
 {
-	char c;
+	char c = 0;
 	int devnull;
 
 	signal(SIGINT, SIG_IGN);
@@ -188,42 +337,73 @@ static void reaper_child(int rfd, int keep_fd, reaper_fn fn, void *arg)
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
 	}
-	/* Keep only stderr, the pipe and the lock: the TAP and VM fds must close
-	 * with the datapath process. fds 3 and 4 are ours after the moves. */
-	if (dup2(rfd, 3) < 0 || (keep_fd >= 0 && dup2(keep_fd, 4) < 0))
+	/* Keep only stderr, the pipe and the status pipe: the TAP, the VM's
+	 * socket and its lock must close with the datapath process. */
+	if (dup2(rfd, 3) < 0 || dup2(status_fd, 4) < 0)
 		_exit(1);
-	close_range(keep_fd >= 0 ? 5 : 4, ~0U, 0);
-	reaper_enter_sandbox();
+	close_range(5, ~0U, 0);
+	c = reaper_confine() == 0 ? 0 : 1;
+	if (write(4, &c, 1) != 1)
+		c = 1;
+	close(4);
+	/* Even unconfined, it waits and tears down: the setup process stops
+	 * at once when told it failed, and what it set up must still go. */
 	while (read(3, &c, 1) < 0 && errno == EINTR)
 		;
 	fn(arg);
 	_exit(0);
 }
 
-int reaper_start(struct reaper *r, reaper_fn fn, void *arg, int keep_fd)
+/* The reaper's verdict on its own confinement (it logged why not): 0 if confined. */
+static int reaper_status(int fd)
 {
-	int p[2];
+	char c = 1;
+	ssize_t n;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	r->pid = fork();
-	if (r->pid < 0) {
-		int e = errno;
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 && c == 0 ? 0 : -1;
+}
+
+int reaper_start(struct reaper *r, reaper_fn fn, void *arg)
+{
+	int p[2], s[2], rc;
+
+	r->pid = -1;
+	r->pipe_fd = -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(s, O_CLOEXEC) < 0) {
+		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
-		return -e;
+		return -1;
 	}
+	fflush(NULL);
+	r->pid = fork();
 	if (r->pid == 0) {
 		close(p[1]);
+		close(s[0]);
 		/* dup2 onto 3/4 must not clobber the sources first. */
 		int rfd = fcntl(p[0], F_DUPFD_CLOEXEC, 10);
-		int kfd = keep_fd >= 0 ? fcntl(keep_fd, F_DUPFD_CLOEXEC, 10) : -1;
-		reaper_child(rfd, kfd, fn, arg);
+		int sfd = fcntl(s[1], F_DUPFD_CLOEXEC, 10);
+		reaper_child(rfd, sfd, fn, arg);
 	}
+	if (r->pid < 0)
+		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
 	close(p[0]);
+	close(s[1]);
+	if (r->pid < 0) {
+		close(p[1]);
+		close(s[0]);
+		return -1;
+	}
 	r->pipe_fd = p[1];
-	return 0;
+	rc = reaper_status(s[0]);
+	close(s[0]);
+	return rc;
 }
 
 void reaper_finish(struct reaper *r)

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,17 +115,6 @@ int sandbox_install(const struct sandbox_list *const *lists, enum sandbox_refusa
 
 /* ---- the datapath's filesystem --------------------------------------------- */
 
-/* The host's root and our working directory in it, and our own empty root:
- * kept only while sandbox_connect() may need them. */
-static int host_root = -1, host_cwd = -1, own_root = -1;
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /*
  * An empty tmpfs becomes the root: mounted (read only, two inodes) on /proc of
  * a private copy of the mount tree, entered, pivoted to with the old root
@@ -154,63 +142,21 @@ static int empty_root(const char **step)
 	return 0;
 }
 
-int sandbox_isolate_fs(bool keep_host_view)
+int sandbox_isolate_fs(void)
 {
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	const char *step = "";
-	int rc;
+	int rc = empty_root(&step);
 
-	host_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	host_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	rc = empty_root(&step);
-	if (rc == 0 && keep_host_view) {
-		own_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		return 0;
-	}
 	if (rc < 0) {
 		WARN("sandbox", "cannot give the datapath an empty filesystem (%s: %s): it keeps "
 		     "the host's view, and seccomp still refuses every call that opens a file",
 		     step, strerror(-rc));
 		/* Where it was, if a step left it elsewhere. */
-		if (host_cwd >= 0 && fchdir(host_cwd) < 0)
+		if (cwd >= 0 && fchdir(cwd) < 0)
 			WARN("sandbox", "cannot return to the working directory: %s", strerror(errno));
 	}
-	sandbox_forget_host();
+	if (cwd >= 0)
+		close(cwd);
 	return rc;
-}
-
-int sandbox_connect(int fd, const struct sockaddr_un *addr, socklen_t len)
-{
-	size_t max = len > offsetof(struct sockaddr_un, sun_path)
-		     ? len - offsetof(struct sockaddr_un, sun_path) : 0;
-	const char *path = addr->sun_path;
-	size_t n = strnlen(path, max < sizeof(addr->sun_path) ? max : sizeof(addr->sun_path));
-	struct sockaddr_un rel = { .sun_family = AF_UNIX };
-	int dir, rc, err;
-
-	/* Abstract and unnamed addresses, or no isolation: no lookup to redirect. */
-	if (n == 0 || own_root < 0 || host_root < 0 || host_cwd < 0)
-		return connect(fd, (const struct sockaddr *)addr, len);
-	dir = path[0] == '/' ? host_root : host_cwd;
-	while (n > 0 && *path == '/') {
-		path++;
-		n--;
-	}
-	memcpy(rel.sun_path, path, n);
-	/* connect() resolves a relative path from the working directory. */
-	if (fchdir(dir) < 0)
-		return -1;
-	rc = connect(fd, (const struct sockaddr *)&rel,
-		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
-	err = errno;
-	if (fchdir(own_root) < 0)
-		return -1;
-	errno = err;
-	return rc;
-}
-
-void sandbox_forget_host(void)
-{
-	close_fd(&host_root);
-	close_fd(&host_cwd);
-	close_fd(&own_root);
 }

@@ -22,10 +22,7 @@
 #define VMNET_SANDBOX_H
 
 #include <seccomp.h>
-#include <stdbool.h>
 #include <stddef.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 struct sandbox_rule {
 	int nr;                          /* SCMP_SYS(name) */
@@ -70,17 +67,9 @@ int sandbox_install(const struct sandbox_list *const *lists, enum sandbox_refusa
 /*
  * The datapath's filesystem: a mount namespace of its own whose root is an
  * empty read-only tmpfs (root needed; before the privilege drop, with no
- * thread running). keep_host_view: until sandbox_forget_host(), the host's
- * root and working directory stay reachable through two descriptors, for
- * sandbox_connect() only (a --socket client's address is a path).
- * Returns 0, or -errno with a WARN line: the process then keeps the host's
- * view (seccomp still refuses every call that opens a file).
+ * thread running). Returns 0, or -errno with a WARN line: the process then
+ * keeps the host's view (seccomp still refuses every call that opens a file).
  */
-int sandbox_isolate_fs(bool keep_host_view);
-/* connect() to a unix socket address whose path is resolved in the host's
- * view kept by sandbox_isolate_fs(). 0 or -1 with errno. */
-int sandbox_connect(int fd, const struct sockaddr_un *addr, socklen_t len);
-/* Closes the descriptors of the host's view. */
-void sandbox_forget_host(void);
+int sandbox_isolate_fs(void);
 
 #endif

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -60,6 +59,7 @@ int transport_from_fd(struct transport *t, int fd)
 	memset(t, 0, sizeof(*t));
 	t->lock_fd = -1;
 	t->diag_fd = -1;
+	t->files = (struct sockfile){ .pid = -1, .ctl = -1 };
 	if (fstat(fd, &st) < 0) {
 		ERROR("main", "invalid --fd %d: %s", fd, strerror(errno));
 		return -1;
@@ -78,75 +78,50 @@ int transport_from_fd(struct transport *t, int fd)
 	return 0;
 }
 
-static int take_lock(struct transport *t, const char *path, uid_t uid, gid_t gid)
+int transport_bind(struct transport *t, const char *path, int type, const struct priv_user *owner)
 {
-	snprintf(t->lock_path, sizeof(t->lock_path), "%s.lock", path);
-	t->lock_fd = open(t->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (t->lock_fd < 0) {
-		ERROR("main", "cannot open lock \"%s\": %s", t->lock_path, strerror(errno));
-		return -1;
-	}
-	if (flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		ERROR("main", "socket \"%s\" is in use by another helper", path);
-		close(t->lock_fd);
-		t->lock_fd = -1;
-		return -1;
-	}
-	if (fchown(t->lock_fd, uid, gid) < 0)
-		WARN("main", "cannot chown \"%s\": %s", t->lock_path, strerror(errno));
-	return 0;
-}
-
-int transport_bind(struct transport *t, const char *path, uid_t uid, gid_t gid)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
+	t->lock_fd = -1;
 	t->diag_fd = -1;
+	t->files = (struct sockfile){ .pid = -1, .ctl = -1 };
 	t->path = path;
-	if (strlen(path) >= sizeof(addr.sun_path)) {
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		ERROR("main", "invalid --socket \"%s\": path too long", path);
 		return -1;
 	}
-	if (take_lock(t, path, uid, gid) < 0)
+	if (sockfile_open(&t->files, path, type, owner, &t->fd, &t->lock_fd) < 0)
 		return -1;
-	/* We hold the lock, so a socket file left here is stale. */
-	if (unlink(path) < 0 && errno != ENOENT) {
-		ERROR("main", "cannot remove stale socket \"%s\": %s", path, strerror(errno));
-		goto fail;
-	}
-	t->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (t->fd < 0) {
-		ERROR("main", "socket: %s", strerror(errno));
-		goto fail;
-	}
-	strcpy(addr.sun_path, path);
-	/* Create the file 0600 from the start: nobody else may connect in between. */
-	mode_t old = umask(0177);
-	int rc = bind(t->fd, (struct sockaddr *)&addr, sizeof(addr));
-	umask(old);
-	if (rc < 0) {
-		ERROR("main", "cannot bind \"%s\": %s", path, strerror(errno));
-		goto fail;
-	}
-	if (chown(path, uid, gid) < 0)
-		WARN("main", "cannot chown \"%s\": %s", path, strerror(errno));
+	set_nonblock(t->fd);
 	set_buffers(t->fd);
 	return 0;
-fail:
+}
+
+void transport_close(struct transport *t)
+{
+	if (t->diag_fd >= 0)
+		close(t->diag_fd);
+	t->diag_fd = -1;
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
-	unlink(t->lock_path);
-	close(t->lock_fd);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
 	t->lock_fd = -1;
-	return -1;
+	sockfile_close(&t->files);
 }
 
 static bool is_handshake(const uint8_t *buf, ssize_t n)
 {
 	return n == 4 && memcmp(buf, "VFKT", 4) == 0;
+}
+
+/* Reads and drops the datagram at the head of the queue. */
+static void drop_head(int fd)
+{
+	char c;
+
+	recv(fd, &c, 1, MSG_DONTWAIT);
 }
 
 int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t cap,
@@ -159,6 +134,7 @@ int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t
 	for (;;) {
 		socklen_t fromlen = sizeof(from);
 		ssize_t n;
+		int rc;
 
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -167,18 +143,26 @@ int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t
 		}
 		if (pfd[1].revents)
 			return 0;
-		n = recvfrom(t->fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+		/* connect() to the client's path needs the owner's rights: the
+		 * files process does it (sockfile.h). */
+		rc = sockfile_connect_first(&t->files, &from, &fromlen);
+		if (rc == -EAGAIN)
+			continue;
+		if (rc == -EPIPE) {
+			ERROR("main", "the process owning \"%s\" is gone", t->path);
+			return -1;
+		}
+		if (rc < 0) {
+			if (rc == -EDESTADDRREQ)
+				WARN("main", "ignoring datagram from an unbound client");
+			else
+				WARN("main", "cannot connect to client: %s", strerror(-rc));
+			drop_head(t->fd);
+			continue;
+		}
+		n = recv(t->fd, buf, cap, MSG_TRUNC | MSG_DONTWAIT);
 		if (n < 0)
-			continue;
-		if (fromlen <= offsetof(struct sockaddr_un, sun_path)) {
-			WARN("main", "ignoring datagram from an unbound client");
-			continue;
-		}
-		/* The sender's path, as the host sees it (sandbox.h). */
-		if (sandbox_connect(t->fd, &from, fromlen) < 0) {
-			WARN("main", "cannot connect to client: %s", strerror(errno));
-			continue;
-		}
+			n = 0;
 		from.sun_path[sizeof(from.sun_path) - 1] = '\0';
 		INFO("main", "serving client \"%s%s\"", from.sun_path[0] ? "" : "@",
 		     from.sun_path[0] ? from.sun_path : from.sun_path + 1);
@@ -189,17 +173,6 @@ int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t
 			DEBUG("main", "dropped the client's handshake");
 		return 1;
 	}
-}
-
-void transport_cleanup_files(const char *path)
-{
-	char lock[sizeof(((struct transport *)0)->lock_path)];
-
-	if (!path)
-		return;
-	unlink(path);
-	snprintf(lock, sizeof(lock), "%s.lock", path);
-	unlink(lock);
 }
 
 /* One sock_diag request for the unix socket with inode ino. Returns 0 and
@@ -281,14 +254,17 @@ bool transport_peer_alive(struct transport *t)
 
 /* What the datapath calls here once set up, for its seccomp filter. */
 static const struct sandbox_rule transport_rules[] = {
-	/* --socket: the first client datagram, and connecting back to its
-	 * sender through the host's view (transport_wait_client, sandbox_connect) */
+	/* --socket: the first client datagram (transport_wait_client) and the
+	 * files process's channel (asking it to connect, sockfile.c); sock_diag
+	 * requests on the netlink socket opened before (transport_peer_alive) */
 	SANDBOX_ALLOW(poll),
 	SANDBOX_ALLOW(ppoll),
 	SANDBOX_ALLOW(recvfrom),
-	SANDBOX_ALLOW(connect),
-	SANDBOX_ALLOW(fchdir),
-	/* sock_diag requests on the netlink socket opened before (transport_peer_alive) */
 	SANDBOX_ALLOW(sendto),
+	/* transport_close at exit: waiting, bounded, for the files process to
+	 * remove the files (sockfile_close) */
+	SANDBOX_ALLOW(close),
+	SANDBOX_ALLOW(pidfd_open),
+	SANDBOX_ALLOW(wait4),
 };
 const struct sandbox_list transport_sandbox = SANDBOX_LIST(transport_rules);

@@ -8,31 +8,42 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "privileges.h"
+#include "sockfile.h"
+
 struct transport {
 	int fd;
 	const char *path;     /* --socket path, NULL for --fd */
-	char lock_path[128 + 8];
-	int lock_fd;
+	int lock_fd;          /* --socket: PATH.lock, held while we live */
+	struct sockfile files; /* --socket: the process that owns PATH (sockfile.h) */
 	unsigned peer_ino;     /* the VM's socket inode, once seen (sock_diag) */
 	unsigned ino;          /* our socket's inode (transport_watch_peer) */
 	int diag_fd;           /* NETLINK_SOCK_DIAG socket, -1 before transport_watch_peer */
 };
 
+/* An unopened transport: what transport_close accepts before any open. */
+#define TRANSPORT_INIT { .fd = -1, .lock_fd = -1, .files = { .pid = -1, .ctl = -1 }, .diag_fd = -1 }
+
 /* --fd: checks fd is a unix datagram socket and sets buffers. 0 or -1 (ERROR logged). */
 int transport_from_fd(struct transport *t, int fd);
-/* --socket: takes PATH.lock, binds PATH (0600, owned by uid/gid). 0 or -1 (ERROR logged). */
-int transport_bind(struct transport *t, const char *path, uid_t uid, gid_t gid);
+/*
+ * --socket: a files process with the identity of owner takes PATH.lock and
+ * binds PATH (type SOCK_DGRAM; 0600), see sockfile.h. 0 or -1 (one ERROR
+ * line, nothing created).
+ */
+int transport_bind(struct transport *t, const char *path, int type, const struct priv_user *owner);
 /*
  * --socket: waits for the first client datagram and connects to its sender.
  * A handshake datagram ("VFKT") is dropped; any other first datagram is a
  * frame, returned in first/first_len (0 for a handshake) for the caller to
  * forward. Returns 1 if a client is connected, 0 if stop_fd became readable
- * first, -1 on error.
+ * first, -1 on error (ERROR logged).
  */
 int transport_wait_client(struct transport *t, int stop_fd, uint8_t *first, size_t cap,
 			  size_t *first_len);
-/* Removes the socket and lock files (root reaper at exit). */
-void transport_cleanup_files(const char *path);
+/* Closes the socket and, for --socket, waits for the files process to
+ * remove PATH and PATH.lock. Safe to repeat. */
+void transport_close(struct transport *t);
 /*
  * Opens the sock_diag socket transport_peer_alive() asks, once: the datapath's
  * seccomp filter refuses netlink sockets. 0 or -errno (then the peer is

@@ -149,6 +149,63 @@ def as_user(name, argv):
 
 
 # --------------------------------------------------------------------------
+# processes
+
+def proc_status(pid):
+    """/proc/PID/status as {key: [fields]}, or None if the process is gone."""
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                out[k] = v.split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return out
+
+
+def proc_children(pid):
+    """{comm: pid} of the children of pid (from /proc/*/stat)."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = Path("/proc/%s/stat" % d).read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        if int(st[st.rindex(")") + 2:].split()[1]) == pid:
+            out[comm] = int(d)
+    return out
+
+
+def helper_processes(pid):
+    """A running helper's processes by role: datapath (pid itself), reaper
+    and, with --socket, files; a role missing is absent from the dict."""
+    kids = proc_children(pid)
+    out = {"datapath": pid}
+    for role in ("reaper", "files"):
+        if "vmnet-" + role in kids:
+            out[role] = kids["vmnet-" + role]
+    return out
+
+
+def fd_objects(pid):
+    """{(st_dev, st_ino)} of everything open in pid (files, pipes, sockets)."""
+    out = set()
+    d = "/proc/%d/fd" % pid
+    for n in os.listdir(d):
+        try:
+            st = os.stat(os.path.join(d, n))
+        except FileNotFoundError:
+            continue
+        out.add((st.st_dev, st.st_ino))
+    return out
+
+
+# --------------------------------------------------------------------------
 # network namespaces
 
 class Netns:
@@ -452,17 +509,28 @@ class Lab:
         return r
 
     # directories an unprivileged user owns (tmp_path is root's, mode 0700)
-    def user_dir(self, name):
-        """A fresh directory owned by test user name, under a base others may
-        traverse but not write. Removed with the lab."""
-        uid, gid = unpriv_user(name)
+    def _dir_base(self):
         if self._user_root is None:
             self._user_root = Path("/tmp/vmnet-it-%s" % self.id)
             self._user_root.mkdir(mode=0o711)
             os.chmod(self._user_root, 0o711)
-        d = self._user_root / name
+        return self._user_root
+
+    def user_dir(self, name):
+        """A fresh directory owned by test user name, under a base others may
+        traverse but not write. Removed with the lab."""
+        uid, gid = unpriv_user(name)
+        d = self._dir_base() / name
         d.mkdir(mode=0o700)
         os.chown(d, uid, gid)
+        return d
+
+    def root_dir(self, name):
+        """A fresh root-owned directory (mode 0755) beside the user
+        directories: what no test user may write. Removed with the lab."""
+        d = self._dir_base() / name
+        d.mkdir(mode=0o755)
+        os.chmod(d, 0o755)
         return d
 
     # sockets
@@ -472,17 +540,19 @@ class Lab:
         return a, b
 
     # the helper
-    def helper(self, args=(), ns=None, env=None, vm=True, wait_json=True, binary=None):
+    def helper(self, args=(), ns=None, env=None, vm=True, wait_json=True, binary=None,
+               extra_fds=()):
         """Starts a helper with --fd on a new socketpair (unless args has
-        --socket or vm=False). Returns (helper, RawVM or None)."""
+        --socket or vm=False); extra_fds are inherited too. Returns
+        (helper, RawVM or None)."""
         ns = ns or self.host
         args = [str(a) for a in args]
         raw = None
-        pass_fds = ()
+        pass_fds = tuple(extra_fds)
         if vm and "--socket" not in args and not any(a.startswith("--socket=") for a in args):
             ours, theirs = self.socketpair()
             args = ["--fd", str(theirs.fileno())] + args
-            pass_fds = (theirs.fileno(),)
+            pass_fds += (theirs.fileno(),)
             raw = RawVM(ours)
         h = Helper(self, ns, args, pass_fds=pass_fds, env=env, wait_json=wait_json,
                    binary=binary)

@@ -1,15 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """Start, stop, crash, restart, cleanup and privilege drop."""
 
+import os
 import re
 import signal
+import stat
 import time
+from pathlib import Path
 
 import pytest
 
 import frames
 from conftest import (assert_clean, bridge_name, default_network, leftovers, sh,
-                      wait_until)
+                      sudo_env, unpriv_user, wait_until)
 
 
 def serves(h, vm):
@@ -162,15 +165,16 @@ def test_privilege_drop_sigkill(lab):
 
 
 def test_privilege_drop_socket_owner(lab):
-    import os
-    path = lab.tmp / "vmnet.sock"
-    os.chmod(lab.tmp, 0o755)
-    env = {"SUDO_UID": "65534", "SUDO_GID": "65534"}
-    h, _ = lab.helper(["--socket", path], env=env)
+    """The socket is made by the invoking user, in a directory of theirs."""
+    uid, gid = unpriv_user("vmnet-test-a")
+    path = lab.user_dir("vmnet-test-a") / "vmnet.sock"
+    h, _ = lab.helper(["--socket", path], env=sudo_env("vmnet-test-a"))
     assert wait_until(path.exists, 5)
-    st = os.stat(path)
-    assert (st.st_uid, st.st_gid) == (65534, 65534), "socket owned by %d:%d" % (
-        st.st_uid, st.st_gid)
+    for p in (path, Path(str(path) + ".lock")):
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid) == (uid, gid), "%s owned by %d:%d" % (
+            p, st.st_uid, st.st_gid)
+        assert stat.S_IMODE(st.st_mode) == 0o600, "%s mode %o" % (p, st.st_mode)
     assert h.stop() == 0
     assert not path.exists()
     assert_clean(lab.host)

@@ -28,10 +28,12 @@ def threads(pid):
 
 
 def reaper_of(pid):
+    """The datapath's child named vmnet-reaper (with --socket there is also vmnet-files)."""
     with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
         children = [int(c) for c in f.read().split()]
-    assert len(children) == 1, "datapath children: %s" % children
-    return children[0]
+    reapers = [c for c in children if open("/proc/%d/comm" % c).read().strip() == "vmnet-reaper"]
+    assert len(reapers) == 1, "datapath children: %s" % children
+    return reapers[0]
 
 
 def serves(h, vm):

@@ -154,6 +154,10 @@ static void test_endpoint(void)
 	FAILS("--fd", "--fd", "");
 	FAILS("--fd", "--fd", " 3");
 	FAILS("--fd", "--fd", "99999999999999999999");
+	/* stdout carries the JSON line and stderr the log; stdin may be the socket. */
+	FAILS("--fd 1", "--fd", "1");
+	FAILS("--fd 2", "--fd=2");
+	OK("--fd", "0");
 	FAILS("--socket", "--socket", "");
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[0] = '/';

@@ -1,0 +1,395 @@
+# SPDX-License-Identifier: Apache-2.0
+"""
+The privilege boundary under attack (docs/security.md). The invoking user
+is untrusted: each test plays a real unprivileged user (vmnet-test-a) who
+runs the helper through the SUDO_UID/SUDO_GID path sudo uses, and attacks
+from a process of their own. Root-owned decoys elsewhere must not change.
+"""
+
+import os
+import pwd
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import frames
+from conftest import (CLIENT, START_TIMEOUT, as_user, assert_clean, fd_objects,
+                      helper_processes, leftovers, proc_status, read_line, sudo_env,
+                      unpriv_user, wait_until)
+
+USER = "vmnet-test-a"
+CAP_NET_ADMIN = 1 << 12
+# CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER: root's files process.
+FILE_CAPS = (1 << 1) | (1 << 2) | (1 << 3)
+
+
+def processes(h):
+    """The helper's processes by role, once it runs as the datapath (the
+    JSON line comes before the reaper starts)."""
+    assert h.wait_stderr(r"running as uid"), h.stderr()
+    return helper_processes(h.pid)
+
+
+def serves(h, vm):
+    return frames.arp_resolve(vm, h.info["vmnet_mac_address"], h.info["lease_address"],
+                              h.gateway) is not None
+
+
+# --------------------------------------------------------------------------
+# root-owned decoys
+
+def make_decoys(d, names):
+    """Root-owned regular files (mode 0644) named like the helper's files."""
+    for n in names:
+        p = d / n
+        p.write_text("decoy %s\n" % n)
+        os.chmod(p, 0o644)
+
+
+def snapshot(d):
+    """Everything that must not change in a root-owned directory: its own
+    owner and mode, and each entry's owner, mode, inode and content."""
+    st = os.lstat(d)
+    out = {".": (st.st_uid, st.st_gid, st.st_mode)}
+    for p in sorted(d.iterdir()):
+        s = os.lstat(p)
+        body = p.read_bytes() if stat.S_ISREG(s.st_mode) else None
+        out[p.name] = (s.st_uid, s.st_gid, s.st_mode, s.st_ino, body)
+    return out
+
+
+def diff(before, after):
+    changed = []
+    for k in sorted(set(before) | set(after)):
+        if before.get(k) != after.get(k):
+            changed.append("%s: %s -> %s" % (k, before.get(k), after.get(k)))
+    return changed
+
+
+def start_as_user(lab, args, env=None):
+    """A helper started with the user's sudo environment. Returns
+    (helper, True) once it printed its JSON line, or (helper, False) once it
+    exited without one."""
+    h, _ = lab.helper(args, env=sudo_env(USER) if env is None else env, wait_json=False)
+    line = read_line(h.proc.stdout.fileno(), START_TIMEOUT)
+    if line:
+        return h, True
+    h.wait()
+    return h, False
+
+
+def assert_refused(h, what):
+    rc = h.wait()
+    lines = h.stderr_lines()
+    assert rc != 0, "%s: exit 0" % what
+    assert len(lines) == 1, "%s: want one line on stderr, got:\n%s" % (what, "\n".join(lines))
+    return lines[0]
+
+
+# --------------------------------------------------------------------------
+# 1. symlink flipping while the helper creates its files
+
+# Swaps two names (a directory and a symlink) atomically, as fast as it can.
+FLIPPER = r"""
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+flips = 0
+def done(*_):
+    print(flips, flush=True)
+    os._exit(0)
+signal.signal(signal.SIGTERM, done)
+print("ready", flush=True)
+while True:
+    # renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+    if libc.renameat2(-100, a, -100, b, 2) != 0:
+        sys.exit("renameat2: %s" % os.strerror(ctypes.get_errno()))
+    flips += 1
+"""
+
+STARTS = 200
+
+
+def test_symlink_flipping_during_starts(lab):
+    """While the user swaps a directory of the socket path with a symlink to
+    a root-owned directory, 200 helper starts change nothing of root's:
+    neither the files there (owner, mode, content) nor what exists there."""
+    uid, gid = unpriv_user(USER)
+    decoy = lab.root_dir("decoy")
+    make_decoys(decoy, ["vmnet.sock", "vmnet.sock.lock"])
+    before = snapshot(decoy)
+    home = lab.user_dir(USER)
+    sub, link = home / "sub", home / "link"
+    sub.mkdir()
+    os.chown(sub, uid, gid)
+    os.symlink(decoy, link)
+    os.lchown(link, uid, gid)
+    # One helper holds the network, so the others only join it.
+    keeper, _ = lab.helper(["--operation-mode", "host"])
+    flipper = lab.popen(as_user(USER, [sys.executable, "-c", FLIPPER, sub, link]),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert read_line(flipper.stdout.fileno(), 10) == b"ready\n"
+    served = refused = 0
+    t0 = time.monotonic()
+    for i in range(STARTS):
+        h, started = start_as_user(lab, ["--operation-mode", "host",
+                                         "--socket", sub / "vmnet.sock"])
+        if started:
+            served += 1
+            assert h.stop() == 0, "start %d: %s" % (i, h.stderr())
+        else:
+            refused += 1
+            assert_refused(h, "start %d" % i)
+        changed = diff(before, snapshot(decoy))
+        assert not changed, "start %d changed root's files: %s\n%s" % (i, changed,
+                                                                        h.stderr())
+        h.close()
+    elapsed = time.monotonic() - t0
+    flipper.send_signal(signal.SIGTERM)
+    flips = int(flipper.communicate(timeout=10)[0] or 0)
+    print("%d starts in %.1f s: %d served, %d refused; %d flips"
+          % (STARTS, elapsed, served, refused, flips))
+    assert flips > STARTS, "the attacker hardly ran (%d flips)" % flips
+    assert keeper.stop() == 0
+    assert_clean(lab.host)
+
+
+# --------------------------------------------------------------------------
+# 2. --socket naming what the user may not touch
+
+def test_socket_at_root_files_refused(lab):
+    """--socket at a root-owned file, or in a root-owned directory: refused
+    with one line; the file is still there, unchanged, no PATH.lock anywhere
+    and nothing on the host changed."""
+    root = lab.root_dir("root")
+    make_decoys(root, ["victim"])
+    home = lab.user_dir(USER)
+    # A root-owned file in the user's own directory: the user could remove
+    # it, but it is not a socket, so it is not the helper's to replace.
+    (home / "rootfile").write_text("root's\n")
+    os.chmod(home / "rootfile", 0o644)
+    before = snapshot(root), snapshot(home)
+    for path in (root / "victim", root / "new.sock", home / "rootfile"):
+        h, started = start_as_user(lab, ["--socket", path])
+        if started:
+            h.stop()
+        assert not started, "--socket %s was accepted" % path
+        line = assert_refused(h, "--socket %s" % path)
+        assert line.startswith("ERROR [main] "), line
+        assert str(path) in line, line
+        assert not leftovers(lab.host), leftovers(lab.host)
+        assert not lab.host.run_dir.exists(), "state directory created"
+        changed = diff(before[0], snapshot(root)) + diff(before[1], snapshot(home))
+        assert not changed, "--socket %s changed: %s" % (path, changed)
+
+
+# --------------------------------------------------------------------------
+# 3. the user renames a directory, plants a symlink, kills their datapath
+
+def test_renamed_directory_and_killed_datapath(lab):
+    """The files are removed with the user's identity: after the user moves
+    the socket's directory away, puts a symlink to a root-owned directory in
+    its place and SIGKILLs their own datapath, root's files survive and the
+    network is still torn down."""
+    uid, gid = unpriv_user(USER)
+    root = lab.root_dir("root")
+    make_decoys(root, ["vmnet.sock", "vmnet.sock.lock"])
+    before = snapshot(root)
+    home = lab.user_dir(USER)
+    vmdir = home / "vm"
+    vmdir.mkdir()
+    os.chown(vmdir, uid, gid)
+    path = vmdir / "vmnet.sock"
+    h, started = start_as_user(lab, ["--socket", path])
+    assert started, h.stderr()
+    assert path.exists()
+    attack = "mv %s %s && ln -s %s %s && kill -KILL %d" % (
+        vmdir, home / "vm2", root, vmdir, h.pid)
+    r = subprocess.run(as_user(USER, ["sh", "-c", attack]), capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    h.wait()
+    assert_clean(lab.host, timeout=5)
+    changed = diff(before, snapshot(root))
+    assert not changed, "root's files changed: %s" % changed
+
+
+# --------------------------------------------------------------------------
+# 4. who each process is
+
+def caps(st, key):
+    return int(st[key][0], 16)
+
+
+def check_datapath(st, uid, gid):
+    assert st["Uid"] == [str(uid)] * 4, "datapath Uid %s" % st["Uid"]
+    assert st["Gid"] == [str(gid)] * 4, "datapath Gid %s" % st["Gid"]
+    assert st.get("Groups", []) == [], "datapath Groups %s" % st["Groups"]
+    for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert caps(st, k) == 0, "datapath %s %s" % (k, st[k])
+    assert st["NoNewPrivs"] == ["1"]
+
+
+def check_root_with(st, who, allowed):
+    assert st["Uid"] == ["0"] * 4, "%s Uid %s" % (who, st["Uid"])
+    assert st.get("Groups", []) == [], "%s Groups %s" % (who, st["Groups"])
+    for k in ("CapPrm", "CapEff", "CapBnd"):
+        assert caps(st, k) == allowed, "%s %s %s, want %x" % (who, k, st[k], allowed)
+    for k in ("CapInh", "CapAmb"):
+        assert caps(st, k) == 0, "%s %s %s" % (who, k, st[k])
+    assert st["NoNewPrivs"] == ["1"]
+
+
+def test_without_sudo_datapath_is_nobody(lab):
+    """Started by root with no SUDO_*: the datapath is nobody with nothing,
+    the reaper is root with CAP_NET_ADMIN alone, and both still do their
+    jobs (serving, then teardown)."""
+    nobody = pwd.getpwnam("nobody")
+    h, vm = lab.helper([])
+    procs = processes(h)
+    check_datapath(proc_status(h.pid), nobody.pw_uid, nobody.pw_gid)
+    assert "reaper" in procs, procs
+    check_root_with(proc_status(procs["reaper"]), "reaper", CAP_NET_ADMIN)
+    assert serves(h, vm), "not serving as nobody:\n%s" % h.stderr()
+    assert "running as uid: %d gid: %d" % (nobody.pw_uid, nobody.pw_gid) in h.stderr()
+    assert h.stop() == 0, h.stderr()
+    assert_clean(lab.host)
+
+
+@pytest.mark.parametrize("sudo", [False, True], ids=["root", "sudo"])
+def test_socket_files_process_identity(lab, sudo):
+    """--socket: the files process is the user (sudo) with no capabilities,
+    or root with the file capabilities only (root's own path, no sudo)."""
+    uid, gid = unpriv_user(USER)
+    d = lab.user_dir(USER) if sudo else lab.tmp
+    h, started = start_as_user(lab, ["--socket", d / "vmnet.sock"],
+                               env=sudo_env(USER) if sudo else {})
+    assert started, h.stderr()
+    procs = processes(h)
+    assert set(procs) == {"datapath", "reaper", "files"}, procs
+    files = proc_status(procs["files"])
+    if sudo:
+        check_datapath(files, uid, gid)
+        check_datapath(proc_status(h.pid), uid, gid)
+    else:
+        check_root_with(files, "files process", FILE_CAPS)
+    check_root_with(proc_status(procs["reaper"]), "reaper", CAP_NET_ADMIN)
+    assert h.stop() == 0
+    assert not (d / "vmnet.sock").exists() and not (d / "vmnet.sock.lock").exists()
+    assert_clean(lab.host)
+
+
+# --------------------------------------------------------------------------
+# 5. SUDO_UID/SUDO_GID half set or malformed
+
+def sudo_cases():
+    uid, gid = (str(i) for i in unpriv_user(USER))
+    return [
+        ("uid only", {"SUDO_UID": uid}),
+        ("gid only", {"SUDO_GID": gid}),
+        ("uid only, with SUDO_USER", {"SUDO_UID": uid, "SUDO_USER": USER}),
+        ("leading space", {"SUDO_UID": " " + uid, "SUDO_GID": gid}),
+        ("plus sign", {"SUDO_UID": "+" + uid, "SUDO_GID": gid}),
+        ("leading zero", {"SUDO_UID": "0" + uid, "SUDO_GID": gid}),
+        ("minus one", {"SUDO_UID": "-1", "SUDO_GID": gid}),
+        ("trailing junk", {"SUDO_UID": uid, "SUDO_GID": gid + "x"}),
+        ("hex", {"SUDO_UID": uid, "SUDO_GID": "0x10"}),
+        ("empty", {"SUDO_UID": "", "SUDO_GID": gid}),
+        ("too large", {"SUDO_UID": "4294967295", "SUDO_GID": gid}),
+        ("overflow", {"SUDO_UID": "99999999999", "SUDO_GID": gid}),
+    ]
+
+
+def test_bad_sudo_environment_refused(lab):
+    """Each bad SUDO_UID/SUDO_GID: refused with one line before anything
+    changes (no JSON line, no device, no state)."""
+    accepted = []
+    for name, env in sudo_cases():
+        h, started = start_as_user(lab, [], env=env)
+        if started:
+            h.stop()
+            accepted.append(name)
+            continue
+        line = assert_refused(h, name)
+        assert "SUDO_" in line, "%s: %s" % (name, line)
+        assert not leftovers(lab.host), "%s: %s" % (name, leftovers(lab.host))
+        assert accepted or not lab.host.run_dir.exists(), \
+            "%s: state directory created" % name
+        h.close()
+    assert not accepted, "accepted: %s" % ", ".join(accepted)
+
+
+# --------------------------------------------------------------------------
+# 6. inherited descriptors
+
+def inherited():
+    """Descriptors a careless parent leaves open: a pipe, a root-only file
+    and a socket. Returns (fds, their (dev, ino))."""
+    r, w = os.pipe()
+    f = os.open("/etc/shadow", os.O_RDONLY)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    fds = [r, w, f, s.detach()]
+    return fds, {(os.fstat(fd).st_dev, os.fstat(fd).st_ino) for fd in fds}
+
+
+def close_all(fds):
+    for fd in fds:
+        os.close(fd)
+
+
+def assert_none_inherited(ns, objects):
+    """No process in the helper's namespace holds any of objects."""
+    pids = ns.pids()
+    for pid in pids:
+        kept = fd_objects(pid) & objects
+        comm = Path("/proc/%d/comm" % pid).read_text().strip()
+        assert not kept, "%s (pid %d) kept inherited descriptors %s" % (comm, pid, kept)
+    return pids
+
+
+@pytest.mark.parametrize("endpoint", ["fd", "socket"])
+def test_helper_closes_inherited_descriptors(lab, endpoint):
+    fds, objects = inherited()
+    try:
+        args = ["--socket", lab.tmp / "vmnet.sock"] if endpoint == "socket" else []
+        h, vm = lab.helper(args, extra_fds=fds)
+        processes(h)
+        pids = assert_none_inherited(lab.host, objects)
+        procs = helper_processes(h.pid)
+        assert len(pids) == len(procs) and {"datapath", "reaper"} <= set(procs), procs
+        if endpoint == "socket":
+            assert "files" in procs, procs
+        if vm is not None:
+            assert serves(h, vm), "the --fd socket itself must survive"
+        assert h.stop() == 0
+    finally:
+        close_all(fds)
+    assert_clean(lab.host)
+
+
+def test_client_closes_inherited_descriptors(lab):
+    """vmnet-client, the helper it starts and COMMAND keep nothing the
+    client inherited."""
+    fds, objects = inherited()
+    ready = lab.tmp / "ready"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    try:
+        p = lab.popen(lab.host.cmd([CLIENT, "--", "sh", "-c",
+                                    "touch %s; exec sleep 60" % ready]),
+                      pass_fds=fds, env=env, stdout=subprocess.DEVNULL,
+                      stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        assert wait_until(ready.exists, 15), "COMMAND did not start"
+        pids = assert_none_inherited(lab.host, objects)
+        assert len(pids) >= 4, "want client, datapath, reaper and COMMAND: %s" % pids
+        p.send_signal(signal.SIGTERM)
+        p.wait(15)
+    finally:
+        close_all(fds)
+    assert wait_until(lambda: not lab.host.pids(), 5)
+    assert_clean(lab.host)

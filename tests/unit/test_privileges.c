@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* privileges.c: SUDO_UID/SUDO_GID parsing, descriptor closing, and (as root)
+ * priv_become in forked children. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "privileges.h"
+#include "t.h"
+
+static int from_env(const char *uid, const char *gid, struct priv_user *u)
+{
+	if (uid)
+		setenv("SUDO_UID", uid, 1);
+	else
+		unsetenv("SUDO_UID");
+	if (gid)
+		setenv("SUDO_GID", gid, 1);
+	else
+		unsetenv("SUDO_GID");
+	return priv_user_from_env(u);
+}
+
+static void test_sudo_env(void)
+{
+	const struct passwd *nobody = getpwnam(PRIV_FALLBACK_USER);
+	struct priv_user u;
+	/* The refusals' ERROR lines are expected: keep them off the output. */
+	int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+
+	dup2(devnull, 2);
+	close(devnull);
+
+	CHECK(from_env("1000", "1001", &u) == 0);
+	CHECK(u.uid == 1000 && u.gid == 1001 && u.from_sudo);
+	CHECK(from_env("0", "0", &u) == 0);   /* root through sudo: no sudo user */
+	CHECK(!u.from_sudo);
+	CHECK(from_env(NULL, NULL, &u) == 0);
+	CHECK(!u.from_sudo && nobody && u.uid == nobody->pw_uid && u.gid == nobody->pw_gid);
+	CHECK(u.uid != 0 && u.gid != 0);
+	CHECK(from_env("4294967294", "7", &u) == 0 && u.uid == 4294967294u);
+	/* Both or neither, plain decimal, below (id_t)-1. */
+	const char *bad[] = { "", " 1000", "1000 ", "+1000", "-1", "01000", "1000x", "0x10",
+			      "1e3", "4294967295", "99999999999", "１０００" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(from_env(bad[i], "1000", &u) < 0);
+		CHECK(from_env("1000", bad[i], &u) < 0);
+	}
+	CHECK(from_env("1000", NULL, &u) < 0);
+	CHECK(from_env(NULL, "1000", &u) < 0);
+	unsetenv("SUDO_UID");
+	unsetenv("SUDO_GID");
+	dup2(saved, 2);
+	close(saved);
+}
+
+/* Runs fn in a child; its exit status (0 = all good). */
+static int in_child(int (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn());
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static bool is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static int close_keeping_7(void)
+{
+	for (int fd = 3; fd < 10; fd++)
+		if (!is_open(fd) && dup2(2, fd) < 0)
+			return 1;
+	close(1);
+	if (priv_close_inherited(7) < 0)
+		return 2;
+	for (int fd = 3; fd < 10; fd++)
+		if (is_open(fd) != (fd == 7))
+			return 10 + fd;
+	/* stdout was closed: /dev/null now, so nothing else lands on it. */
+	char path[64] = "";
+	if (readlink("/proc/self/fd/1", path, sizeof(path) - 1) < 0 || strcmp(path, "/dev/null"))
+		return 3;
+	return 0;
+}
+
+static int close_keeping_0(void)
+{
+	dup2(2, 3);
+	dup2(2, 50);
+	if (priv_close_inherited(0) < 0 || is_open(3) || is_open(50) || !is_open(0))
+		return 1;
+	return 0;
+}
+
+static void test_close_inherited(void)
+{
+	CHECK(in_child(close_keeping_7) == 0);
+	CHECK(in_child(close_keeping_0) == 0);
+}
+
+/* The datapath's drop: nobody, nothing left, no way back. */
+static int become_nobody(void)
+{
+	const struct passwd *pw = getpwnam(PRIV_FALLBACK_USER);
+
+	if (!pw || priv_become(pw->pw_uid, pw->pw_gid, 0) < 0)
+		return 1;
+	if (setresuid(0, 0, 0) == 0 || setgroups(0, NULL) == 0)
+		return 2;
+	if (open("/etc/shadow", O_RDONLY) >= 0 || errno != EACCES)
+		return 3;
+	if (prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) != 0)
+		return 4;
+	return 0;
+}
+
+/* The reaper's: uid 0 with CAP_NET_ADMIN alone. */
+static int become_reaper(void)
+{
+	char path[] = "/tmp/vmnet-unit-XXXXXX";
+	int fd, rc = 0;
+
+	if (priv_become(0, 0, PRIV_CAP(CAP_NET_ADMIN)) < 0)
+		return 1;
+	if (setresuid(1, 1, 1) == 0)   /* no CAP_SETUID */
+		return 2;
+	if (prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) != 1 ||
+	    prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0)
+		return 3;
+	/* Its own files still work; others' need capabilities it lacks. */
+	fd = mkstemp(path);
+	if (fd < 0)
+		return 4;
+	if (fchown(fd, 1, 1) == 0)     /* no CAP_CHOWN */
+		rc = 5;
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+static void test_become(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: not root, priv_become not tested\n", __FILE__);
+		return;
+	}
+	CHECK(in_child(become_nobody) == 0);
+	CHECK(in_child(become_reaper) == 0);
+}
+
+static void tests(void)
+{
+	test_sudo_env();
+	test_close_inherited();
+	test_become();
+}
+
+T_MAIN
