@@ -331,6 +331,8 @@ static size_t max_packet(const struct ctx *c)
 	return mtu_frame;
 }
 
+/* Once the reaper and the datapath are confined: whoever reads the line
+ * may start the VM, and a helper that cannot confine itself prints none. */
 static void print_json(struct ctx *c)
 {
 	char buf[1024], mac[18];
@@ -346,10 +348,19 @@ static void print_json(struct ctx *c)
 	else
 		json_network(c, &j);
 	json_str(&j, "tap", c->tap.name);
-	if (json_end(&j) < 0)
+	if (json_end(&j) < 0 || strlen(buf) + 1 >= sizeof(buf))
 		die("JSON line too long");
-	printf("%s\n", buf);
-	fflush(stdout);
+	strcat(buf, "\n");
+	/* write(), not stdio: the datapath's seccomp filter refuses the fstat()
+	 * stdio makes on a stream's first use. */
+	for (size_t off = 0, len = strlen(buf); off < len;) {
+		ssize_t n = write(STDOUT_FILENO, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("cannot write the JSON line");
+		off += (size_t)n;
+	}
 }
 
 /*
@@ -651,9 +662,9 @@ int main(int argc, char **argv)
 	log_start();
 	setup_network(&c);
 	open_dns(&c);
-	print_json(&c);
 	start_reaper(&c);
 	confine_datapath(&c);
+	print_json(&c);
 	start_dns(&c);
 	wait_for_client(&c);
 	start_forwarding(&c);
