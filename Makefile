@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# make              build build/vmnet-helper and build/vmnet-client
+# make              build build/vmnet-helper and build/vmnet-run (also as vmnet-client)
 # make SAN=1        the same with ASan+UBSan, into build-san/
 # make check        unit tests (sanitized) and fuzz smoke runs
 # make fuzz         every fuzz harness for FUZZ_TIME seconds (default 180)
@@ -60,7 +60,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-all: $(BUILD)/vmnet-helper $(BUILD)/vmnet-client $(TOOL_BINS)
+all: $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client $(TOOL_BINS)
 
 # Test and benchmark tools (the VM simulator): standalone programs.
 $(BUILD)/tools/%: tests/tools/%.c
@@ -79,8 +79,12 @@ $(BUILD)/libvmnet.a: $(LIB_OBJS)
 $(BUILD)/vmnet-helper: $(BUILD)/main.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/vmnet-client: $(BUILD)/client.o $(BUILD)/libvmnet.a
+$(BUILD)/vmnet-run: $(BUILD)/client.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# vmnet-run under the spec's name: the same program (it names itself after argv[0]).
+$(BUILD)/vmnet-client: $(BUILD)/vmnet-run
+	ln -f $< $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libvmnet.a | $(BUILD)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libvmnet.a $(LDLIBS)
@@ -119,7 +123,8 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/vmnet-helper $(DESTDIR)$(PREFIX)/bin/vmnet-helper
-	install -m 0755 $(BUILD)/vmnet-client $(DESTDIR)$(PREFIX)/bin/vmnet-client
+	install -m 0755 $(BUILD)/vmnet-run $(DESTDIR)$(PREFIX)/bin/vmnet-run
+	ln -sf vmnet-run $(DESTDIR)$(PREFIX)/bin/vmnet-client
 	install -d $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d
 	sed 's|/opt/vmnet-helper|$(PREFIX)|g' sudoers.d/vmnet-helper \
 	  > $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d/vmnet-helper

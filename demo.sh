@@ -4,12 +4,13 @@
 # vmnet-helper demo: boots a tiny Linux VM (QEMU, no KVM needed) whose only
 # network is vmnet-helper in shared (NAT) mode, and shows what the VM sees.
 #
-#   sudo ./demo.sh [--no-deps] [--mode shared|host] [--keep-log]
+#   ./demo.sh [--no-deps] [--mode shared|host] [--keep-log]
 #
 #   --no-deps     do not run scripts/install-deps.sh (apt-get)
 #   --mode MODE   helper operation mode (default shared; host shows isolation)
 #   --keep-log    keep the raw logs (printed at the end) instead of deleting them
 #
+# Run it as root, or as a user with sudo: it re-runs itself through sudo.
 # Everything happens in two scratch network namespaces created here and
 # deleted on exit -- the machine's own network is never changed:
 #
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--mode) mode=${2:?--mode needs a value}; shift ;;
 	--mode=*) mode=${1#*=} ;;
 	--keep-log) keep_log=1 ;;
-	-h|--help) sed -n '3,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,21p' "$0"; exit 0 ;;
 	*) echo "demo.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -42,10 +43,10 @@ shared|host) ;;
 *) echo "demo.sh: --mode must be shared or host" >&2; exit 2 ;;
 esac
 
-if [ "$(id -u)" != 0 ]; then
-	echo "demo.sh needs root (network namespaces, the helper's bridge): re-running with sudo" >&2
-	exec sudo "$0" "$@"
-fi
+# Root for network namespaces and the helper's bridge: a root shell runs on
+# (sudo need not be installed), anyone else goes through sudo.
+. "$REPO/scripts/as-root.sh"
+as_root demo.sh "network namespaces, the helper's bridge" "$REPO/demo.sh" "$@"
 
 BUILD=${VMNET_BUILD:-build}
 HOST_NS=vmdemo-host-$$
@@ -72,9 +73,9 @@ if [ "$deps" = 1 ]; then
 	info "done"
 fi
 
-step "Building vmnet-helper and vmnet-client (make)"
+step "Building vmnet-helper and vmnet-run (make)"
 make -s || die "make failed"
-for b in vmnet-helper vmnet-client; do
+for b in vmnet-helper vmnet-run; do
 	[ -x "$BUILD/$b" ] || die "$BUILD/$b was not built"
 done
 info "$BUILD/vmnet-helper $("$BUILD/vmnet-helper" --version 2>&1 | head -n 1)"
@@ -150,9 +151,9 @@ for _ in $(seq 50); do
 done
 grep -q ready "$LOGDIR/server.log" || die "the TCP server did not start: $(cat "$LOGDIR/server.log")"
 
-# --- 3. boot the VM under vmnet-client ------------------------------------------
-step "Booting the VM: vmnet-client --operation-mode $mode -- tests/vm/run-vm.sh"
-info "${D}ip netns exec $HOST_NS $BUILD/vmnet-client --operation-mode $mode -- \\"
+# --- 3. boot the VM under vmnet-run ---------------------------------------------
+step "Booting the VM: vmnet-run --operation-mode $mode -- tests/vm/run-vm.sh"
+info "${D}ip netns exec $HOST_NS $BUILD/vmnet-run --operation-mode $mode -- \\"
 info "    tests/vm/run-vm.sh vmtest.ping=router vmtest.tcp=$REMOTE_ADDR:$PORT${N}"
 
 # Reads the combined output (helper JSON + QEMU serial console) as it comes.
@@ -197,7 +198,7 @@ show() {
 
 rc=0
 start=$(date +%s.%N)
-ip netns exec "$HOST_NS" "$BUILD/vmnet-client" --operation-mode "$mode" -- \
+ip netns exec "$HOST_NS" "$BUILD/vmnet-run" --operation-mode "$mode" -- \
 	tests/vm/run-vm.sh --timeout 60 vmtest.ping=router "vmtest.tcp=$REMOTE_ADDR:$PORT" \
 	</dev/null 2>"$LOGDIR/helper.log" | show || rc=$?
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}')
@@ -207,43 +208,46 @@ step "Result"
 kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 seen=$(sed -n 's/^connection from //p' "$LOGDIR/server.log" | sort -u | tr '\n' ' ' | sed 's/ $//')
-vmtest=$(cat "$LOGDIR/vmtest" 2>/dev/null || true)
+touch "$LOGDIR/vmtest"
+# What the VM reported, read from the file: `printf | grep -q` under pipefail
+# fails whenever grep exits at its match before printf wrote the last line.
+vm_said() { grep -q "$1" "$LOGDIR/vmtest"; }
 failed=0
 if [ ! -s "$LOGDIR/helper.json" ]; then
 	bad "the helper printed no JSON"
 	failed=1
 fi
-if printf '%s\n' "$vmtest" | grep -q '^lease [0-9]'; then
-	lease=$(printf '%s\n' "$vmtest" | sed -n 's/^lease \([^ ]*\).*/\1/p')
+if vm_said '^lease [0-9]'; then
+	lease=$(sed -n 's/^lease \([^ ]*\).*/\1/p' "$LOGDIR/vmtest")
 	promised=$(sed -n 's/.*"lease_address": *"\([^"]*\)".*/\1/p' "$LOGDIR/helper.json" 2>/dev/null || true)
 	ok "the VM got its address by DHCP from the helper: $lease${promised:+ (the JSON promised $promised)}"
 else
 	bad "the VM got no DHCP lease"
 	failed=1
 fi
-if printf '%s\n' "$vmtest" | grep -q '^ping .* ok'; then
+if vm_said '^ping .* ok'; then
 	ok "the VM reaches its gateway"
 else
 	bad "the VM could not ping its gateway"
 	failed=1
 fi
 if [ "$mode" = shared ]; then
-	if printf '%s\n' "$vmtest" | grep -q '^tcp .* ok'; then
+	if vm_said '^tcp .* ok'; then
 		ok "the VM reached the remote server through NAT (the server saw ${seen:-nothing})"
 	else
 		bad "the VM could not reach the remote server"
 		failed=1
 	fi
 else
-	if printf '%s\n' "$vmtest" | grep -q '^tcp .* ok'; then
+	if vm_said '^tcp .* ok'; then
 		bad "host mode, yet the VM reached the remote server"
 		failed=1
 	else
 		ok "host mode: the VM cannot reach the remote server, as expected"
 	fi
 fi
-if ! printf '%s\n' "$vmtest" | grep -q '^done'; then
-	bad "the VM did not finish (vmnet-client exit status $rc)"
+if ! vm_said '^done'; then
+	bad "the VM did not finish (vmnet-run exit status $rc)"
 	failed=1
 fi
 info "wall time: ${elapsed}s (QEMU without KVM)"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vmnet-client [--unprivileged] [helper options] -- COMMAND...
+ * vmnet-run [--unprivileged] [helper options] -- COMMAND...
+ * (also installed as vmnet-client, the spec's name; the same program)
  * Joins vmnet-helper (fd 3) and COMMAND (fd 4) with a datagram socketpair,
  * starts COMMAND once the helper printed its JSON line, forwards SIGTERM,
  * SIGINT and SIGHUP to COMMAND, stops the helper when COMMAND exits and exits
@@ -28,6 +29,7 @@
 #define MAX_ARGS 64
 
 struct client {
+	const char *name;          /* vmnet-run or vmnet-client, as invoked */
 	bool unprivileged;
 	char helper[PATH_MAX];
 	char *helper_argv[MAX_ARGS + 8];
@@ -37,19 +39,31 @@ struct client {
 	pid_t helper_pid, command_pid;
 };
 
-static void usage(FILE *out)
+static void usage(const struct client *cl, FILE *out)
 {
-	fputs("Usage: vmnet-client [--unprivileged] [HELPER OPTIONS] -- COMMAND [ARG...]\n"
-	      "\n"
-	      "Runs vmnet-helper and COMMAND joined by a unix datagram socketpair:\n"
-	      "the helper uses fd 3, COMMAND must use fd 4.\n"
-	      "\n"
-	      "  --unprivileged   run the helper without sudo even when not root\n"
-	      "  -h, --help       show this help\n"
-	      "  --version        show the version\n"
-	      "\n"
-	      "HELPER OPTIONS are passed to vmnet-helper (see vmnet-helper --help);\n"
-	      "--fd and --socket are set by vmnet-client.\n", out);
+	fprintf(out,
+		"Usage: %s [OPTIONS] -- COMMAND [ARG...]\n"
+		"\n"
+		"Runs COMMAND with a network interface: vmnet-helper and COMMAND joined by a\n"
+		"unix datagram socketpair, the helper on fd 3, COMMAND on fd 4. Prints the\n"
+		"helper's JSON line, then starts COMMAND; forwards SIGTERM, SIGINT and SIGHUP\n"
+		"to it, stops the helper when it exits and exits with its status.\n"
+		"\n"
+		"Interface options, passed to vmnet-helper (see vmnet-helper --help):\n"
+		"  --interface-id UUID, --operation-mode shared|host|bridged,\n"
+		"  --start-address ADDR, --end-address ADDR, --subnet-mask MASK,\n"
+		"  --shared-interface NAME, --enable-isolation, --enable-tso,\n"
+		"  --enable-checksum-offload, --stats-interval SECONDS, -v, --verbose,\n"
+		"  and any other vmnet-helper option except --fd and --socket.\n"
+		"\n"
+		"Options of %s itself:\n"
+		"  --unprivileged   run the helper without sudo even when not root\n"
+		"  -h, --help       show this help\n"
+		"      --version    show the version\n"
+		"\n"
+		"When not root, the helper runs through sudo --non-interactive --close-from=4:\n"
+		"the user needs a sudoers rule for it (NOPASSWD and closefrom_override).\n"
+		"vmnet-run and vmnet-client are the same program.\n", cl->name, cl->name);
 }
 
 static void fail(const char *fmt, const char *arg)
@@ -90,7 +104,11 @@ static void push(struct client *cl, char *arg)
 	cl->helper_argv[cl->helper_argc] = NULL;
 }
 
-/* Validates the helper options with the helper's own parser. */
+/*
+ * Validates the helper options with the helper's own parser, so every helper
+ * option passes through as it is, and acts on --help and --version wherever
+ * and however they were written (-vh, --vers).
+ */
 static void validate(struct client *cl, int first)
 {
 	struct options o;
@@ -98,49 +116,75 @@ static void validate(struct client *cl, int first)
 	int argc = cl->helper_argc - first + 1;
 	char **argv = &cl->helper_argv[first - 1];
 
-	optind = 1;
 	if (options_parse(&o, argc, argv, err, sizeof(err)) < 0)
 		fail("%s", err);
-	optind = 1;
+	if (o.help) {
+		usage(cl, stdout);
+		exit(0);
+	}
+	if (o.version) {
+		printf("%s %s\n", cl->name, VMNET_VERSION);
+		exit(0);
+	}
+	if (o.list_shared_interfaces)
+		fail("%s", "--list-shared-interfaces is a vmnet-helper option: run vmnet-helper "
+		     "--list-shared-interfaces");
+	log_set_verbose(o.verbose);
+}
+
+/* Our name as invoked: messages and --version say vmnet-run or vmnet-client. */
+static const char *program_name(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	return strcmp(base, "vmnet-client") == 0 ? "vmnet-client" : "vmnet-run";
+}
+
+/* Options of the client itself, taken out before the helper's are checked. */
+static bool client_option(struct client *cl, const char *arg)
+{
+	if (!strcmp(arg, "--unprivileged")) {
+		cl->unprivileged = true;
+		return true;
+	}
+	return false;
 }
 
 static void parse_args(struct client *cl, int argc, char **argv)
 {
 	int i, first;
 
+	cl->name = program_name(argc > 0 ? argv[0] : "vmnet-run");
 	find_helper(cl);
-	if (geteuid() != 0) {
-		for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-			if (!strcmp(argv[i], "--unprivileged"))
-				cl->unprivileged = true;
-		if (!cl->unprivileged) {
-			push(cl, "sudo");
-			push(cl, "--non-interactive");
-			push(cl, "--close-from=4");
-		}
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		client_option(cl, argv[i]);
+	if (geteuid() != 0 && !cl->unprivileged) {
+		push(cl, "sudo");
+		push(cl, "--non-interactive");
+		push(cl, "--close-from=4");
 	}
 	push(cl, cl->helper);
 	first = cl->helper_argc;
 	push(cl, "--fd=3");
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			exit(0);
-		}
-		if (!strcmp(argv[i], "--version")) {
-			printf("vmnet-client %s\n", VMNET_VERSION);
-			exit(0);
-		}
-		if (!strcmp(argv[i], "--unprivileged"))
+		if (client_option(cl, argv[i]))
 			continue;
-		if (!strncmp(argv[i], "--fd", 4) || !strncmp(argv[i], "--socket", 8))
-			fail("%s is set by vmnet-client; do not pass it", argv[i]);
+		if (!strncmp(argv[i], "--fd", 4) || !strncmp(argv[i], "--socket", 8)) {
+			char line[160];
+			snprintf(line, sizeof(line), "%s is set by %s; do not pass it", argv[i], cl->name);
+			fail("%s", line);
+		}
 		push(cl, argv[i]);
 	}
-	if (i >= argc || i + 1 >= argc)
-		fail("missing COMMAND: use vmnet-client [OPTIONS] -- COMMAND [ARG...]%s", "");
-	cl->command = &argv[i + 1];
 	validate(cl, first);
+	if (i >= argc || i + 1 >= argc) {
+		char line[160];
+		snprintf(line, sizeof(line), "missing COMMAND: use %s [OPTIONS] -- COMMAND [ARG...]",
+			 cl->name);
+		fail("%s", line);
+	}
+	cl->command = &argv[i + 1];
 }
 
 /* Moves fd to target (clearing close-on-exec) and closes every other fd above stderr. */

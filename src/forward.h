@@ -2,7 +2,8 @@
 /*
  * The datapath: three threads. VM socket -> TAP is a pipeline of two (one
  * receives and checks batches, one writes them to the TAP; forward.c says
- * why); TAP -> VM socket is one. All batch syscalls where the kernel lets
+ * why); TAP -> VM socket is one, helped by the receiving thread with replies
+ * the host makes while it writes a few frames (forward.c). All batch syscalls where the kernel lets
  * them, with preallocated buffers (no per-frame allocation).
  * Frames the helper answers itself (DHCP, IPv6 router solicitations) never
  * reach the TAP, nor do router advertisements and DHCP/DHCPv6 server
@@ -24,6 +25,7 @@
 #define FWD_THREADS 3
 
 struct ring;
+struct to_vm;
 
 struct fwd_counters {
 	_Atomic uint64_t packets, bytes, drops;
@@ -53,11 +55,23 @@ struct forward {
 	_Atomic int64_t last_ra_ms;  /* when we last sent the VM an RA (monotonic) */
 	int ra_count;              /* unsolicited RAs sent (VM thread only) */
 	struct ring *ring;         /* VM -> TAP hand-over (forward.c) */
+	struct to_vm *to_vm;       /* TAP -> VM buffers and their lock (forward.c) */
 	pthread_t threads[FWD_THREADS];
 };
 
 /* The syscalls the forwarding threads make (sandbox.h). */
 extern const struct sandbox_list forward_sandbox;
+
+/*
+ * The batch sizes the datapath uses for frames of up to max_packet bytes
+ * (vmnet_max_packet_size), as the JSON line reports them in vmnet's terms:
+ * vmnet_read_max_packets is how many frames one read from the network (the
+ * TAP) can take toward the VM, vmnet_write_max_packets how many frames from
+ * the VM one batch writes to the network. Large frames (TSO, a large MTU)
+ * make smaller batches.
+ */
+unsigned forward_read_max_packets(size_t max_packet);
+unsigned forward_write_max_packets(size_t max_packet);
 
 /* Starts the threads. 0 or -errno. */
 int forward_start(struct forward *f);

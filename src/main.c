@@ -248,6 +248,11 @@ static void setup_network(struct ctx *c)
 	}
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
+	/* Without address options: the default, or the next free network. */
+	if (c->opt.auto_network && network_choose(&c->net) < 0) {
+		network_unlock(&c->net);
+		exit(EXIT_FAILURE);
+	}
 	/* Shared mode: IPv6 too, on a stable ULA /64 of this host and network. */
 	if (c->opt.mode == MODE_SHARED) {
 		machine_secret(secret, sizeof(secret));
@@ -343,6 +348,8 @@ static void print_json(struct ctx *c)
 	json_str(&j, "vmnet_mac_address", ident_mac_format(c->mac, mac));
 	json_num(&j, "vmnet_mtu", c->mtu);
 	json_num(&j, "vmnet_max_packet_size", (long long)max_packet(c));
+	json_num(&j, "vmnet_read_max_packets", forward_read_max_packets(max_packet(c)));
+	json_num(&j, "vmnet_write_max_packets", forward_write_max_packets(max_packet(c)));
 	if (c->opt.mode == MODE_BRIDGED)
 		json_bridged(c, &j);
 	else

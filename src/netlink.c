@@ -192,6 +192,7 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 	l->type = ifi->ifi_type;
 	attr_str(tb[IFLA_IFNAME], l->name, sizeof(l->name));
 	attr_u32(tb[IFLA_MTU], &l->mtu);
+	attr_str(tb[IFLA_IFALIAS], l->alias, sizeof(l->alias));
 	if (attr_u32(tb[IFLA_MASTER], &master))
 		l->master = (int)master;
 	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
@@ -366,6 +367,16 @@ int nl_link_set_master(int ifindex, int master_ifindex)
 	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
 
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master_ifindex);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+int nl_link_set_alias(int ifindex, const char *alias)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_change(buf, ifindex, &ifi);
+
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
 	return nl_talk(nlh, NULL, NULL);
 }
 

@@ -27,6 +27,7 @@ struct nl_link {
 	char kind[16];              /* IFLA_INFO_KIND ("bridge", "tun", ...), "" if none */
 	unsigned short type;        /* ARPHRD_* */
 	unsigned mtu;
+	char alias[64];             /* IFLA_IFALIAS, "" if none */
 };
 
 struct nl_addr4 {
@@ -66,6 +67,9 @@ int nl_macvtap_create(const char *name, int lower_ifindex, const uint8_t mac[6])
 int nl_link_up(int ifindex);
 int nl_link_set_mtu(int ifindex, unsigned mtu);
 int nl_link_set_master(int ifindex, int master_ifindex);   /* 0 detaches */
+/* Sets the link's alias (ip link ... alias TEXT): a note kept by the kernel
+ * for the link's life. */
+int nl_link_set_alias(int ifindex, const char *alias);
 /* Bridge port flag IFLA_BRPORT_ISOLATED. */
 int nl_brport_set_isolated(int ifindex, bool on);
 /* Adds addr/prefix (host order) to ifindex. -EEXIST if present. */

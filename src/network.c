@@ -288,6 +288,196 @@ static int check_conflicts(const struct network *n)
 	return ret;
 }
 
+/* ---- automatic selection ---- */
+
+/* The alias of a bridge created by a helper without address options. */
+#define AUTO_ALIAS "vmnet-helper: automatic network"
+/* The last gateway tried: 192.168.255.1, the top of the 192.168.0.0/16 range
+ * where both defaults live. */
+#define AUTO_LAST_GATEWAY 0xc0a8ff01u
+#define AUTO_STEP 0x100u              /* one /24 */
+
+/* The bridge of mode's network at gateway: "vmnets%08x" / "vmneth%08x". */
+static void bridge_name(enum op_mode mode, uint32_t gateway, char name[IF_NAMESIZE])
+{
+	snprintf(name, IF_NAMESIZE, "vmnet%c%08x", mode == MODE_SHARED ? 's' : 'h', gateway);
+}
+
+/* Moves n to the /24 whose gateway is gateway (DHCP pool .2-.254). */
+static void set_gateway(struct network *n, uint32_t gateway)
+{
+	n->gateway = gateway;
+	n->end = (gateway & 0xffffff00u) | 0xfe;
+	bridge_name(n->mode, gateway, n->bridge);
+	derive_mac(n->bridge, n->bridge_mac);
+}
+
+struct snapshot {
+	struct vec links, addrs, routes;
+};
+
+static void snapshot_free(struct snapshot *sn)
+{
+	free(sn->links.v);
+	free(sn->addrs.v);
+	free(sn->routes.v);
+}
+
+static int snapshot_take(struct snapshot *sn)
+{
+	int ret;
+
+	sn->addrs = (struct vec){ .size = sizeof(struct nl_addr4) };
+	sn->routes = (struct vec){ .size = sizeof(struct nl_route4) };
+	ret = list_links(&sn->links);
+	if (ret == 0 && (ret = nl_addr4_list(push_addr, &sn->addrs)) < 0)
+		ERROR("network", "cannot list addresses: %s", strerror(-ret));
+	if (ret == 0 && (ret = nl_route4_list(push_route, &sn->routes)) < 0)
+		ERROR("network", "cannot list routes: %s", strerror(-ret));
+	return ret;
+}
+
+enum candidate {
+	CAND_TAKEN,     /* in use by something else: why says what */
+	CAND_FREE,      /* nothing there (or only a leftover of ours) */
+	CAND_OURS,      /* a running network of this mode and mask: join it */
+};
+
+/* An address in the candidate subnet: what it means for the candidate. */
+static enum candidate classify_addr(const struct network *c, const struct snapshot *sn,
+				    const struct nl_addr4 *a, char *why, size_t len)
+{
+	const struct nl_link *l = link_by_index(&sn->links, a->ifindex);
+	int prefix = mask_prefix(c->mask);
+	char have[32];
+
+	if (l != NULL && is_our_bridge(l)) {
+		bool ports = count_ports(&sn->links, l->ifindex, 0) > 0;
+
+		if (!ports)
+			return CAND_FREE;          /* a leftover: network_join removes it */
+		if (strcmp(l->name, c->bridge) == 0 && a->addr == c->gateway && a->prefix == prefix)
+			return CAND_OURS;
+		snprintf(why, len, "network %s (%s mode) is in use", cidr(a->addr, a->prefix, have,
+			 sizeof(have)), l->name[5] == 's' ? "shared" : "host");
+		return CAND_TAKEN;
+	}
+	snprintf(why, len, "the host has address %s/%d on %s", ip_str(a->addr, have), a->prefix,
+		 l != NULL ? l->name : "an unknown interface");
+	return CAND_TAKEN;
+}
+
+/* What the /24 at candidate c holds, from the snapshot; no side effects. */
+static enum candidate classify(const struct network *c, const struct snapshot *sn,
+			       char *why, size_t len)
+{
+	const struct nl_addr4 *addrs = sn->addrs.v;
+	const struct nl_route4 *routes = sn->routes.v;
+	int prefix = mask_prefix(c->mask);
+	enum candidate verdict = CAND_FREE;
+
+	for (size_t i = 0; i < sn->addrs.n; i++) {
+		if (!overlaps(addrs[i].addr, addrs[i].prefix, c->gateway, prefix))
+			continue;
+		enum candidate v = classify_addr(c, sn, &addrs[i], why, len);
+		if (v == CAND_TAKEN)
+			return v;
+		if (v == CAND_OURS)
+			verdict = v;
+	}
+	for (size_t i = 0; i < sn->routes.n; i++) {
+		const struct nl_link *l = link_by_index(&sn->links, routes[i].oif);
+		char have[32];
+
+		/* As check_route: the default route, and routes of our bridges. */
+		if (routes[i].prefix == 0 || (l != NULL && is_our_bridge(l)) ||
+		    !overlaps(routes[i].dst, routes[i].prefix, c->gateway, prefix))
+			continue;
+		snprintf(why, len, "the host has a route to %s%s%s",
+			 cidr(routes[i].dst, routes[i].prefix, have, sizeof(have)),
+			 l ? " dev " : "", l ? l->name : "");
+		return CAND_TAKEN;
+	}
+	return verdict;
+}
+
+/* Step 2: the lowest running network of this mode above the default that a
+ * helper without address options created. 0 if none. */
+static uint32_t find_automatic(const struct network *n, const struct snapshot *sn)
+{
+	const struct nl_link *l = sn->links.v;
+	char mode = n->mode == MODE_SHARED ? 's' : 'h';
+	uint32_t best = 0;
+
+	for (size_t i = 0; i < sn->links.n; i++) {
+		unsigned long gw;
+
+		if (!is_our_bridge(&l[i]) || l[i].name[5] != mode ||
+		    strcmp(l[i].alias, AUTO_ALIAS) != 0 || count_ports(&sn->links, l[i].ifindex, 0) == 0)
+			continue;
+		gw = strtoul(l[i].name + 6, NULL, 16);
+		if (gw > n->gateway && gw <= AUTO_LAST_GATEWAY && (gw & 0xff) == 1 &&
+		    (best == 0 || gw < best))
+			best = (uint32_t)gw;
+	}
+	return best;
+}
+
+/* Is candidate gateway usable (free or ours to join)? Fills why if not. */
+static bool usable(const struct network *n, const struct snapshot *sn, uint32_t gateway,
+		   enum candidate *verdict, char *why, size_t len)
+{
+	struct network c = *n;
+
+	set_gateway(&c, gateway);
+	*verdict = classify(&c, sn, why, len);
+	return *verdict != CAND_TAKEN;
+}
+
+static int choose(struct network *n, const struct snapshot *sn)
+{
+	char why[128] = "", ignored[128], from[32], to[32];
+	enum candidate dflt, v;
+	uint32_t g;
+
+	net_cidr(n, from, sizeof(from));
+	if (usable(n, sn, n->gateway, &dflt, why, sizeof(why)) && dflt == CAND_OURS)
+		return 0;
+	g = find_automatic(n, sn);
+	if (g != 0 && usable(n, sn, g, &v, ignored, sizeof(ignored)) && v == CAND_OURS) {
+		set_gateway(n, g);
+		INFO("network", "joining network %s, chosen automatically by a running helper "
+		     "(the default is %s)", net_cidr(n, to, sizeof(to)), from);
+		return 0;
+	}
+	if (dflt == CAND_FREE)
+		return 0;
+	for (g = n->gateway + AUTO_STEP; g <= AUTO_LAST_GATEWAY; g += AUTO_STEP) {
+		if (!usable(n, sn, g, &v, ignored, sizeof(ignored)))
+			continue;
+		set_gateway(n, g);
+		INFO("network", "default network %s cannot be used (%s): using %s", from, why,
+		     net_cidr(n, to, sizeof(to)));
+		return 0;
+	}
+	ERROR("network", "no free network for %s mode: default %s cannot be used (%s), nor any "
+	      "/24 after it up to 192.168.255.0/24", options_mode_name(n->mode), from, why);
+	return -EADDRNOTAVAIL;
+}
+
+int network_choose(struct network *n)
+{
+	struct snapshot sn;
+	int ret;
+
+	n->automatic = true;
+	ret = snapshot_take(&sn);
+	if (ret == 0)
+		ret = choose(n, &sn);
+	snapshot_free(&sn);
+	return ret;
+}
+
 /* ---- the bridge ---- */
 
 /* Sets net.ipv6.conf.<bridge>.<leaf>. */
@@ -367,6 +557,10 @@ static int bridge_create(struct network *n)
 		step = "set up IPv6 on";
 		ret = bridge_setup_ipv6(n);
 	}
+	if (ret == 0 && n->automatic) {
+		step = "mark";
+		ret = nl_link_set_alias(n->bridge_ifindex, AUTO_ALIAS);
+	}
 	if (ret == 0) {
 		step = "bring up";
 		ret = nl_link_up(n->bridge_ifindex);
@@ -421,6 +615,10 @@ static int bridge_reuse(struct network *n, const struct nl_link *l)
 
 	n->bridge_ifindex = l->ifindex;
 	memcpy(n->bridge_mac, l->mac, sizeof(n->bridge_mac));
+	/* Joined by a helper without address options: later ones join it too. */
+	if (n->automatic && strcmp(l->alias, AUTO_ALIAS) != 0 &&
+	    nl_link_set_alias(l->ifindex, AUTO_ALIAS) < 0)
+		WARN("network", "cannot mark bridge %s as an automatic network", n->bridge);
 	ret = nl_addr4_get(l->ifindex, &addr, &prefix);
 	if (ret == -ENOENT)
 		ret = nl_addr4_add(l->ifindex, n->gateway, mask_prefix(n->mask));
@@ -478,8 +676,7 @@ int network_init(struct network *n, const struct options *o)
 	n->mtu_asked = o->mtu != 0;
 	n->lock_fd = -1;
 	if (n->mode != MODE_BRIDGED) {
-		snprintf(n->bridge, sizeof(n->bridge), "vmnet%c%08x",
-			 n->mode == MODE_SHARED ? 's' : 'h', n->gateway);
+		bridge_name(n->mode, n->gateway, n->bridge);
 		derive_mac(n->bridge, n->bridge_mac);
 	}
 	ret = netns_id(&ns);

@@ -29,6 +29,8 @@ struct network {
 	char lib_dir[128];                    /* /var/lib/vmnet-helper/<ns> */
 	int lock_fd;                          /* held while setting up or tearing down */
 	int port_ifindex;                     /* our port, set by network_add_port */
+	bool automatic;                       /* chosen by network_choose: a bridge we
+						 create is marked as such (its alias) */
 	/* The network's MTU, part of its identity: the bridge's MTU (set
 	 * explicitly, so the kernel never adjusts it to its ports). A network
 	 * in use keeps its MTU: network_join adopts it when --mtu was omitted
@@ -52,6 +54,21 @@ int network_init(struct network *n, const struct options *o);
  * inherited descriptor (the reaper). */
 int network_lock(struct network *n);
 void network_unlock(struct network *n);
+/*
+ * Under the lock, before network_join, for a helper started without the
+ * three address options (n holds the mode's default /24). Helpers without
+ * them share one network whenever they can, and never fail just because the
+ * default cannot be used:
+ *   1. the default network, if one of this mode is running there;
+ *   2. else the lowest network of this mode that such a helper created after
+ *      the default (a running one, marked by its bridge's alias);
+ *   3. else the default, if free;
+ *   4. else the next /24 after the default that is free, up to 192.168.255.0.
+ * "Free": no network of the other mode (or another mask) in use, no host
+ * address or route in it. Logs the choice when it is not the default. May
+ * change gateway, end, bridge and bridge_mac. 0, or -errno (ERROR logged).
+ */
+int network_choose(struct network *n);
 /* Under the lock: create the bridge (address, MTU, up, NAT for shared) if
  * missing, or validate the existing one (mtu: see above). Refuses subnets that overlap another network
  * of ours (an unused one, left by a killed helper, is removed instead) or an

@@ -370,6 +370,7 @@ static int check_addresses(struct parse *p)
 	}
 	if (!any_address(p)) {
 		default_addresses(o);
+		o->auto_network = true;
 		return 0;
 	}
 	if (!p->start_arg || !p->end_arg || !p->mask_arg)
@@ -460,7 +461,9 @@ void options_usage(FILE *out)
 	      "  -h, --help                  print this help and exit\n"
 	      "\n"
 	      "--start-address, --end-address and --subnet-mask must be used together and\n"
-	      "must be private (RFC 1918) addresses.\n"
+	      "must be private (RFC 1918) addresses. Without them the mode's default network\n"
+	      "is used or, when it cannot be (another mode's network is there, or the host\n"
+	      "uses it), the next free /24 after it.\n"
 	      "\n"
 	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
 	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities.\n", out);

@@ -18,6 +18,8 @@ struct options {
 	bool interface_id_set;      /* false: main() generates a random one */
 	enum op_mode mode;
 	uint32_t start, end, mask;  /* host byte order; defaults filled per mode */
+	bool auto_network;          /* shared/host without the three address options:
+				       the default network, or the next free one */
 	const char *shared_interface;
 	bool enable_isolation;
 	bool enable_tso;

@@ -2,11 +2,12 @@
 # Runs every test: installs dependencies (Debian packages), builds, unit tests
 # and fuzz smoke runs under ASan/UBSan, then the integration and QEMU VM tests
 # (root; every one in network namespaces it creates and removes).
+# Run it as root, or as a user with sudo: it re-runs itself through sudo.
+# Arguments go to pytest.
 set -eu
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" != 0 ]; then
-  exec sudo "$0" "$@"
-fi
+. ./scripts/as-root.sh
+as_root run-all.sh "network namespaces, TAP devices, bridges" "$(pwd)/tests/run-all.sh" "$@"
 scripts/install-deps.sh
 make -s
 make -s SAN=1

@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parents[2]
 _build = Path(os.environ.get("VMNET_BUILD", "build"))
 BUILD = _build if _build.is_absolute() else REPO / _build
 HELPER = BUILD / "vmnet-helper"
-CLIENT = BUILD / "vmnet-client"
+CLIENT = BUILD / "vmnet-client"   # the spec's name of vmnet-run: the same program
+RUN = BUILD / "vmnet-run"
 VMSIM = BUILD / "tools" / "vmsim"
 
 RUN_ROOT = Path("/run/vmnet-helper")
@@ -704,7 +705,7 @@ def pytest_configure(config):
 def _environment():
     if os.geteuid() != 0:
         pytest.skip("integration tests need root", allow_module_level=True)
-    missing = [str(p) for p in (HELPER, CLIENT, VMSIM) if not os.access(p, os.X_OK)]
+    missing = [str(p) for p in (HELPER, CLIENT, RUN, VMSIM) if not os.access(p, os.X_OK)]
     if missing:
         pytest.fail("missing binaries (run make): %s" % ", ".join(missing), pytrace=False)
     yield

@@ -79,6 +79,7 @@ def check_json(info, iface, mtu):
     assert info["shared_interface"] == iface
     assert info["vmnet_mtu"] == mtu
     assert info["vmnet_max_packet_size"] == mtu + 14
+    assert info["vmnet_read_max_packets"] == 64 and info["vmnet_write_max_packets"] == 64
     for k in ADDRESS_KEYS:
         assert k not in info, "bridged JSON has %s: %s" % (k, info)
 

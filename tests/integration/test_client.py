@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""vmnet-client: socketpair between the helper (fd 3) and COMMAND (fd 4)."""
+"""vmnet-run (and vmnet-client, its name in the spec): socketpair between
+the helper (fd 3) and COMMAND (fd 4)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,7 +11,7 @@ import textwrap
 import pytest
 
 import frames
-from conftest import (CLIENT, CMD_TIMEOUT, VMSIM, assert_clean, read_line,
+from conftest import (CLIENT, CMD_TIMEOUT, REPO, RUN, VMSIM, assert_clean, read_line,
                       wait_until)
 from test_dhcp import UDHCPC_SCRIPT, read_env
 
@@ -21,24 +23,29 @@ def client_env():
     return env
 
 
-def run_client(lab, args, timeout=CMD_TIMEOUT):
+BOTH = pytest.mark.parametrize("client", [RUN, CLIENT], ids=["vmnet-run", "vmnet-client"])
+
+
+def run_client(lab, args, timeout=CMD_TIMEOUT, client=CLIENT):
     try:
-        return subprocess.run(lab.host.cmd([CLIENT] + list(args)), capture_output=True,
+        return subprocess.run(lab.host.cmd([client] + list(args)), capture_output=True,
                               text=True, timeout=timeout, env=client_env(),
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise AssertionError("vmnet-client %s did not exit within %ss" % (args, timeout))
 
 
-def test_client_propagates_exit_status(lab):
+@BOTH
+def test_client_propagates_exit_status(lab, client):
     # COMMAND starts once the helper's interface exists (its TAP is in this namespace).
-    r = run_client(lab, ["--", "sh", "-c", "ip link show | grep -q vmtap && exit 7; exit 9"])
+    r = run_client(lab, ["--", "sh", "-c", "ip link show | grep -q vmtap && exit 7; exit 9"],
+                   client=client)
     assert r.returncode == 7, "exit %d (9: no TAP while COMMAND ran)\n%s" % (r.returncode,
                                                                            r.stderr)
     assert_clean(lab.host)
-    r = run_client(lab, ["--", "true"])
+    r = run_client(lab, ["--", "true"], client=client)
     assert r.returncode == 0, r.stderr
-    r = run_client(lab, ["--operation-mode", "host", "--", "sh", "-c", "exit 3"])
+    r = run_client(lab, ["--operation-mode", "host", "--", "sh", "-c", "exit 3"], client=client)
     assert r.returncode == 3, r.stderr
     assert_clean(lab.host)
 
@@ -55,11 +62,15 @@ def test_client_command_not_found(lab):
     assert_clean(lab.host)
 
 
-def test_client_bad_helper_option_runs_no_command(lab):
+@BOTH
+def test_client_bad_helper_option_runs_no_command(lab, client):
     marker = lab.tmp / "ran"
-    r = run_client(lab, ["--operation-mode", "bogus", "--", "touch", marker])
-    assert r.returncode != 0
-    assert not marker.exists(), "COMMAND ran although the helper failed"
+    for args in (["--operation-mode", "bogus"], ["--bogus"], ["--fd", "5"],
+                 ["--socket", "/tmp/x"], ["--enable-tso"]):
+        r = run_client(lab, args + ["--", "touch", marker], client=client)
+        assert r.returncode != 0, args
+        assert len(r.stderr.splitlines()) == 1, r.stderr
+        assert not marker.exists(), "COMMAND ran although the helper failed"
     assert_clean(lab.host)
 
 
@@ -81,11 +92,13 @@ FD4_CHECK = textwrap.dedent("""
 """)
 
 
-def test_client_command_uses_fd4(lab):
+@BOTH
+def test_client_command_uses_fd4(lab, client):
     mac = frames.random_mac()
     gw = "192.168.105.1"
     frame = frames.arp_request(mac, "192.168.105.200", gw)
-    r = run_client(lab, ["--", "/usr/bin/python3", "-c", FD4_CHECK, frame.hex(), gw])
+    r = run_client(lab, ["--", "/usr/bin/python3", "-c", FD4_CHECK, frame.hex(), gw],
+                   client=client)
     assert r.returncode == 0, "fd 4 check failed with %d (2: not a datagram socket, " \
         "3: no ARP reply)\n%s" % (r.returncode, r.stderr)
     assert_clean(lab.host)
@@ -144,6 +157,66 @@ def test_client_forwards_signals(lab, sig, code):
         "processes left behind: %s" % lab.host.pids()
     assert_clean(lab.host)
 
+
+
+@BOTH
+def test_client_help_and_version(lab, client):
+    """-h/--help and --version need no COMMAND and name the program as invoked."""
+    name = client.name
+    for args in (["-h"], ["--help"], ["-v", "-h"], ["--operation-mode", "host", "--help"]):
+        r = run_client(lab, args, client=client)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("Usage: %s [OPTIONS] -- COMMAND" % name), r.stdout
+        for opt in ("--interface-id", "--operation-mode", "--start-address", "--end-address",
+                    "--subnet-mask", "--shared-interface", "--enable-isolation",
+                    "--enable-tso", "--enable-checksum-offload", "--stats-interval",
+                    "--verbose", "--unprivileged", "--version", "--help"):
+            assert opt in r.stdout, "%s missing from --help" % opt
+    r = run_client(lab, ["--version"], client=client)
+    assert r.returncode == 0 and r.stdout.startswith(name + " "), r.stdout
+    r = run_client(lab, [], client=client)
+    assert r.returncode != 0 and "missing COMMAND" in r.stderr, r.stderr
+    assert_clean(lab.host)
+
+
+def test_run_passes_interface_options(lab):
+    """vmnet-run's interface options (upstream's list) reach the helper."""
+    iid = "2835E074-9892-4A79-AFFB-7E41D2605678"
+    r = run_client(lab, ["--interface-id", iid, "--operation-mode", "host",
+                         "--start-address", "192.168.120.1", "--end-address", "192.168.120.50",
+                         "--subnet-mask", "255.255.255.0", "--enable-isolation",
+                         "--enable-tso", "--enable-checksum-offload", "--stats-interval", "60",
+                         "--verbose", "--", "true"], client=RUN)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout.splitlines()[0])
+    assert info["vmnet_interface_id"] == iid
+    assert info["operation_mode"] == "host"
+    assert info["vmnet_start_address"] == "192.168.120.1"
+    assert info["vmnet_end_address"] == "192.168.120.50"
+    assert info["tap"].startswith("vmtapi"), info
+    assert info["vmnet_max_packet_size"] == 65550
+    assert "DEBUG" in r.stderr, "--verbose did not reach the helper"
+    assert_clean(lab.host)
+
+
+def test_install_puts_vmnet_run_beside_vmnet_client(lab, tmp_path):
+    """make install: vmnet-run and vmnet-client (the same program) beside the
+    helper, each finding the helper next to itself."""
+    dest = tmp_path / "pkg"
+    r = subprocess.run(["make", "-s", "-C", str(REPO), "install", "DESTDIR=%s" % dest,
+                        "PREFIX=/opt/vmnet-helper"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    bindir = dest / "opt" / "vmnet-helper" / "bin"
+    assert sorted(p.name for p in bindir.iterdir()) == ["vmnet-client", "vmnet-helper",
+                                                       "vmnet-run"]
+    assert os.readlink(bindir / "vmnet-client") == "vmnet-run"
+    for name in ("vmnet-run", "vmnet-client"):
+        r = run_client(lab, ["--version"], client=bindir / name)
+        assert r.stdout.startswith(name + " "), r.stdout
+        r = run_client(lab, ["--", "sh", "-c", "exit 5"], client=bindir / name)
+        assert r.returncode == 5, r.stderr
+        assert '"vmnet_mac_address"' in r.stdout
+    assert_clean(lab.host)
 
 
 def test_client_passes_mtu(lab):

@@ -14,7 +14,8 @@ MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 STRING_KEYS = ["vmnet_interface_id", "vmnet_mac_address", "vmnet_start_address",
                "vmnet_end_address", "vmnet_subnet_mask", "lease_address"]
-NUMBER_KEYS = ["vmnet_mtu", "vmnet_max_packet_size"]
+NUMBER_KEYS = ["vmnet_mtu", "vmnet_max_packet_size", "vmnet_read_max_packets",
+               "vmnet_write_max_packets"]
 
 NETWORKS = {
     "8": ("10.0.0.1", "10.255.255.254", "255.0.0.0"),
@@ -140,3 +141,27 @@ def test_random_interface_id_when_omitted(lab):
     assert id1 != id2
     assert h1.info["vmnet_mac_address"] != h2.info["vmnet_mac_address"]
     assert h1.info["lease_address"] != h2.info["lease_address"]
+
+
+# The datapath's batches (src/forward.c): about 1 MiB of buffers each, 64
+# frames at most and 16 at least; so 64 each way for 1514-byte frames, 16 for
+# frames of up to 64 KiB (TSO, or a 64 KiB MTU).
+@pytest.mark.parametrize("args,read,write", [
+    ([], 64, 64),
+    (["--enable-checksum-offload"], 64, 64),
+    (["--enable-tso", "--enable-checksum-offload"], 16, 16),
+    (["--operation-mode", "host"], 64, 64),
+    (["--mtu", "9000"], 64, 64),
+    (["--mtu", "65520"], 16, 16),
+], ids=["plain", "checksum-offload", "tso", "host", "mtu9000", "mtu65520"])
+def test_json_max_packets(lab, args, read, write):
+    """vmnet_read_max_packets (frames per read from the network, toward the
+    VM) and vmnet_write_max_packets (frames from the VM per write to the
+    network), as numbers, beside the other keys."""
+    h, _ = lab.helper(args)
+    for k in ("vmnet_read_max_packets", "vmnet_write_max_packets"):
+        v = h.info.get(k)
+        assert isinstance(v, int) and not isinstance(v, bool), "%s: %r" % (k, h.info)
+    assert h.info["vmnet_read_max_packets"] == read
+    assert h.info["vmnet_write_max_packets"] == write
+    assert {"vmnet_mtu", "vmnet_max_packet_size", "lease_address", "tap"} <= set(h.info)

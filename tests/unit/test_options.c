@@ -58,6 +58,7 @@ static void test_defaults(void)
 	CHECK(o.stats_interval == 0);
 	CHECK(o.mtu == 0);    /* omitted: the network's own, or DEFAULT_MTU */
 	CHECK(o.shared_interface == NULL);
+	CHECK(o.auto_network);
 
 	OK("--fd=4", "--operation-mode", "host");
 	CHECK(o.fd == 4);
@@ -65,6 +66,14 @@ static void test_defaults(void)
 	CHECK(o.start == HOST_DEFAULT_START);
 	CHECK(o.end == HOST_DEFAULT_END);
 	CHECK(o.mask == DEFAULT_MASK);
+	CHECK(o.auto_network);
+
+	/* Explicit addresses, even the default's: no automatic choice. */
+	OK("--fd=4", "--start-address", "192.168.105.1", "--end-address", "192.168.105.254",
+	   "--subnet-mask", "255.255.255.0");
+	CHECK(!o.auto_network);
+	OK("--fd=4", "--operation-mode", "bridged", "--shared-interface", "eth0");
+	CHECK(!o.auto_network);
 
 	OK("--socket", "/tmp/vm/vmnet.sock");
 	CHECK(o.fd == -1);

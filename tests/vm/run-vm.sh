@@ -3,9 +3,9 @@
 #
 # Boots the test guest (tests/vm/build-image.sh) under QEMU TCG, its NIC on
 # the datagram socket passed as file descriptor 4 -- run it as the COMMAND of
-# vmnet-client:
+# vmnet-run (or vmnet-client, the same program):
 #
-#   vmnet-client --operation-mode shared -- tests/vm/run-vm.sh \
+#   vmnet-run --operation-mode shared -- tests/vm/run-vm.sh \
 #       vmtest.ping=192.168.105.1 vmtest.tcp=10.99.0.2:8080
 #
 # Usage: run-vm.sh [options] [KERNEL-ARG...]
@@ -73,9 +73,9 @@ else
 	case "$fd" in
 	''|*[!0-9]*) die "bad --fd: $fd" ;;
 	esac
-	# Is the descriptor open? (vmnet-client passes it as fd 4.)
+	# Is the descriptor open? (vmnet-run passes it as fd 4.)
 	[ -e "/proc/self/fd/$fd" ] || [ -e "/dev/fd/$fd" ] ||
-		die "file descriptor $fd is not open (run me under vmnet-client)"
+		die "file descriptor $fd is not open (run me under vmnet-run)"
 	netdev="dgram,id=n0,local.type=fd,local.str=$fd"
 fi
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """
 End-to-end test: a real guest kernel under QEMU (TCG), networked by
-vmnet-client + vmnet-helper, entirely inside network namespaces made here.
+vmnet-run (or vmnet-client, its name in the spec) + vmnet-helper, entirely
+inside network namespaces made here.
 
 Topology (both namespaces are created and deleted by each test):
 
@@ -49,7 +50,7 @@ DNS_NAME = "vmtest.example"
 DNS_ADDR = "10.99.0.77"
 
 VM_TIMEOUT = 50        # run-vm.sh kills QEMU after this many seconds
-RUN_TIMEOUT = 80       # and we kill vmnet-client after this many
+RUN_TIMEOUT = 80       # and we kill vmnet-run after this many
 
 # A tiny TCP server: greets every client with one line naming the address
 # the connection came from (so the test can see the NAT), then closes.
@@ -76,7 +77,7 @@ def run(*args, check=True, **kw):
                           stderr=subprocess.PIPE, text=True, **kw)
 
 
-# --- parsing the combined output of vmnet-client + QEMU ----------------------
+# --- parsing the combined output of vmnet-run + QEMU ----------------------
 
 def find_helper_json(text):
     """The helper's one-line JSON description (a dict), or None."""
@@ -176,12 +177,17 @@ def guest_image(qemu):
 
 @pytest.fixture(scope="session")
 def client_binary():
-    client = BUILD / "vmnet-client"
-    helper = BUILD / "vmnet-helper"
-    for b in (client, helper):
+    client = BUILD / "vmnet-run"
+    for b in (client, BUILD / "vmnet-client", BUILD / "vmnet-helper"):
         if not os.access(b, os.X_OK):
             pytest.fail("%s not built (run make, or set VMNET_BUILD)" % b)
     return client
+
+
+@pytest.fixture(scope="session")
+def legacy_client(client_binary):
+    """vmnet-run under the spec's name."""
+    return BUILD / "vmnet-client"
 
 
 class Namespaces:
@@ -297,7 +303,7 @@ def netns():
 
 
 def run_vm(client, ns, mode, kernel_args, helper_args=()):
-    """Boots the guest under vmnet-client in ns.host; returns
+    """Boots the guest under vmnet-run in ns.host; returns
     (returncode, stdout, stderr, helper JSON, VmResult, seconds)."""
     cmd = ["ip", "netns", "exec", ns.host, str(client),
            "--operation-mode", mode, *helper_args, "--",
@@ -316,7 +322,7 @@ def run_vm(client, ns, mode, kernel_args, helper_args=()):
                 pass
             time.sleep(1)
         out, err = p.communicate()
-        pytest.fail("vmnet-client did not finish in %d s\nstdout:\n%s\nstderr:\n%s"
+        pytest.fail("vmnet-run did not finish in %d s\nstdout:\n%s\nstderr:\n%s"
                     % (RUN_TIMEOUT, out, err))
     elapsed = time.monotonic() - start
     info = find_helper_json(out) or find_helper_json(err)
@@ -382,7 +388,7 @@ def describe(rc, out, err):
 
 
 def check_cleaned_up(ns, info):
-    """After vmnet-client returned, the helper's TAP and bridge are gone."""
+    """After vmnet-run returned, the helper's TAP and bridge are gone."""
     names = [info.get(k) for k in ("bridge", "tap") if info and info.get(k)]
     if not names:
         return
@@ -462,14 +468,14 @@ def test_shared_mode(qemu, guest_image, client_binary, netns):
     peers = netns.server_connections()
     assert peers and all(p == HOST_ADDR for p in peers), \
         "remote saw connections from %s, expected %s (NAT)" % (peers, HOST_ADDR)
-    assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+    assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
     check_cleaned_up(netns, info)
 
 
-def test_host_mode(qemu, guest_image, client_binary, netns):
+def test_host_mode(qemu, guest_image, legacy_client, netns):
     target = "%s:%d" % (REMOTE_ADDR, REMOTE_PORT)
     rc, out, err, info, vm, elapsed = run_vm(
-        client_binary, netns, "host",
+        legacy_client, netns, "host",
         ["vmtest.ping=router", "vmtest.ping=" + REMOTE_ADDR, "vmtest.tcp=" + target,
          "vmtest.dns=" + DNS_NAME])
     ctx = describe(rc, out, err)
@@ -485,7 +491,7 @@ def test_host_mode(qemu, guest_image, client_binary, netns):
     assert vm.tcp[target] is None, \
         "host mode guest reached the remote over TCP: %r\n%s" % (vm.tcp[target], ctx)
     assert netns.server_connections() == [], "the remote saw a connection"
-    assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+    assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
     check_cleaned_up(netns, info)
 
 
@@ -515,7 +521,7 @@ def test_two_vms(qemu, guest_image, client_binary, netns, mode, helper_args, rea
         else:
             assert vm_b.ping.get(peer) is False, \
                 "isolated VM reached VM %s\n%s" % (peer, ctx)
-        assert rc == 0, "vmnet-client exited with %s\n%s" % (rc, ctx)
+        assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
     finally:
         first.stop()
 
