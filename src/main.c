@@ -657,6 +657,9 @@ static const struct sandbox_rule main_rules[] = {
 	/* finish(): closing, then waiting for the reaper's teardown */
 	SANDBOX_ALLOW(close),
 	SANDBOX_ALLOW(wait4),
+	/* claim_mac (the VM thread): asking the reaper for a second MAC, once */
+	SANDBOX_ALLOW(sendto),
+	SANDBOX_ALLOW(recvfrom),
 };
 static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 
