@@ -345,3 +345,15 @@ def test_one_mac_per_network(lab):
     path.write_text(path.read_text().replace("pid=%d" % h1.pid, "pid=%d" % sleeper.pid))
     h3, _ = lab.helper(["--interface-id", ID])
     assert h3.info["vmnet_mac_address"] == mac
+
+
+def test_lease_records_its_last_use(lab):
+    """The reaper (under its seccomp filter) writes the helper's exit into the
+    lease: the lease time counts from the last use, not the start."""
+    h, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
+    start = int(lease_lines(lab, h.bridge)[0]["time"])
+    time.sleep(1.1)
+    assert h.stop() == 0
+    assert wait_until(lambda: int(lease_lines(lab, h.bridge)[0]["time"]) > start, 5), \
+        "the lease still says %d: %s" % (start, h.stderr())
+    assert "cannot update" not in h.stderr()
