@@ -81,6 +81,12 @@ def main():
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
 
+    out = os.path.join(HERE, "corpus", "fuzz_vmstream")
+    os.makedirs(out, exist_ok=True)
+    for name, data in vmstream_seeds().items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
 
 def ip6_frame(nh, payload, src="fe80::8d6:36ff:fec1:eaf3", dst="ff02::2", hop=255,
               l4=None, l4_nh=None):
@@ -176,6 +182,20 @@ def dns_seeds():
         b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([10, 99, 0, 77]),
         "resolv.conf": b"# generated\nsearch example.org\nnameserver 127.0.0.53\n"
         b"nameserver fe80::1%eth0\noptions edns0 trust-ad\n",
+    }
+
+
+def vmstream_seeds():
+    """What a VM writes to a stream socket: frames behind 4-byte big-endian lengths."""
+    def framed(f):
+        return struct.pack("!I", len(f)) + f
+    arp = frame(b"")[:14] + bytes(28)
+    big = l4_frame(False, 6, bytes(range(256)) * 255)
+    return {
+        "two-frames": framed(arp) + framed(l4_frame(False, 17, bytes(1400), partial=False)),
+        "partial-length": framed(arp) + b"\0\0",
+        "zero-and-max": framed(b"") + framed(big + bytes(65550 - len(big))),
+        "broken": framed(arp) + struct.pack("!I", 65551) + bytes(16),
     }
 
 

@@ -116,9 +116,50 @@ static void vm_gone(struct forward *f)
 		INFO("forward", "the VM closed its socket");
 }
 
+/* The VM's stream failed (EPIPE, ECONNRESET): it is gone. */
+static bool stream_failed(struct forward *f, int err)
+{
+	if (err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN) {
+		vm_gone(f);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Stream: sends frames[0..n) behind their lengths; returns how many the
+ * stream took. Like the datagram path, a full socket is waited for 1 ms at a
+ * time, SEND_RETRIES times in a row at most: the caller drops the rest.
+ */
+static int stream_send(struct forward *f, const struct iovec *frames, int n)
+{
+	int sent = 0, tries = 0;
+
+	while (sent < n) {
+		int r = stream_tx_send(&f->tx, f->vm_fd, frames + sent, n - sent);
+		if (r > 0) {
+			sent += r;
+			tries = 0;
+			continue;
+		}
+		if (r < 0) {
+			if (!stream_failed(f, r))
+				WARN("forward", "sending to the VM: %s", strerror(-r));
+			break;
+		}
+		if (tries++ >= SEND_RETRIES || !wait_ready(f, f->vm_fd, POLLOUT, 1))
+			break;
+	}
+	return sent;
+}
+
 /* Sends one frame the helper made itself (a DHCP reply) to the VM. */
 static bool send_local(struct forward *f, const uint8_t *frame, size_t len)
 {
+	if (f->stream) {
+		struct iovec iov = { (void *)frame, len };
+		return stream_send(f, &iov, 1) == 1;
+	}
 	for (int i = 0; i <= SEND_RETRIES; i++) {
 		if (send(f->vm_fd, frame, len, MSG_DONTWAIT) >= 0)
 			return true;
@@ -385,6 +426,74 @@ static int slot_prepare(struct forward *f, struct slot *s)
 	return towrite;
 }
 
+/* The end of the VM's stream: a frame it left unfinished is dropped. */
+static void stream_end(struct forward *f, const char *why)
+{
+	size_t left = stream_rx_left(&f->rx);
+
+	if (left) {
+		count(&f->vm, 0, 0, 1);
+		INFO("forward", "%s in the middle of a frame (%zu bytes dropped)", why, left);
+	}
+	vm_gone(f);
+}
+
+/*
+ * Stream: fills s with whole frames from the receive buffer, reading the
+ * socket only when the buffer holds none (one read brings many). Frames
+ * longer than vmnet_max_packet_size are dropped and counted; a length no
+ * frame can have closes the connection. Returns the frames in s, or -1 with
+ * errno (EAGAIN: nothing yet; EPIPE: the stream ended, vm_gone is set).
+ */
+static int stream_recv(struct forward *f, struct slot *s)
+{
+	int n = 0;
+
+	for (;;) {
+		const uint8_t *p;
+		size_t len = 0;
+		enum vmstream_result v = VMS_PARTIAL;
+
+		while (n < s->b.frames && (v = stream_rx_next(&f->rx, &p, &len)) == VMS_FRAME) {
+			if (len > f->max_packet) {
+				count(&f->vm, 0, 0, 1);
+				continue;
+			}
+			memcpy(s->b.iov[n].iov_base, p, len);
+			s->b.msgs[n].msg_len = (unsigned)len;
+			s->b.msgs[n].msg_hdr.msg_flags = 0;
+			n++;
+		}
+		if (n > 0)
+			return n;
+		if (v == VMS_BROKEN) {
+			WARN("forward", "the VM sent a frame length of %zu bytes (at most %d): "
+			     "closing its stream", len, VMSTREAM_MAX_LEN);
+			shutdown(f->vm_fd, SHUT_RDWR);
+			stream_end(f, "closed");
+			errno = EPIPE;
+			return -1;
+		}
+		ssize_t got = stream_rx_read(&f->rx, f->vm_fd);
+		if (got > 0)
+			continue;
+		if (got == 0 || got == -ECONNRESET) {
+			stream_end(f, "the VM closed its stream");
+			errno = EPIPE;
+			return -1;
+		}
+		errno = (int)-got;
+		return -1;
+	}
+}
+
+static int vm_recv(struct forward *f, struct slot *s)
+{
+	if (f->stream)
+		return stream_recv(f, s);
+	return recvmmsg(f->vm_fd, s->b.msgs, (unsigned)s->b.frames, MSG_DONTWAIT, NULL);
+}
+
 static void *vm_rx(void *arg)
 {
 	struct forward *f = arg;
@@ -399,7 +508,12 @@ static void *vm_rx(void *arg)
 			ring_sleep(f, r, &r->rx_sleeps, r->rx_wake, ring_has_room, timeout);
 			continue;
 		}
-		s->n = recvmmsg(f->vm_fd, s->b.msgs, (unsigned)s->b.frames, MSG_DONTWAIT, NULL);
+		s->n = vm_recv(f, s);
+		if (s->n < 0 && errno == EPIPE) {
+			/* The stream ended: nothing more will come. */
+			wait_ready(f, f->stop_fd, POLLIN, -1);
+			continue;
+		}
 		if (s->n < 0) {
 			if (errno == EAGAIN || errno == EINTR) {
 				wait_ready(f, f->vm_fd, POLLIN, timeout);
@@ -517,6 +631,33 @@ static void vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *p
 	*drops += (uint64_t)(n - sent);
 }
 
+/* Stream: sends n frames to the VM; frames it cannot take are dropped. */
+static void vm_stream_batch(struct forward *f, struct batch *b, int n, uint64_t *packets,
+			    uint64_t *bytes, uint64_t *drops)
+{
+	int sent = stream_send(f, b->iov, n);
+
+	for (int i = 0; i < sent; i++)
+		*bytes += b->iov[i].iov_len;
+	*packets += (uint64_t)sent;
+	*drops += (uint64_t)(n - sent);
+}
+
+/* Nothing from the TAP: sleeps until it has frames. On a stream with the
+ * rest of a frame pending, also until the VM can take it. */
+static void host_idle(struct forward *f)
+{
+	struct pollfd p[3] = { { f->tap_fd, POLLIN, 0 }, { f->stop_fd, POLLIN, 0 },
+			       { f->vm_fd, POLLOUT, 0 } };
+	bool pending = f->stream && stream_tx_pending(&f->tx);
+
+	if (poll(p, pending ? 3 : 2, -1) > 0 && pending && p[2].revents) {
+		int rc = stream_tx_flush(&f->tx, f->vm_fd);
+		if (rc < 0 && rc != -EAGAIN)
+			stream_failed(f, rc);
+	}
+}
+
 static void *host_to_vm(void *arg)
 {
 	struct forward *f = arg;
@@ -538,11 +679,13 @@ static void *host_to_vm(void *arg)
 			atomic_store(&f->failed, 1);
 			break;
 		}
-		if (n > 0)
+		if (n > 0 && f->stream)
+			vm_stream_batch(f, &b, n, &packets, &bytes, &drops);
+		else if (n > 0)
 			vm_send_batch(f, &b, n, &packets, &bytes, &drops);
 		count(&f->host, packets, bytes, drops);
 		if (n == 0)
-			wait_ready(f, f->tap_fd, POLLIN, -1);
+			host_idle(f);
 	}
 	free(b.bufs);
 	return NULL;
@@ -575,7 +718,8 @@ int forward_start(struct forward *f)
 	if (f->stop_fd < 0)
 		return -errno;
 	f->ring = ring_new(f);
-	if (f->ring == NULL) {
+	if (f->ring == NULL || (f->stream && (stream_rx_init(&f->rx) < 0 ||
+					       stream_tx_init(&f->tx) < 0))) {
 		forward_stop(f);
 		return -ENOMEM;
 	}
@@ -602,6 +746,8 @@ void forward_stop(struct forward *f)
 	memset(f->threads, 0, sizeof(f->threads));
 	ring_free(f->ring);
 	f->ring = NULL;
+	stream_rx_free(&f->rx);
+	stream_tx_free(&f->tx);
 	close(f->stop_fd);
 	f->stop_fd = -1;
 }
