@@ -10,6 +10,10 @@ measures, side by side, the same workloads over:
   helper  build/vmnet-helper (host and shared mode, offload off and on), with
           the VM played by build/tools/vmsim (a TAP in a guest namespace
           relayed to the helper's socket)
+  stream  build/vmnet-helper on a stream socketpair (host and shared mode):
+          QEMU's -netdev stream framing, each frame behind its 4-byte length,
+          the VM played by bench/streamrelay --fd, which writes one frame per
+          writev as QEMU does
   veth    the guest namespace joined to a bridge by a veth pair: the kernel's
           own limit, the baseline every path is divided by
   passt   passt on its QEMU stream socket, the VM played by bench/streamrelay
@@ -276,16 +280,20 @@ class HelperPath(Path_):
     kind = "helper"
     has_relay = True
 
-    def __init__(self, lab, mode, offload):
+    def __init__(self, lab, mode, offload, stream=False):
         super().__init__(lab)
         self.mode = mode
         self.offload = offload
-        self.name = "helper %s%s" % (mode, " offload" if offload else "")
+        self.stream = stream
+        self.name = "helper %s%s%s" % (mode, " offload" if offload else "",
+                                       " stream" if stream else "")
         self.infos = []
 
     def start_helper(self, ns, extra=()):
-        """A helper with --fd on a new socketpair. Returns (proc, json, vm_end)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        """A helper with --fd on a new socketpair (a stream one for a stream
+        path). Returns (proc, json, vm_end)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX,
+                                         socket.SOCK_STREAM if self.stream else socket.SOCK_DGRAM)
         argv = [HELPER, "--fd", theirs.fileno(), "--operation-mode", self.mode]
         argv += (OFFLOAD_FLAGS if self.offload else []) + list(extra)
         p = self.lab.popen(ns, argv, stdout=subprocess.PIPE, pass_fds=(theirs.fileno(),))
@@ -300,9 +308,12 @@ class HelperPath(Path_):
             raise RuntimeError(msg)
         return p, json.loads(line), ours
 
-    def start_vmsim(self, ns, vm_end, mac):
+    def start_vmsim(self, ns, vm_end, mac, mtu=1500):
         argv = [VMSIM, "--tap", "eth0", "--fd", vm_end.fileno(), "--mac", mac, "--quiet"]
-        if self.offload:
+        if self.stream:
+            argv = [STREAMRELAY, "--tap", "eth0", "--fd", vm_end.fileno(), "--mac", mac,
+                    "--mtu", mtu]
+        elif self.offload:
             argv.append("--offload")
         p = self.lab.popen(ns, argv, stdout=subprocess.PIPE, pass_fds=(vm_end.fileno(),))
         vm_end.close()
@@ -323,7 +334,8 @@ class HelperPath(Path_):
             self.infos.append(info)
             g = self.lab.netns("g%d" % i)
             self.guests.append(g)
-            self.relays.append(self.start_vmsim(g, vm_end, info["vmnet_mac_address"]))
+            self.relays.append(self.start_vmsim(g, vm_end, info["vmnet_mac_address"],
+                                                info.get("vmnet_mtu", 1500)))
             prefix = sum(bin(int(x)).count("1") for x in info["vmnet_subnet_mask"].split("."))
             self.lab.run(g, ["ip", "addr", "add", "%s/%d" % (info["lease_address"], prefix),
                              "dev", "eth0"])
@@ -903,7 +915,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)),
                     help="duration of each iperf3/framegen test (default 10)")
     ap.add_argument("--start-runs", type=int, default=15)
-    ap.add_argument("--only", help="comma-separated parts: helper,veth,peer (iperf paths), framerate, startup")
+    ap.add_argument("--only", help="comma-separated parts: helper,stream,veth,peer (iperf "
+                    "paths), framerate, startup")
     ap.add_argument("--out", default=str(RESULTS), help="directory for the JSON and PNG")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -920,8 +933,8 @@ def main():
               "settings": {"seconds": args.seconds, "udp_payload": UDP_PAYLOAD,
                            "frame_bytes": 60, "start_runs": args.start_runs},
               "paths": [], "framerate": {}}
-    kinds = set(args.only.split(",")) if args.only else {"helper", "veth", "peer", "framerate",
-                                                         "startup"}
+    kinds = set(args.only.split(",")) if args.only else {"helper", "stream", "veth", "peer",
+                                                         "framerate", "startup"}
     lab = Lab()
     t_start = time.monotonic()
     try:
@@ -930,6 +943,8 @@ def main():
             paths.append(VethPath(lab))
         if "helper" in kinds:
             paths += [HelperPath(lab, m, o) for o in (False, True) for m in ("host", "shared")]
+        if "stream" in kinds:
+            paths += [HelperPath(lab, m, False, stream=True) for m in ("host", "shared")]
         if "peer" in kinds:
             paths += [PasstPath(lab, 65520), SlirpPath(lab)]
         log("bench %s: %d s per test" % (stamp, args.seconds))

@@ -9,7 +9,9 @@
  *   TAP (read up to --batch frames, default 1) --one writev--> socket
  *   socket (read into a buffer, split on length prefixes) --write per frame--> TAP
  *
- * Usage: streamrelay --tap NAME --socket PATH [--mtu N] [--batch N]
+ * Usage: streamrelay --tap NAME (--socket PATH | --fd N) [--mac MAC] [--mtu N] [--batch N]
+ * --fd: an inherited stream socket (a socketpair end, as QEMU's
+ * -netdev stream,addr.type=fd gets it) instead of connecting to PATH.
  * Prints "READY <tap>" once connected; exits on EOF from the socket or on a
  * signal (the TAP is not persistent, so the kernel removes it).
  */
@@ -17,6 +19,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/if.h>
+#include <linux/if_arp.h>
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <pthread.h>
@@ -51,7 +54,22 @@ static int ifreq_ioctl(int ctl, unsigned long req, struct ifreq *ifr, const char
 	return 0;
 }
 
-static int tap_create(const char *name, int mtu)
+static int parse_mac(const char *s, unsigned char mac[6])
+{
+	unsigned v[6];
+	char tail;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		if (v[i] > 255)
+			return -1;
+		mac[i] = (unsigned char)v[i];
+	}
+	return 0;
+}
+
+static int tap_create(const char *name, int mtu, const char *mac)
 {
 	struct ifreq ifr;
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -69,6 +87,14 @@ static int tap_create(const char *name, int mtu)
 	if (mtu > 0) {
 		ifr.ifr_mtu = mtu;
 		ifreq_ioctl(ctl, SIOCSIFMTU, &ifr, "SIOCSIFMTU");
+	}
+	if (mac) {
+		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		if (parse_mac(mac, (unsigned char *)ifr.ifr_hwaddr.sa_data) < 0) {
+			fprintf(stderr, "streamrelay: bad --mac %s\n", mac);
+			exit(2);
+		}
+		ifreq_ioctl(ctl, SIOCSIFHWADDR, &ifr, "SIOCSIFHWADDR");
 	}
 	ifreq_ioctl(ctl, SIOCGIFFLAGS, &ifr, "SIOCGIFFLAGS");
 	ifr.ifr_flags |= IFF_UP;
@@ -193,17 +219,21 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "tap", required_argument, NULL, 't' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "fd", required_argument, NULL, 'f' },
+		{ "mac", required_argument, NULL, 'M' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ 0 },
 	};
-	const char *tap = NULL, *path = NULL;
-	int mtu = 0, c;
+	const char *tap = NULL, *path = NULL, *mac = NULL;
+	int mtu = 0, fd = -1, c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': tap = optarg; break;
 		case 's': path = optarg; break;
+		case 'f': fd = atoi(optarg); break;
+		case 'M': mac = optarg; break;
 		case 'm': mtu = atoi(optarg); break;
 		case 'b':
 			batch = atoi(optarg);
@@ -211,18 +241,20 @@ int main(int argc, char **argv)
 				batch = BATCH;
 			break;
 		default:
-			fprintf(stderr, "usage: streamrelay --tap NAME --socket PATH [--mtu N] [--batch N]\n");
+			fprintf(stderr, "usage: streamrelay --tap NAME (--socket PATH | --fd N) "
+				"[--mac MAC] [--mtu N] [--batch N]\n");
 			return 2;
 		}
 	}
-	if (!tap || !path) {
-		fprintf(stderr, "usage: streamrelay --tap NAME --socket PATH [--mtu N] [--batch N]\n");
+	if (!tap || !path == (fd < 0)) {
+		fprintf(stderr, "usage: streamrelay --tap NAME (--socket PATH | --fd N) "
+			"[--mac MAC] [--mtu N] [--batch N]\n");
 		return 2;
 	}
-	tap_fd = tap_create(tap, mtu);
+	tap_fd = tap_create(tap, mtu, mac);
 	if (fcntl(tap_fd, F_SETFL, fcntl(tap_fd, F_GETFL) | O_NONBLOCK) < 0)
 		fail("O_NONBLOCK");
-	sock_fd = stream_connect(path);
+	sock_fd = path ? stream_connect(path) : fd;
 
 	pthread_t t;
 	if (pthread_create(&t, NULL, tap_to_stream, NULL))
