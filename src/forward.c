@@ -427,13 +427,14 @@ static int slot_prepare(struct forward *f, struct slot *s)
 }
 
 /* The end of the VM's stream: a frame it left unfinished is dropped. */
-static void stream_end(struct forward *f, const char *why)
+static void stream_end(struct forward *f)
 {
 	size_t left = stream_rx_left(&f->rx);
 
 	if (left) {
 		count(&f->vm, 0, 0, 1);
-		INFO("forward", "%s in the middle of a frame (%zu bytes dropped)", why, left);
+		INFO("forward", "the VM closed its stream in the middle of a frame (%zu bytes "
+		     "dropped)", left);
 	}
 	vm_gone(f);
 }
@@ -470,7 +471,8 @@ static int stream_recv(struct forward *f, struct slot *s)
 			WARN("forward", "the VM sent a frame length of %zu bytes (at most %d): "
 			     "closing its stream", len, VMSTREAM_MAX_LEN);
 			shutdown(f->vm_fd, SHUT_RDWR);
-			stream_end(f, "closed");
+			count(&f->vm, 0, 0, 1);
+			vm_gone(f);
 			errno = EPIPE;
 			return -1;
 		}
@@ -478,7 +480,7 @@ static int stream_recv(struct forward *f, struct slot *s)
 		if (got > 0)
 			continue;
 		if (got == 0 || got == -ECONNRESET) {
-			stream_end(f, "the VM closed its stream");
+			stream_end(f);
 			errno = EPIPE;
 			return -1;
 		}
