@@ -7,20 +7,22 @@ Everything runs inside network namespaces this script creates (named
 "vb-<id>-<role>") and removes, and no traffic leaves them. In one run it
 measures, side by side, the same workloads over:
 
-  helper  build/vmnet-helper (host and shared mode, offload off and on), with
-          the VM played by build/tools/vmsim (a TAP in a guest namespace
-          relayed to the helper's socket)
-  stream  build/vmnet-helper on a stream socketpair (host and shared mode):
-          QEMU's -netdev stream framing, each frame behind its 4-byte length,
-          the VM played by bench/streamrelay --fd, which writes one frame per
-          writev as QEMU does
+  helper  build/vmnet-helper with the VM played as QEMU plays it
+          (bench/qemusim: a TAP in a guest namespace relayed to the helper's
+          socket one frame per send/recv, as QEMU's -netdev dgram does) at the
+          default MTU and at --mtu 65520 (the guest's MTU taken from the JSON
+          line); and with offloading, the VM played by build/tools/vmsim
+          --offload as libkrun plays it (64 KiB frames, partial checksums)
   veth    the guest namespace joined to a bridge by a veth pair: the kernel's
           own limit, the baseline every path is divided by
-  passt   passt on its QEMU stream socket, the VM played by bench/streamrelay
+  passt   passt on its QEMU stream socket, the VM played by bench/qemusim as
+          QEMU's -netdev stream (MTU 65520, what passt offers a QEMU guest)
   slirp   slirp4netns attached to the guest namespace
 
 Workloads: iperf3 TCP guest->host, host->guest (-R), guest->guest; iperf3 UDP
-with 64-byte frames (18-byte payload); ping round trip. Separately: frames/s of
+with 64-byte frames (18-byte payload); ping round trip; request/response
+(bench/rrbench, UDP and TCP, one 1-byte transaction at a time, as netperf's
+UDP_RR/TCP_RR). Separately: frames/s of
 64-byte frames written by bench/framegen straight to a TAP (baseline) versus
 into the helper's socket, counted the same way (an nft counter
 in the host namespace's prerouting hook); the
@@ -52,11 +54,13 @@ BUILD = _build if _build.is_absolute() else REPO / _build
 HELPER = BUILD / "vmnet-helper"
 VMSIM = BUILD / "tools" / "vmsim"
 FRAMEGEN = BUILD / "bench" / "framegen"
-STREAMRELAY = BUILD / "bench" / "streamrelay"
+QEMUSIM = BUILD / "bench" / "qemusim"
+RRBENCH = BUILD / "bench" / "rrbench"
 RESULTS = REPO / "bench" / "results"
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 IPERF_PORT = 5201
+RR_PORT = 5202
 FWD_PORT = 5301           # host loopback port forwarded to guest 2 (passt, slirp)
 UDP_PAYLOAD = 18          # 14 Ethernet + 20 IPv4 + 8 UDP + 18 = 60 bytes (64 with FCS)
 OFFLOAD_FLAGS = ["--enable-tso", "--enable-checksum-offload"]
@@ -249,7 +253,7 @@ class Path_:
     name = ""
     kind = ""
     baseline = False
-    has_relay = False       # a VM-side relay process (vmsim, streamrelay) is in the path
+    has_relay = False       # a VM-side relay process (vmsim, qemusim) is in the path
 
     def __init__(self, lab):
         self.lab = lab
@@ -258,7 +262,7 @@ class Path_:
         self.host_addr = None   # address the guest uses to reach it
         self.g2g_addr = None    # (address, port) guest 1 uses to reach guest 2's port 5201
         self.procs = []         # the network processes whose CPU is measured
-        self.relays = []        # the VM-side relays (vmsim, streamrelay), measured apart
+        self.relays = []        # the VM-side relays (vmsim, qemusim), measured apart
 
     def setup(self):
         raise NotImplementedError
@@ -277,25 +281,35 @@ class Path_:
 
 
 class HelperPath(Path_):
+    """offload: the VM is vmsim --offload (libkrun-like); otherwise qemusim
+    plays QEMU's dgram backend, or its stream backend (stream: the helper
+    gets a stream socket as --fd). mtu: --mtu for the helper (None: default)."""
     kind = "helper"
     has_relay = True
 
-    def __init__(self, lab, mode, offload, stream=False):
+    def __init__(self, lab, mode, offload, mtu=None, stream=False):
         super().__init__(lab)
         self.mode = mode
         self.offload = offload
+        self.mtu = mtu
         self.stream = stream
-        self.name = "helper %s%s%s" % (mode, " offload" if offload else "",
-                                       " stream" if stream else "")
+        if offload:
+            self.name = "helper %s offload" % mode
+        else:
+            self.name = "helper %s %s%s" % (mode, "stream" if stream else "dgram",
+                                            " mtu %d" % mtu if mtu else "")
         self.infos = []
 
     def start_helper(self, ns, extra=()):
-        """A helper with --fd on a new socketpair (a stream one for a stream
-        path). Returns (proc, json, vm_end)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX,
-                                         socket.SOCK_STREAM if self.stream else socket.SOCK_DGRAM)
+        """A helper with --fd on a new socketpair. Returns (proc, json, vm_end).
+        The VM's end keeps the system's default buffers, as vmnet-client
+        hands it to QEMU."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM if self.stream
+                                         else socket.SOCK_DGRAM)
         argv = [HELPER, "--fd", theirs.fileno(), "--operation-mode", self.mode]
         argv += (OFFLOAD_FLAGS if self.offload else []) + list(extra)
+        if self.mtu:
+            argv += ["--mtu", self.mtu]
         p = self.lab.popen(ns, argv, stdout=subprocess.PIPE, pass_fds=(theirs.fileno(),))
         theirs.close()
         line = read_line(p.stdout.fileno(), 15)
@@ -303,25 +317,27 @@ class HelperPath(Path_):
             p.wait(15)
             ours.close()
             msg = "helper printed no JSON line (exit %s): %s" % (p.returncode, stderr_tail(p))
-            if self.offload:
+            if self.offload or self.stream:
                 raise Unavailable(msg)
             raise RuntimeError(msg)
         return p, json.loads(line), ours
 
-    def start_vmsim(self, ns, vm_end, mac, mtu=1500):
-        argv = [VMSIM, "--tap", "eth0", "--fd", vm_end.fileno(), "--mac", mac, "--quiet"]
-        if self.stream:
-            argv = [STREAMRELAY, "--tap", "eth0", "--fd", vm_end.fileno(), "--mac", mac,
-                    "--mtu", mtu]
-        elif self.offload:
-            argv.append("--offload")
+    def start_vm(self, ns, vm_end, info):
+        """The VM side: vmsim --offload, or qemusim at the helper's MTU."""
+        mac = info["vmnet_mac_address"]
+        if self.offload:
+            argv = [VMSIM, "--tap", "eth0", "--fd", vm_end.fileno(), "--mac", mac, "--quiet",
+                    "--offload"]
+        else:
+            argv = [QEMUSIM, "--tap", "eth0", "--stream-fd" if self.stream else "--dgram-fd",
+                    vm_end.fileno(), "--mac", mac, "--mtu", info["vmnet_mtu"]]
         p = self.lab.popen(ns, argv, stdout=subprocess.PIPE, pass_fds=(vm_end.fileno(),))
         vm_end.close()
         line = read_line(p.stdout.fileno(), 10)
         if not line.startswith("READY"):
             p.wait(10)
-            msg = "vmsim did not start (exit %s): %s" % (p.returncode, stderr_tail(p))
-            if self.offload:
+            msg = "VM side did not start (exit %s): %s" % (p.returncode, stderr_tail(p))
+            if self.offload or self.stream:
                 raise Unavailable(msg)
             raise RuntimeError(msg)
         return p
@@ -334,8 +350,7 @@ class HelperPath(Path_):
             self.infos.append(info)
             g = self.lab.netns("g%d" % i)
             self.guests.append(g)
-            self.relays.append(self.start_vmsim(g, vm_end, info["vmnet_mac_address"],
-                                                info.get("vmnet_mtu", 1500)))
+            self.relays.append(self.start_vm(g, vm_end, info))
             prefix = sum(bin(int(x)).count("1") for x in info["vmnet_subnet_mask"].split("."))
             self.lab.run(g, ["ip", "addr", "add", "%s/%d" % (info["lease_address"], prefix),
                              "dev", "eth0"])
@@ -403,10 +418,10 @@ class PasstPath(Path_):
                                    % (path, stderr_tail(self.procs[-1])))
             g = self.lab.netns("g%d" % i)
             self.guests.append(g)
-            r = self.lab.popen(g, [STREAMRELAY, "--tap", "eth0", "--socket", path,
+            r = self.lab.popen(g, [QEMUSIM, "--tap", "eth0", "--stream", path,
                                    "--mtu", self.mtu], stdout=subprocess.PIPE)
             if not read_line(r.stdout.fileno(), 10).startswith("READY"):
-                raise RuntimeError("streamrelay did not start: %s" % stderr_tail(r))
+                raise RuntimeError("qemusim did not start: %s" % stderr_tail(r))
             self.relays.append(r)
             self.lab.run(g, ["ip", "addr", "add", "10.77.0.1/24", "dev", "eth0"])
             self.lab.run(g, ["ip", "route", "add", "default", "via", "10.77.0.2"])
@@ -436,11 +451,14 @@ class SlirpPath(Path_):
         for i in range(2):
             g = self.lab.netns("g%d" % i)
             self.guests.append(g)
-            holder = self.lab.popen(g, ["sleep", "100000"])
-            self.relays.append(holder)   # only holds the namespace; uses no CPU
             api = self.lab.tmp / ("slirp-%d.sock" % i)
+            # By path: given a PID, slirp4netns joins whatever namespace that
+            # process is in when it looks, and a process started with `ip netns
+            # exec` is still in ours for a moment. In the root namespace
+            # "eth0" is the machine's NIC, so TUNSETIFF failed with EINVAL.
             p = self.lab.popen(h, ["slirp4netns", "--configure", "--mtu=65520",
-                                   "--api-socket", api, holder.pid, "eth0"])
+                                   "--api-socket", api, "--netns-type=path",
+                                   "/run/netns/" + g, "eth0"])
             self.procs.append(p)
             ok = wait_until(lambda: "10.0.2.100" in sh(["ip", "-n", g, "addr", "show"],
                                                        check=False).stdout, 10)
@@ -519,6 +537,34 @@ def ping(lab, path, count=100):
             "max_us": float(m.group(3)) * 1000}
 
 
+def request_response(lab, path, proto, seconds, interval_us=0):
+    """bench/rrbench between the guest and a server in the host namespace:
+    1-byte transactions one at a time; round trip percentiles in us."""
+    srv = lab.popen(path.host_ns, [RRBENCH, "--server", "--" + proto, "--port", RR_PORT],
+                    stdout=subprocess.PIPE)
+    try:
+        if read_line(srv.stdout.fileno(), 10).strip() != "ready":
+            raise RuntimeError("rrbench server did not start: %s" % stderr_tail(srv))
+        res = lab.run(path.guests[0], [RRBENCH, "--client", path.host_addr, "--" + proto,
+                                       "--port", RR_PORT, "--seconds", seconds,
+                                       "--interval", interval_us],
+                      check=False, timeout=seconds + 30)
+    finally:
+        lab.stop(srv, 5)
+    try:
+        return json.loads(res.stdout)
+    except ValueError:
+        raise RuntimeError("rrbench: %s %s" % (res.stdout[-200:], res.stderr[-200:]))
+
+
+def latency(lab, path, seconds):
+    """Ping, and UDP/TCP request/response back to back."""
+    out = {"ping": ping(lab, path)}
+    for proto in ("udp", "tcp"):
+        out["rr_" + proto] = request_response(lab, path, proto, seconds)
+    return out
+
+
 def warm_up(lab, path):
     """ARP and first packets out of the way; fails when the path does not work."""
     ok = wait_until(lambda: lab.run(path.guests[0], ["ping", "-n", "-c", "1", "-W", "1",
@@ -528,7 +574,10 @@ def warm_up(lab, path):
         raise RuntimeError("guest cannot ping %s" % path.host_addr)
 
 
-def run_path(lab, path, seconds, log):
+WORKLOADS = ("tcp", "udp", "latency")
+
+
+def run_path(lab, path, seconds, log, workloads=WORKLOADS):
     row = {"name": path.name, "kind": path.kind}
     try:
         path.setup()
@@ -543,12 +592,17 @@ def run_path(lab, path, seconds, log):
     try:
         warm_up(lab, path)
         row["available"] = True
-        for d in ("g2h", "h2g", "g2g"):
+        for d in ("g2h", "h2g", "g2g") if "tcp" in workloads else ():
             row["tcp_" + d] = tcp(lab, path, d, seconds)
-            log("  %-26s tcp %s %6.2f Gbit/s" % (path.name, d, row["tcp_" + d]["gbps"]))
-        row["udp64"] = udp_small(lab, path, seconds)
-        log("  %-26s udp64   %8.0f pps" % (path.name, row["udp64"]["pps"]))
-        row["ping"] = ping(lab, path)
+            log("  %-30s tcp %s %6.2f Gbit/s" % (path.name, d, row["tcp_" + d]["gbps"]))
+        if "udp" in workloads:
+            row["udp64"] = udp_small(lab, path, seconds)
+            log("  %-30s udp64   %8.0f pps" % (path.name, row["udp64"]["pps"]))
+        if "latency" in workloads:
+            row.update(latency(lab, path, max(2, seconds // 2)))
+            log("  %-30s ping %s us, udp rr p50 %.0f us, tcp rr p50 %.0f us" % (
+                path.name, "%.0f" % row["ping"]["avg_us"] if row["ping"] else "-",
+                row["rr_udp"]["p50_us"], row["rr_tcp"]["p50_us"]))
     except (RuntimeError, subprocess.SubprocessError, KeyError) as e:
         log("  %s: failed: %s" % (path.name, e))
         row["error"] = str(e)
@@ -676,6 +730,13 @@ def startup(lab, runs):
         rp = status_kib(kids[0]) if kids else {}
         mem = {"datapath_rss_kib": dp.get("VmRSS"), "reaper_rss_kib": rp.get("VmRSS"),
                "datapath_status_kib": dp, "reaper_status_kib": rp}
+        # And with --mtu 65520 (another network: the MTU is the network's).
+        big = HelperPath(lab, "host", False, 65520)
+        p, _, vm = big.start_helper(ns)
+        time.sleep(0.5)
+        mem["datapath_mtu65520_rss_kib"] = status_kib(p.pid).get("VmRSS")
+        lab.stop(p)
+        vm.close()
         lab.stop(first)
         vm_first.close()
     finally:
@@ -684,6 +745,22 @@ def startup(lab, runs):
              "cold_median_ms": statistics.median(cold),
              "join_median_ms": statistics.median(join),
              "netns_exec_median_ms": statistics.median(netns_exec)}, mem)
+
+
+# --------------------------------------------------------------------------
+# latency hop by hop (bench/hops.py)
+
+def hop_by_hop(lab, seconds, log):
+    """UDP request/response 10 ms apart under perf, cut hop by hop, on veth, the
+    helper (QEMU-like VM side) and slirp4netns."""
+    if not shutil.which("perf"):
+        return {"unavailable": "perf not installed (linux-perf)"}
+    import hops
+    try:
+        return hops.measure(lab, ["veth", "helper", "slirp"], 10000, max(3, seconds // 2), log)
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+        log("  hops failed: %s" % e)
+        return {"unavailable": "failed: %s" % e}
 
 
 # --------------------------------------------------------------------------
@@ -730,6 +807,10 @@ def add_ratios(result):
         if r.get("ping") and base.get("ping"):
             r["ping"]["overhead_us"] = r["ping"]["avg_us"] - base["ping"]["avg_us"]
             r["ping"]["ratio_to_veth"] = ratio(r["ping"]["avg_us"], base["ping"]["avg_us"])
+        for key in ("rr_udp", "rr_tcp"):
+            if r.get(key) and base.get(key):
+                for q in ("p50", "mean"):
+                    r[key][q + "_overhead_us"] = r[key][q + "_us"] - base[key][q + "_us"]
     fr = result["framerate"]
     for k, v in fr.items():
         if k != "tap_direct" and isinstance(v, dict) and "pps" in v:
@@ -745,11 +826,60 @@ def add_ratios(result):
                 v["busiest_thread_ns_per_frame"])
 
 
+def versus(a, b):
+    """'a vs b (+x%)' for two Gbit/s figures."""
+    return "%.2f vs %.2f Gbit/s (%+.0f%%)" % (a, b, 100 * (a / b - 1) if b else 0)
+
+
+def peer_targets(rows):
+    """The helper against passt, row by row (issue 12's targets)."""
+    out = []
+    passt = rows.get("passt", {})
+    checks = []
+    for q in ("helper shared dgram mtu 65520", "helper shared stream mtu 65520",
+              "helper host dgram mtu 65520"):
+        checks += [(q, "tcp_g2h", "QEMU-like VM side, --mtu 65520: guest->host >= passt (%s)"),
+                   (q, "tcp_h2g", "QEMU-like VM side, --mtu 65520: host->guest >= passt (%s)"),
+                   (q, "tcp_g2g", "QEMU-like VM side, --mtu 65520: guest->guest > passt (%s)")]
+    for mode in ("shared", "host"):
+        o = "helper %s offload" % mode
+        checks += [(o, "tcp_h2g", "offload: host->guest >= passt (%s)"),
+                   (o, "tcp_g2g", "offload: guest->guest > passt (%s)")]
+    for name, key, what in checks:
+        what = what % " ".join(name.split()[1:3])
+        r = rows.get(name, {})
+        if key not in r or key not in passt:
+            out.append({"target": what, "measured": "not measured", "met": None})
+            continue
+        a, b = r[key]["gbps"], passt[key]["gbps"]
+        out.append({"target": what, "measured": versus(a, b),
+                    "met": a > b if key == "tcp_g2g" else a >= b})
+    return out
+
+
+def latency_targets(result):
+    """The helper's own share of a round trip against what slirp4netns adds."""
+    out = []
+    h = result.get("hops", {})
+    helper, slirp = h.get("helper", {}), h.get("slirp", {})
+    if "helper" in helper.get("shares_us", {}) and "slirp4netns" in slirp.get("shares_us", {}):
+        a, b = helper["shares_us"]["helper"], slirp["shares_us"]["slirp4netns"]
+        out.append({"target": "latency: the helper's own hops <= slirp4netns's (traced UDP "
+                              "request/response, 10 ms apart)",
+                    "measured": "%.0f vs %.0f us per round trip (VM side %.0f us)"
+                    % (a, b, helper["shares_us"].get("VM side", 0)), "met": a <= b})
+    else:
+        out.append({"target": "latency: the helper's own hops <= slirp4netns's",
+                    "measured": h.get("unavailable", "not measured"), "met": None})
+    return out
+
+
 def targets(result):
     """Each target: what, measured, goal, met. Reported, never enforced."""
     out = []
     rows = {r["name"]: r for r in result["paths"]}
     peers = [r for r in result["paths"] if r["kind"] == "peer" and "tcp_g2h" in r]
+    out += peer_targets(rows)
     for mode in ("host", "shared"):
         r = rows.get("helper %s offload" % mode, {})
         name = "offload, guest->host >= 50%% of veth and above every peer (%s)" % mode
@@ -759,8 +889,10 @@ def targets(result):
         ratio_ = r["tcp_g2h"].get("ratio_to_veth")
         best_peer = max((p["tcp_g2h"]["gbps"] for p in peers), default=0)
         met = ratio_ is not None and ratio_ >= 0.5 and r["tcp_g2h"]["gbps"] > best_peer
-        out.append({"target": name, "measured": "%.0f%% of veth, %.2f vs best peer %.2f Gbit/s"
-                    % (100 * (ratio_ or 0), r["tcp_g2h"]["gbps"], best_peer), "met": met})
+        out.append({"target": name, "measured": "%.0f%% of veth, %s"
+                    % (100 * (ratio_ or 0), versus(r["tcp_g2h"]["gbps"], best_peer)),
+                    "met": met})
+    out += latency_targets(result)
     for mode in ("host", "shared"):
         v = result["framerate"].get("helper_" + mode)
         name = "no offload, 64-byte frame rate >= 90%% of direct TAP writes (%s)" % mode
@@ -782,8 +914,12 @@ def targets(result):
                     "met": max(st["cold_median_ms"], st["join_median_ms"]) < 50})
         m = result["memory"]
         worst = max(v for v in (m["datapath_rss_kib"], m["reaper_rss_kib"]) if v is not None)
+        if m.get("datapath_mtu65520_rss_kib"):
+            worst = max(worst, m["datapath_mtu65520_rss_kib"])
         out.append({"target": "idle helper < 4 MiB resident (each process)", "measured":
-                    "datapath %s KiB, reaper %s KiB" % (m["datapath_rss_kib"], m["reaper_rss_kib"]),
+                    "datapath %s KiB (%s KiB with --mtu 65520), reaper %s KiB"
+                    % (m["datapath_rss_kib"], m.get("datapath_mtu65520_rss_kib"),
+                       m["reaper_rss_kib"]),
                     "met": worst < 4096})
     return out
 
@@ -794,16 +930,16 @@ def fmt(v, spec, none="-"):
 
 def table(result):
     lines = []
-    hdr = "%-24s %15s %15s %15s %17s %15s %10s" % (
+    hdr = "%-30s %15s %15s %15s %14s %13s %13s %13s %10s" % (
         "path", "guest->host", "host->guest", "guest->guest", "64B UDP kpps", "ping avg us",
-        "CPU s/Gbit")
+        "UDP RR us", "TCP RR us", "CPU s/Gbit")
     lines += [hdr, "-" * len(hdr)]
     for r in result["paths"]:
         if not r.get("available"):
-            lines.append("%-24s not available: %s" % (r["name"], r.get("reason", "")[:80]))
+            lines.append("%-30s not available: %s" % (r["name"], r.get("reason", "")[:80]))
             continue
         if "error" in r and "udp64" not in r:
-            lines.append("%-24s failed: %s" % (r["name"], r["error"][:80]))
+            lines.append("%-30s failed: %s" % (r["name"], r["error"][:80]))
             continue
         cells = []
         for k in ("tcp_g2h", "tcp_h2g", "tcp_g2g"):
@@ -811,15 +947,20 @@ def table(result):
             cells.append("-" if not t else "%5.2f (%3.0f%%)" % (
                 t["gbps"], 100 * (t.get("ratio_to_veth") or 0)))
         u = r.get("udp64")
-        cells.append("-" if not u else "%6.0f (%3.0f%%)" % (u["pps"] / 1000,
+        cells.append("-" if not u else "%4.0f (%3.0f%%)" % (u["pps"] / 1000,
                                                             100 * (u.get("ratio_to_veth") or 0)))
         p = r.get("ping")
-        cells.append("-" if not p else "%5.0f (%+5.0f)" % (p["avg_us"], p.get("overhead_us", 0)))
+        cells.append("-" if not p else "%4.0f (%+4.0f)" % (p["avg_us"], p.get("overhead_us", 0)))
+        for key in ("rr_udp", "rr_tcp"):
+            q = r.get(key)
+            cells.append("-" if not q else "%4.0f (%+4.0f)" % (q["p50_us"],
+                                                              q.get("p50_overhead_us", 0)))
         cpu = r.get("tcp_g2h", {}).get("cpu_s_per_gbit")
         cells.append(fmt(cpu, ".3f"))
-        lines.append("%-24s %15s %15s %15s %17s %15s %10s" % tuple([r["name"]] + cells))
-    lines.append("Gbit/s (ratio to veth); ping: average round trip (difference to veth); "
-                 "CPU: the path's own processes, guest->host.")
+        lines.append("%-30s %15s %15s %15s %14s %13s %13s %13s %10s" % tuple([r["name"]] + cells))
+    lines.append("Gbit/s (ratio to veth); ping: average round trip; RR: median round trip of "
+                 "1-byte request/response; (difference to veth); CPU: the path's own processes, "
+                 "guest->host.")
     lines.append("")
     fr = result["framerate"]
     lines.append("64-byte frames, counted by an nft rule at the host's prerouting hook:")
@@ -847,6 +988,17 @@ def table(result):
             lines.append("idle %-8s VmRSS %s KiB (anon %s, file %s), PSS %s KiB (anon %s, file %s)"
                          % (who, d.get("VmRSS"), d.get("RssAnon"), d.get("RssFile"), d.get("Pss"),
                             d.get("Pss_Anon"), d.get("Pss_File")))
+        lines.append("idle datapath with --mtu 65520: VmRSS %s KiB"
+                     % m.get("datapath_mtu65520_rss_kib"))
+    h = result.get("hops", {})
+    if any(isinstance(v, dict) for v in h.values()):
+        import hops
+        lines.append("")
+        lines.append("UDP request/response 10 ms apart, traced with perf, hop by hop (medians; "
+                     "tracing adds a few us per syscall):")
+        for name, sm in h.items():
+            if isinstance(sm, dict):
+                lines += ["  " + x for x in hops.format_summary(name, sm)]
     lines.append("")
     lines.append("targets (reported, not enforced):")
     for t in result["targets"]:
@@ -864,8 +1016,8 @@ def plot(result, png):
         return False
     rows = [r for r in result["paths"] if r.get("available") and "tcp_g2h" in r]
     names = [r["name"] for r in rows]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5.5),
-                                   gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(19, 6),
+                                        gridspec_kw={"width_ratios": [3, 2, 2]})
     width = 0.27
     for i, (k, label) in enumerate((("tcp_g2h", "guest→host"), ("tcp_h2g", "host→guest"),
                                     ("tcp_g2g", "guest→guest"))):
@@ -899,6 +1051,17 @@ def plot(result, png):
     ax2.invert_yaxis()
     ax2.set_xlabel("thousand 64-byte frames/s received")
     ax2.set_title("Small-frame packet rate")
+    lat = [r for r in result["paths"] if r.get("available") and r.get("rr_udp")]
+    for i, (k, label) in enumerate((("rr_udp", "UDP request/response"),
+                                    ("rr_tcp", "TCP request/response"))):
+        ys = [j + (i - 0.5) * 0.4 for j in range(len(lat))]
+        ax3.barh(ys, [r[k]["p50_us"] for r in lat], 0.4, label=label)
+    ax3.set_yticks(range(len(lat)))
+    ax3.set_yticklabels([r["name"] for r in lat], fontsize=7)
+    ax3.invert_yaxis()
+    ax3.set_xlabel("median round trip, us (1 byte each way)")
+    ax3.set_title("Latency")
+    ax3.legend(fontsize=8)
     m = result["machine"]
     fig.suptitle("vmnet-helper benchmark %s — %s, %d cores, kernel %s" % (
         result["timestamp"], m["cpu_model"], m["cores"], m["kernel"]), fontsize=10)
@@ -915,13 +1078,16 @@ def main():
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)),
                     help="duration of each iperf3/framegen test (default 10)")
     ap.add_argument("--start-runs", type=int, default=15)
-    ap.add_argument("--only", help="comma-separated parts: helper,stream,veth,peer (iperf "
-                    "paths), framerate, startup")
+    ap.add_argument("--only", help="comma-separated parts: helper, veth, peer (the paths), "
+                    "framerate, startup, hops (default all)")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS),
+                    help="comma-separated workloads on each path: tcp, udp, latency "
+                    "(default all)")
     ap.add_argument("--out", default=str(RESULTS), help="directory for the JSON and PNG")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (sudo make bench)")
-    for b in (HELPER, VMSIM, FRAMEGEN, STREAMRELAY):
+    for b in (HELPER, VMSIM, FRAMEGEN, QEMUSIM, RRBENCH):
         if not os.access(b, os.X_OK):
             sys.exit("bench: missing %s (run make and bench/run.sh)" % b)
 
@@ -931,10 +1097,11 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     result = {"timestamp": stamp, "machine": machine(), "versions": versions(),
               "settings": {"seconds": args.seconds, "udp_payload": UDP_PAYLOAD,
-                           "frame_bytes": 60, "start_runs": args.start_runs},
+                           "frame_bytes": 60, "start_runs": args.start_runs,
+                           "workloads": args.workloads},
               "paths": [], "framerate": {}}
-    kinds = set(args.only.split(",")) if args.only else {"helper", "stream", "veth", "peer",
-                                                         "framerate", "startup"}
+    kinds = set(args.only.split(",")) if args.only else {"helper", "veth", "peer", "framerate",
+                                                         "startup", "hops"}
     lab = Lab()
     t_start = time.monotonic()
     try:
@@ -942,15 +1109,20 @@ def main():
         if "veth" in kinds:
             paths.append(VethPath(lab))
         if "helper" in kinds:
-            paths += [HelperPath(lab, m, o) for o in (False, True) for m in ("host", "shared")]
-        if "stream" in kinds:
-            paths += [HelperPath(lab, m, False, stream=True) for m in ("host", "shared")]
+            # QEMU's case, -netdev dgram and -netdev stream, at the default MTU
+            # and at --mtu 65520, then libkrun's (offloading), in both modes.
+            for stream in (False, True):
+                paths += [HelperPath(lab, "shared", False, None, stream),
+                          HelperPath(lab, "shared", False, 65520, stream)]
+            paths.append(HelperPath(lab, "host", False, 65520))
+            paths += [HelperPath(lab, m, True) for m in ("host", "shared")]
         if "peer" in kinds:
             paths += [PasstPath(lab, 65520), SlirpPath(lab)]
         log("bench %s: %d s per test" % (stamp, args.seconds))
         for p in paths:
             log("path: %s" % p.name)
-            result["paths"].append(run_path(lab, p, args.seconds, log))
+            result["paths"].append(run_path(lab, p, args.seconds, log,
+                                            args.workloads.split(",")))
         if "framerate" in kinds:
             log("frame rate: framegen to a TAP, and into the helper's socket")
             result["framerate"]["tap_direct"] = framerate_tap(lab, args.seconds)
@@ -959,6 +1131,8 @@ def main():
         if "startup" in kinds:
             log("start time and memory")
             result["startup"], result["memory"] = startup(lab, args.start_runs)
+        if "hops" in kinds:
+            result["hops"] = hop_by_hop(lab, args.seconds, log)
     finally:
         lab.cleanup()
     result["duration_s"] = time.monotonic() - t_start

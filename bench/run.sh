@@ -3,6 +3,7 @@
 # `sudo make bench`: builds the benchmark's own tools into build/bench/ and runs
 # bench/bench.py (every measurement inside network namespaces it creates and
 # removes). Not part of the test suite. Arguments go to bench.py (--help).
+# bench/hops.py (latency hop by hop) runs on its own too, after this built the tools.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -14,8 +15,11 @@ for cmd in iperf3 passt slirp4netns ping nft ss; do
 done
 BUILD=${VMNET_BUILD:-build}
 mkdir -p "$BUILD/bench"
-for tool in framegen streamrelay; do
+for tool in framegen qemusim rrbench; do
   ${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow \
     -o "$BUILD/bench/$tool" "bench/$tool.c" -lpthread
 done
+# csumbench times the helper's own checksum code.
+${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Isrc \
+  -o "$BUILD/bench/csumbench" bench/csumbench.c src/pkt.c
 exec /usr/bin/python3 bench/bench.py "$@"

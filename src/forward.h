@@ -2,7 +2,8 @@
 /*
  * The datapath: three threads. VM socket -> TAP is a pipeline of two (one
  * receives and checks batches, one writes them to the TAP; forward.c says
- * why); TAP -> VM socket is one. All batch syscalls where the kernel lets
+ * why); TAP -> VM socket is one, helped by the receiving thread with replies
+ * the host makes while it writes a few frames (forward.c). All batch syscalls where the kernel lets
  * them, with preallocated buffers (no per-frame allocation). The VM socket
  * is a datagram socket (one frame per datagram) or a stream (frames behind
  * their length, streamio.h): only the receiving and sending differ.
@@ -27,6 +28,7 @@
 #define FWD_THREADS 3
 
 struct ring;
+struct to_vm;
 
 struct fwd_counters {
 	_Atomic uint64_t packets, bytes, drops;
@@ -57,6 +59,7 @@ struct forward {
 	_Atomic int64_t last_ra_ms;  /* when we last sent the VM an RA (monotonic) */
 	int ra_count;              /* unsolicited RAs sent (VM thread only) */
 	struct ring *ring;         /* VM -> TAP hand-over (forward.c) */
+	struct to_vm *to_vm;       /* TAP -> VM buffers and their lock (forward.c) */
 	struct stream_rx rx;       /* stream: vm_rx's receive buffer */
 	struct stream_tx tx;       /* stream: every sender to the VM (streamio.h) */
 	pthread_t threads[FWD_THREADS];

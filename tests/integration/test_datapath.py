@@ -294,10 +294,10 @@ def test_runt_and_oversize_frames_dropped(lab):
 
 BULK_SERVER = textwrap.dedent("""
     import hashlib, os, socket, sys
-    mode, size = sys.argv[1], int(sys.argv[2])
-    s = socket.socket()
+    mode, size, bind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    s = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 8081)); s.listen(1); s.settimeout(30)
+    s.bind((bind, 8081)); s.listen(1); s.settimeout(30)
     print("ready", flush=True)
     c, _ = s.accept(); c.settimeout(30)
     h = hashlib.sha256()
@@ -346,7 +346,8 @@ def bulk_transfer(lab, server_ns, server_addr, g, vm_sends, size, timeout=60):
     """size bytes over TCP between guest g and a server in server_ns, sha256
     compared at both ends. Returns the seconds it took (for reports only)."""
     srv_mode, cli_mode = ("recv", "send") if vm_sends else ("send", "recv")
-    srv = server_ns.popen(["/usr/bin/python3", "-c", BULK_SERVER, srv_mode, str(size)],
+    bind = "::" if ":" in server_addr else "0.0.0.0"
+    srv = server_ns.popen(["/usr/bin/python3", "-c", BULK_SERVER, srv_mode, str(size), bind],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lab.procs.append(srv)
     assert read_line(srv.stdout.fileno(), 10).strip() == b"ready"
@@ -437,3 +438,46 @@ def test_burst_arrives_whole_and_in_order(lab, args):
                       stats_lines(h)[-1]["vm"]["packets"] >= count, 5), stats_lines(h)[-1:]
     assert h.stop() == 0
     assert_clean(lab.host)
+
+
+HOST_BURST = textwrap.dedent("""
+    import socket, sys, time
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for i in range(int(sys.argv[2])):
+        s.sendto(i.to_bytes(4, "big") + b"vmnet-order", (sys.argv[1], 9999))
+        if i % 256 == 255:
+            time.sleep(0.0005)
+    print("sent", flush=True)
+""")
+
+
+def test_frames_to_vm_in_order_while_vm_sends(lab):
+    """Frames from the host reach the VM in order while the VM sends a steady
+    trickle of its own: each of its frames is written inline, and the thread
+    that writes it also passes on what the TAP has for the VM (replies the host
+    made meanwhile), alongside the thread that does only that."""
+    count = 20000
+    h, vm = lab.helper([])
+    mac, ip = h.info["vmnet_mac_address"], h.info["lease_address"]
+    gw_mac = lab.host.ip_json("link", "show", h.bridge)[0]["address"]
+    lab.host.run(["ip", "neigh", "replace", ip, "lladdr", mac, "dev", h.bridge])
+    vm.sock.setsockopt(socket.SOL_SOCKET, 33, 64 << 20)   # SO_RCVBUFFORCE: hold them all
+    trickle = frames.udp_frame(mac, gw_mac, ip, h.gateway, 40000, 9, b"trickle")
+    src = lab.host.popen(["/usr/bin/python3", "-c", HOST_BURST, ip, count],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lab.procs.append(src)
+    assert read_line(src.stdout.fileno(), 10).strip() == b"ready"
+    src.stdin.write(b"go\n")
+    src.stdin.flush()
+    seqs, deadline, quiet = [], time.monotonic() + 30, 0
+    while time.monotonic() < deadline and quiet < 1000:
+        vm.send(trickle)
+        f = vm.recv(0 if quiet == 0 else 0.0002)
+        if f is not None and f.endswith(b"vmnet-order"):
+            seqs.append(int.from_bytes(f[-15:-11], "big"))
+        quiet = quiet + 1 if f is None and src.poll() is not None else 0
+    print("%d of %d frames arrived" % (len(seqs), count))
+    assert len(seqs) > count // 2, "only %d of %d frames arrived" % (len(seqs), count)
+    assert seqs == sorted(seqs), "frames to the VM reordered"

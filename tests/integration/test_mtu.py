@@ -15,7 +15,7 @@ import pytest
 from conftest import (REMOTE_ADDR, REMOTE_HOST_ADDR, assert_clean, bridge_name, read_line,
                       sh, wait_until)
 from test_datapath import bulk_transfer, stats_lines
-from test_ipv6 import addrs6
+from test_ipv6 import REMOTE6, addrs6, ping6, prefix_net, slaac_address, v6_remote
 from test_offload import UDP_CLIENT, UDP_ECHO
 
 MTUS = [9000, 65520]
@@ -142,7 +142,7 @@ def test_bulk_tcp(lab, mtu, direction):
     assert st["vm"]["drops"] == 0, st
 
 
-@pytest.mark.parametrize("mtu", [9000])
+@pytest.mark.parametrize("mtu", MTUS)
 def test_offload_at_mtu(lab, mtu):
     """Offloading keeps working with another MTU: TSO frames segmented at it."""
     h, vm = lab.helper(["--mtu", mtu, "--enable-tso", "--enable-checksum-offload",
@@ -214,10 +214,13 @@ def test_nat_mss_clamped_and_large_udp(lab, mtu):
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
 
 
-def far_network(lab, remote):
+FAR6 = "fd00:98::2"
+
+
+def far_network(lab, remote, ipv6=False):
     """A "far" namespace behind the remote one: the remote is a router whose
     link to it has MTU 1280 on the remote's side (the far end has 1500, so it
-    asks for 1460-byte segments and only the router knows better)."""
+    asks for segments of 1500 bytes and only the router knows better)."""
     far = lab.netns("far")
     sh(["ip", "-n", remote.name, "link", "add", "farlink", "mtu", "1280", "type", "veth",
         "peer", "name", "eth0", "netns", far.name])
@@ -230,6 +233,13 @@ def far_network(lab, remote):
     lab.host.run(["ip", "route", "add", "198.51.100.0/24", "via", REMOTE_ADDR])
     assert wait_until(lambda: far.run(["ping", "-n", "-c", "1", "-W", "1", REMOTE_HOST_ADDR],
                                       check=False).returncode == 0, 10)
+    if ipv6:
+        remote.run(["ip", "-6", "addr", "add", "fd00:98::1/64", "dev", "farlink", "nodad"])
+        remote.set_sysctl("net.ipv6.conf.all.forwarding", "1")
+        far.run(["ip", "-6", "addr", "add", FAR6 + "/64", "dev", "eth0", "nodad"])
+        far.run(["ip", "-6", "route", "add", "default", "via", "fd00:98::1"])
+        lab.host.run(["ip", "-6", "route", "add", "fd00:98::/64", "via", REMOTE6])
+        assert wait_until(lambda: ping6(far, "fd00:99::1"), 10), "far unreachable over IPv6"
     return far
 
 
@@ -242,6 +252,20 @@ def test_fragmentation_needed_reaches_vm(lab):
     h, g, _ = dhcp_guest(lab, 9000)
     bulk_transfer(lab, far, "198.51.100.2", g, True, 2 << 20)
     route = g.run(["ip", "-4", "route", "get", "198.51.100.2"]).stdout
+    assert re.search(r"\bmtu 1280\b", route), "no path MTU learnt: %s" % route
+
+
+def test_packet_too_big_reaches_vm(lab):
+    """The same over IPv6 through NAT66: ICMPv6 "packet too big" from the
+    remote router, translated back to the VM's own address."""
+    remote = v6_remote(lab)
+    far = far_network(lab, remote, ipv6=True)
+    h, g, _ = dhcp_guest(lab, 9000)
+    g.ns.set_sysctl("net.ipv6.conf.%s.accept_ra" % g.tap, "1")
+    g.run(["rdisc6", "-1", "-w", "2000", g.tap], check=False, timeout=20)
+    assert slaac_address(g, prefix_net(h)), "no SLAAC address"
+    bulk_transfer(lab, far, FAR6, g, True, 2 << 20)
+    route = g.run(["ip", "-6", "route", "get", FAR6]).stdout
     assert re.search(r"\bmtu 1280\b", route), "no path MTU learnt: %s" % route
 
 
