@@ -81,11 +81,13 @@ def main():
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
 
-    out = os.path.join(HERE, "corpus", "fuzz_vmstream")
-    os.makedirs(out, exist_ok=True)
-    for name, data in vmstream_seeds().items():
-        with open(os.path.join(out, name), "wb") as f:
-            f.write(data)
+    for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
+                           ("fuzz_vmstream", vmstream_seeds())):
+        out = os.path.join(HERE, "corpus", harness)
+        os.makedirs(out, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(data)
 
 
 def ip6_frame(nh, payload, src="fe80::8d6:36ff:fec1:eaf3", dst="ff02::2", hop=255,
@@ -161,6 +163,34 @@ def offload_seeds():
         "tcp6-gso": b"\0" + l4_frame(True, 6, data * 2),
         "arp": b"\0" + frame(b"")[:14] + bytes(28),
         "tap-tcp4": b"\1" + hdr + tcp,
+        # The largest frames TSO allows (vmnet_max_packet_size 65550).
+        "tcp4-gso-64k": b"\0" + l4_frame(False, 6, big_payload(65483)),
+        "tcp6-gso-64k": b"\0" + l4_frame(True, 6, big_payload(65464)),
+    }
+
+
+def big_payload(n):
+    return (bytes(range(256)) * (n // 256 + 1))[:n]
+
+
+def vmframe_seeds():
+    """First byte: configuration (fuzz_vmframe.c): 1 local (shared/host), 2 RAs,
+    4 offload, 8 TSO, 16 truncated, MTU index in the top 3 bits; then a frame."""
+    server = ip4("192.168.105.1")
+    tcp = l4_frame(False, 6, bytes(range(256)) * 4)
+    return {
+        "discover": b"\x03" + frame(dhcp(1)),
+        "request": b"\x01" + frame(dhcp(3, extra=bytes([50, 4]) + ip4("192.168.105.2") +
+                                     bytes([54, 4]) + server)),
+        "bridged-dhcp": b"\x00" + frame(dhcp(1)),
+        "rs": b"\x03" + ndp_seeds()["rs"],
+        "rogue-ra": b"\x03" + ndp_seeds()["ra"],
+        "tcp4-partial": b"\x07" + tcp,
+        "tcp4-plain": b"\x03" + tcp,
+        "tcp4-gso-64k": b"\x0f" + l4_frame(False, 6, big_payload(65483)),
+        "udp6-hbh": b"\x05" + l4_frame(True, 17, bytes(200), hbh=True),
+        "truncated": b"\x13" + tcp,
+        "bridged-jumbo": b"\x64" + l4_frame(False, 17, big_payload(8000)),
     }
 
 
@@ -182,6 +212,32 @@ def dns_seeds():
         b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([10, 99, 0, 77]),
         "resolv.conf": b"# generated\nsearch example.org\nnameserver 127.0.0.53\n"
         b"nameserver fe80::1%eth0\noptions edns0 trust-ad\n",
+    }
+
+
+def dnstcp_seeds():
+    """Scripts for fuzz_dnstcp.c: servers byte, then events (low 3 bits) with
+    an argument (high 5 bits)."""
+    def ev(kind, arg=0):
+        return bytes([kind | arg << 3])
+    query = dns_seeds()["a"]
+    framed = struct.pack("!H", len(query)) + query
+    answer = dns_seeds()["reply"]
+    framed_answer = struct.pack("!H", len(answer)) + answer
+    whole, connected, write_all, tick = ev(7), ev(5), ev(2, 31), ev(6, 10)
+    piecewise = b"".join(ev(0, len(framed[i:i + 8]) - 1) + framed[i:i + 8]
+                         for i in range(0, len(framed), 8))
+    answer_pieces = b"".join(ev(1, len(framed_answer[i:i + 16]) - 1) + framed_answer[i:i + 16]
+                             for i in range(0, len(framed_answer), 16))
+    return {
+        "answered": b"\1" + whole + connected + write_all + whole + write_all + whole,
+        "piecewise": b"\0" + piecewise + connected + ev(2, 4) + write_all + answer_pieces +
+        ev(2, 2) + write_all,
+        "refused-then-timeout": b"\2" + whole + ev(5, 1) + connected + tick + tick + tick +
+        write_all,
+        "eof-mid-answer": b"\1" + whole + connected + write_all + ev(1, 3) + b"\0\x40\x12\x34" +
+        ev(3) + connected + write_all + whole + write_all,
+        "idle": b"\0" + ev(6, 31) * 2 + whole,
     }
 
 

@@ -3,7 +3,7 @@
 # Idempotent: safe to run on every CI start.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-PKGS="build-essential pkg-config libmnl-dev libnftables-dev nftables uuid-dev
+PKGS="build-essential pkg-config libmnl-dev libnftables-dev nftables uuid-dev libseccomp-dev
   python3 python3-pytest python3-scapy iproute2 iputils-ping sudo jq
   busybox-static dhcpcd5 dnsmasq-base cpio gzip qemu-system-x86 qemu-utils
   iperf3 passt slirp4netns clang procps psmisc kmod ndisc6 python3-matplotlib linux-perf"

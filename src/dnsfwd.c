@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "dnstcp.h"
 #include "ip4.h"
 #include "log.h"
+#include "sandbox.h"
 
 /* glibc's MAXNS: the resolver library only ever uses the first three. */
 #define MAX_UPSTREAMS 3
@@ -32,12 +34,9 @@
 #define MAX_PENDING 128
 /* Concurrent TCP clients; the listener is not polled while all are busy. */
 #define MAX_TCP 16
-/* A query is answered by this deadline, with SERVFAIL if need be. Clients
- * retry after about 5 s; answering earlier lets them give up or try again
- * instead of hanging. */
-#define DEADLINE_MS 2000
-/* A TCP client gets this long to send a (next) query or read our answer. */
-#define TCP_IDLE_MS 5000
+/* Queries are answered within DNS_DEADLINE_MS (dnstcp.h), with SERVFAIL if
+ * need be. Clients retry after about 5 s; answering earlier lets them give
+ * up or try again instead of hanging. */
 /* UDP queries read per wake-up, so a flood cannot starve the other sockets. */
 #define UDP_BATCH 32
 #define LISTEN_BACKLOG 64
@@ -61,23 +60,13 @@ struct pending {
 	uint8_t query[DNS_MAX_QUERY];
 };
 
-enum tcp_state { T_FREE, T_READ, T_CONNECT, T_UP_WRITE, T_UP_READ, T_WRITE };
-
-/* A TCP client: one query at a time, each over a fresh upstream connection. */
+/* A TCP client: its sockets; what to do with them is dnstcp's (dnstcp.h). */
 struct tcpconn {
-	enum tcp_state st;
 	int fd, up;
-	int server;
-	int64_t deadline;         /* of the current state */
-	int64_t attempt_end;      /* then the next upstream server is tried */
-	struct dns_query q;
-	size_t qlen, qoff;        /* bytes in qbuf (with the length prefix), sent upstream */
-	size_t rlen, roff;        /* bytes in rbuf, sent to the client */
-	uint8_t qbuf[2 + DNS_MAX_QUERY];
-	uint8_t rbuf[2 + DNS_MAX_MESSAGE];
+	struct dnstcp s;
 };
 
-enum slot_kind { K_STOP, K_UDP, K_TCP_LISTEN, K_PEND, K_CLIENT, K_UPSTREAM };
+enum slot_kind { K_STOP, K_UDP, K_TCP_LISTEN, K_PEND, K_TCP };
 
 struct pollset {
 	struct pollfd fds[3 + MAX_PENDING + MAX_TCP];
@@ -108,11 +97,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void bump(_Atomic uint64_t *c)
-{
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
 static uint16_t random_id(void)
@@ -265,7 +249,7 @@ static struct dnsfwd *dns_new(void)
 	for (int i = 0; i < MAX_PENDING; i++)
 		d->pend[i].fd = -1;
 	for (int i = 0; i < MAX_TCP; i++)
-		d->tcp[i].fd = d->tcp[i].up = -1;
+		d->tcp[i].fd = d->tcp[i].up = -1;   /* calloc: DNSTCP_FREE */
 	return d;
 }
 
@@ -347,7 +331,7 @@ static void udp_error(struct dnsfwd *d, const struct sockaddr_storage *to, const
 	int n = dns_error_reply(query, q, rcode, out, sizeof(out));
 
 	if (n > 0) {
-		bump(&d->cnt.servfails);
+		dnsfwd_count(&d->cnt.servfails);
 		udp_send_client(d, to, out, (size_t)n);
 	}
 }
@@ -383,7 +367,7 @@ static void pend_attempt(struct dnsfwd *d, struct pending *p, int from, int64_t 
 			p->fd = fd;
 			p->server = s;
 			p->attempt_end = s == d->nup - 1 ? p->deadline
-				       : now + DEADLINE_MS / d->nup;
+				       : now + DNS_DEADLINE_MS / d->nup;
 			return;
 		}
 		DEBUG("dns", "cannot send to %s: %s", u->text, strerror(errno));
@@ -406,10 +390,10 @@ static void udp_query(struct dnsfwd *d, const struct sockaddr_storage *from, siz
 	struct pending *p;
 
 	if (len > DNS_MAX_QUERY || !from_subnet(d, from) || dns_parse_query(d->buf, len, &q) < 0) {
-		bump(&d->cnt.drops);
+		dnsfwd_count(&d->cnt.drops);
 		return;
 	}
-	bump(&d->cnt.queries);
+	dnsfwd_count(&d->cnt.queries);
 	if (q.opcode != DNS_OPCODE_QUERY) {
 		udp_error(d, from, d->buf, &q, DNS_RCODE_NOTIMP);
 		return;
@@ -425,7 +409,7 @@ static void udp_query(struct dnsfwd *d, const struct sockaddr_storage *from, siz
 	p->client = *from;
 	p->up_id = random_id();
 	dns_set_id(p->query, p->up_id);
-	p->deadline = now + DEADLINE_MS;
+	p->deadline = now + DNS_DEADLINE_MS;
 	pend_attempt(d, p, 0, now);
 }
 
@@ -460,7 +444,7 @@ static void pend_readable(struct dnsfwd *d, struct pending *p, int64_t now)
 	if (!dns_reply_matches(p->query, &p->q, p->up_id, d->buf, (size_t)n))
 		return;
 	dns_set_id(d->buf, p->q.id);
-	bump(&d->cnt.answers);
+	dnsfwd_count(&d->cnt.answers);
 	udp_send_client(d, &p->client, d->buf, (size_t)n);
 	pend_free(p);
 }
@@ -481,177 +465,66 @@ static void pend_timers(struct dnsfwd *d, int64_t now)
 
 /* ---- TCP ------------------------------------------------------------------ */
 
+static void close_upstream(struct tcpconn *c)
+{
+	if (c->up >= 0)
+		close(c->up);
+	c->up = -1;
+}
+
 static void tcp_close(struct tcpconn *c)
 {
-	if (c->up >= 0)
-		close(c->up);
+	close_upstream(c);
 	if (c->fd >= 0)
 		close(c->fd);
-	c->fd = c->up = -1;
-	c->st = T_FREE;
+	c->fd = -1;
+	c->s.st = DNSTCP_FREE;
 }
 
-static void tcp_wait_query(struct tcpconn *c, int64_t now)
+/* A new upstream connection to server s.server; what came of it at once. */
+static enum dnstcp_action tcp_connect(struct dnsfwd *d, struct tcpconn *c, int64_t now)
 {
-	c->st = T_READ;
-	c->qlen = 0;
-	c->deadline = now + TCP_IDLE_MS;
+	const struct upstream *u = &d->up[c->s.server];
+
+	close_upstream(c);
+	c->up = socket(u->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->up >= 0 && (connect(c->up, (const struct sockaddr *)&u->addr, u->len) == 0 ||
+			   errno == EINPROGRESS))
+		return DNSTCP_WAIT;
+	DEBUG("dns", "cannot connect to %s: %s", u->text, strerror(errno));
+	return dnstcp_connected(&c->s, errno, now);
 }
 
-static void tcp_reply(struct tcpconn *c, size_t len, int64_t now)
+/* Does what the state machine asked. */
+static void tcp_act(struct dnsfwd *d, struct tcpconn *c, enum dnstcp_action a, int64_t now)
 {
-	if (c->up >= 0)
-		close(c->up);
-	c->up = -1;
-	c->rbuf[0] = (uint8_t)(len >> 8);
-	c->rbuf[1] = (uint8_t)len;
-	c->rlen = 2 + len;
-	c->roff = 0;
-	c->st = T_WRITE;
-	c->deadline = now + TCP_IDLE_MS;
-}
-
-static void tcp_error(struct dnsfwd *d, struct tcpconn *c, uint8_t rcode, int64_t now)
-{
-	int n = dns_error_reply(c->qbuf + 2, &c->q, rcode, c->rbuf + 2, sizeof(c->rbuf) - 2);
-
-	if (n < 0) {
+	while (a == DNSTCP_CONNECT_UP)
+		a = tcp_connect(d, c, now);
+	if (a == DNSTCP_CLOSE)
 		tcp_close(c);
-		return;
-	}
-	bump(&d->cnt.servfails);
-	tcp_reply(c, (size_t)n, now);
+	else if (!dnstcp_upstream(&c->s))
+		close_upstream(c);
 }
 
-/* Connects to the first upstream from `from` on that does not refuse at once. */
-static void tcp_attempt(struct dnsfwd *d, struct tcpconn *c, int from, int64_t now)
+/* The socket dnstcp_io() named is ready: one transfer. */
+static void tcp_io(struct dnsfwd *d, struct tcpconn *c, int64_t now)
 {
-	if (c->up >= 0)
-		close(c->up);
-	c->up = -1;
-	for (int s = from; s < d->nup; s++) {
-		const struct upstream *u = &d->up[s];
-		int fd = socket(u->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-		if (fd < 0)
-			break;
-		if (connect(fd, (const struct sockaddr *)&u->addr, u->len) == 0 ||
-		    errno == EINPROGRESS) {
-			c->up = fd;
-			c->server = s;
-			c->qoff = 0;
-			c->st = T_CONNECT;
-			c->attempt_end = s == d->nup - 1 ? c->deadline : now + DEADLINE_MS / d->nup;
-			return;
-		}
-		DEBUG("dns", "cannot connect to %s: %s", u->text, strerror(errno));
-		close(fd);
-	}
-	tcp_error(d, c, DNS_RCODE_SERVFAIL, now);
-}
-
-static void tcp_query_complete(struct dnsfwd *d, struct tcpconn *c, int64_t now)
-{
-	if (dns_parse_query(c->qbuf + 2, c->qlen - 2, &c->q) < 0) {
-		bump(&d->cnt.drops);
-		tcp_close(c);
-		return;
-	}
-	bump(&d->cnt.queries);
-	if (c->q.opcode != DNS_OPCODE_QUERY) {
-		tcp_error(d, c, DNS_RCODE_NOTIMP, now);
-		return;
-	}
-	c->deadline = now + DEADLINE_MS;
-	tcp_attempt(d, c, 0, now);
-}
-
-/* Reads a length-prefixed message into buf (holding *have bytes, cap total).
- * 1: complete, 0: more to come, -1: EOF, error or too large. */
-static int read_framed(int fd, uint8_t *buf, size_t *have, size_t cap)
-{
-	for (;;) {
-		size_t want = *have < 2 ? 2 : 2 + (size_t)(buf[0] << 8 | buf[1]);
-		ssize_t n;
-
-		if (want > cap)
-			return -1;
-		if (*have >= 2 && *have == want)
-			return 1;   /* a zero-length message too: the caller rejects it */
-		n = recv(fd, buf + *have, want - *have, MSG_DONTWAIT);
-		if (n == 0)
-			return -1;
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		*have += (size_t)n;
-	}
-}
-
-/* Writes buf[*off..len). 1: all written, 0: more to come, -1: error. */
-static int write_all(int fd, const uint8_t *buf, size_t *off, size_t len)
-{
-	ssize_t n = send(fd, buf + *off, len - *off, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	*off += (size_t)n;
-	return *off == len;
-}
-
-static void tcp_client_io(struct dnsfwd *d, struct tcpconn *c, int64_t now)
-{
-	int rc;
-
-	if (c->st == T_READ) {
-		rc = read_framed(c->fd, c->qbuf, &c->qlen, sizeof(c->qbuf));
-		if (rc < 0 || (rc == 1 && c->qlen < 2 + DNS_HEADER))
-			tcp_close(c);
-		else if (rc == 1)
-			tcp_query_complete(d, c, now);
-		return;
-	}
-	rc = write_all(c->fd, c->rbuf, &c->roff, c->rlen);   /* T_WRITE */
-	if (rc < 0)
-		tcp_close(c);
-	else if (rc == 1)
-		tcp_wait_query(c, now);
-}
-
-static void tcp_upstream_io(struct dnsfwd *d, struct tcpconn *c, int64_t now)
-{
-	int err = 0, rc;
+	struct dnstcp_io io = dnstcp_io(&c->s);
+	int fd = io.upstream ? c->up : c->fd, err = 0;
 	socklen_t el = sizeof(err);
+	ssize_t n;
 
-	if (c->st == T_CONNECT) {
-		if (getsockopt(c->up, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
-			tcp_attempt(d, c, c->server + 1, now);
-			return;
-		}
-		c->st = T_UP_WRITE;
-	}
-	if (c->st == T_UP_WRITE) {
-		rc = write_all(c->up, c->qbuf, &c->qoff, c->qlen);
-		if (rc < 0)
-			tcp_attempt(d, c, c->server + 1, now);
-		if (rc == 1) {
-			c->st = T_UP_READ;
-			c->rlen = 0;
-		}
+	if (c->s.st == DNSTCP_CONNECT) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		tcp_act(d, c, dnstcp_connected(&c->s, err, now), now);
 		return;
 	}
-	rc = read_framed(c->up, c->rbuf, &c->rlen, sizeof(c->rbuf));   /* T_UP_READ */
-	if (rc < 0) {
-		tcp_attempt(d, c, c->server + 1, now);
-	} else if (rc == 1) {
-		/* Over TCP the id is the client's own; a reply for something else
-		 * is a broken server. */
-		if (c->rlen < 2 + DNS_HEADER || dns_get_id(c->rbuf + 2) != c->q.id) {
-			tcp_error(d, c, DNS_RCODE_SERVFAIL, now);
-			return;
-		}
-		bump(&d->cnt.answers);
-		tcp_reply(c, c->rlen - 2, now);
-	}
+	n = io.write ? send(fd, io.buf, io.len, MSG_DONTWAIT | MSG_NOSIGNAL)
+		     : recv(fd, io.buf, io.len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	tcp_act(d, c, n < 0 ? dnstcp_failed(&c->s, now) : dnstcp_done(&c->s, (size_t)n, now), now);
 }
 
 static void tcp_accept(struct dnsfwd *d, int64_t now)
@@ -662,40 +535,27 @@ static void tcp_accept(struct dnsfwd *d, int64_t now)
 		socklen_t fl = sizeof(from);
 		int fd;
 
-		if (c->st != T_FREE)
+		if (c->s.st != DNSTCP_FREE)
 			continue;
 		fd = accept4(d->tcp_fd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		if (!from_subnet(d, &from)) {
-			bump(&d->cnt.drops);
+			dnsfwd_count(&d->cnt.drops);
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
 		c->up = -1;
-		tcp_wait_query(c, now);
+		dnstcp_open(&c->s, d->nup, &d->cnt, now);
 	}
 }
 
 static void tcp_timers(struct dnsfwd *d, int64_t now)
 {
-	for (int i = 0; i < MAX_TCP; i++) {
-		struct tcpconn *c = &d->tcp[i];
-
-		if (c->st == T_FREE)
-			continue;
-		if (now < c->deadline) {
-			bool upstream = c->st != T_READ && c->st != T_WRITE;
-			if (upstream && now >= c->attempt_end)
-				tcp_attempt(d, c, c->server + 1, now);
-			continue;
-		}
-		if (c->st == T_READ || c->st == T_WRITE)
-			tcp_close(c);    /* an idle or stuck client */
-		else
-			tcp_error(d, c, DNS_RCODE_SERVFAIL, now);
-	}
+	for (int i = 0; i < MAX_TCP; i++)
+		if (d->tcp[i].s.st != DNSTCP_FREE)
+			tcp_act(d, &d->tcp[i], dnstcp_timer(&d->tcp[i].s, now), now);
 }
 
 /* ---- the thread ----------------------------------------------------------- */
@@ -711,7 +571,7 @@ static void ps_add(struct pollset *ps, int fd, short events, enum slot_kind kind
 static bool tcp_has_free(const struct dnsfwd *d)
 {
 	for (int i = 0; i < MAX_TCP; i++)
-		if (d->tcp[i].st == T_FREE)
+		if (d->tcp[i].s.st == DNSTCP_FREE)
 			return true;
 	return false;
 }
@@ -735,18 +595,15 @@ static int build_pollset(struct dnsfwd *d, struct pollset *ps, int64_t now)
 			next = p->attempt_end;
 	}
 	for (int i = 0; i < MAX_TCP; i++) {
-		const struct tcpconn *c = &d->tcp[i];
-		switch (c->st) {
-		case T_FREE: continue;
-		case T_READ: ps_add(ps, c->fd, POLLIN, K_CLIENT, i); break;
-		case T_WRITE: ps_add(ps, c->fd, POLLOUT, K_CLIENT, i); break;
-		case T_UP_READ: ps_add(ps, c->up, POLLIN, K_UPSTREAM, i); break;
-		default: ps_add(ps, c->up, POLLOUT, K_UPSTREAM, i); break;
-		}
-		if (c->deadline < next)
-			next = c->deadline;
-		if (c->st != T_READ && c->st != T_WRITE && c->attempt_end < next)
-			next = c->attempt_end;
+		struct tcpconn *c = &d->tcp[i];
+		struct dnstcp_io io;
+
+		if (c->s.st == DNSTCP_FREE)
+			continue;
+		io = dnstcp_io(&c->s);
+		ps_add(ps, io.upstream ? c->up : c->fd, io.write ? POLLOUT : POLLIN, K_TCP, i);
+		if (dnstcp_next(&c->s) < next)
+			next = dnstcp_next(&c->s);
 	}
 	return next <= now ? 0 : (int)(next - now);
 }
@@ -764,13 +621,11 @@ static void dispatch(struct dnsfwd *d, const struct pollset *ps, int64_t now)
 			if (d->pend[k].fd == ps->fds[i].fd)
 				pend_readable(d, &d->pend[k], now);
 			break;
-		case K_CLIENT:
-			if (d->tcp[k].fd == ps->fds[i].fd && (d->tcp[k].st == T_READ || d->tcp[k].st == T_WRITE))
-				tcp_client_io(d, &d->tcp[k], now);
-			break;
-		case K_UPSTREAM:
-			if (d->tcp[k].up == ps->fds[i].fd && d->tcp[k].st >= T_CONNECT && d->tcp[k].st <= T_UP_READ)
-				tcp_upstream_io(d, &d->tcp[k], now);
+		case K_TCP:
+			/* Each connection has one slot, and only its own events
+			 * change it: still the transfer polled for. */
+			if (d->tcp[k].s.st != DNSTCP_FREE)
+				tcp_io(d, &d->tcp[k], now);
 			break;
 		}
 	}
@@ -799,6 +654,38 @@ static void *dns_thread(void *arg)
 	}
 	return NULL;
 }
+
+/* The socket type without SOCK_NONBLOCK and SOCK_CLOEXEC (the kernel's SOCK_TYPE_MASK). */
+#define SOCK_TYPE_BITS 0xf
+
+/* What dns_thread calls, and dnsfwd_start/close, for the datapath's seccomp filter. */
+static const struct sandbox_rule dnsfwd_rules[] = {
+	/* upstream sockets (pend_attempt, tcp_connect): UDP or TCP over IPv4 or
+	 * IPv6, nothing else (no raw, netlink or packet socket) */
+	SANDBOX_ALLOW_ALL(socket, 3, SANDBOX_EQ(0, AF_INET),
+			  SANDBOX_MASKED(1, SOCK_TYPE_BITS, SOCK_DGRAM), SANDBOX_EQ(2, 0)),
+	SANDBOX_ALLOW_ALL(socket, 3, SANDBOX_EQ(0, AF_INET),
+			  SANDBOX_MASKED(1, SOCK_TYPE_BITS, SOCK_STREAM), SANDBOX_EQ(2, 0)),
+	SANDBOX_ALLOW_ALL(socket, 3, SANDBOX_EQ(0, AF_INET6),
+			  SANDBOX_MASKED(1, SOCK_TYPE_BITS, SOCK_DGRAM), SANDBOX_EQ(2, 0)),
+	SANDBOX_ALLOW_ALL(socket, 3, SANDBOX_EQ(0, AF_INET6),
+			  SANDBOX_MASKED(1, SOCK_TYPE_BITS, SOCK_STREAM), SANDBOX_EQ(2, 0)),
+	SANDBOX_ALLOW(connect),
+	/* a TCP connect's outcome */
+	SANDBOX_ALLOW_ALL(getsockopt, 2, SANDBOX_EQ(1, SOL_SOCKET), SANDBOX_EQ(2, SO_ERROR)),
+	/* queries in, answers out, both sides; TCP clients */
+	SANDBOX_ALLOW(recvfrom),
+	SANDBOX_ALLOW(sendto),
+	SANDBOX_ALLOW(accept4),
+	/* ids of queries sent upstream (random_id) */
+	SANDBOX_ALLOW(getrandom),
+	/* the thread's loop, its stop eventfd */
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	SANDBOX_ALLOW(eventfd2),
+	SANDBOX_ALLOW(close),
+};
+const struct sandbox_list dnsfwd_sandbox = SANDBOX_LIST(dnsfwd_rules);
 
 int dnsfwd_start(struct dnsfwd *d)
 {

@@ -30,6 +30,12 @@ struct dnsfwd_counters {
 	_Atomic uint64_t drops;      /* malformed or foreign queries dropped */
 };
 
+/* Counts one (the main thread reads the counters while the DNS thread counts). */
+static inline void dnsfwd_count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
 /*
  * As root: reads the upstream servers from resolv_path and binds UDP and TCP
  * gateway:53. gateway and mask (host order) also say which clients are served:
@@ -48,5 +54,7 @@ int dnsfwd_start(struct dnsfwd *d);
 /* Stops and joins the thread (if started), closes every socket, frees d. NULL is fine. */
 void dnsfwd_close(struct dnsfwd *d);
 struct dnsfwd_counters *dnsfwd_counters(struct dnsfwd *d);
+/* The syscalls the forwarding thread makes (sandbox.h). */
+extern const struct sandbox_list dnsfwd_sandbox;
 
 #endif

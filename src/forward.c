@@ -12,6 +12,7 @@
 #include "forward.h"
 #include "log.h"
 #include "offload.h"
+#include "sandbox.h"
 #include "vmframe.h"
 
 /*
@@ -792,6 +793,29 @@ unsigned forward_write_max_packets(size_t max_packet)
 {
 	return (unsigned)batch_frames(max_packet + 1);
 }
+
+/* What the threads above call, for the datapath's seccomp filter. */
+static const struct sandbox_rule forward_rules[] = {
+	/* the VM socket: batches both ways (vm_rx, host_to_vm), our own replies (send_local) */
+	SANDBOX_ALLOW(recvmmsg),
+	SANDBOX_ALLOW(sendmmsg),
+	SANDBOX_ALLOW(sendto),
+	/* a stream socket (streamio.c): large reads, length-prefixed frames in
+	 * one sendmsg, and closing a stream whose framing is broken (stream_recv) */
+	SANDBOX_ALLOW(recvfrom),
+	SANDBOX_ALLOW(sendmsg),
+	SANDBOX_ALLOW(shutdown),
+	/* the TAP, with or without a virtio-net header (tap_read, tap_write) */
+	SANDBOX_ALLOW(read),
+	SANDBOX_ALLOW(readv),
+	SANDBOX_ALLOW(writev),
+	/* waiting (wait_ready), and the eventfds that stop and wake threads */
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	SANDBOX_ALLOW(eventfd2),
+	SANDBOX_ALLOW(close),
+};
+const struct sandbox_list forward_sandbox = SANDBOX_LIST(forward_rules);
 
 int forward_start(struct forward *f)
 {

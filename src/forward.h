@@ -65,6 +65,9 @@ struct forward {
 	pthread_t threads[FWD_THREADS];
 };
 
+/* The syscalls the forwarding threads make (sandbox.h). */
+extern const struct sandbox_list forward_sandbox;
+
 /*
  * The batch sizes the datapath uses for frames of up to max_packet bytes
  * (vmnet_max_packet_size), as the JSON line reports them in vmnet's terms:

@@ -34,6 +34,7 @@
 #include "offload.h"
 #include "options.h"
 #include "privileges.h"
+#include "sandbox.h"
 #include "tap.h"
 #include "transport.h"
 
@@ -354,10 +355,19 @@ static void print_json(struct ctx *c)
 	else
 		json_network(c, &j);
 	json_str(&j, "tap", c->tap.name);
-	if (json_end(&j) < 0)
+	if (json_end(&j) < 0 || strlen(buf) + 1 >= sizeof(buf))
 		die("JSON line too long");
-	printf("%s\n", buf);
-	fflush(stdout);
+	strcat(buf, "\n");
+	/* write(), not stdio: the datapath's seccomp filter refuses the fstat()
+	 * stdio makes on a stream's first use. */
+	for (size_t off = 0, len = strlen(buf); off < len;) {
+		ssize_t n = write(STDOUT_FILENO, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("cannot write the JSON line");
+		off += (size_t)n;
+	}
 }
 
 /*
@@ -404,7 +414,7 @@ static void start_reaper(struct ctx *c)
 	}
 }
 
-static void finish(struct ctx *c, int code)
+static _Noreturn void finish(struct ctx *c, int code)
 {
 	dnsfwd_close(c->dns);
 	c->dns = NULL;
@@ -417,19 +427,59 @@ static void finish(struct ctx *c, int code)
 	exit(code);
 }
 
+
+/* What the main thread calls once set up, for the datapath's seccomp filter. */
+static const struct sandbox_rule main_rules[] = {
+	/* wait_for_termination: signals (signalfd), the once-a-second checks */
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	SANDBOX_ALLOW(read),
+	/* finish(): closing, then waiting for the reaper's teardown */
+	SANDBOX_ALLOW(close),
+	SANDBOX_ALLOW(wait4),
+};
+static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
+
+/* The datapath's filter: every module that runs there, and libc. */
+static const struct sandbox_list *const datapath_lists[] = {
+	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox, NULL,
+};
+
+/*
+ * From here on the process reads what VMs send: it may only make the calls
+ * its modules list, anything else kills it (docs/security.md says why).
+ * What needs more than that is done first: the sock_diag socket, and the
+ * time zone glibc would otherwise load on the first stats line.
+ */
+static void enter_sandbox(struct ctx *c)
+{
+	int rc = transport_watch_peer(&c->vm);
+
+	if (rc < 0)
+		WARN("main", "cannot watch the VM's socket (%s): only a failed send will tell "
+		     "that the VM is gone", strerror(-rc));
+	tzset();
+	if (sandbox_install(datapath_lists, SANDBOX_KILL) < 0)
+		finish(c, EXIT_FAILURE);
+}
+
 /*
  * The datapath's confinement, in one place: from here on this process
- * touches VM traffic. It is never uid 0, has no capabilities, no
- * supplementary groups, no_new_privs, and is not dumpable, all read back
- * (privileges.c); a failure stops it before it serves a frame, and the
- * reaper still tears down. Its seccomp filter and filesystem isolation
- * belong here too, after the drop.
+ * touches VM traffic.
+ *  - Its own empty filesystem (sandbox.h): while still root (that takes
+ *    CAP_SYS_ADMIN), and after the reaper left (teardown needs the host's).
+ *  - The drop: never uid 0, no capabilities, no supplementary groups,
+ *    no_new_privs, not dumpable, all read back (privileges.c).
+ *  - Its seccomp filter (enter_sandbox), before it reads a byte a VM sent.
+ * A failure stops it before it serves a frame, and the reaper still tears down.
  */
-static void drop_privileges(struct ctx *c)
+static void confine_datapath(struct ctx *c)
 {
+	sandbox_isolate_fs();
 	if (priv_drop(&c->user) < 0)
 		finish(c, EXIT_FAILURE);
 	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
+	enter_sandbox(c);
 }
 
 /* Right after the privilege drop, before waiting for a --socket client: the
@@ -621,7 +671,7 @@ int main(int argc, char **argv)
 	setup_network(&c);
 	open_dns(&c);
 	start_reaper(&c);
-	drop_privileges(&c);
+	confine_datapath(&c);
 	print_json(&c);
 	start_dns(&c);
 	wait_for_client(&c);

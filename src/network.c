@@ -356,8 +356,14 @@ static enum candidate classify_addr(const struct network *c, const struct snapsh
 
 		if (!ports)
 			return CAND_FREE;          /* a leftover: network_join removes it */
-		if (strcmp(l->name, c->bridge) == 0 && a->addr == c->gateway && a->prefix == prefix)
-			return CAND_OURS;
+		if (strcmp(l->name, c->bridge) == 0 && a->addr == c->gateway && a->prefix == prefix) {
+			/* Another MTU asked for: not ours to join, like another mode. */
+			if (!c->mtu_asked || l->mtu == c->mtu)
+				return CAND_OURS;
+			snprintf(why, len, "network %s is in use with MTU %u", cidr(a->addr,
+				 a->prefix, have, sizeof(have)), l->mtu);
+			return CAND_TAKEN;
+		}
 		snprintf(why, len, "network %s (%s mode) is in use", cidr(a->addr, a->prefix, have,
 			 sizeof(have)), l->name[5] == 's' ? "shared" : "host");
 		return CAND_TAKEN;

@@ -34,7 +34,8 @@ struct network {
 	/* The network's MTU, part of its identity: the bridge's MTU (set
 	 * explicitly, so the kernel never adjusts it to its ports). A network
 	 * in use keeps its MTU: network_join adopts it when --mtu was omitted
-	 * (mtu_asked false) and refuses another one. */
+	 * (mtu_asked false) and refuses another one; network_choose passes over
+	 * a network with another MTU as over one of another mode. */
 	unsigned mtu;
 	bool mtu_asked;
 	/* IPv6 (shared mode): set ipv6 and prefix6 before network_join. The
@@ -70,9 +71,10 @@ void network_unlock(struct network *n);
  */
 int network_choose(struct network *n);
 /* Under the lock: create the bridge (address, MTU, up, NAT for shared) if
- * missing, or validate the existing one (mtu: see above). Refuses subnets that overlap another network
- * of ours (an unused one, left by a killed helper, is removed instead) or an
- * address or route of the host. 0 or -errno, with an ERROR line logged.
+ * missing, or validate the existing one (mtu: see above). Refuses subnets
+ * that overlap another network of ours (an unused one, left by a killed
+ * helper, is removed instead) or an address or route of the host. 0 or
+ * -errno, with an ERROR line logged.
  * Hold the lock from network_join through network_add_port: a bridge without
  * ports counts as unused and another helper may remove it. */
 int network_join(struct network *n);

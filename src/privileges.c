@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +20,7 @@
 
 #include "log.h"
 #include "privileges.h"
+#include "sandbox.h"
 
 /* ---- descriptors ---- */
 
@@ -240,17 +244,82 @@ int priv_drop(const struct priv_user *u)
 
 /* ---- the reaper ---- */
 
+/* What the reaper calls while it waits and tears down, for its seccomp
+ * filter. Its refused calls fail with EPERM rather than kill it: the
+ * reaper's job is to leave the host as it was, and a teardown step that
+ * fails is logged while the others still run. No exec, ptrace, mount,
+ * module loading or setuid: none of that is teardown. */
+static const struct sandbox_rule reaper_rules[] = {
+	/* the wait for the datapath to go (the pipe), and closing what it used */
+	SANDBOX_ALLOW(read),
+	SANDBOX_ALLOW(close),
+	/* the TAP's removal, by name (if_indextoname: an AF_UNIX datagram
+	 * socket and SIOCGIFNAME), polled every 10 ms */
+	SANDBOX_ALLOW_ALL(socket, 2, SANDBOX_EQ(0, AF_UNIX), SANDBOX_MASKED(1, 0xf, SOCK_DGRAM)),
+	SANDBOX_ALLOW_IF(ioctl, 1, SIOCGIFNAME),
+	SANDBOX_ALLOW(clock_nanosleep),
+	SANDBOX_ALLOW(nanosleep),
+	/* rtnetlink (netlink.c via libmnl): links, the bridge, the macvtap; and
+	 * netfilter netlink in the nftables child (nat.c) */
+	SANDBOX_ALLOW_IF(socket, 0, AF_NETLINK),
+	SANDBOX_ALLOW(bind),
+	SANDBOX_ALLOW(getsockname),
+	SANDBOX_ALLOW(setsockopt),
+	SANDBOX_ALLOW(getsockopt),
+	SANDBOX_ALLOW(sendto),
+	SANDBOX_ALLOW(sendmsg),
+	SANDBOX_ALLOW(recvfrom),
+	SANDBOX_ALLOW(recvmsg),
+	SANDBOX_ALLOW(pselect6),   /* libnftables waits for the kernel's answers with select() */
+	SANDBOX_ALLOW(select),
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	/* the network's lock and state files in /run/vmnet-helper (network.c,
+	 * nat.c), the sysctls restored under /proc/sys (sysctl.c); the
+	 * libraries the nftables child loads */
+	SANDBOX_ALLOW(openat),
+	SANDBOX_ALLOW(open),
+	SANDBOX_ALLOW(flock),
+	SANDBOX_ALLOW(fstat),
+	SANDBOX_ALLOW(newfstatat),
+	SANDBOX_ALLOW(lseek),
+	SANDBOX_ALLOW(access),
+	SANDBOX_ALLOW(faccessat),
+	SANDBOX_ALLOW(faccessat2),
+	SANDBOX_ALLOW(unlink),
+	SANDBOX_ALLOW(unlinkat),
+	SANDBOX_ALLOW(getdents64),
+	SANDBOX_ALLOW(fcntl),
+	/* the nftables child: fork, its exit, and the wait for it (nat.c) */
+	SANDBOX_ALLOW_IF(clone, 0, CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD),
+	SANDBOX_ALLOW(wait4),
+	/* dlopen() of libnftables maps code: the one place memory may become
+	 * executable (the child's own libraries) */
+	SANDBOX_ALLOW(mmap),
+	SANDBOX_ALLOW(mprotect),
+	SANDBOX_ALLOW(getrandom),
+	SANDBOX_ALLOW(getuid),
+	SANDBOX_ALLOW(geteuid),
+	SANDBOX_ALLOW(getgid),
+	SANDBOX_ALLOW(getegid),
+};
+static const struct sandbox_list reaper_sandbox = SANDBOX_LIST(reaper_rules);
+
 /*
  * The reaper's confinement, in one place, before it waits. What teardown
  * needs: netlink and nftables (CAP_NET_ADMIN), root-owned files under
  * /run/vmnet-helper/<netns> and /proc/sys/net (uid 0 as their owner, no
- * capability needed). It never opens a path a user chose. A seccomp filter
- * for the reaper belongs here too, after the capabilities are reduced.
+ * capability needed). It never opens a path a user chose. Then its seccomp
+ * filter (reaper_rules above), after the capabilities are reduced.
  */
 static int reaper_confine(void)
 {
+	static const struct sandbox_list *const lists[] = { &sandbox_libc, &reaper_sandbox, NULL };
+
 	prctl(PR_SET_NAME, "vmnet-reaper", 0, 0, 0);
-	return priv_become(0, 0, PRIV_CAP(CAP_NET_ADMIN));
+	if (priv_become(0, 0, PRIV_CAP(CAP_NET_ADMIN)) < 0)
+		return -1;
+	return sandbox_install(lists, SANDBOX_EPERM);
 }
 
 static void reaper_child(int rfd, int status_fd, reaper_fn fn, void *arg)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 #include "transport.h"
 
 /*
@@ -62,6 +63,8 @@ int transport_from_fd(struct transport *t, int fd, int want)
 
 	memset(t, 0, sizeof(*t));
 	t->lock_fd = -1;
+	t->diag_fd = -1;
+	t->files = (struct sockfile){ .pid = -1, .ctl = -1 };
 	if (fstat(fd, &st) < 0) {
 		ERROR("main", "invalid --fd %d: %s", fd, strerror(errno));
 		return -1;
@@ -91,6 +94,7 @@ int transport_bind(struct transport *t, const char *path, int type, const struct
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
 	t->lock_fd = -1;
+	t->diag_fd = -1;
 	t->files = (struct sockfile){ .pid = -1, .ctl = -1 };
 	t->path = path;
 	t->type = type;
@@ -107,6 +111,9 @@ int transport_bind(struct transport *t, const char *path, int type, const struct
 
 void transport_close(struct transport *t)
 {
+	if (t->diag_fd >= 0)
+		close(t->diag_fd);
+	t->diag_fd = -1;
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
@@ -143,7 +150,13 @@ static int accept_first(struct transport *t)
 	}
 	close(t->fd);
 	t->fd = fd;
-	set_buffers(fd);
+	/* The watch was on the listener; the stream's end is its EOF. The
+	 * connection keeps the kernel's buffer sizes: sized here, it would
+	 * need setsockopt in the datapath's filter for no gain (without
+	 * CAP_NET_ADMIN they are capped at the defaults' maximum anyway). */
+	if (t->diag_fd >= 0)
+		close(t->diag_fd);
+	t->diag_fd = -1;
 	INFO("main", "serving client on \"%s\" (stream)", t->path);
 	return 1;
 }
@@ -235,6 +248,9 @@ static int diag_query(int nl, unsigned ino, unsigned *peer)
 			continue;
 		struct unix_diag_msg *m = NLMSG_DATA(h);
 		int alen = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+		/* The socket is kept open: an answer to an earlier query is not this one's. */
+		if (m->udiag_ino != ino)
+			continue;
 		*peer = 0;
 		for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
 			if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
@@ -250,25 +266,50 @@ static int diag_query(int nl, unsigned ino, unsigned *peer)
  * longer exists). We only conclude "gone" after having seen the peer alive,
  * so a namespace where our socket is not visible never stops the helper.
  */
-bool transport_peer_alive(struct transport *t)
+int transport_watch_peer(struct transport *t)
 {
 	struct stat st;
-	unsigned peer = 0, unused;
-	bool alive = true;
-	int nl, rc;
 
 	if (fstat(t->fd, &st) < 0)
+		return -errno;
+	t->ino = (unsigned)st.st_ino;
+	t->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	return t->diag_fd < 0 ? -errno : 0;
+}
+
+bool transport_peer_alive(struct transport *t)
+{
+	unsigned peer = 0, unused;
+	bool alive = true;
+	int rc;
+
+	if (t->diag_fd < 0)
 		return true;
-	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (nl < 0)
-		return true;
-	rc = diag_query(nl, (unsigned)st.st_ino, &peer);
-	if (rc == 0 && peer != 0 && diag_query(nl, peer, &unused) == -ENOENT)
+	rc = diag_query(t->diag_fd, t->ino, &peer);
+	if (rc == 0 && peer != 0 && diag_query(t->diag_fd, peer, &unused) == -ENOENT)
 		peer = 0;
-	close(nl);
 	if (rc == 0 && peer != 0)
 		t->peer_ino = peer;
 	else if (rc == 0 && t->peer_ino != 0)
 		alive = false;
 	return alive;
 }
+
+/* What the datapath calls here once set up, for its seccomp filter. */
+static const struct sandbox_rule transport_rules[] = {
+	/* --socket: the first client datagram (transport_wait_client) and the
+	 * files process's channel (asking it to connect, sockfile.c); sock_diag
+	 * requests on the netlink socket opened before (transport_peer_alive) */
+	SANDBOX_ALLOW(poll),
+	SANDBOX_ALLOW(ppoll),
+	SANDBOX_ALLOW(recvfrom),
+	SANDBOX_ALLOW(sendto),
+	/* --socket stream: the first client's connection (accept_first) */
+	SANDBOX_ALLOW(accept4),
+	/* transport_close at exit: waiting, bounded, for the files process to
+	 * remove the files (sockfile_close) */
+	SANDBOX_ALLOW(close),
+	SANDBOX_ALLOW(pidfd_open),
+	SANDBOX_ALLOW(wait4),
+};
+const struct sandbox_list transport_sandbox = SANDBOX_LIST(transport_rules);

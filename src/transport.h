@@ -22,10 +22,12 @@ struct transport {
 	int lock_fd;          /* --socket: PATH.lock, held while we live */
 	struct sockfile files; /* --socket: the process that owns PATH (sockfile.h) */
 	unsigned peer_ino;     /* the VM's socket inode, once seen (sock_diag) */
+	unsigned ino;          /* our socket's inode (transport_watch_peer) */
+	int diag_fd;           /* NETLINK_SOCK_DIAG socket, -1 before transport_watch_peer */
 };
 
 /* An unopened transport: what transport_close accepts before any open. */
-#define TRANSPORT_INIT { .fd = -1, .lock_fd = -1, .files = { .pid = -1, .ctl = -1 } }
+#define TRANSPORT_INIT { .fd = -1, .lock_fd = -1, .files = { .pid = -1, .ctl = -1 }, .diag_fd = -1 }
 
 /* --fd: checks fd is a unix datagram or stream socket (want: the type it
  * must be, 0 for either) and sets buffers. 0 or -1 (ERROR logged). */
@@ -54,9 +56,17 @@ int transport_wait_client(struct transport *t, int stop_fd, uint8_t *first, size
  * remove PATH and PATH.lock. Safe to repeat. */
 void transport_close(struct transport *t);
 /*
+ * Opens the sock_diag socket transport_peer_alive() asks, once: the datapath's
+ * seccomp filter refuses netlink sockets. 0 or -errno (then the peer is
+ * always taken for alive).
+ */
+int transport_watch_peer(struct transport *t);
+/*
  * True while the VM's end of the socket still exists. Uses sock_diag to look
  * up the peer; answers true whenever it cannot tell.
  */
 bool transport_peer_alive(struct transport *t);
+/* The syscalls the datapath makes here once set up (sandbox.h). */
+extern const struct sandbox_list transport_sandbox;
 
 #endif

@@ -12,8 +12,8 @@ import textwrap
 
 import pytest
 
-from conftest import (REMOTE_ADDR, REMOTE_HOST_ADDR, assert_clean, bridge_name, read_line,
-                      sh, wait_until)
+from conftest import (REMOTE_ADDR, REMOTE_HOST_ADDR, assert_clean, bridge_name, default_network,
+                      network_args, read_line, sh, wait_until)
 from test_datapath import bulk_transfer, stats_lines
 from test_ipv6 import REMOTE6, addrs6, ping6, prefix_net, slaac_address, v6_remote
 from test_offload import UDP_CLIENT, UDP_ECHO
@@ -273,11 +273,14 @@ def test_packet_too_big_reaches_vm(lab):
 # one MTU per network
 
 def test_conflicting_mtu_refused_omitted_adopts(lab):
-    h1, _ = lab.helper(["--mtu", 9000])
+    """With the network's addresses given, another MTU is refused like another
+    mode; without --mtu a helper joins with the network's MTU."""
+    net = network_args(*default_network("shared"))
+    h1, _ = lab.helper(["--mtu", 9000] + net)
     taps = [n for n in lab.host.link_names() if n.startswith("vmtap")]
     for other in (1500, 65520):
         a, b = lab.socketpair()
-        r = lab.run_helper(["--fd", b.fileno(), "--mtu", other], pass_fds=(b.fileno(),))
+        r = lab.run_helper(["--fd", b.fileno(), "--mtu", other] + net, pass_fds=(b.fileno(),))
         errors = [l for l in r.stderr.splitlines() if l.startswith("ERROR")]
         assert r.returncode != 0 and r.stdout == "", r
         assert len(errors) == 1, r.stderr
@@ -285,9 +288,11 @@ def test_conflicting_mtu_refused_omitted_adopts(lab):
             "--mtu %d" % other in errors[0], errors
     assert [n for n in lab.host.link_names() if n.startswith("vmtap")] == taps
     assert link_mtu(lab.host, h1.bridge) == 9000
-    # Omitted: the network's own MTU. The same MTU given explicitly: fine.
+    # Omitted: the network's own MTU (with or without the addresses). The
+    # same MTU given explicitly: fine.
     h2, _ = lab.helper([])
-    h3, _ = lab.helper(["--mtu", 9000])
+    h3, _ = lab.helper(["--mtu", 9000] + net)
+    assert h2.bridge == h1.bridge and h3.bridge == h1.bridge
     assert h2.info["vmnet_mtu"] == 9000 and h2.info["vmnet_max_packet_size"] == 9014
     assert h3.info["vmnet_mtu"] == 9000
     assert link_mtu(lab.host, h2.info["tap"]) == 9000
@@ -300,6 +305,24 @@ def test_conflicting_mtu_refused_omitted_adopts(lab):
     # Once the network is gone, a new one starts at the default again.
     h5, _ = lab.helper([])
     assert h5.info["vmnet_mtu"] == 1500 and link_mtu(lab.host, h5.bridge) == 1500
+
+
+def test_automatic_network_for_another_mtu(lab):
+    """Without address options, a helper asking for an MTU the default network
+    does not have is given the next free network, as for another mode, and
+    the next helper asking for that MTU joins it there."""
+    h1, _ = lab.helper([])
+    h2, _ = lab.helper(["--mtu", 65520])
+    assert h2.info["vmnet_start_address"] != h1.info["vmnet_start_address"]
+    assert h2.info["vmnet_mtu"] == 65520 and link_mtu(lab.host, h2.bridge) == 65520
+    assert re.search(r"in use with MTU 1500", h2.stderr()), h2.stderr()
+    h3, _ = lab.helper(["--mtu", 65520])
+    h4, _ = lab.helper(["--mtu", 1500])
+    assert h3.bridge == h2.bridge and h3.info["vmnet_mtu"] == 65520
+    assert h4.bridge == h1.bridge and h4.info["vmnet_mtu"] == 1500
+    for h in (h4, h3, h2, h1):
+        assert h.stop() == 0
+    assert_clean(lab.host)
 
 
 def test_leftover_bridge_takes_new_mtu(lab):
