@@ -99,7 +99,7 @@ FUZZ_TIME       ?= 180
 FUZZ_SMOKE_TIME ?= 15
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h)
+build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h fuzz/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lpthread

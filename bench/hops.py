@@ -172,18 +172,27 @@ def events(data, comp):
     return evs
 
 
+def matches(want, c, kind, nr, ret):
+    """Whether an event is the cut point want. A "switch" point is the first
+    event of that component after the previous point: its switch-in, or, when
+    perf lost that record, the return from the wait it slept in."""
+    if want[1] == "switch":
+        return c == want[0]
+    return (c, kind, nr) == want and (ret is None or ret > 0)
+
+
 def cut(evs, hops):
     """Per transaction, the time of each cut point; a list of lists."""
     out, cur = [], None
     points = [(c, k, NR[s] if s else None) for c, k, s, _, _ in hops]
     for t, c, kind, nr, ret in evs:
-        if (c, kind, nr) == points[0] and (ret is None or ret > 0):
+        if (c, kind, nr) == points[0]:
             cur = [t]
             continue
         if cur is None:
             continue
         want = points[len(cur)]
-        if (c, kind, nr) == want and (ret is None or ret > 0):
+        if matches(want, c, kind, nr, ret):
             cur.append(t)
             if len(cur) == len(points):
                 out.append(cur)

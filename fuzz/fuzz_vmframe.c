@@ -9,13 +9,13 @@
  * (unchanged without offload; same Ethernet header, no longer, a consistent
  * virtio-net header with it) and that replies are well formed.
  */
-#include <endian.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dhcp.h"
 #include "ndp.h"
+#include "offload_check.h"
 #include "pkt.h"
 #include "vmframe.h"
 
@@ -57,29 +57,6 @@ static void check_dhcp(const uint8_t *frame, size_t len)
 		abort();
 }
 
-/* The header offload built agrees with the frame; a partial checksum,
- * completed, verifies. */
-static void check_offload(const struct vmframe_config *c, const struct virtio_net_hdr *h,
-			  uint8_t *frame, size_t n)
-{
-	size_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
-	size_t hdr_len = le16toh(h->hdr_len), gso = le16toh(h->gso_size);
-	uint32_t sum;
-
-	if (n > c->mtu + 14 && (!h->gso_type || !gso || gso >= c->mtu))
-		abort();
-	if (h->gso_type && !(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-		abort();
-	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-		return;
-	if (start < 14 + 20 || start + off + 2 > n || hdr_len > n || hdr_len < start + off + 2 ||
-	    (off != 16 && off != 6))
-		abort();
-	sum = csum_add(0, frame + start + off, 2);
-	if (offload_to_vm(h, frame, n) != 0 || csum_fold(csum_add(sum, frame + start, n - start)) != 0)
-		abort();
-}
-
 static void check_forward(const struct vmframe_config *c, const uint8_t *orig, size_t len,
 			  uint8_t *frame, size_t n, const struct virtio_net_hdr *h)
 {
@@ -98,7 +75,7 @@ static void check_forward(const struct vmframe_config *c, const uint8_t *orig, s
 	}
 	if (!c->tso && n > c->mtu + 14)
 		abort();
-	check_offload(c, h, frame, n);
+	offload_check(h, frame, n, c->mtu);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
