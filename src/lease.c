@@ -520,7 +520,7 @@ static void read_comm(const char *path, char *buf, size_t cap)
  * pid reused by something else since the lease was written does not hold
  * the lease (and cannot lock its interface id or MAC away).
  */
-static int pid_alive(pid_t pid)
+static int pid_alive_like(pid_t pid, pid_t like)
 {
 	char path[32], comm[32], self[32];
 
@@ -529,8 +529,14 @@ static int pid_alive(pid_t pid)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	read_comm(path, comm, sizeof(comm));
-	read_comm("/proc/self/comm", self, sizeof(self));
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)like);
+	read_comm(like > 0 ? path : "/proc/self/comm", self, sizeof(self));
 	return comm[0] == '\0' || strcmp(comm, self) == 0;
+}
+
+static int pid_alive(pid_t pid)
+{
+	return pid_alive_like(pid, 0);
 }
 
 /* The whole file as a string; a missing file is empty. */
@@ -730,4 +736,24 @@ int lease_release(const char *path, const char *id, pid_t pid)
 	err = found ? save(path, leases, n, false) : 0;
 	free(leases);
 	return err;
+}
+
+int lease_mac_holder(const char *path, const uint8_t mac[6], const char *except_id,
+		     pid_t helper, struct lease *holder)
+{
+	struct lease *leases;
+	size_t n, cap;
+	int err = load(path, &leases, &n, &cap), found = 0;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (memcmp(leases[i].mac, mac, 6) == 0 && !same_id(&leases[i], except_id) &&
+		    leases[i].pid > 0 && pid_alive_like(leases[i].pid, helper)) {
+			*holder = leases[i];
+			found = 1;
+		}
+	}
+	free(leases);
+	return found;
 }
