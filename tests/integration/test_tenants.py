@@ -155,11 +155,12 @@ def test_vm_cannot_claim_another_vms_or_the_gateways_address(lab, dns, mode, iso
 
 
 @pytest.mark.parametrize("mode", ["shared", "host"])
-def test_vm_cannot_claim_the_gateways_ipv6_addresses(lab, mode):
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_vm_cannot_claim_the_gateways_ipv6_addresses(lab, mode, isolated):
     """Neighbour advertisements for the gateway's link-local (and, shared,
     global) address and IPv6 from those addresses are dropped: A keeps the
     gateway's MAC for them, the host learns nothing."""
-    t = Tenants(lab, mode, False)
+    t = Tenants(lab, mode, isolated)
     ll = eui64_link_local(t.gw_mac)
     targets = [ll] + ([gateway6(t.ha)] if mode == "shared" else [])
     for a in targets:
@@ -188,10 +189,11 @@ def test_vm_cannot_claim_the_gateways_ipv6_addresses(lab, mode):
 
 
 @pytest.mark.parametrize("mode", ["shared", "host"])
-def test_vlan_tagged_rogue_ra_and_dhcp_offer(lab, mode):
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_vlan_tagged_rogue_ra_and_dhcp_offer(lab, mode, isolated):
     """VID-0 tagged router advertisement and DHCP offer: receivers would take
     them as untagged, so they are dropped; A installs no rogue route or prefix."""
-    t = Tenants(lab, mode, False)
+    t = Tenants(lab, mode, isolated)
     t.ga.ns.set_sysctl("net.ipv6.conf.%s.accept_ra" % t.ga.tap, "1")
     t.ga.ns.set_sysctl("net.ipv6.conf.%s.autoconf" % t.ga.tap, "1")
     marker = b"vmit-vlan-rogue!"
@@ -215,6 +217,34 @@ def test_vlan_tagged_rogue_ra_and_dhcp_offer(lab, mode):
     assert sniff_count(s_host, 10) == 0, "a tagged rogue frame reached the bridge"
     routes = t.ga.ns.run(["ip", "-6", "route", "show"]).stdout
     assert "2001:db8:bad" not in routes and b_ll not in routes, routes
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+    assert t.b_still_served()
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_rogue_dhcp_server_on_any_source_port(lab, isolated):
+    """A DHCP offer from source port 6767 to the client port 68 (busybox
+    udhcpc takes it: it checks only the destination) and a DHCPv6 advertise
+    from 5470 to the client port 546: dropped and counted, neither A nor the
+    bridge sees them."""
+    t = Tenants(lab, "shared", isolated)
+    marker = b"vmit-rogue-dhcp!"
+    s_a = sniff(lab, t.ga.ns, t.ga.tap, 4, marker)
+    s_host = sniff(lab, lab.host, t.bridge, 4, marker)
+    b_ll = eui64_link_local(t.mb)
+    offer = (Ether(src=t.mb, dst=BCAST) / IP(src=t.ib, dst="255.255.255.255") /
+             UDP(sport=6767, dport=68) /
+             frames.BOOTP(op=2, xid=0x1234, yiaddr=t.ia, siaddr=t.ib, sname=marker,
+                          chaddr=frames.mac_bytes(t.ma) + b"\0" * 10) /
+             frames.DHCP(options=[("message-type", "offer"), ("server_id", t.ib),
+                                  ("router", t.ib), ("lease_time", 60), "end"]))
+    # DHCPv6 ADVERTISE (type 2), transaction id, then the marker as an option.
+    advertise = (Ether(src=t.mb, dst=t.ma) /
+                 IPv6(src=b_ll, dst=eui64_link_local(t.ma), hlim=64) /
+                 UDP(sport=5470, dport=546) / (b"\x02\x12\x34\x56" + marker))
+    sent = t.send_b(offer) + t.send_b(advertise)
+    assert sniff_count(s_a, 10) == 0, "A received a rogue DHCP server message"
+    assert sniff_count(s_host, 10) == 0, "a rogue DHCP server message reached the bridge"
     assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
     assert t.b_still_served()
 
