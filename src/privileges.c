@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/fsuid.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -253,14 +252,8 @@ static const struct sandbox_rule reaper_rules[] = {
 	/* the wait for the datapath to go (the pipe), and closing what it used */
 	SANDBOX_ALLOW(read),
 	SANDBOX_ALLOW(close),
-	/* the TAP's removal, by name (if_indextoname: an AF_UNIX datagram
-	 * socket and SIOCGIFNAME), polled every 10 ms */
-	SANDBOX_ALLOW_ALL(socket, 2, SANDBOX_EQ(0, AF_UNIX), SANDBOX_MASKED(1, 0xf, SOCK_DGRAM)),
-	SANDBOX_ALLOW_IF(ioctl, 1, SIOCGIFNAME),
-	SANDBOX_ALLOW(clock_nanosleep),
-	SANDBOX_ALLOW(nanosleep),
-	/* rtnetlink (netlink.c via libmnl): links, the bridge, the macvtap; and
-	 * netfilter netlink in the nftables child (nat.c) */
+	/* rtnetlink (netlink.c via libmnl): the TAP, links, the bridge, the
+	 * macvtap; and netfilter netlink in the nftables child (nat.c) */
 	SANDBOX_ALLOW_IF(socket, 0, AF_NETLINK),
 	SANDBOX_ALLOW(bind),
 	SANDBOX_ALLOW(getsockname),
@@ -315,8 +308,23 @@ static const struct sandbox_list reaper_sandbox = SANDBOX_LIST(reaper_rules);
 static int reaper_confine(void)
 {
 	static const struct sandbox_list *const lists[] = { &sandbox_libc, &reaper_sandbox, NULL };
+	sigset_t all;
 
 	prctl(PR_SET_NAME, "vmnet-reaper", 0, 0, 0);
+	/*
+	 * Out of reach of every signal the user can have sent: a session and
+	 * process group of its own (the terminal signals the foreground group
+	 * on Ctrl-\ or Ctrl-Z, and sudo relays to the command's group any signal
+	 * the user sends it), and every signal blocked (SIGXFSZ too: the user
+	 * chose RLIMIT_FSIZE, and stderr may be a file). Only uid 0 could signal
+	 * it otherwise, and SIGKILL and SIGSTOP need no blocking from users.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (setsid() < 0) {
+		ERROR("main", "cannot start the teardown process: setsid: %s", strerror(errno));
+		return -1;
+	}
 	if (priv_become(0, 0, PRIV_CAP(CAP_NET_ADMIN)) < 0)
 		return -1;
 	return sandbox_install(lists, SANDBOX_EPERM);
@@ -325,12 +333,9 @@ static int reaper_confine(void)
 static void reaper_child(int rfd, int status_fd, reaper_fn fn, void *arg)
 {
 	char c = 0;
+	ssize_t n;
 	int devnull;
 
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
 	/* stdout must not stay open here: whoever reads the JSON line waits for EOF. */
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull >= 0) {
@@ -347,8 +352,10 @@ static void reaper_child(int rfd, int status_fd, reaper_fn fn, void *arg)
 		c = 1;
 	close(4);
 	/* Even unconfined, it waits and tears down: the setup process stops
-	 * at once when told it failed, and what it set up must still go. */
-	while (read(3, &c, 1) < 0 && errno == EINTR)
+	 * at once when told it failed, and what it set up must still go.
+	 * Only the end of the pipe means the datapath is gone: a byte written
+	 * by a datapath a VM took over is not. */
+	while ((n = read(3, &c, 1)) > 0 || (n < 0 && errno == EINTR))
 		;
 	fn(arg);
 	_exit(0);

@@ -73,9 +73,9 @@ typedef void (*reaper_fn)(void *arg);
 
 /*
  * Forks the reaper ("vmnet-reaper" in ps). It keeps only stderr and its
- * pipe, ignores SIGINT/SIGTERM/SIGHUP, confines itself (uid 0 with
- * CAP_NET_ADMIN alone) and reports back; then it waits for the pipe to close
- * and runs fn(arg). 0, or -1 with one ERROR line: no reaper (r->pid -1),
+ * pipe, blocks every signal in a session of its own, confines itself (uid 0
+ * with CAP_NET_ADMIN alone) and reports back; then it waits for the pipe's
+ * end (the datapath gone) and runs fn(arg). 0, or -1 with one ERROR line: no reaper (r->pid -1),
  * or one that could not confine itself (it still tears down once the
  * caller exits, so the caller must not).
  */

@@ -297,7 +297,7 @@ class Helper:
     """A vmnet-helper process in a namespace; stdout piped, stderr to a file."""
 
     def __init__(self, lab, ns, args, pass_fds=(), env=None, wait_json=True,
-                 binary=None):
+                 binary=None, **popen):
         self.lab = lab
         self.ns = ns
         self.args = [str(a) for a in args]
@@ -311,7 +311,7 @@ class Helper:
             full_env.update(env)
         self.proc = ns.popen([binary or HELPER] + self.args, stdout=subprocess.PIPE,
                              stderr=self._stderr, stdin=subprocess.DEVNULL,
-                             pass_fds=tuple(pass_fds), env=full_env)
+                             pass_fds=tuple(pass_fds), env=full_env, **popen)
         self.pid = self.proc.pid
         self.info = None
         lab.helpers.append(self)
@@ -542,10 +542,11 @@ class Lab:
 
     # the helper
     def helper(self, args=(), ns=None, env=None, vm=True, wait_json=True, binary=None,
-               extra_fds=()):
+               extra_fds=(), **popen):
         """Starts a helper with --fd on a new socketpair (unless args has
-        --socket or vm=False); extra_fds are inherited too. Returns
-        (helper, RawVM or None)."""
+        --socket or vm=False); extra_fds are inherited too; popen goes to
+        subprocess.Popen (preexec_fn, process_group: what a user hands sudo).
+        Returns (helper, RawVM or None)."""
         ns = ns or self.host
         args = [str(a) for a in args]
         raw = None
@@ -556,7 +557,7 @@ class Lab:
             pass_fds += (theirs.fileno(),)
             raw = RawVM(ours)
         h = Helper(self, ns, args, pass_fds=pass_fds, env=env, wait_json=wait_json,
-                   binary=binary)
+                   binary=binary, **popen)
         if raw is not None:
             raw.helper = h
             # The helper holds its own copy now.

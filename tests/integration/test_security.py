@@ -6,8 +6,10 @@ runs the helper through the SUDO_UID/SUDO_GID path sudo uses, and attacks
 from a process of their own. Root-owned decoys elsewhere must not change.
 """
 
+import ctypes
 import os
 import pwd
+import resource
 import signal
 import socket
 import stat
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import frames
-from conftest import (CLIENT, START_TIMEOUT, as_user, assert_clean, fd_objects,
+from conftest import (CLIENT, HELPER, START_TIMEOUT, as_user, assert_clean, fd_objects,
                       helper_processes, leftovers, proc_status, read_line, sudo_env,
                       unpriv_user, wait_until)
 
@@ -390,4 +392,137 @@ def test_client_closes_inherited_descriptors(lab):
     finally:
         close_all(fds)
     assert wait_until(lambda: not lab.host.pids(), 5)
+    assert_clean(lab.host)
+
+
+# --------------------------------------------------------------------------
+# 7. what the user hands root along with the command: umask, signals, limits
+
+def test_user_umask_does_not_reach_root_files(lab):
+    """sudo passes the user's umask (or'ed with 022) to the helper. With
+    umask 0777 root's state files used to be created mode 0000, which the
+    reaper (uid 0 without CAP_DAC_OVERRIDE) cannot open: the network and
+    ip_forward=1 stayed after the helper. They get their own modes, and
+    teardown works."""
+    assert not lab.host.run_dir.exists()
+    forward = lab.host.sysctl("net.ipv4.ip_forward")
+    h, vm = lab.helper([], env=sudo_env(USER), preexec_fn=lambda: os.umask(0o777))
+    assert serves(h, vm), h.stderr()
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in lab.host.run_dir.iterdir()}
+    assert modes.get("lock") == 0o600, modes
+    assert all(m & 0o600 == 0o600 for m in modes.values()), modes
+    assert h.stop() == 0, h.stderr()
+    assert "ERROR" not in h.stderr(), h.stderr()
+    assert_clean(lab.host, ip_forward=forward)
+
+
+def reaper_pid(h):
+    procs = processes(h)
+    assert "reaper" in procs, procs
+    return procs["reaper"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGQUIT, signal.SIGUSR1], ids=["SIGQUIT", "SIGUSR1"])
+def test_signal_to_process_group_spares_reaper(lab, sig):
+    """A signal to the helper's process group, as the terminal sends on
+    Ctrl-\\ and as sudo (with use_pty, Debian's default) relays any signal
+    the user sends it: it may end the user's datapath, never the root
+    reaper, so the network is still torn down."""
+    forward = lab.host.sysctl("net.ipv4.ip_forward")
+    h, vm = lab.helper([], env=sudo_env(USER), process_group=0)
+    reaper = reaper_pid(h)
+    os.killpg(h.pid, sig)
+    h.wait()
+    assert proc_status(reaper) is None or wait_until(lambda: proc_status(reaper) is None, 5)
+    assert_clean(lab.host, ip_forward=forward, timeout=5)
+
+
+def test_file_size_limit_during_setup(lab):
+    """RLIMIT_FSIZE passes through sudo: with stderr a file, the user picks
+    the log line whose write raises SIGXFSZ. Setup (root, between creating
+    the bridge and starting the reaper) must not die there and leave the
+    network behind."""
+    forward = lab.host.sysctl("net.ipv4.ip_forward")
+    version = subprocess.run([HELPER, "--version"], capture_output=True, text=True).stdout
+    first = "INFO  [main] running %s on %s %s\n" % (version.strip(), os.uname().sysname,
+                                                    os.uname().release)
+    # The second line is "created bridge ...": the write that says so fails.
+    limit = len(first) + 10
+    h, vm = lab.helper([], env=sudo_env(USER), wait_json=False,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                             (limit, limit)))
+    line = read_line(h.proc.stdout.fileno(), START_TIMEOUT)
+    if line:
+        h.stop()
+    h.wait()
+    assert_clean(lab.host, ip_forward=forward, timeout=5)
+
+
+def test_file_size_limit_during_teardown(lab):
+    """The same limit, just above what setup and the datapath write: the
+    reaper's first line at teardown must not end it halfway."""
+    forward = lab.host.sysctl("net.ipv4.ip_forward")
+    h, vm = lab.helper([], env=sudo_env(USER))
+    assert h.wait_stderr("waiting for termination"), h.stderr()
+    size = h.stderr_path.stat().st_size
+    # What `ulimit -f` before sudo would have set (inherited by every process
+    # of the helper, it acts only once the file reaches it), here on the
+    # reaper: the datapath's lines at exit take the file past it.
+    resource.prlimit(reaper_pid(h), resource.RLIMIT_FSIZE, (size, size))
+    h.stop()
+    assert_clean(lab.host, ip_forward=forward, timeout=5)
+
+
+# --------------------------------------------------------------------------
+# 8. a copy of the TAP's descriptor outliving the datapath
+
+TUN_USER = r"""
+import fcntl, os, sys
+TUNSETPERSIST, TUNSETOWNER = 0x400454cb, 0x400454cc
+fd = int(sys.argv[1])
+fcntl.ioctl(fd, TUNSETPERSIST, 1)
+fcntl.ioctl(fd, TUNSETOWNER, os.getuid())
+print("persistent", flush=True)
+"""
+
+
+def pidfd_getfd(pid, fd):
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        r = libc.syscall(438, pidfd, fd, 0)   # pidfd_getfd
+        if r < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return r
+    finally:
+        os.close(pidfd)
+
+
+def tap_fd_of(pid):
+    d = "/proc/%d/fd" % pid
+    for n in os.listdir(d):
+        if os.readlink(os.path.join(d, n)) == "/dev/net/tun":
+            return int(n)
+    raise AssertionError("no TAP descriptor in %d" % pid)
+
+
+def test_leaked_tap_descriptor(lab):
+    """No seccomp filter can look into the control messages of the
+    datapath's sendmmsg(): a datapath a VM took over could pass its TAP
+    descriptor to the user's process (SCM_RIGHTS). Its holder needs no
+    capability to make the TAP persistent and their own (TUNSETPERSIST,
+    TUNSETOWNER), which would keep a port on the bridge, past every check
+    of the datapath, after the helper. The reaper removes the TAP itself."""
+    h, vm = lab.helper(["--operation-mode", "host"], env=sudo_env(USER))
+    tap = h.info["tap"]
+    fd = pidfd_getfd(h.pid, tap_fd_of(h.pid))
+    try:
+        r = subprocess.run(as_user(USER, [sys.executable, "-c", TUN_USER, fd]), pass_fds=(fd,),
+                           capture_output=True, text=True, timeout=10)
+    finally:
+        os.close(fd)
+    assert r.stdout == "persistent\n", r.stderr
+    assert h.stop() == 0, h.stderr()
+    assert tap not in lab.host.link_names() or \
+        wait_until(lambda: tap not in lab.host.link_names(), 5), "%s outlived the helper" % tap
     assert_clean(lab.host)
