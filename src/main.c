@@ -168,10 +168,15 @@ static void reset_umask(void)
 	umask(022);
 }
 
+/* Root by the caller's choice (sudo, a root shell), not a set-user-ID
+ * install: there the user would also set every variable we read, SUDO_UID
+ * and SUDO_GID included. */
 static void require_root(void)
 {
 	if (geteuid() != 0)
 		die("vmnet-helper must start as root (run it with sudo)");
+	if (getuid() != 0)
+		die("vmnet-helper must not be set-user-ID: run it with sudo");
 }
 
 /* Logged only once the invocation is known to be valid: a bad one gets one line. */

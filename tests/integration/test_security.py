@@ -10,6 +10,7 @@ import ctypes
 import os
 import pwd
 import resource
+import shutil
 import signal
 import socket
 import stat
@@ -526,3 +527,32 @@ def test_leaked_tap_descriptor(lab):
     assert tap not in lab.host.link_names() or \
         wait_until(lambda: tap not in lab.host.link_names(), 5), "%s outlived the helper" % tap
     assert_clean(lab.host)
+
+
+# --------------------------------------------------------------------------
+# 9. installed set-user-ID root instead of run through sudo
+
+def test_set_user_id_install_refused(lab):
+    """Set-user-ID root, the helper would take SUDO_UID/SUDO_GID (and every
+    other variable) from the user: here vmnet-test-a names vmnet-test-b and
+    has a socket made in vmnet-test-b's directory. Refused with one line,
+    nothing made."""
+    victim_uid, victim_gid = unpriv_user("vmnet-test-b")
+    helper = lab.root_dir("suid") / "vmnet-helper"
+    shutil.copy2(HELPER, helper)
+    os.chmod(helper, 0o4755)
+    target = lab.user_dir("vmnet-test-b") / "vmnet.sock"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env.update(SUDO_UID=str(victim_uid), SUDO_GID=str(victim_gid))
+    p = subprocess.Popen(lab.host.cmd(as_user(USER, [helper, "--socket", target])), env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=10)
+    assert not os.path.exists(target), "made %s as vmnet-test-b" % target
+    assert p.returncode != 0 and out == "", out
+    assert len(err.splitlines()) == 1, err
+    assert not leftovers(lab.host), leftovers(lab.host)
