@@ -1079,7 +1079,8 @@ def main():
                     help="duration of each iperf3/framegen test (default 10)")
     ap.add_argument("--start-runs", type=int, default=15)
     ap.add_argument("--only", help="comma-separated parts: helper, veth, peer (the paths), "
-                    "framerate, startup, hops (default all)")
+                    "framerate, startup, hops (default all); stream: just the helper's "
+                    "stream rows (QEMU's -netdev stream)")
     ap.add_argument("--workloads", default=",".join(WORKLOADS),
                     help="comma-separated workloads on each path: tcp, udp, latency "
                     "(default all)")
@@ -1116,6 +1117,8 @@ def main():
                           HelperPath(lab, "shared", False, 65520, stream)]
             paths.append(HelperPath(lab, "host", False, 65520))
             paths += [HelperPath(lab, m, True) for m in ("host", "shared")]
+        elif "stream" in kinds:
+            paths += [HelperPath(lab, "shared", False, mtu, True) for mtu in (None, 65520)]
         if "peer" in kinds:
             paths += [PasstPath(lab, 65520), SlirpPath(lab)]
         log("bench %s: %d s per test" % (stamp, args.seconds))

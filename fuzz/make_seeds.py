@@ -81,7 +81,8 @@ def main():
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
 
-    for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds())):
+    for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
+                           ("fuzz_vmstream", vmstream_seeds())):
         out = os.path.join(HERE, "corpus", harness)
         os.makedirs(out, exist_ok=True)
         for name, data in seeds.items():
@@ -237,6 +238,20 @@ def dnstcp_seeds():
         "eof-mid-answer": b"\1" + whole + connected + write_all + ev(1, 3) + b"\0\x40\x12\x34" +
         ev(3) + connected + write_all + whole + write_all,
         "idle": b"\0" + ev(6, 31) * 2 + whole,
+    }
+
+
+def vmstream_seeds():
+    """What a VM writes to a stream socket: frames behind 4-byte big-endian lengths."""
+    def framed(f):
+        return struct.pack("!I", len(f)) + f
+    arp = frame(b"")[:14] + bytes(28)
+    big = l4_frame(False, 6, bytes(range(256)) * 255)
+    return {
+        "two-frames": framed(arp) + framed(l4_frame(False, 17, bytes(1400), partial=False)),
+        "partial-length": framed(arp) + b"\0\0",
+        "zero-and-max": framed(b"") + framed(big + bytes(65550 - len(big))),
+        "broken": framed(arp) + struct.pack("!I", 65551) + bytes(16),
     }
 
 

@@ -2,7 +2,8 @@
 /*
  * vmnet-run [--unprivileged] [helper options] -- COMMAND...
  * (also installed as vmnet-client, the spec's name; the same program)
- * Joins vmnet-helper (fd 3) and COMMAND (fd 4) with a datagram socketpair,
+ * Joins vmnet-helper (fd 3) and COMMAND (fd 4) with a socketpair (datagram,
+ * or stream with --socket-type stream: the helper finds out which by itself),
  * starts COMMAND once the helper printed its JSON line, forwards SIGTERM,
  * SIGINT and SIGHUP to COMMAND, stops the helper when COMMAND exits and exits
  * with COMMAND's status.
@@ -31,6 +32,7 @@
 struct client {
 	const char *name;          /* vmnet-run or vmnet-client, as invoked */
 	bool unprivileged;
+	int socket_type;           /* of the socketpair: SOCK_DGRAM or SOCK_STREAM */
 	char helper[PATH_MAX];
 	char *helper_argv[MAX_ARGS + 8];
 	int helper_argc;
@@ -45,7 +47,7 @@ static void usage(const struct client *cl, FILE *out)
 		"Usage: %s [OPTIONS] -- COMMAND [ARG...]\n"
 		"\n"
 		"Runs COMMAND with a network interface: vmnet-helper and COMMAND joined by a\n"
-		"unix datagram socketpair, the helper on fd 3, COMMAND on fd 4. Prints the\n"
+		"unix socketpair, the helper on fd 3, COMMAND on fd 4. Prints the\n"
 		"helper's JSON line, then starts COMMAND; forwards SIGTERM, SIGINT and SIGHUP\n"
 		"to it, stops the helper when it exits and exits with its status.\n"
 		"\n"
@@ -57,6 +59,11 @@ static void usage(const struct client *cl, FILE *out)
 		"  and any other vmnet-helper option except --fd and --socket.\n"
 		"\n"
 		"Options of %s itself:\n"
+		"  --socket-type dgram|stream\n"
+		"                   the socketpair: dgram (default), one frame per datagram\n"
+		"                   (QEMU -netdev dgram,local.type=fd,local.str=4); stream,\n"
+		"                   each frame behind its 4-byte big-endian length (QEMU\n"
+		"                   -netdev stream,server=off,addr.type=fd,addr.str=4)\n"
 		"  --unprivileged   run the helper without sudo even when not root\n"
 		"  -h, --help       show this help\n"
 		"      --version    show the version\n"
@@ -141,11 +148,35 @@ static const char *program_name(const char *argv0)
 	return strcmp(base, "vmnet-client") == 0 ? "vmnet-client" : "vmnet-run";
 }
 
-/* Options of the client itself, taken out before the helper's are checked. */
-static bool client_option(struct client *cl, const char *arg)
+static void set_socket_type(struct client *cl, const char *value)
 {
+	if (value == NULL)
+		fail("%s", "option --socket-type requires an argument");
+	if (!strcmp(value, "dgram"))
+		cl->socket_type = SOCK_DGRAM;
+	else if (!strcmp(value, "stream"))
+		cl->socket_type = SOCK_STREAM;
+	else
+		fail("invalid --socket-type \"%s\": expected dgram or stream", value);
+}
+
+/* Options of the client itself, taken out before the helper's are checked;
+ * *i moves past an option's separate argument. */
+static bool client_option(struct client *cl, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i];
+
 	if (!strcmp(arg, "--unprivileged")) {
 		cl->unprivileged = true;
+		return true;
+	}
+	if (!strncmp(arg, "--socket-type=", 14)) {
+		set_socket_type(cl, arg + 14);
+		return true;
+	}
+	if (!strcmp(arg, "--socket-type")) {
+		bool has = *i + 1 < argc && strcmp(argv[*i + 1], "--");
+		set_socket_type(cl, has ? argv[++*i] : NULL);
 		return true;
 	}
 	return false;
@@ -158,7 +189,7 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	cl->name = program_name(argc > 0 ? argv[0] : "vmnet-run");
 	find_helper(cl);
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		client_option(cl, argv[i]);
+		client_option(cl, argc, argv, &i);
 	if (geteuid() != 0 && !cl->unprivileged) {
 		push(cl, "sudo");
 		push(cl, "--non-interactive");
@@ -168,7 +199,7 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	first = cl->helper_argc;
 	push(cl, "--fd=3");
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (client_option(cl, argv[i]))
+		if (client_option(cl, argc, argv, &i))
 			continue;
 		if (!strncmp(argv[i], "--fd", 4) || !strncmp(argv[i], "--socket", 8)) {
 			char line[160];
@@ -281,7 +312,7 @@ static int supervise(struct client *cl, int sfd)
 
 int main(int argc, char **argv)
 {
-	struct client cl = { .helper_pid = -1, .command_pid = -1 };
+	struct client cl = { .helper_pid = -1, .command_pid = -1, .socket_type = SOCK_DGRAM };
 	int sv[2], out[2], sfd, status;
 	sigset_t mask;
 
@@ -298,7 +329,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &cl.old_mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0 || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	if (sfd < 0 || socketpair(AF_UNIX, cl.socket_type | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0)
 		fail("cannot create sockets: %s", strerror(errno));
 

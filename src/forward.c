@@ -117,9 +117,55 @@ static void vm_gone(struct forward *f)
 		INFO("forward", "the VM closed its socket");
 }
 
+/* The VM's stream failed (EPIPE, ECONNRESET): it is gone. */
+static bool stream_failed(struct forward *f, int err)
+{
+	if (err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN) {
+		vm_gone(f);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Stream: sends frames[0..n) behind their lengths (streamio.h); returns how
+ * many the stream took. Like the datagram path, a full socket is waited for
+ * 1 ms at a time, retries times in a row at most: the caller drops the rest.
+ * *room is false if the socket was found full.
+ */
+static int stream_send(struct forward *f, const struct iovec *frames, int n, int retries,
+		       bool *room)
+{
+	int sent = 0, tries = 0;
+
+	*room = true;
+	while (sent < n) {
+		int r = stream_tx_send(&f->tx, f->vm_fd, frames + sent, n - sent);
+		if (r > 0) {
+			sent += r;
+			tries = 0;
+			continue;
+		}
+		if (r < 0) {
+			if (!stream_failed(f, r))
+				WARN("forward", "sending to the VM: %s", strerror(-r));
+			break;
+		}
+		*room = false;
+		if (tries++ >= retries || !wait_ready(f, f->vm_fd, POLLOUT, 1))
+			break;
+	}
+	return sent;
+}
+
 /* Sends one frame the helper made itself (a DHCP reply) to the VM. */
 static bool send_local(struct forward *f, const uint8_t *frame, size_t len)
 {
+	if (f->stream) {
+		struct iovec iov = { (void *)frame, len };
+		bool room;
+		return stream_send(f, &iov, 1, SEND_RETRIES, &room) == 1;
+	}
 	for (int i = 0; i <= SEND_RETRIES; i++) {
 		if (send(f->vm_fd, frame, len, MSG_DONTWAIT) >= 0)
 			return true;
@@ -334,6 +380,20 @@ static bool vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *p
 	return room;
 }
 
+/* Stream: as vm_send_batch. */
+static bool vm_stream_batch(struct forward *f, struct batch *b, int n, uint64_t *packets,
+			    uint64_t *bytes, uint64_t *drops, int retries)
+{
+	bool room;
+	int sent = stream_send(f, b->iov, n, retries, &room);
+
+	for (int i = 0; i < sent; i++)
+		*bytes += b->iov[i].iov_len;
+	*packets += (uint64_t)sent;
+	*drops += (uint64_t)(n - sent);
+	return room;
+}
+
 /*
  * TAP -> VM is one thread, host_to_vm, and one batch of buffers, to_vm. The
  * receiving thread of the other direction borrows them when it just wrote
@@ -385,7 +445,9 @@ static int to_vm_pass(struct forward *f, bool *drained, int retries)
 	uint64_t packets = 0, bytes = 0, drops = 0;
 	int n = tap_read_batch(f, &t->b, &drops, drained);
 
-	if (n > 0)
+	if (n > 0 && f->stream)
+		t->full = !vm_stream_batch(f, &t->b, n, &packets, &bytes, &drops, retries);
+	else if (n > 0)
 		t->full = !vm_send_batch(f, &t->b, n, &packets, &bytes, &drops, retries);
 	count(&f->host, packets, bytes, drops);
 	return n;
@@ -402,6 +464,21 @@ static void to_vm_now(struct forward *f)
 	if (!f->to_vm->full)
 		to_vm_pass(f, &drained, 0);
 	pthread_mutex_unlock(&f->to_vm->lock);
+}
+
+/* The TAP is empty: sleeps until it has frames. On a stream with the rest
+ * of a frame pending, also until the VM can take it. */
+static void host_idle(struct forward *f)
+{
+	struct pollfd p[3] = { { f->tap_fd, POLLIN, 0 }, { f->stop_fd, POLLIN, 0 },
+			       { f->vm_fd, POLLOUT, 0 } };
+	bool pending = f->stream && stream_tx_pending(&f->tx);
+
+	if (poll(p, pending ? 3 : 2, -1) > 0 && pending && p[2].revents) {
+		int rc = stream_tx_flush(&f->tx, f->vm_fd);
+		if (rc < 0 && rc != -EAGAIN)
+			stream_failed(f, rc);
+	}
 }
 
 static void *host_to_vm(void *arg)
@@ -422,7 +499,7 @@ static void *host_to_vm(void *arg)
 		}
 		/* The TAP is empty: no need to find that out once more. */
 		if (drained)
-			wait_ready(f, f->tap_fd, POLLIN, -1);
+			host_idle(f);
 	}
 	return NULL;
 }
@@ -569,6 +646,76 @@ static int slot_prepare(struct forward *f, struct slot *s)
 	return towrite;
 }
 
+/* The end of the VM's stream: a frame it left unfinished is dropped. */
+static void stream_end(struct forward *f)
+{
+	size_t left = stream_rx_left(&f->rx);
+
+	if (left) {
+		count(&f->vm, 0, 0, 1);
+		INFO("forward", "the VM closed its stream in the middle of a frame (%zu bytes "
+		     "dropped)", left);
+	}
+	vm_gone(f);
+}
+
+/*
+ * Stream: fills s with whole frames from the receive buffer, reading the
+ * socket only when the buffer holds none (one read brings many). Frames
+ * longer than vmnet_max_packet_size are dropped and counted; a length no
+ * frame can have closes the connection. Returns the frames in s, or -1 with
+ * errno (EAGAIN: nothing yet; EPIPE: the stream ended, vm_gone is set).
+ */
+static int stream_recv(struct forward *f, struct slot *s)
+{
+	int n = 0;
+
+	for (;;) {
+		const uint8_t *p;
+		size_t len = 0;
+		enum vmstream_result v = VMS_PARTIAL;
+
+		while (n < s->b.frames && (v = stream_rx_next(&f->rx, &p, &len)) == VMS_FRAME) {
+			if (len > f->max_packet) {
+				count(&f->vm, 0, 0, 1);
+				continue;
+			}
+			memcpy(s->b.iov[n].iov_base, p, len);
+			s->b.msgs[n].msg_len = (unsigned)len;
+			s->b.msgs[n].msg_hdr.msg_flags = 0;
+			n++;
+		}
+		if (n > 0)
+			return n;
+		if (v == VMS_BROKEN) {
+			WARN("forward", "the VM sent a frame length of %zu bytes (at most %d): "
+			     "closing its stream", len, VMSTREAM_MAX_LEN);
+			shutdown(f->vm_fd, SHUT_RDWR);
+			count(&f->vm, 0, 0, 1);
+			vm_gone(f);
+			errno = EPIPE;
+			return -1;
+		}
+		ssize_t got = stream_rx_read(&f->rx, f->vm_fd);
+		if (got > 0)
+			continue;
+		if (got == 0 || got == -ECONNRESET) {
+			stream_end(f);
+			errno = EPIPE;
+			return -1;
+		}
+		errno = (int)-got;
+		return -1;
+	}
+}
+
+static int vm_recv(struct forward *f, struct slot *s)
+{
+	if (f->stream)
+		return stream_recv(f, s);
+	return recvmmsg(f->vm_fd, s->b.msgs, (unsigned)s->b.frames, MSG_DONTWAIT, NULL);
+}
+
 static void *vm_rx(void *arg)
 {
 	struct forward *f = arg;
@@ -587,7 +734,12 @@ static void *vm_rx(void *arg)
 		/* Wait first rather than find the socket empty once more. */
 		if (empty && !wait_ready(f, f->vm_fd, POLLIN, timeout))
 			continue;
-		s->n = recvmmsg(f->vm_fd, s->b.msgs, (unsigned)s->b.frames, MSG_DONTWAIT, NULL);
+		s->n = vm_recv(f, s);
+		if (s->n < 0 && errno == EPIPE) {
+			/* The stream ended: nothing more will come. */
+			wait_ready(f, f->stop_fd, POLLIN, -1);
+			continue;
+		}
 		if (s->n < 0) {
 			empty = errno == EAGAIN || errno == EINTR;
 			if (!empty) {
@@ -648,6 +800,11 @@ static const struct sandbox_rule forward_rules[] = {
 	SANDBOX_ALLOW(recvmmsg),
 	SANDBOX_ALLOW(sendmmsg),
 	SANDBOX_ALLOW(sendto),
+	/* a stream socket (streamio.c): large reads, length-prefixed frames in
+	 * one sendmsg, and closing a stream whose framing is broken (stream_recv) */
+	SANDBOX_ALLOW(recvfrom),
+	SANDBOX_ALLOW(sendmsg),
+	SANDBOX_ALLOW(shutdown),
 	/* the TAP, with or without a virtio-net header (tap_read, tap_write) */
 	SANDBOX_ALLOW(read),
 	SANDBOX_ALLOW(readv),
@@ -676,7 +833,8 @@ int forward_start(struct forward *f)
 		return -errno;
 	f->ring = ring_new(f);
 	f->to_vm = to_vm_new(f);
-	if (f->ring == NULL || f->to_vm == NULL) {
+	if (f->ring == NULL || f->to_vm == NULL ||
+	    (f->stream && (stream_rx_init(&f->rx) < 0 || stream_tx_init(&f->tx) < 0))) {
 		forward_stop(f);
 		return -ENOMEM;
 	}
@@ -705,6 +863,8 @@ void forward_stop(struct forward *f)
 	f->ring = NULL;
 	to_vm_free(f->to_vm);
 	f->to_vm = NULL;
+	stream_rx_free(&f->rx);
+	stream_tx_free(&f->tx);
 	close(f->stop_fd);
 	f->stop_fd = -1;
 }

@@ -4,7 +4,9 @@
  * receives and checks batches, one writes them to the TAP; forward.c says
  * why); TAP -> VM socket is one, helped by the receiving thread with replies
  * the host makes while it writes a few frames (forward.c). All batch syscalls where the kernel lets
- * them, with preallocated buffers (no per-frame allocation).
+ * them, with preallocated buffers (no per-frame allocation). The VM socket
+ * is a datagram socket (one frame per datagram) or a stream (frames behind
+ * their length, streamio.h): only the receiving and sending differ.
  * Frames the helper answers itself (DHCP, IPv6 router solicitations) never
  * reach the TAP, nor do router advertisements and DHCP/DHCPv6 server
  * messages from the VM (dropped and counted in vm.drops).
@@ -20,6 +22,7 @@
 
 #include "dhcp.h"
 #include "ndp.h"
+#include "streamio.h"
 #include "vmframe.h"
 
 #define FWD_THREADS 3
@@ -32,7 +35,8 @@ struct fwd_counters {
 };
 
 struct forward {
-	int vm_fd;                 /* unix datagram socket, connected to the VM */
+	int vm_fd;                 /* unix socket connected to the VM */
+	bool stream;               /* vm_fd is a stream: frames behind their length (vmstream.h) */
 	int tap_fd;
 	bool vnet_hdr;             /* TAP opened with IFF_VNET_HDR: offload (offload.h) */
 	bool tso;                  /* frames up to 64 KiB both ways (needs vnet_hdr) */
@@ -56,6 +60,8 @@ struct forward {
 	int ra_count;              /* unsolicited RAs sent (VM thread only) */
 	struct ring *ring;         /* VM -> TAP hand-over (forward.c) */
 	struct to_vm *to_vm;       /* TAP -> VM buffers and their lock (forward.c) */
+	struct stream_rx rx;       /* stream: vm_rx's receive buffer */
+	struct stream_tx tx;       /* stream: every sender to the VM (streamio.h) */
 	pthread_t threads[FWD_THREADS];
 };
 

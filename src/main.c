@@ -224,8 +224,8 @@ static void close_transport(void)
 static void open_transport(struct ctx *c)
 {
 	int rc = c->opt.socket_path
-		 ? transport_bind(&c->vm, c->opt.socket_path, SOCK_DGRAM, &c->user)
-		 : transport_from_fd(&c->vm, c->opt.fd);
+		 ? transport_bind(&c->vm, c->opt.socket_path, c->opt.socket_type, &c->user)
+		 : transport_from_fd(&c->vm, c->opt.fd, c->opt.socket_type);
 	if (rc < 0)
 		exit(EXIT_FAILURE);
 	exiting = c;
@@ -601,6 +601,7 @@ static void start_forwarding(struct ctx *c)
 	struct forward *f = &c->fwd;
 
 	f->vm_fd = c->vm.fd;
+	f->stream = c->vm.type == SOCK_STREAM;
 	f->tap_fd = c->tap.fd;
 	f->vnet_hdr = c->tap.vnet_hdr;
 	f->tso = c->opt.enable_tso;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 
 #include "ip4.h"
@@ -16,6 +17,7 @@
 enum {
 	OPT_FD = 256,
 	OPT_SOCKET,
+	OPT_SOCKET_TYPE,
 	OPT_INTERFACE_ID,
 	OPT_OPERATION_MODE,
 	OPT_START_ADDRESS,
@@ -34,6 +36,7 @@ enum {
 static const struct option long_options[] = {
 	{ "fd", required_argument, NULL, OPT_FD },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "socket-type", required_argument, NULL, OPT_SOCKET_TYPE },
 	{ "interface-id", required_argument, NULL, OPT_INTERFACE_ID },
 	{ "operation-mode", required_argument, NULL, OPT_OPERATION_MODE },
 	{ "start-address", required_argument, NULL, OPT_START_ADDRESS },
@@ -116,6 +119,17 @@ static int parse_fd(struct parse *p, const char *arg)
 	if (parse_long(arg, 0, INT_MAX, &v) < 0)
 		return fail(p, "invalid --fd \"%s\": not a non-negative integer", arg);
 	p->o->fd = (int)v;
+	return 0;
+}
+
+static int parse_socket_type(struct parse *p, const char *arg)
+{
+	if (strcmp(arg, "dgram") == 0)
+		p->o->socket_type = SOCK_DGRAM;
+	else if (strcmp(arg, "stream") == 0)
+		p->o->socket_type = SOCK_STREAM;
+	else
+		return fail(p, "invalid --socket-type \"%s\": expected dgram or stream", arg);
 	return 0;
 }
 
@@ -218,6 +232,7 @@ static int handle_option(struct parse *p, int opt, const char *arg, char **argv)
 	switch (opt) {
 	case OPT_FD: return parse_fd(p, arg);
 	case OPT_SOCKET: p->o->socket_path = arg; return 0;
+	case OPT_SOCKET_TYPE: return parse_socket_type(p, arg);
 	case OPT_INTERFACE_ID: return parse_interface_id(p, arg);
 	case OPT_OPERATION_MODE: return parse_mode(p, arg);
 	case OPT_START_ADDRESS: return parse_address(p, opt, arg, &p->o->start, &p->start_arg);
@@ -254,6 +269,10 @@ static int check_endpoint(struct parse *p)
 		return fail(p, "invalid --socket \"\": empty path");
 	if (o->socket_path && strlen(o->socket_path) > max)
 		return fail(p, "invalid --socket \"%s\": path longer than %zu bytes", o->socket_path, max);
+	/* --socket binds a datagram socket unless told otherwise; --fd's
+	 * socket says what it is (a given --socket-type must match it). */
+	if (o->socket_path && !o->socket_type)
+		o->socket_type = SOCK_DGRAM;
 	return 0;
 }
 
@@ -436,10 +455,13 @@ void options_usage(FILE *out)
 	      "bridge with a built-in DHCP server.\n"
 	      "\n"
 	      "Options:\n"
-	      "  --fd FD                     datagram socket shared with the VM process\n"
-	      "                              (inherited; not 1 or 2)\n"
-	      "  --socket PATH               bind a unix datagram socket and wait for a client;\n"
+	      "  --fd FD                     unix socket shared with the VM process, datagram\n"
+	      "                              or stream, see --socket-type (inherited; not 1 or 2)\n"
+	      "  --socket PATH               bind a unix socket and serve the first client;\n"
 	      "                              made and removed as the invoking user (SUDO_UID)\n"
+	      "  --socket-type TYPE          dgram (default): one frame per datagram; stream:\n"
+	      "                              each frame behind its 4-byte big-endian length\n"
+	      "                              (QEMU -netdev stream); --fd finds it by itself\n"
 	      "  --interface-id UUID         stable id: the same MAC address on every run\n"
 	      "  --operation-mode MODE       shared (default), host or bridged\n"
 	      "  --start-address ADDR        gateway address; the DHCP pool starts after it\n"

@@ -14,6 +14,8 @@ enum op_mode { MODE_SHARED, MODE_HOST, MODE_BRIDGED };
 struct options {
 	int fd;                     /* -1 when --socket is used */
 	const char *socket_path;    /* NULL when --fd is used */
+	int socket_type;            /* --socket-type: SOCK_DGRAM (default) or SOCK_STREAM;
+				       with --fd, 0 unless given (the socket's own type) */
 	uuid_t interface_id;
 	bool interface_id_set;      /* false: main() generates a random one */
 	enum op_mode mode;

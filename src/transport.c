@@ -50,7 +50,12 @@ static int set_nonblock(int fd)
 	return 0;
 }
 
-int transport_from_fd(struct transport *t, int fd)
+static const char *type_name(int type)
+{
+	return type == SOCK_STREAM ? "stream" : "datagram";
+}
+
+int transport_from_fd(struct transport *t, int fd, int want)
 {
 	struct stat st;
 	int type = 0, domain = 0;
@@ -67,14 +72,20 @@ int transport_from_fd(struct transport *t, int fd)
 	if (!S_ISSOCK(st.st_mode) ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
-	    type != SOCK_DGRAM || domain != AF_UNIX) {
-		ERROR("main", "invalid --fd %d: not a unix datagram socket", fd);
+	    (type != SOCK_DGRAM && type != SOCK_STREAM) || domain != AF_UNIX) {
+		ERROR("main", "invalid --fd %d: not a unix datagram or stream socket", fd);
+		return -1;
+	}
+	if (want && type != want) {
+		ERROR("main", "invalid --fd %d: a %s socket, not --socket-type %s", fd,
+		      type_name(type), want == SOCK_STREAM ? "stream" : "dgram");
 		return -1;
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	set_nonblock(fd);
 	set_buffers(fd);
 	t->fd = fd;
+	t->type = type;
 	return 0;
 }
 
@@ -86,6 +97,7 @@ int transport_bind(struct transport *t, const char *path, int type, const struct
 	t->diag_fd = -1;
 	t->files = (struct sockfile){ .pid = -1, .ctl = -1 };
 	t->path = path;
+	t->type = type;
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		ERROR("main", "invalid --socket \"%s\": path too long", path);
 		return -1;
@@ -124,6 +136,31 @@ static void drop_head(int fd)
 	recv(fd, &c, 1, MSG_DONTWAIT);
 }
 
+/* Stream: the first connection is the VM's; closing the listener (the
+ * files process keeps no copy) refuses every later one. Returns 1, or 0 to
+ * keep waiting. */
+static int accept_first(struct transport *t)
+{
+	int fd = accept4(t->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			WARN("main", "cannot accept a client: %s", strerror(errno));
+		return 0;
+	}
+	close(t->fd);
+	t->fd = fd;
+	/* The watch was on the listener; the stream's end is its EOF. The
+	 * connection keeps the kernel's buffer sizes: sized here, it would
+	 * need setsockopt in the datapath's filter for no gain (without
+	 * CAP_NET_ADMIN they are capped at the defaults' maximum anyway). */
+	if (t->diag_fd >= 0)
+		close(t->diag_fd);
+	t->diag_fd = -1;
+	INFO("main", "serving client on \"%s\" (stream)", t->path);
+	return 1;
+}
+
 int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t cap,
 			  size_t *first_len)
 {
@@ -143,6 +180,12 @@ int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t
 		}
 		if (pfd[1].revents)
 			return 0;
+		if (t->type == SOCK_STREAM) {
+			*first_len = 0;
+			if (accept_first(t))
+				return 1;
+			continue;
+		}
 		/* connect() to the client's path needs the owner's rights: the
 		 * files process does it (sockfile.h). */
 		rc = sockfile_connect_first(&t->files, &from, &fromlen);
@@ -261,6 +304,8 @@ static const struct sandbox_rule transport_rules[] = {
 	SANDBOX_ALLOW(ppoll),
 	SANDBOX_ALLOW(recvfrom),
 	SANDBOX_ALLOW(sendto),
+	/* --socket stream: the first client's connection (accept_first) */
+	SANDBOX_ALLOW(accept4),
 	/* transport_close at exit: waiting, bounded, for the files process to
 	 * remove the files (sockfile_close) */
 	SANDBOX_ALLOW(close),

@@ -25,6 +25,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -433,6 +434,47 @@ class RawVM:
         self.sock.close()
 
 
+class StreamVM(RawVM):
+    """The VM end of a stream socket: frames behind their 4-byte big-endian
+    length, as QEMU's -netdev stream sends them."""
+
+    def __init__(self, sock, helper=None):
+        super().__init__(sock, helper)
+        self.buf = b""
+
+    def send(self, frame):
+        frame = bytes(frame)
+        self.sock.sendall(struct.pack("!I", len(frame)) + frame)
+        return len(frame)
+
+    def send_raw(self, data):
+        self.sock.sendall(bytes(data))
+
+    def _frame(self):
+        if len(self.buf) >= 4:
+            n = struct.unpack("!I", self.buf[:4])[0]
+            if len(self.buf) >= 4 + n:
+                frame, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+                return frame
+        return None
+
+    def recv(self, timeout=2.0):
+        """Next frame as bytes, or None after timeout (or at the end of the stream)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            f = self._frame()
+            if f is not None:
+                return f
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([self.sock], [], [], max(0, left))
+            if not r:
+                return None
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                return None
+            self.buf += chunk
+
+
 class Guest:
     """vmsim relaying TAP 'eth0' in a guest namespace to a helper socket."""
 
@@ -535,27 +577,29 @@ class Lab:
         return d
 
     # sockets
-    def socketpair(self):
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    def socketpair(self, stream=False):
+        a, b = socket.socketpair(socket.AF_UNIX,
+                                 socket.SOCK_STREAM if stream else socket.SOCK_DGRAM)
         self.socks += [a, b]
         return a, b
 
     # the helper
     def helper(self, args=(), ns=None, env=None, vm=True, wait_json=True, binary=None,
-               extra_fds=(), **popen):
+               extra_fds=(), stream=False, **popen):
         """Starts a helper with --fd on a new socketpair (unless args has
-        --socket or vm=False); extra_fds are inherited too; popen goes to
-        subprocess.Popen (preexec_fn, process_group: what a user hands sudo).
-        Returns (helper, RawVM or None)."""
+        --socket or vm=False), a stream one if stream; extra_fds are
+        inherited too; popen goes to subprocess.Popen (preexec_fn,
+        process_group: what a user hands sudo). Returns (helper, RawVM /
+        StreamVM or None)."""
         ns = ns or self.host
         args = [str(a) for a in args]
         raw = None
         pass_fds = tuple(extra_fds)
         if vm and "--socket" not in args and not any(a.startswith("--socket=") for a in args):
-            ours, theirs = self.socketpair()
+            ours, theirs = self.socketpair(stream)
             args = ["--fd", str(theirs.fileno())] + args
             pass_fds += (theirs.fileno(),)
-            raw = RawVM(ours)
+            raw = StreamVM(ours) if stream else RawVM(ours)
         h = Helper(self, ns, args, pass_fds=pass_fds, env=env, wait_json=wait_json,
                    binary=binary, **popen)
         if raw is not None:
@@ -604,13 +648,18 @@ class Lab:
         return Guest(self, ns, proc, tap)
 
     def guest_socket(self, path, handshake=True, mac=None, role=None, tap="eth0",
-                     bind=None):
-        """vmsim in a new guest namespace connecting to a helper --socket PATH."""
+                     bind=None, stream=False, offload=False):
+        """vmsim in a new guest namespace connecting to a helper --socket PATH
+        (a stream connection, QEMU -netdev stream style, if stream)."""
         self.counter += 1
         ns = self.netns(role or "g%d" % self.counter)
         argv = [VMSIM, "--tap", tap, "--socket", path]
-        if handshake:
+        if stream:
+            argv.append("--stream")
+        elif handshake:
             argv.append("--handshake")
+        if offload:
+            argv.append("--offload")
         if mac:
             argv += ["--mac", mac]
         if bind:

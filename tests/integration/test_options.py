@@ -58,6 +58,8 @@ BAD = {
     "enable-tso-without-checksum-offload": ["--fd", "{fd}", "--enable-tso"],
     "stats-interval-invalid": ["--fd", "{fd}", "--stats-interval", "abc"],
     "stats-interval-negative": ["--fd", "{fd}", "--stats-interval", "-1"],
+    "socket-type-invalid": ["--socket", "{tmp}/x.sock", "--socket-type", "raw"],
+    "socket-type-mismatch": ["--fd", "{fd}", "--socket-type", "stream"],
     "mtu-too-small": ["--fd", "{fd}", "--mtu", "1279"],
     "mtu-too-large": ["--fd", "{fd}", "--mtu", "65521"],
     "mtu-not-a-number": ["--fd", "{fd}", "--mtu", "jumbo"],
@@ -65,7 +67,9 @@ BAD = {
     "socket-path-too-long": ["--socket", "{tmp}/" + "x" * 120 + ".sock"],
     "fd-not-open": ["--fd", "97"],
     "fd-not-a-socket": ["--fd", "{devnull}"],
-    "fd-stream-socket": ["--fd", "{stream}"],
+    # A stream socket is served (test_stream.py); a seqpacket one is not.
+    "fd-seqpacket-socket": ["--fd", "{seqpacket}"],
+    "fd-stream-not-dgram": ["--fd", "{stream}", "--socket-type", "dgram"],
 }
 
 # Bridged mode and isolation: the real refusals (test_bridged.py has the rest).
@@ -89,11 +93,14 @@ REFUSED = {
 def run_bad(lab, template):
     a, b = lab.socketpair()
     s1, s2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    q1, q2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    lab.socks += [s1, s2, q1, q2]
     devnull = os.open("/dev/null", os.O_RDONLY)
     try:
-        subst = {"tmp": str(lab.tmp), "fd": str(b.fileno()), "devnull": str(devnull), "stream": str(s1.fileno())}
+        subst = {"tmp": str(lab.tmp), "fd": str(b.fileno()), "devnull": str(devnull),
+                 "stream": str(s1.fileno()), "seqpacket": str(q1.fileno())}
         args = [x.format(**subst) for x in template]
-        r = lab.run_helper(args, pass_fds=(b.fileno(), devnull, s1.fileno()))
+        r = lab.run_helper(args, pass_fds=(b.fileno(), devnull, s1.fileno(), q1.fileno()))
     finally:
         os.close(devnull)
         s1.close()

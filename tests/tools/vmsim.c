@@ -12,7 +12,13 @@
  *
  * Usage:
  *   vmsim --tap NAME [--mac MAC] [--mtu N] (--fd N | --socket PATH [--handshake])
- *         [--bind PATH] [--no-up] [--offload] [--quiet]
+ *         [--bind PATH] [--stream] [--no-up] [--offload] [--quiet]
+ *
+ * --stream (or a SOCK_STREAM --fd) plays QEMU's -netdev stream: frames go
+ * both ways behind their length, 4 bytes big-endian. With --socket it
+ * connects a stream socket (no --bind, no handshake). The socket is read in
+ * large chunks; each TAP batch goes out in one writev, written whole
+ * (blocking), as a VM does.
  *
  * Once the TAP is up and the socket connected it prints "READY <tap>" on
  * stdout. It exits 0 on SIGTERM/SIGINT or when the helper side is gone (send
@@ -70,6 +76,7 @@ static struct {
 	const char *socket_path;
 	const char *bind_path;
 	bool handshake;
+	bool stream;
 	bool no_up;
 	bool offload;
 	bool quiet;
@@ -207,8 +214,34 @@ fail:
 	return -1;
 }
 
+/* --socket --stream: a stream connection, as QEMU's -netdev stream makes it. */
+static int stream_connect(void)
+{
+	struct sockaddr_un peer = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(opt.socket_path) >= sizeof(peer.sun_path))
+		die_usage("--socket path too long");
+	strcpy(peer.sun_path, opt.socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("vmsim: socket");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0) {
+		fprintf(stderr, "vmsim: connect %s: %s\n", opt.socket_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	set_buffers(fd);
+	return fd;
+}
+
 static int sock_connect(void)
 {
+	if (opt.stream)
+		return stream_connect();
+
 	struct sockaddr_un own = { .sun_family = AF_UNIX };
 	struct sockaddr_un peer = { .sun_family = AF_UNIX };
 	int fd;
@@ -446,11 +479,140 @@ static void *tap_to_sock(void *arg)
 	return NULL;
 }
 
+/* ---- --stream: frames behind their 4-byte big-endian length ---- */
+
+#define STREAM_READ (1u << 20)
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Writes every byte of iov[0..n) (blocking, as a VM's writer). */
+static bool write_all(struct iovec *iov, int n)
+{
+	while (n > 0) {
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)(n > 1024 ? 1024 : n) };
+		ssize_t w = sendmsg(sock_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0) {
+			if (errno == EAGAIN) {
+				if (!wait_fd(sock_fd, POLLOUT))
+					return false;
+				continue;
+			}
+			if (errno == EINTR)
+				continue;
+			if (!opt.quiet)
+				fprintf(stderr, "vmsim: helper gone (%s)\n", strerror(errno));
+			request_stop(0);
+			return false;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return true;
+}
+
+/* helper stream -> TAP */
+static void *stream_to_tap(void *arg)
+{
+	size_t cap = STREAM_READ + 4 + FRAME_MAX, have = 0;
+	uint8_t *buf = malloc(cap);
+
+	(void)arg;
+	if (!buf) {
+		request_stop(1);
+		return NULL;
+	}
+	while (wait_fd(sock_fd, POLLIN)) {
+		ssize_t n = recv(sock_fd, buf + have, cap - have, MSG_DONTWAIT);
+		size_t off = 0;
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0) {
+			if (!opt.quiet)
+				fprintf(stderr, "vmsim: helper gone\n");
+			request_stop(n == 0 || errno == ECONNRESET ? 0 : 1);
+			break;
+		}
+		have += (size_t)n;
+		while (have - off >= 4) {
+			uint32_t len = get_be32(buf + off);
+			if (len > FRAME_MAX) {
+				fprintf(stderr, "vmsim: the helper sent a frame length of %u\n", len);
+				request_stop(1);
+				goto out;
+			}
+			if (have - off < 4 + (size_t)len)
+				break;
+			if (len == 0 || tap_write(buf + off + 4, len) < 0) {
+				atomic_fetch_add(&to_tap.drops, 1);
+			} else {
+				atomic_fetch_add(&to_tap.packets, 1);
+				atomic_fetch_add(&to_tap.bytes, len);
+			}
+			off += 4 + (size_t)len;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+out:
+	free(buf);
+	return NULL;
+}
+
+/* TAP -> helper stream: a batch per writev */
+static void *tap_to_stream(void *arg)
+{
+	uint8_t *buf = alloc_frames();
+	uint8_t hdr[BATCH][4];
+	struct iovec iov[2 * BATCH];
+
+	(void)arg;
+	while (wait_fd(tap_fd, POLLIN)) {
+		int n = 0;
+		uint64_t bytes = 0;
+		while (n < BATCH) {
+			uint8_t *p = buf + (size_t)n * FRAME_MAX;
+			ssize_t r = tap_read(p, FRAME_MAX);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			hdr[n][0] = (uint8_t)(r >> 24);
+			hdr[n][1] = (uint8_t)(r >> 16);
+			hdr[n][2] = (uint8_t)(r >> 8);
+			hdr[n][3] = (uint8_t)r;
+			iov[2 * n] = (struct iovec){ hdr[n], 4 };
+			iov[2 * n + 1] = (struct iovec){ p, (size_t)r };
+			bytes += (uint64_t)r;
+			n++;
+		}
+		if (n == 0)
+			continue;
+		if (!write_all(iov, 2 * n))
+			break;
+		atomic_fetch_add(&to_sock.packets, (uint64_t)n);
+		atomic_fetch_add(&to_sock.bytes, bytes);
+	}
+	free(buf);
+	return NULL;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: vmsim --tap NAME [--mac MAC] [--mtu N] (--fd N | --socket PATH [--handshake])\n"
-		"             [--bind PATH] [--no-up] [--offload] [--quiet]\n");
+		"             [--bind PATH] [--stream] [--no-up] [--offload] [--quiet]\n");
 }
 
 int main(int argc, char **argv)
@@ -463,6 +625,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "handshake", no_argument, NULL, 'H' },
+		{ "stream", no_argument, NULL, 'S' },
 		{ "no-up", no_argument, NULL, 'n' },
 		{ "offload", no_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -490,6 +653,7 @@ int main(int argc, char **argv)
 		case 's': opt.socket_path = optarg; break;
 		case 'b': opt.bind_path = optarg; break;
 		case 'H': opt.handshake = true; break;
+		case 'S': opt.stream = true; break;
 		case 'n': opt.no_up = true; break;
 		case 'o': opt.offload = true; break;
 		case 'q': opt.quiet = true; break;
@@ -505,6 +669,8 @@ int main(int argc, char **argv)
 		die_usage("exactly one of --fd or --socket is required");
 	if (opt.handshake && !opt.socket_path)
 		die_usage("--handshake needs --socket");
+	if (opt.stream && (opt.handshake || opt.bind_path))
+		die_usage("--stream takes neither --handshake nor --bind");
 	if (opt.mac) {
 		unsigned char m[6];
 		if (parse_mac(opt.mac, m) < 0)
@@ -531,10 +697,12 @@ int main(int argc, char **argv)
 	if (opt.fd >= 0) {
 		int type = 0;
 		socklen_t len = sizeof(type);
-		if (getsockopt(opt.fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM) {
-			fprintf(stderr, "vmsim: fd %d is not a datagram socket\n", opt.fd);
+		if (getsockopt(opt.fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+		    (type != SOCK_DGRAM && type != SOCK_STREAM)) {
+			fprintf(stderr, "vmsim: fd %d is not a datagram or stream socket\n", opt.fd);
 			return 1;
 		}
+		opt.stream = type == SOCK_STREAM;
 		sock_fd = opt.fd;
 		fcntl(sock_fd, F_SETFD, FD_CLOEXEC);
 		set_buffers(sock_fd);
@@ -554,8 +722,8 @@ int main(int argc, char **argv)
 	}
 
 	pthread_t threads[2];
-	if (pthread_create(&threads[0], NULL, sock_to_tap, NULL) ||
-	    pthread_create(&threads[1], NULL, tap_to_sock, NULL)) {
+	if (pthread_create(&threads[0], NULL, opt.stream ? stream_to_tap : sock_to_tap, NULL) ||
+	    pthread_create(&threads[1], NULL, opt.stream ? tap_to_stream : tap_to_sock, NULL)) {
 		fprintf(stderr, "vmsim: cannot start threads\n");
 		return 1;
 	}

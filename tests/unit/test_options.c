@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "options.h"
 #include "t.h"
@@ -168,6 +169,20 @@ static void test_endpoint(void)
 	FAILS("--fd 2", "--fd=2");
 	OK("--fd", "0");
 	FAILS("--socket", "--socket", "");
+	/* --socket-type: dgram for --socket unless given; --fd says it itself. */
+	OK("--socket", "/tmp/x.sock");
+	CHECK(o.socket_type == SOCK_DGRAM);
+	OK("--socket", "/tmp/x.sock", "--socket-type", "stream");
+	CHECK(o.socket_type == SOCK_STREAM);
+	OK("--socket-type=dgram", "--socket", "/tmp/x.sock");
+	CHECK(o.socket_type == SOCK_DGRAM);
+	OK("--fd", "3");
+	CHECK(o.socket_type == 0);
+	OK("--fd", "3", "--socket-type", "stream");
+	CHECK(o.socket_type == SOCK_STREAM);
+	FAILS("--socket-type \"seqpacket\": expected dgram or stream", "--socket", "/tmp/x.sock",
+	      "--socket-type", "seqpacket");
+	FAILS("--socket-type requires an argument", "--socket", "/tmp/x.sock", "--socket-type");
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[0] = '/';
 	longpath[sizeof(longpath) - 1] = '\0';

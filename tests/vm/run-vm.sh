@@ -8,11 +8,20 @@
 #   vmnet-run --operation-mode shared -- tests/vm/run-vm.sh \
 #       vmtest.ping=192.168.105.1 vmtest.tcp=10.99.0.2:8080
 #
+# or on a helper's --socket PATH, each way QEMU has:
+#   --socket PATH            -netdev dgram,local.type=unix,local.path=DIR/qemu-PID.sock,
+#                                   remote.type=unix,remote.path=PATH
+#   --socket PATH --stream   -netdev stream,server=off,addr.type=unix,addr.path=PATH
+#   --stream (an fd)         -netdev stream,server=off,addr.type=fd,addr.str=4
+#
 # Usage: run-vm.sh [options] [KERNEL-ARG...]
 #   --mac MAC        guest MAC address (default: $VMNET_VM_MAC or a random
 #                    locally administered one)
 #   --timeout SECS   kill QEMU after SECS seconds (default 60, exit 124)
 #   --fd N           socket file descriptor (default 4)
+#   --socket PATH    connect to a helper's --socket PATH instead
+#   --stream         the socket is a stream (QEMU's -netdev stream: each
+#                    frame behind its 4-byte big-endian length)
 #   --tap IFNAME     use an existing TAP device instead of the socket (for
 #                    testing the image without the helper)
 #   --build          run build-image.sh first (quietly, if up to date)
@@ -29,6 +38,8 @@ QEMU=${QEMU:-qemu-system-x86_64}
 mac=${VMNET_VM_MAC:-}
 timeout=60
 fd=4
+socket=""
+stream=0
 tap=""
 build=0
 while [ $# -gt 0 ]; do
@@ -39,10 +50,13 @@ while [ $# -gt 0 ]; do
 	--timeout=*) timeout=${1#*=}; shift ;;
 	--fd) fd=$2; shift 2 ;;
 	--fd=*) fd=${1#*=}; shift ;;
+	--socket) socket=$2; shift 2 ;;
+	--socket=*) socket=${1#*=}; shift ;;
+	--stream) stream=1; shift ;;
 	--tap) tap=$2; shift 2 ;;
 	--tap=*) tap=${1#*=}; shift ;;
 	--build) build=1; shift ;;
-	-h|--help) sed -n '3,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,31p' "$0"; exit 0 ;;
 	--) shift; break ;;
 	-*) echo "run-vm.sh: unknown option: $1" >&2; exit 2 ;;
 	*) break ;;
@@ -67,8 +81,16 @@ case "$mac" in
 *) die "bad MAC address: $mac" ;;
 esac
 
+local_sock=""
 if [ -n "$tap" ]; then
 	netdev="tap,id=n0,ifname=$tap,script=no,downscript=no"
+elif [ -n "$socket" ] && [ "$stream" = 1 ]; then
+	netdev="stream,id=n0,server=off,addr.type=unix,addr.path=$socket"
+elif [ -n "$socket" ]; then
+	# QEMU binds its own end; the helper connects back to it.
+	local_sock=$(dirname "$socket")/qemu-$$.sock
+	rm -f "$local_sock"
+	netdev="dgram,id=n0,local.type=unix,local.path=$local_sock,remote.type=unix,remote.path=$socket"
 else
 	case "$fd" in
 	''|*[!0-9]*) die "bad --fd: $fd" ;;
@@ -76,15 +98,24 @@ else
 	# Is the descriptor open? (vmnet-run passes it as fd 4.)
 	[ -e "/proc/self/fd/$fd" ] || [ -e "/dev/fd/$fd" ] ||
 		die "file descriptor $fd is not open (run me under vmnet-run)"
-	netdev="dgram,id=n0,local.type=fd,local.str=$fd"
+	if [ "$stream" = 1 ]; then
+		netdev="stream,id=n0,server=off,addr.type=fd,addr.str=$fd"
+	else
+		netdev="dgram,id=n0,local.type=fd,local.str=$fd"
+	fi
 fi
 
 # panic=-1 + -no-reboot: a guest panic ends QEMU at once instead of hanging.
 # romfile= skips the iPXE option ROM (saves boot time; we boot -kernel).
-exec timeout --foreground -k 5 "$timeout" "$QEMU" \
+set -- timeout --foreground -k 5 "$timeout" "$QEMU" \
 	-accel tcg -cpu max -m 256 \
 	-nographic -nodefaults -serial stdio -no-reboot \
 	-kernel "$CACHE/vmlinuz" -initrd "$CACHE/initramfs.gz" \
 	-append "console=ttyS0 quiet panic=-1 $*" \
 	-netdev "$netdev" \
 	-device "virtio-net-pci,netdev=n0,mac=$mac,romfile="
+[ -n "$local_sock" ] || exec "$@"
+rc=0
+"$@" || rc=$?
+rm -f "$local_sock"
+exit "$rc"

@@ -614,6 +614,97 @@ def test_mtu_from_dhcp(qemu, guest_image, client_binary, netns):
     check_cleaned_up(netns, info)
 
 
+# --- every way in: --fd dgram (above), --socket dgram, --socket stream, --fd stream ---
+
+def read_json_line(stream, timeout):
+    """The helper's JSON line from its stdout (a text pipe), or None."""
+    box = []
+    t = threading.Thread(target=lambda: box.append(stream.readline()), daemon=True)
+    t.start()
+    t.join(timeout)
+    return json.loads(box[0]) if box and box[0].strip() else None
+
+
+def run_vm_on_socket(ns, path, socket_type, kernel_args):
+    """A helper with --socket PATH --socket-type socket_type in ns.host, and
+    QEMU connecting to PATH itself (run-vm.sh --socket). Returns (qemu rc,
+    qemu stdout, helper stderr, helper JSON, VmResult, helper rc)."""
+    helper = subprocess.Popen(
+        ["ip", "netns", "exec", ns.host, str(BUILD / "vmnet-helper"), "--socket", str(path),
+         "--socket-type", socket_type, "--operation-mode", "shared"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        errors="replace")
+    try:
+        info = read_json_line(helper.stdout, 30)
+        assert info is not None, "no JSON line from the helper: %s" % helper.stderr.read()
+        cmd = ["ip", "netns", "exec", ns.host, str(VM_DIR / "run-vm.sh"), "--socket", str(path),
+               "--timeout", str(VM_TIMEOUT)]
+        if socket_type == "stream":
+            cmd.append("--stream")
+        p = subprocess.run(cmd + list(kernel_args), stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, errors="replace",
+                           timeout=RUN_TIMEOUT)
+        # The VM is gone: the helper notices by itself (end of the stream, or
+        # the datagram peer's socket released) and stops.
+        try:
+            helper_rc = helper.wait(15)
+        except subprocess.TimeoutExpired:
+            helper.terminate()
+            helper_rc = None
+        err = helper.stderr.read()
+    finally:
+        if helper.poll() is None:
+            helper.kill()
+            helper.wait(5)
+    return p.returncode, p.stdout, err, info, VmResult(p.stdout), helper_rc
+
+
+def check_reaches_out(netns, info, vm, ctx):
+    """Lease, gateway ping and TCP through NAT to the remote namespace."""
+    target = "%s:%d" % (REMOTE_ADDR, REMOTE_PORT)
+    gateway = check_lease(info, vm, ctx)
+    assert vm.ping.get(str(gateway)) is True, "ping to the gateway failed\n" + ctx
+    line = vm.tcp.get(target)
+    assert line is not None and line.startswith(BANNER), \
+        "TCP through NAT to %s failed\n%s" % (target, ctx)
+    peers = netns.server_connections()
+    assert peers and all(p == HOST_ADDR for p in peers), \
+        "remote saw connections from %s, expected %s (NAT)" % (peers, HOST_ADDR)
+
+
+@pytest.mark.parametrize("socket_type", ["dgram", "stream"])
+def test_socket_qemu_connects(qemu, guest_image, client_binary, netns, tmp_path, socket_type):
+    """--socket PATH with QEMU connecting itself: the README's
+    -netdev dgram,local.type=unix,...,remote.type=unix,... example, and
+    --socket-type stream with -netdev stream,server=off,addr.type=unix."""
+    path = tmp_path / "vmnet.sock"
+    args = ["vmtest.ping=router", "vmtest.tcp=%s:%d" % (REMOTE_ADDR, REMOTE_PORT)]
+    rc, out, err, info, vm, helper_rc = run_vm_on_socket(netns, path, socket_type, args)
+    ctx = describe(rc, out, err)
+    print("--socket %s: json %s" % (socket_type, info))
+    check_reaches_out(netns, info, vm, ctx)
+    assert rc == 0, "QEMU exited with %s\n%s" % (rc, ctx)
+    assert helper_rc == 0, "the helper did not stop by itself after the VM (rc %s)\n%s" % (
+        helper_rc, ctx)
+    assert not path.exists() and not (tmp_path / "vmnet.sock.lock").exists(), \
+        "socket files left behind: %s" % list(tmp_path.iterdir())
+    check_cleaned_up(netns, info)
+
+
+def test_fd_stream_under_vmnet_run(qemu, guest_image, client_binary, netns):
+    """vmnet-run --socket-type stream: QEMU's -netdev stream on fd 4
+    (addr.type=fd), the helper finding the stream by itself."""
+    rc, out, err, info, vm, elapsed = run_vm(
+        client_binary, netns, "shared",
+        ["--stream", "vmtest.ping=router", "vmtest.tcp=%s:%d" % (REMOTE_ADDR, REMOTE_PORT)],
+        ["--socket-type", "stream"])
+    ctx = describe(rc, out, err)
+    print("--fd stream: %.1f s, json %s" % (elapsed, info))
+    check_reaches_out(netns, info, vm, ctx)
+    assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
+    check_cleaned_up(netns, info)
+
+
 def test_output_parser():
     """The VMTEST/JSON parsing itself, without a VM."""
     text = ('junk\x1bc\x1b[2JVMTEST init 1.2 6.1\r\n'
