@@ -252,6 +252,8 @@ static const struct sandbox_rule reaper_rules[] = {
 	/* the wait for the datapath to go (the pipe), and closing what it used */
 	SANDBOX_ALLOW(read),
 	SANDBOX_ALLOW(close),
+	/* lines logged under the network lock wait in a pipe (log.h) */
+	SANDBOX_ALLOW(pipe2),
 	/* rtnetlink (netlink.c via libmnl): the TAP, links, the bridge, the
 	 * macvtap; and netfilter netlink in the nftables child (nat.c) */
 	SANDBOX_ALLOW_IF(socket, 0, AF_NETLINK),

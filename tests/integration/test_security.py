@@ -7,6 +7,7 @@ from a process of their own. Root-owned decoys elsewhere must not change.
 """
 
 import ctypes
+import fcntl
 import os
 import pwd
 import resource
@@ -16,13 +17,14 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 import frames
-from conftest import (CLIENT, HELPER, START_TIMEOUT, as_user, assert_clean, fd_objects,
+from conftest import (CLIENT, HELPER, START_TIMEOUT, STOP_TIMEOUT, as_user, assert_clean, fd_objects,
                       helper_processes, leftovers, proc_status, read_line, sudo_env,
                       unpriv_user, wait_until)
 
@@ -438,17 +440,21 @@ def test_signal_to_process_group_spares_reaper(lab, sig):
     assert_clean(lab.host, ip_forward=forward, timeout=5)
 
 
+def first_line():
+    """The helper's first line on stderr, once it knows the invocation is good."""
+    version = subprocess.run([HELPER, "--version"], capture_output=True, text=True).stdout
+    return ("INFO  [main] running %s on %s %s\n" % (version.strip(), os.uname().sysname,
+                                                  os.uname().release)).encode()
+
+
 def test_file_size_limit_during_setup(lab):
     """RLIMIT_FSIZE passes through sudo: with stderr a file, the user picks
     the log line whose write raises SIGXFSZ. Setup (root, between creating
     the bridge and starting the reaper) must not die there and leave the
     network behind."""
     forward = lab.host.sysctl("net.ipv4.ip_forward")
-    version = subprocess.run([HELPER, "--version"], capture_output=True, text=True).stdout
-    first = "INFO  [main] running %s on %s %s\n" % (version.strip(), os.uname().sysname,
-                                                    os.uname().release)
     # The second line is "created bridge ...": the write that says so fails.
-    limit = len(first) + 10
+    limit = len(first_line()) + 10
     h, vm = lab.helper([], env=sudo_env(USER), wait_json=False,
                        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
                                                              (limit, limit)))
@@ -556,3 +562,78 @@ def test_set_user_id_install_refused(lab):
     assert p.returncode != 0 and out == "", out
     assert len(err.splitlines()) == 1, err
     assert not leftovers(lab.host), leftovers(lab.host)
+
+
+# --------------------------------------------------------------------------
+# 10. stderr that blocks: the network lock is everyone's
+
+def full_pipe(room):
+    """A pipe of one page with room bytes left. (read end, write end)"""
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)   # F_SETPIPE_SZ
+    os.write(w, b"x" * (4096 - room))
+    return r, w
+
+
+def fill(w):
+    """Fills the pipe whose write end is w, through a description of our
+    own (O_NONBLOCK on w would be the helper's too)."""
+    fd = os.open("/proc/self/fd/%d" % w, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        for size in (512, 1):   # a write of up to PIPE_BUF bytes is all or nothing
+            try:
+                while True:
+                    os.write(fd, b"x" * size)
+            except BlockingIOError:
+                pass
+    finally:
+        os.close(fd)
+
+
+def drain(r):
+    """Reads r until its end, in the background."""
+    def run():
+        while os.read(r, 65536):
+            pass
+        os.close(r)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def bridges(ns):
+    return [n for n in ns.link_names() if n.startswith("vmnet")]
+
+
+@pytest.mark.parametrize("when", ["setup", "teardown"])
+def test_blocked_stderr_holds_no_lock(lab, when):
+    """stderr is the user's: a pipe they never read, filled so that the
+    next write blocks, at setup (past its first line) or at teardown. Root
+    must never block on it while it holds the network lock, which every
+    other helper's setup and teardown in the namespace needs: another
+    user's helper starts and stops meanwhile."""
+    r, w = full_pipe(len(first_line()) if when == "setup" else 4096)
+    ours, theirs = lab.socketpair()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env.update(sudo_env(USER))
+    p = lab.popen(lab.host.cmd([HELPER, "--fd", theirs.fileno()]), pass_fds=(theirs.fileno(),),
+                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=w)
+    theirs.close()
+    if when == "setup":
+        # Past its first line, setup creates the bridge and says so.
+        assert wait_until(lambda: bridges(lab.host), 10), "no bridge"
+    else:
+        assert read_line(p.stdout.fileno(), START_TIMEOUT), "no JSON line"
+        fill(w)
+        os.kill(p.pid, signal.SIGKILL)   # its own datapath: the reaper tears down
+        assert wait_until(lambda: not bridges(lab.host), 10), "no teardown"
+    os.close(w)
+    other, vm = lab.helper(["--operation-mode", "host"], env=sudo_env("vmnet-test-b"))
+    assert serves(other, vm), other.stderr()
+    assert other.stop() == 0, other.stderr()
+    drain(r)
+    if when == "setup":
+        assert read_line(p.stdout.fileno(), START_TIMEOUT), "no JSON line once stderr is read"
+        p.send_signal(signal.SIGTERM)
+    p.wait(STOP_TIMEOUT)
+    assert_clean(lab.host, timeout=5)
