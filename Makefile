@@ -7,6 +7,8 @@
 # make install      PREFIX (/opt/vmnet-helper) and DESTDIR honoured
 
 PREFIX  ?= /opt/vmnet-helper
+# Where the administrator's policy lives (src/policy.h): fixed in the binary.
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC      ?= cc
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
@@ -46,6 +48,7 @@ PKGS     = libmnl libnftables uuid libseccomp
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -DVMNET_VERSION='"$(VERSION)"' -DVMNET_PREFIX='"$(PREFIX)"' \
+	   -DVMNET_CONF='"$(SYSCONFDIR)/vmnet-helper/vmnet-helper.conf"' \
 	   $(shell pkg-config --cflags $(PKGS)) $(HARDEN) $(FORTIFY) $(SANFLAGS) $(SECCOMP_FLAGS) -MMD -MP
 # libnftables is dlopen()ed by a short-lived child (src/nat.c): not linked.
 LDLIBS  += $(shell pkg-config --libs libmnl uuid libseccomp) -ldl -lpthread

@@ -4,9 +4,11 @@
  * lives in a root-owned directory, but a damaged file must not crash the
  * helper or hand out an address outside the pool.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lease.h"
 
@@ -16,13 +18,21 @@
 
 static int odd_alive(pid_t pid) { return pid & 1; }
 
-static void check_pick(struct lease *leases, size_t n)
+/* Whatever the file says: an address in the pool, or a refusal that names a
+ * live lease holding our id or MAC. */
+static void check_pick(struct lease *leases, size_t n, long long uid)
 {
-	static const uint8_t mac[6] = { 0x0a, 0, 0, 0, 0, 1 };
-	int i = lease_pick(leases, &n, CAP, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678",
-			   mac, 2, 1, odd_alive);
+	struct lease_request r = { .start = START, .end = END,
+				   .id = "2835E074-9892-4A79-AFFB-7E41D2605678",
+				   .mac = { 0x0a, 0, 0, 0, 0, 1 }, .uid = uid, .pid = 2, .now = 100000,
+				   .lease_time = 86400, .alive = odd_alive };
+	int busy = -1, i = lease_pick(leases, &n, CAP, &r, &busy);
 
-	if (i >= 0 && (i >= (int)n || leases[i].addr <= START || leases[i].addr > END))
+	if (i >= 0 && (i >= (int)n || leases[i].addr <= START || leases[i].addr > END ||
+		       leases[i].uid != uid))
+		abort();
+	if (i == -EBUSY && (busy < 0 || busy >= (int)n || !odd_alive(leases[busy].pid) ||
+			    (strcasecmp(leases[busy].id, r.id) && memcmp(leases[busy].mac, r.mac, 6))))
 		abort();
 }
 
@@ -47,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(again);
 	}
-	check_pick(leases, n);
+	check_pick(leases, n, size ? data[0] : 0);
 	free(text);
 	return 0;
 }

@@ -3,7 +3,9 @@
  * libFuzzer harness for vmframe_check(), the verdict every frame from the VM
  * gets before anything else looks at it. The first input byte is the
  * configuration (which mode, offload, TSO, MTU, whether the frame arrived
- * truncated); the rest is the frame. A frame the helper must answer (DHCP)
+ * truncated), the second the guards' state (the VM's second MAC: none yet,
+ * granted or refused; whether the gateway has a global IPv6 address); the
+ * rest is the frame. A frame the helper must answer (DHCP)
  * is answered into a buffer as forward.c does. Checks the verdict agrees with
  * the classifiers and the limits, that a forwarded frame is the VM's own
  * (unchanged without offload; same Ethernet header, no longer, a consistent
@@ -29,11 +31,26 @@ static const struct dhcp_config dhcp = {
 	.server_mac = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 },
 };
 
-static struct vmframe_config config(uint8_t b, bool *truncated)
+/* The guards' view of the network: shared mode's default one, our lease .2. */
+static const uint8_t vm_mac[6] = { 0x0a, 0xd6, 0x36, 0xc1, 0xea, 0xf3 };
+static const uint8_t own_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static struct vmframe_macs macs;
+
+static struct vmframe_config config(uint8_t b, uint8_t g, bool *truncated)
 {
 	struct vmframe_config c = {
 		.local = b & 1, .ra = b & 2, .vnet_hdr = b & 4, .mtu = mtus[b >> 5],
+		.gateway = 0xc0a86901u, .mask = 0xffffff00u, .pool_first = 0xc0a86902u,
+		.pool_last = 0xc0a869feu, .lease = 0xc0a86902u, .has_gateway6 = g & 4,
+		.gateway6 = { 0xfd, 0x9b, 0x5a, 0x14, 0xba, 0x57, 0xe3, 0xd3, [15] = 1 },
+		.macs = &macs,
 	};
+
+	memcpy(c.vm_mac, vm_mac, 6);
+	memcpy(c.gateway_mac, dhcp.server_mac, 6);
+	ndp_link_local(c.gateway_mac, c.gateway_ll6);
+	macs = (struct vmframe_macs){ .state = (enum vmframe_mac_state)(g & 3) };
+	memcpy(macs.mac, own_mac, 6);
 
 	c.tso = c.vnet_hdr && (b & 8);
 	/* As main.c's max_packet(): with TSO at least OFFLOAD_MAX_PACKET. */
@@ -78,6 +95,27 @@ static void check_forward(const struct vmframe_config *c, const uint8_t *orig, s
 	offload_check(h, frame, n, c->mtu);
 }
 
+/* Shared/host mode: nothing untagged-looking hides behind a VLAN tag, and
+ * only the VM's own MACs get anywhere; a claim is for a new MAC, once. */
+static void check_own(const uint8_t *orig, enum vmframe_verdict v, enum vmframe_mac_state before)
+{
+	uint16_t type = (uint16_t)(orig[12] << 8 | orig[13]);
+
+	if (type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200)
+		abort();
+	if (memcmp(orig + 6, dhcp.server_mac, 6) == 0 || (orig[6] & 1))
+		abort();
+	if (v == VMF_CLAIM) {
+		if (before != VMF_MAC_NONE || macs.state != VMF_MAC_CLAIMING ||
+		    memcmp(macs.mac, orig + 6, 6) != 0 || memcmp(orig + 6, vm_mac, 6) == 0)
+			abort();
+		return;
+	}
+	if (memcmp(orig + 6, vm_mac, 6) != 0 &&
+	    (before != VMF_MAC_OWNED || memcmp(orig + 6, own_mac, 6) != 0))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtio_net_hdr hdr;
@@ -86,24 +124,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *frame, *orig;
 	size_t len, n;
 
-	if (size < 1)
+	if (size < 2)
 		return 0;
-	c = config(data[0], &truncated);
-	len = n = size - 1;
+	c = config(data[0], data[1], &truncated);
+	enum vmframe_mac_state before = macs.state;
+	len = n = size - 2;
 	/* Exact-size copies so ASan sees any read past the frame. */
 	frame = malloc(len ? len : 1);
 	orig = malloc(len ? len : 1);
 	if (!frame || !orig)
 		abort();
-	memcpy(frame, data + 1, len);
-	memcpy(orig, data + 1, len);
+	memcpy(frame, data + 2, len);
+	memcpy(orig, data + 2, len);
 	memset(&hdr, 0, sizeof(hdr));
 	enum vmframe_verdict v = vmframe_check(&c, frame, &n, truncated, &hdr);
 	/* Runts, frames over the limit and truncated ones are dropped whatever they hold. */
 	if (v != VMF_DROP && (truncated || len < 14 || len > c.max_packet))
 		abort();
+	if (v != VMF_DROP && c.local)
+		check_own(orig, v, before);
 	switch (v) {
 	case VMF_DROP:
+	case VMF_CLAIM:
 		break;
 	case VMF_FORWARD:
 		check_forward(&c, orig, len, frame, n, &hdr);

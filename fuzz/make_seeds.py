@@ -62,6 +62,11 @@ def main():
                 "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 pid=1234 time=1732440000\n"
                 "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
                 "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 pid=0 time=1732440100\n")
+    with open(os.path.join(out, "leases-uid"), "w") as f:
+        f.write("ip_address=192.168.105.2 hw_address=0a:00:00:00:00:01 "
+                "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 uid=1000 pid=1235 time=99000\n"
+                "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
+                "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 uid=0 pid=3 time=1\n")
 
     out = os.path.join(HERE, "corpus", "fuzz_ndp")
     os.makedirs(out, exist_ok=True)
@@ -173,24 +178,41 @@ def big_payload(n):
     return (bytes(range(256)) * (n // 256 + 1))[:n]
 
 
+def arp(op, sha, spa, tpa, src=None):
+    """Ethernet/ARP for IPv4 over Ethernet."""
+    body = struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + sha + ip4(spa) + bytes(6) + ip4(tpa)
+    return b"\xff" * 6 + (src or sha) + b"\x08\x06" + body
+
+
 def vmframe_seeds():
     """First byte: configuration (fuzz_vmframe.c): 1 local (shared/host), 2 RAs,
-    4 offload, 8 TSO, 16 truncated, MTU index in the top 3 bits; then a frame."""
+    4 offload, 8 TSO, 16 truncated, MTU index in the top 3 bits. Second byte:
+    the guards' state: the VM's second MAC (0 none yet, 2 granted, 3 refused;
+    52:54:00:12:34:56), 4 the gateway has an IPv6 address. Then a frame."""
     server = ip4("192.168.105.1")
     tcp = l4_frame(False, 6, bytes(range(256)) * 4)
+    own = bytes.fromhex("525400123456")
+    offer = frame(dhcp(2))
+    offer = offer[:6] + MAC + offer[12:]
     return {
-        "discover": b"\x03" + frame(dhcp(1)),
-        "request": b"\x01" + frame(dhcp(3, extra=bytes([50, 4]) + ip4("192.168.105.2") +
-                                     bytes([54, 4]) + server)),
-        "bridged-dhcp": b"\x00" + frame(dhcp(1)),
-        "rs": b"\x03" + ndp_seeds()["rs"],
-        "rogue-ra": b"\x03" + ndp_seeds()["ra"],
-        "tcp4-partial": b"\x07" + tcp,
-        "tcp4-plain": b"\x03" + tcp,
-        "tcp4-gso-64k": b"\x0f" + l4_frame(False, 6, big_payload(65483)),
-        "udp6-hbh": b"\x05" + l4_frame(True, 17, bytes(200), hbh=True),
-        "truncated": b"\x13" + tcp,
-        "bridged-jumbo": b"\x64" + l4_frame(False, 17, big_payload(8000)),
+        "discover": b"\x03\x04" + frame(dhcp(1)),
+        "request": b"\x01\x04" + frame(dhcp(3, extra=bytes([50, 4]) + ip4("192.168.105.2") +
+                                         bytes([54, 4]) + server)),
+        "bridged-dhcp": b"\x00\x00" + frame(dhcp(1)),
+        "rs": b"\x03\x04" + ndp_seeds()["rs"],
+        "rogue-ra": b"\x03\x04" + ndp_seeds()["ra"],
+        "tcp4-partial": b"\x07\x04" + tcp,
+        "tcp4-plain": b"\x03\x04" + tcp,
+        "tcp4-gso-64k": b"\x0f\x04" + l4_frame(False, 6, big_payload(65483)),
+        "udp6-hbh": b"\x05\x04" + l4_frame(True, 17, bytes(200), hbh=True),
+        "truncated": b"\x13\x04" + tcp,
+        "bridged-jumbo": b"\x64\x00" + l4_frame(False, 17, big_payload(8000)),
+        "arp-own": b"\x01\x04" + arp(1, MAC, "192.168.105.2", "192.168.105.1"),
+        "arp-claims-gateway": b"\x01\x04" + arp(2, MAC, "192.168.105.1", "192.168.105.1"),
+        "arp-claims-lease": b"\x01\x04" + arp(2, MAC, "192.168.105.7", "192.168.105.7"),
+        "second-mac-claim": b"\x01\x04" + arp(1, own, "0.0.0.0", "192.168.105.1"),
+        "second-mac-owned": b"\x01\x06" + arp(1, own, "192.168.105.2", "192.168.105.1"),
+        "vlan0-offer": b"\x01\x04" + offer[:12] + b"\x81\x00\x00\x00" + offer[12:],
     }
 
 

@@ -222,12 +222,14 @@ static int check_lower(const char *name, struct nl_link *l, enum kind *kind)
 	return 0;
 }
 
-int bridged_check(const char *name)
+int bridged_check(const char *name, bool *physical)
 {
 	struct nl_link l;
 	enum kind kind;
+	int ret = check_lower(name, &l, &kind);
 
-	return check_lower(name, &l, &kind);
+	*physical = ret == 0 && kind == KIND_ETHERNET && l.kind[0] == '\0';
+	return ret;
 }
 
 int bridged_open(struct bridged *b, const char *name, const uint8_t mac[6], bool vnet_hdr,

@@ -40,8 +40,10 @@ struct bridged {
 int bridged_list(FILE *out);
 
 /* Checks that name is usable, with one ERROR line saying why not. Run before
- * anything else is set up, so a bad name changes nothing. 0 or -errno. */
-int bridged_check(const char *name);
+ * anything else is set up, so a bad name changes nothing. *physical: it is a
+ * physical Ethernet interface (a link with no kind: not a veth, not a bridge),
+ * which the policy lets users bridge by default. 0 or -errno. */
+int bridged_check(const char *name, bool *physical);
 
 /*
  * Checks name again and attaches the VM to it: fills t (fd, ifindex, name) with the

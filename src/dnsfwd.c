@@ -32,15 +32,15 @@
 /* Queries in flight over UDP: one socket each (a random source port per
  * query, and ICMP errors arrive on it). Beyond this, SERVFAIL at once. */
 #define MAX_PENDING 128
-/* Concurrent TCP clients; the listener is not polled while all are busy. */
-#define MAX_TCP 16
+/* Concurrent TCP connections of the VM. A new one beyond them replaces the
+ * oldest idle one; only when all are busy is the listener left alone. */
+#define MAX_TCP 8
 /* Queries are answered within DNS_DEADLINE_MS (dnstcp.h), with SERVFAIL if
  * need be. Clients retry after about 5 s; answering earlier lets them give
  * up or try again instead of hanging. */
 /* UDP queries read per wake-up, so a flood cannot starve the other sockets. */
 #define UDP_BATCH 32
 #define LISTEN_BACKLOG 64
-#define DNS_PORT 53
 
 struct upstream {
 	struct sockaddr_storage addr;
@@ -80,6 +80,8 @@ struct dnsfwd {
 	uint32_t gateway, mask;            /* AF_INET, host order */
 	uint8_t gateway6[16];              /* AF_INET6: the subnet is its /64 */
 	int udp_fd, tcp_fd, stop_fd;
+	uint16_t udp_port, tcp_port;       /* where they are bound (host order) */
+	char resolv_path[64];              /* for the log line */
 	struct upstream up[MAX_UPSTREAMS];
 	int nup;
 	bool started;
@@ -175,20 +177,29 @@ static void read_upstreams(struct dnsfwd *d, const char *path)
 	}
 }
 
-/* The gateway address and port 53 in the listeners' family. */
+/* The gateway address, any port, in the listeners' family. */
 static void listen_addr(const struct dnsfwd *d, struct sockaddr_storage *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ss_family = (sa_family_t)d->family;
 	if (d->family == AF_INET6) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)a;
-		in6->sin6_port = htons(DNS_PORT);
 		memcpy(&in6->sin6_addr, d->gateway6, 16);
 	} else {
 		struct sockaddr_in *in = (struct sockaddr_in *)a;
-		in->sin_port = htons(DNS_PORT);
 		in->sin_addr.s_addr = htonl(d->gateway);
 	}
+}
+
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		return 0;
+	return ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+					     : ((struct sockaddr_in *)&a)->sin_port);
 }
 
 /* "192.168.105.1" or "[fd9b:...::1]". */
@@ -205,19 +216,17 @@ static const char *gateway_text(const struct dnsfwd *d, char *buf, size_t len)
 	return buf;
 }
 
-static int bind_port53(const struct dnsfwd *d, int type)
+/* A socket of our own at gateway:<a port the kernel picks>: no other
+ * helper shares it (nat_dns_add steers only our VM's queries to it). */
+static int bind_listener(const struct dnsfwd *d, int type)
 {
 	struct sockaddr_storage a;
-	int one = 1, fd = socket(d->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(d->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	listen_addr(d, &a);
 	if (fd < 0)
 		return -errno;
-	/* SO_REUSEPORT: every helper of this network shares the port (see dnsfwd.h).
-	 * SO_REUSEADDR (TCP): rebinding while old connections sit in TIME_WAIT. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&a, sa_len(&a)) < 0 ||
+	if (bind(fd, (struct sockaddr *)&a, sa_len(&a)) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) < 0)) {
 		int e = errno;
 		close(fd);
@@ -226,15 +235,21 @@ static int bind_port53(const struct dnsfwd *d, int type)
 	return fd;
 }
 
-static void log_upstreams(const struct dnsfwd *d, const char *path)
+void dnsfwd_log(const struct dnsfwd *d, const char *tap)
 {
 	char list[MAX_UPSTREAMS * (DNS_ADDR_TEXT + 2)] = "", gw[INET6_ADDRSTRLEN + 2];
 	size_t n = 0;
 
 	for (int i = 0; i < d->nup; i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", d->up[i].text);
-	INFO("dns", "answering DNS on %s:53, forwarding to %s (from %s)",
-	     gateway_text(d, gw, sizeof(gw)), list, path);
+	INFO("dns", "answering DNS on %s:53 for %s (at udp %u, tcp %u), forwarding to %s (from %s)",
+	     gateway_text(d, gw, sizeof(gw)), tap, d->udp_port, d->tcp_port, list, d->resolv_path);
+}
+
+void dnsfwd_ports(const struct dnsfwd *d, uint16_t *udp, uint16_t *tcp)
+{
+	*udp = d->udp_port;
+	*tcp = d->tcp_port;
 }
 
 static struct dnsfwd *dns_new(void)
@@ -257,11 +272,11 @@ static struct dnsfwd *dns_new(void)
 static struct dnsfwd *dns_listen(struct dnsfwd *d, const char *resolv_path, const char *without)
 {
 	char gw[INET6_ADDRSTRLEN + 2];
-	int u = bind_port53(d, SOCK_DGRAM);
-	int t = u < 0 ? u : bind_port53(d, SOCK_STREAM);
+	int u = bind_listener(d, SOCK_DGRAM);
+	int t = u < 0 ? u : bind_listener(d, SOCK_STREAM);
 
 	if (u < 0 || t < 0) {
-		WARN("dns", "cannot bind %s:53 (%s): running without DNS%s",
+		WARN("dns", "cannot bind on %s (%s): running without DNS%s",
 		     gateway_text(d, gw, sizeof(gw)), strerror(-(u < 0 ? u : t)), without);
 		if (u >= 0)
 			close(u);
@@ -270,8 +285,10 @@ static struct dnsfwd *dns_listen(struct dnsfwd *d, const char *resolv_path, cons
 	}
 	d->udp_fd = u;
 	d->tcp_fd = t;
+	d->udp_port = bound_port(u);
+	d->tcp_port = bound_port(t);
+	snprintf(d->resolv_path, sizeof(d->resolv_path), "%s", resolv_path);
 	read_upstreams(d, resolv_path);
-	log_upstreams(d, resolv_path);
 	return d;
 }
 
@@ -527,16 +544,35 @@ static void tcp_io(struct dnsfwd *d, struct tcpconn *c, int64_t now)
 	tcp_act(d, c, n < 0 ? dnstcp_failed(&c->s, now) : dnstcp_done(&c->s, (size_t)n, now), now);
 }
 
+/* A slot for a new connection: a free one, else the one that has waited
+ * longest for a query (RFC 7766 lets a server close idle connections), so
+ * hoarding connections only ever costs the hoarder its oldest idle one.
+ * NULL while every connection is busy with a query. */
+static struct tcpconn *tcp_slot(struct dnsfwd *d)
+{
+	struct tcpconn *oldest = NULL;
+
+	for (int i = 0; i < MAX_TCP; i++) {
+		struct tcpconn *c = &d->tcp[i];
+
+		if (c->s.st == DNSTCP_FREE)
+			return c;
+		if (c->s.st == DNSTCP_READ && (!oldest || c->s.deadline < oldest->s.deadline))
+			oldest = c;
+	}
+	return oldest;
+}
+
 static void tcp_accept(struct dnsfwd *d, int64_t now)
 {
 	for (int i = 0; i < MAX_TCP; i++) {
-		struct tcpconn *c = &d->tcp[i];
+		struct tcpconn *c = tcp_slot(d);
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		int fd;
 
-		if (c->s.st != DNSTCP_FREE)
-			continue;
+		if (!c)
+			return;
 		fd = accept4(d->tcp_fd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
@@ -545,6 +581,8 @@ static void tcp_accept(struct dnsfwd *d, int64_t now)
 			close(fd);
 			continue;
 		}
+		if (c->s.st != DNSTCP_FREE)
+			tcp_close(c);
 		c->fd = fd;
 		c->up = -1;
 		dnstcp_open(&c->s, d->nup, &d->cnt, now);
@@ -568,12 +606,9 @@ static void ps_add(struct pollset *ps, int fd, short events, enum slot_kind kind
 	ps->n++;
 }
 
-static bool tcp_has_free(const struct dnsfwd *d)
+static bool tcp_can_accept(struct dnsfwd *d)
 {
-	for (int i = 0; i < MAX_TCP; i++)
-		if (d->tcp[i].s.st == DNSTCP_FREE)
-			return true;
-	return false;
+	return tcp_slot(d) != NULL;
 }
 
 /* Everything to wait for, and the earliest deadline (as a poll timeout). */
@@ -584,7 +619,7 @@ static int build_pollset(struct dnsfwd *d, struct pollset *ps, int64_t now)
 	ps->n = 0;
 	ps_add(ps, d->stop_fd, POLLIN, K_STOP, 0);
 	ps_add(ps, d->udp_fd, POLLIN, K_UDP, 0);
-	if (tcp_has_free(d))
+	if (tcp_can_accept(d))
 		ps_add(ps, d->tcp_fd, POLLIN, K_TCP_LISTEN, 0);
 	for (int i = 0; i < MAX_PENDING; i++) {
 		const struct pending *p = &d->pend[i];

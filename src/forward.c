@@ -262,7 +262,16 @@ static bool answer_dhcp(struct forward *f, const uint8_t *frame, size_t len)
 static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, int flags,
 				struct virtio_net_hdr *hdr)
 {
-	switch (vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr)) {
+	enum vmframe_verdict v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
+
+	if (v == VMF_CLAIM) {
+		/* Once per VM at most: the first frame from a second MAC waits for
+		 * the answer, then goes through the guards again. */
+		vmframe_mac_granted(&f->macs, f->claim_mac ? f->claim_mac(f->claim_arg, f->macs.mac)
+							   : true);
+		v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
+	}
+	switch (v) {
 	case VMF_FORWARD:
 		return (ssize_t)len;
 	case VMF_DHCP:
@@ -282,7 +291,7 @@ static bool vm_frame(struct forward *f, uint8_t *frame, size_t len, int flags)
 	return n == 0 || (n > 0 && tap_write(f, &hdr, frame, (size_t)n));
 }
 
-void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len)
+static void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len)
 {
 	int flags = len > f->max_packet ? MSG_TRUNC : 0;
 
@@ -821,10 +830,15 @@ int forward_start(struct forward *f)
 {
 	void *(*fn[FWD_THREADS])(void *) = { vm_rx, tap_tx, host_to_vm };
 
-	f->check = (struct vmframe_config){
-		.max_packet = f->max_packet, .mtu = f->mtu, .local = f->dhcp_enabled,
-		.ra = f->ra_enabled, .vnet_hdr = f->vnet_hdr, .tso = f->tso,
-	};
+	/* The address fields of f->check are the caller's (forward.h). */
+	f->check.max_packet = f->max_packet;
+	f->check.mtu = f->mtu;
+	f->check.local = f->dhcp_enabled;
+	f->check.ra = f->ra_enabled;
+	f->check.vnet_hdr = f->vnet_hdr;
+	f->check.tso = f->tso;
+	f->check.macs = &f->macs;
+	f->macs = (struct vmframe_macs){ .state = VMF_MAC_NONE };
 	atomic_store(&f->stopping, false);
 	atomic_store(&f->last_ra_ms, 0);
 	f->ra_count = 0;
@@ -838,6 +852,8 @@ int forward_start(struct forward *f)
 		forward_stop(f);
 		return -ENOMEM;
 	}
+	if (f->first_len)
+		forward_vm_frame(f, f->first, f->first_len);
 	for (int i = 0; i < FWD_THREADS; i++) {
 		int rc = pthread_create(&f->threads[i], NULL, fn[i], f);
 		if (rc) {

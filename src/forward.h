@@ -47,11 +47,25 @@ struct forward {
 	bool ra_enabled;           /* shared: advertise ndp.prefix to the VM */
 	struct ndp_config ndp;
 
+	/* Shared/host mode: what the VM may send as its own (vmframe.h): the
+	 * address fields of check (vm_mac ... gateway_ll6), set by the caller. */
+	struct vmframe_config check;
+	/* Asked (from the VM thread) when the VM first sends from a MAC other
+	 * than vmnet_mac_address: true if it may use it. NULL: always. */
+	bool (*claim_mac)(void *arg, const uint8_t mac[6]);
+	void *claim_arg;
+
+	/* A frame received before forwarding starts (a --socket client's first
+	 * datagram): forward_start handles it first, before any thread runs, so
+	 * the guards' state (the VM's second MAC) has one writer only. */
+	uint8_t *first;
+	size_t first_len;
+
 	struct fwd_counters vm;    /* frames from the VM, toward the host */
 	struct fwd_counters host;  /* frames from the host, toward the VM */
 
 	/* internal */
-	struct vmframe_config check;  /* derived from the above by forward_start */
+	struct vmframe_macs macs;  /* the VM's second MAC (check.macs) */
 	int stop_fd;               /* eventfd, readable when stopping */
 	_Atomic bool stopping;
 	_Atomic int vm_gone;       /* set when sending to the VM fails with ECONNREFUSED */
@@ -81,9 +95,6 @@ unsigned forward_write_max_packets(size_t max_packet);
 
 /* Starts the threads. 0 or -errno. */
 int forward_start(struct forward *f);
-/* Handles one frame from the VM received outside the threads (the first
- * datagram of a --socket client), as the VM thread would. */
-void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len);
 /* Asks the threads to stop and joins them. */
 void forward_stop(struct forward *f);
 

@@ -22,7 +22,7 @@
 
 /* ~8 MiB of text at most; far more VMs than one host will run. */
 #define LEASE_MAX 65536
-#define LEASE_LINE_MAX 160
+#define LEASE_LINE_MAX 192
 #define LEASE_FILE_MAX ((size_t)LEASE_MAX * LEASE_LINE_MAX)
 
 /* ---- parsing ---- */
@@ -120,6 +120,8 @@ static bool parse_field(struct lease *l, const char *k, size_t kn, const char *v
 		*have |= HAVE_ID;
 		return parse_id(v, vn, l->id);
 	}
+	if (key_is(k, kn, "uid"))
+		return parse_decimal(v, vn, 0xffffffffLL, &l->uid);
 	if (key_is(k, kn, "pid")) {
 		if (!parse_decimal(v, vn, 0x7fffffff, &x))
 			return false;
@@ -143,6 +145,7 @@ static bool parse_line(const char *s, size_t n, struct lease *l)
 	size_t i = 0;
 
 	memset(l, 0, sizeof(*l));
+	l->uid = LEASE_UID_UNKNOWN;
 	while (i < n) {
 		size_t start, eq;
 
@@ -195,12 +198,17 @@ int lease_format(const struct lease *leases, size_t n, char *buf, size_t cap)
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = &leases[i];
-		char ip[16], mac[18];
+		char ip[16], mac[18], uid[32];
 		int w;
 
 		format_mac(l->mac, mac);
-		w = snprintf(buf + len, cap - len, "ip_address=%s hw_address=%s interface_id=%s pid=%d time=%lld\n",
-			     ip4_format(l->addr, ip), mac, l->id, (int)l->pid, l->time);
+		if (l->uid >= 0)
+			snprintf(uid, sizeof(uid), " uid=%lld", l->uid);
+		else
+			uid[0] = '\0';
+		w = snprintf(buf + len, cap - len,
+			     "ip_address=%s hw_address=%s interface_id=%s%s pid=%d time=%lld\n",
+			     ip4_format(l->addr, ip), mac, l->id, uid, (int)l->pid, l->time);
 		if (w < 0 || (size_t)w >= cap - len) {
 			buf[len] = '\0';  /* no half line */
 			return -1;
@@ -222,14 +230,46 @@ static bool holder_alive(const struct lease *l, int (*alive)(pid_t))
 	return l->pid > 0 && alive(l->pid);
 }
 
-static void set_lease(struct lease *l, uint32_t addr, const char *id, const uint8_t mac[6],
-		      pid_t pid, long long now)
+static bool same_id(const struct lease *l, const char *id)
+{
+	return strcasecmp(l->id, id) == 0;
+}
+
+/* r's own lease: same interface id, same user (or a line from before uids). */
+static bool owned_by(const struct lease *l, const struct lease_request *r)
+{
+	return same_id(l, r->id) && (l->uid == r->uid || l->uid == LEASE_UID_UNKNOWN);
+}
+
+/* A dead helper's lease r may take over: r's user's, or past its lease time. */
+static bool reclaimable(const struct lease *l, const struct lease_request *r)
+{
+	if (holder_alive(l, r->alive))
+		return false;
+	return l->uid == r->uid || l->time <= r->now - r->lease_time;
+}
+
+static void set_lease(struct lease *l, uint32_t addr, const struct lease_request *r)
 {
 	l->addr = addr;
-	parse_id(id, strlen(id), l->id);  /* validated by lease_pick */
-	memcpy(l->mac, mac, 6);
-	l->pid = pid;
-	l->time = now;
+	parse_id(r->id, strlen(r->id), l->id);  /* validated by lease_pick */
+	memcpy(l->mac, r->mac, 6);
+	l->uid = r->uid;
+	l->pid = r->pid;
+	l->time = r->now;
+}
+
+/* A live helper other than r's holds r's interface id or MAC: -1 if none. */
+static int live_conflict(const struct lease *leases, size_t n, const struct lease_request *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct lease *l = &leases[i];
+
+		if (l->pid != r->pid && (same_id(l, r->id) || memcmp(l->mac, r->mac, 6) == 0) &&
+		    holder_alive(l, r->alive))
+			return (int)i;
+	}
+	return -1;
 }
 
 /* Another live helper holds addr under another id (only in a damaged file). */
@@ -245,21 +285,20 @@ static bool addr_conflict(const struct lease *leases, size_t n, size_t self,
 }
 
 /*
- * Keep at most one lease for id: the first one still usable. Every other
- * lease of ours is dropped (stale pool, duplicate line). Returns the kept
- * index or -1.
+ * Keep at most one lease of r's: the first one still usable. Every other
+ * lease of ours (stale pool, duplicate line) is dropped; the same id's
+ * leases of other users stay theirs. Returns the kept index or -1.
  */
-static int find_own(struct lease *leases, size_t *n, const char *id, uint32_t start,
-		    uint32_t end, int (*alive)(pid_t))
+static int find_own(struct lease *leases, size_t *n, const struct lease_request *r)
 {
 	int keep = -1;
 	size_t w = 0;
 
 	for (size_t i = 0; i < *n; i++) {
-		bool mine = strcasecmp(leases[i].id, id) == 0;
+		bool mine = owned_by(&leases[i], r);
 
-		if (mine && keep < 0 && in_pool(leases[i].addr, start, end) &&
-		    !addr_conflict(leases, *n, i, alive))
+		if (mine && keep < 0 && in_pool(leases[i].addr, r->start, r->end) &&
+		    !addr_conflict(leases, *n, i, r->alive))
 			keep = (int)w;
 		else if (mine)
 			continue;  /* dropped */
@@ -365,28 +404,28 @@ static bool probe_free(const struct taken *t, size_t m, uint32_t start, uint32_t
 }
 
 /*
- * The reclaimable address: every lease on it is dead, and the most recent
- * use of it is the oldest of all such addresses. Returns the start of its
- * run in t, or -1.
+ * The reclaimable address: every lease on it may be taken over by r, and
+ * the most recent use of it is the oldest of all such addresses. Returns
+ * the start of its run in t, or -1.
  */
-static long oldest_dead(const struct lease *leases, const struct taken *t, size_t m,
-			int (*alive)(pid_t))
+static long oldest_reclaimable(const struct lease *leases, const struct taken *t, size_t m,
+			       const struct lease_request *r)
 {
 	long best = -1;
 	long long best_time = 0;
 
 	for (size_t i = 0; i < m;) {
 		size_t j = i;
-		bool dead = true;
+		bool ok = true;
 		long long newest = 0;
 
 		for (; j < m && t[j].addr == t[i].addr; j++) {
 			const struct lease *l = &leases[t[j].idx];
 
-			dead = dead && !holder_alive(l, alive);
+			ok = ok && reclaimable(l, r);
 			newest = l->time > newest ? l->time : newest;
 		}
-		if (dead && (best < 0 || newest < best_time)) {
+		if (ok && (best < 0 || newest < best_time)) {
 			best = (long)i;
 			best_time = newest;
 		}
@@ -413,20 +452,20 @@ static int reclaim(struct lease *leases, size_t *n, const struct taken *t, size_
 	return kept;
 }
 
-static int pick_new(struct lease *leases, size_t *n, size_t cap, uint32_t start, uint32_t end,
-		    const char *id, int (*alive)(pid_t), uint32_t *addr)
+static int pick_new(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
+		    uint32_t *addr)
 {
 	size_t m;
-	struct taken *t = collect_taken(leases, *n, start, end, &m);
+	struct taken *t = collect_taken(leases, *n, r->start, r->end, &m);
 	long run;
 	int idx = -ENOSPC;
 
 	if (!t)
 		return -ENOMEM;
-	if (*n < cap && probe_free(t, m, start, end, id, addr)) {
+	if (*n < cap && probe_free(t, m, r->start, r->end, r->id, addr)) {
 		idx = (int)(*n)++;
 	} else {
-		run = oldest_dead(leases, t, m, alive);
+		run = oldest_reclaimable(leases, t, m, r);
 		if (run >= 0) {
 			*addr = t[run].addr;
 			idx = reclaim(leases, n, t, (size_t)run);
@@ -436,34 +475,62 @@ static int pick_new(struct lease *leases, size_t *n, size_t cap, uint32_t start,
 	return idx;
 }
 
-int lease_pick(struct lease *leases, size_t *n, size_t cap, uint32_t start, uint32_t end,
-	       const char *id, const uint8_t mac[6], pid_t pid, long long now,
-	       int (*alive)(pid_t))
+int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
+	       int *busy)
 {
 	uint32_t addr;
 	int idx;
 	char canon[37];
 
-	if (end <= start || !id || !parse_id(id, strlen(id), canon) || *n > cap || cap > 0x7fffffff)
+	if (r->end <= r->start || !r->id || !parse_id(r->id, strlen(r->id), canon) ||
+	    r->uid < 0 || *n > cap || cap > 0x7fffffff)
 		return -EINVAL;
-	idx = find_own(leases, n, id, start, end, alive);
+	idx = live_conflict(leases, *n, r);
+	if (idx >= 0) {
+		*busy = idx;
+		return -EBUSY;
+	}
+	idx = find_own(leases, n, r);
 	if (idx >= 0) {
 		addr = leases[idx].addr;
 	} else {
-		idx = pick_new(leases, n, cap, start, end, id, alive, &addr);
+		idx = pick_new(leases, n, cap, r, &addr);
 		if (idx < 0)
 			return idx;
 	}
-	set_lease(&leases[idx], addr, id, mac, pid, now);
+	set_lease(&leases[idx], addr, r);
 	return idx;
 }
 
 /* ---- the file ---- */
 
+/* /proc/PID/comm into buf ("" if unreadable). */
+static void read_comm(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/*
+ * A running helper: the pid exists and runs the same program as we do. A
+ * pid reused by something else since the lease was written does not hold
+ * the lease (and cannot lock its interface id or MAC away).
+ */
 static int pid_alive(pid_t pid)
 {
+	char path[32], comm[32], self[32];
+
 	/* EPERM: it exists but belongs to someone else. */
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	read_comm(path, comm, sizeof(comm));
+	read_comm("/proc/self/comm", self, sizeof(self));
+	return comm[0] == '\0' || strcmp(comm, self) == 0;
 }
 
 /* The whole file as a string; a missing file is empty. */
@@ -549,8 +616,9 @@ static void sync_dir(const char *path)
 	}
 }
 
-/* Temp file in the same directory, then rename: readers see old or new. */
-static int write_atomic(const char *path, const char *text, size_t len)
+/* Temp file in the same directory, then rename: readers see old or new.
+ * durable: on disk before we return (fsync of the file and the directory). */
+static int write_atomic(const char *path, const char *text, size_t len, bool durable)
 {
 	char tmp[4096];
 	int fd, err;
@@ -562,7 +630,7 @@ static int write_atomic(const char *path, const char *text, size_t len)
 		return -errno;
 	err = write_all(fd, text, len);
 	/* mkstemp makes it 0600; leases are meant to be readable by tools. */
-	if (!err && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+	if (!err && (fchmod(fd, 0644) < 0 || (durable && fsync(fd) < 0)))
 		err = -errno;
 	if (close(fd) < 0 && !err)
 		err = -errno;
@@ -572,7 +640,8 @@ static int write_atomic(const char *path, const char *text, size_t len)
 		unlink(tmp);
 		return err;
 	}
-	sync_dir(path);
+	if (durable)
+		sync_dir(path);
 	return 0;
 }
 
@@ -585,7 +654,7 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
-static int save(const char *path, const struct lease *leases, size_t n)
+static int save(const char *path, const struct lease *leases, size_t n, bool durable)
 {
 	size_t cap = n * LEASE_LINE_MAX + 1;
 	char *text = malloc(cap);
@@ -594,35 +663,71 @@ static int save(const char *path, const struct lease *leases, size_t n)
 	if (!text)
 		return -ENOMEM;
 	len = lease_format(leases, n, text, cap);
-	err = len < 0 ? -EOVERFLOW : write_atomic(path, text, (size_t)len);
+	err = len < 0 ? -EOVERFLOW : write_atomic(path, text, (size_t)len, durable);
 	free(text);
 	return err;
 }
 
-int lease_acquire(const char *path, uint32_t start, uint32_t end, const char *id,
-		  const uint8_t mac[6], uint32_t *addr)
+/* The leases of path, with room for one more. */
+static int load(const char *path, struct lease **out, size_t *n, size_t *cap)
 {
 	char *text = NULL;
-	struct lease *leases;
-	size_t n, cap;
-	int err = read_text(path, &text), idx;
+	int err = read_text(path, &text);
 
 	if (err)
 		return err;
-	cap = count_lines(text) + 1;
-	cap = cap > LEASE_MAX ? LEASE_MAX : cap;
-	leases = calloc(cap, sizeof(*leases));
-	if (!leases) {
+	*cap = count_lines(text) + 1;
+	*cap = *cap > LEASE_MAX ? LEASE_MAX : *cap;
+	*out = calloc(*cap, sizeof(**out));
+	if (!*out) {
 		free(text);
 		return -ENOMEM;
 	}
-	n = lease_parse(text, leases, cap);
+	*n = lease_parse(text, *out, *cap);
 	free(text);
-	idx = lease_pick(leases, &n, cap, start, end, id, mac, getpid(), (long long)time(NULL),
-			 pid_alive);
-	err = idx < 0 ? idx : save(path, leases, n);
+	return 0;
+}
+
+int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, struct lease *busy)
+{
+	struct lease *leases;
+	size_t n, cap;
+	int err = load(path, &leases, &n, &cap), idx, other = -1;
+
+	if (err)
+		return err;
+	r->pid = getpid();
+	r->now = (long long)time(NULL);
+	r->alive = pid_alive;
+	idx = lease_pick(leases, &n, cap, r, &other);
+	if (idx == -EBUSY && busy)
+		*busy = leases[other];
+	err = idx < 0 ? idx : save(path, leases, n, true);
 	if (!err)
 		*addr = leases[idx].addr;
+	free(leases);
+	return err;
+}
+
+int lease_release(const char *path, const char *id, pid_t pid)
+{
+	struct lease *leases;
+	size_t n, cap;
+	bool found = false;
+	int err = load(path, &leases, &n, &cap);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (leases[i].pid == pid && same_id(&leases[i], id)) {
+			leases[i].time = (long long)time(NULL);
+			found = true;
+		}
+	}
+	/* Not worth waiting for the disk: the reaper holds the network lock,
+	 * which the next helper to start waits for. A crash loses at most this
+	 * update of the time. */
+	err = found ? save(path, leases, n, false) : 0;
 	free(leases);
 	return err;
 }

@@ -2,41 +2,75 @@
 /*
  * DHCP leases, allocated at start-up (as root, under the network lock) so the
  * unprivileged datapath only answers with a known address. One file per
- * network, one lease a line, parseable by tools:
- *   ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 interface_id=2835E074-... pid=1234 time=1732440000
+ * network, one lease a line of key=value fields, parseable by tools (unknown
+ * keys are ignored, so the format can grow):
+ *   ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 interface_id=2835E074-... uid=1000 pid=1234 time=1732440000
+ * uid: the user who took it (SUDO_UID, 0 when root ran the helper itself);
+ * pid: the helper that holds or last held it; time: when that helper started,
+ * or stopped (Unix seconds). Lines written before uid= existed have no uid.
+ *
+ * Leases belong to their user. A helper never takes or shares the lease of a
+ * live helper: the same interface id, or the same MAC, held by a running
+ * helper refuses the start (two helpers with one MAC on one network would
+ * steal each other's frames). A lease of another uid stays that uid's for
+ * lease_time after its last use: that uid's interface id keeps its address,
+ * and no one else gets it meanwhile; the same interface id used by another
+ * uid gets an address of its own.
  */
 #ifndef VMNET_LEASE_H
 #define VMNET_LEASE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#define LEASE_UID_UNKNOWN (-1LL)
 
 struct lease {
 	uint32_t addr;        /* host order */
 	uint8_t mac[6];
 	char id[37];          /* interface id, uppercase UUID */
+	long long uid;        /* who took it; LEASE_UID_UNKNOWN in older lines */
 	pid_t pid;            /* helper holding it, 0 if none */
-	long long time;       /* last start, unix seconds */
+	long long time;       /* its helper's last start or stop, unix seconds */
+};
+
+/* Who asks for an address. */
+struct lease_request {
+	uint32_t start, end;       /* the pool is [start+1, end] */
+	const char *id;
+	uint8_t mac[6];
+	long long uid;
+	pid_t pid;
+	long long now;
+	long long lease_time;      /* seconds a dead helper's lease stays its user's */
+	int (*alive)(pid_t);       /* is this pid a running helper? */
 };
 
 /*
- * Pure allocator. Given the existing leases, pick the address for id:
- * its own lease if any, else the first free address starting at a slot
- * derived from the id, else the oldest lease whose pid is not alive
- * (alive() says). Pool is [start+1, end]. Returns index into *leases after
- * updating/inserting (n updated), or -ENOSPC.
+ * Pure allocator. Given the existing leases, pick the address for r: its own
+ * lease (same id and uid) if any, else the first free address starting at a
+ * slot derived from the id, else the oldest lease whose helper is dead and
+ * that is r's uid's or has expired. Returns the index into leases after
+ * updating/inserting (*n updated); -ENOSPC; -EINVAL; or -EBUSY, with *busy
+ * the index of the live lease that holds r's id or MAC (nothing changed).
  */
-int lease_pick(struct lease *leases, size_t *n, size_t cap, uint32_t start, uint32_t end,
-	       const char *id, const uint8_t mac[6], pid_t pid, long long now,
-	       int (*alive)(pid_t));
+int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
+	       int *busy);
 
 /* Parse / format the file text. Unparseable lines are skipped. */
 size_t lease_parse(const char *text, struct lease *leases, size_t cap);
 int lease_format(const struct lease *leases, size_t n, char *buf, size_t cap);
 
-/* Read, pick and atomically rewrite path (caller holds the network lock). */
-int lease_acquire(const char *path, uint32_t start, uint32_t end, const char *id,
-		  const uint8_t mac[6], uint32_t *addr);
+/*
+ * Read, pick and atomically rewrite path (caller holds the network lock).
+ * r->pid, r->now and r->alive are filled in here. On -EBUSY, *busy is the
+ * live lease in the way.
+ */
+int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, struct lease *busy);
+/* At the helper's exit (the reaper, under the network lock): the lease of id
+ * held by pid was last used now. 0 or -errno. */
+int lease_release(const char *path, const char *id, pid_t pid);
 
 #endif

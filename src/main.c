@@ -7,7 +7,9 @@
  * --socket, a files process with the user's identity owns the socket's files
  * (privileges.h, sockfile.h, docs/security.md).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <net/if.h>
 #include <poll.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,9 +33,12 @@
 #include "json.h"
 #include "lease.h"
 #include "log.h"
+#include "dns.h"
+#include "nat.h"
 #include "netlink.h"
 #include "network.h"
 #include "offload.h"
+#include "policy.h"
 #include "options.h"
 #include "privileges.h"
 #include "sandbox.h"
@@ -52,23 +58,29 @@
 #define RA_PREFERRED_LIFETIME 14400
 #define RA_DNS_LIFETIME 1800
 #define RESOLV_CONF "/etc/resolv.conf"
+/* How long the VM thread waits for the reaper to pin a second MAC (once). */
+#define CLAIM_TIMEOUT_MS 1000
 
 struct ctx {
 	struct options opt;
 	struct priv_user user;
+	struct policy policy;      /* the administrator's (policy.h) */
 	char id[37];
 	uint8_t mac[6];
 	uint32_t lease;
+	pid_t lease_pid;           /* the helper holding it (this process) */
 	char nat66[40];
 	struct transport vm;
 	struct network net;
 	struct tap tap;
 	struct bridged br;         /* bridged mode */
+	bool physical;             /* --shared-interface is a physical Ethernet interface */
 	unsigned mtu;              /* vmnet_mtu */
 	struct reaper reaper;
 	struct forward fwd;
 	struct dnsfwd *dns;        /* NULL: no DNS service (leases name no server) */
 	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
+	bool dns_steered;          /* nat_dns_add done: the reaper undoes it */
 	int sig_fd;
 	uint8_t first[MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
@@ -199,8 +211,66 @@ static void identify(struct ctx *c)
 /* A bad --shared-interface is a bad invocation: one line, nothing changed. */
 static void check_shared_interface(struct ctx *c)
 {
-	if (c->opt.mode == MODE_BRIDGED && bridged_check(c->opt.shared_interface) < 0)
+	if (c->opt.mode == MODE_BRIDGED &&
+	    bridged_check(c->opt.shared_interface, &c->physical) < 0)
 		exit(EXIT_FAILURE);
+}
+
+/* The administrator's file, read as root. A malformed or untrusted one
+ * refuses everyone with one line: nothing may run on a policy half read. */
+static void load_policy(struct ctx *c)
+{
+	char err[512];
+
+	if (policy_load(VMNET_CONF, &c->policy, err, sizeof(err)) < 0)
+		die(err);
+}
+
+/* --network NAME: the mode, addresses and interface the network defines. */
+static void resolve_network(struct ctx *c)
+{
+	const struct policy_network *n;
+	char err[256];
+
+	if (!c->opt.network)
+		return;
+	n = policy_network(&c->policy, c->opt.network);
+	if (!n) {
+		snprintf(err, sizeof(err), "no network \"%s\" (shared and host exist, others are "
+			 "defined in %s)", c->opt.network, VMNET_CONF);
+		die(err);
+	}
+	if (options_set_network(&c->opt, n->mode, n->start, n->end, n->mask, n->shared_interface,
+				n->isolation, n->mtu, err, sizeof(err)) < 0)
+		die(err);
+}
+
+/*
+ * A user who ran the helper through sudo gets what the policy allows
+ * (policy.h); root is not limited. Before anything is set up, so a refusal
+ * is one line and changes nothing.
+ */
+static void check_policy(struct ctx *c)
+{
+	struct policy_request r = {
+		.named = c->opt.network != NULL, .mode = c->opt.mode, .start = c->opt.start,
+		.mask = c->opt.mask, .shared_interface = c->opt.shared_interface,
+		.physical = c->physical,
+	};
+	char err[512];
+	int running;
+
+	if (!c->user.from_sudo)
+		return;
+	if (policy_allows(&c->policy, &r, err, sizeof(err)) < 0)
+		die(err);
+	running = policy_count_helpers(c->user.uid);
+	if (running >= (int)c->policy.max_helpers) {
+		snprintf(err, sizeof(err), "uid %u already runs %d helpers, the most the administrator "
+			 "allows (max-helpers-per-user in %s)", (unsigned)c->user.uid, running,
+			 VMNET_CONF);
+		die(err);
+	}
 }
 
 /* Who the datapath runs as; a malformed SUDO_UID/SUDO_GID changes nothing. */
@@ -244,17 +314,53 @@ static void machine_secret(char *buf, size_t cap)
 	}
 }
 
+static void lease_path(const struct ctx *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s.leases", c->net.lib_dir, c->net.bridge);
+}
+
+/* The user leases belong to: whoever ran sudo, or root running it itself. */
+static long long invoking_uid(const struct ctx *c)
+{
+	return c->user.from_sudo ? (long long)c->user.uid : (long long)getuid();
+}
+
+/* A running helper holds our interface id or our MAC (lease.h): refused. */
+static void lease_busy(const struct ctx *c, const struct lease *l)
+{
+	char mac[18];
+
+	if (strcasecmp(l->id, c->id) == 0)
+		ERROR("main", "interface id %s is in use on %s by the running vmnet-helper pid %d "
+		      "(interface id %s)", c->id, c->net.bridge, (int)l->pid, l->id);
+	else
+		ERROR("main", "MAC %s of interface id %s is in use on %s by the running "
+		      "vmnet-helper pid %d (interface id %s)", ident_mac_format(c->mac, mac), c->id,
+		      c->net.bridge, (int)l->pid, l->id);
+}
+
 static void acquire_lease(struct ctx *c)
 {
 	char path[sizeof(c->net.lib_dir) + IF_NAMESIZE + 8], ip[16];
+	struct lease_request r = {
+		.start = c->net.gateway, .end = c->net.end, .id = c->id,
+		.uid = invoking_uid(c), .lease_time = LEASE_TIME,
+	};
+	struct lease busy;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s.leases", c->net.lib_dir, c->net.bridge);
-	rc = lease_acquire(path, c->net.gateway, c->net.end, c->id, c->mac, &c->lease);
+	memcpy(r.mac, c->mac, 6);
+	lease_path(c, path, sizeof(path));
+	rc = lease_acquire(path, &r, &c->lease, &busy);
+	if (rc == -EBUSY) {
+		lease_busy(c, &busy);
+		return;
+	}
 	if (rc < 0) {
 		ERROR("main", "no free address in %s (%s)", c->net.bridge, strerror(-rc));
 		return;
 	}
+	c->lease_pid = r.pid;
 	DEBUG("main", "leasing %s to %s", ip4_format(c->lease, ip), c->id);
 }
 
@@ -273,6 +379,24 @@ static void setup_bridged(struct ctx *c)
 	INFO("main", "started vmnet interface %s on %s", c->tap.name, c->br.lower);
 }
 
+/* The host's IPv4 nameservers, which no network may contain (network.h). */
+static void host_nameservers(struct network *n)
+{
+	char names[8][DNS_ADDR_TEXT], *text = calloc(1, 65537);
+	int fd = open(RESOLV_CONF, O_RDONLY | O_CLOEXEC), count = 0;
+	ssize_t len = fd >= 0 && text ? read(fd, text, 65536) : -1;
+	struct in_addr a;
+
+	if (fd >= 0)
+		close(fd);
+	if (len > 0)
+		count = dns_resolv_nameservers(text, names, 8);
+	free(text);
+	for (int i = 0; i < count && n->nnameservers < 3; i++)
+		if (inet_pton(AF_INET, names[i], &a) == 1)
+			n->nameservers[n->nnameservers++] = ntohl(a.s_addr);
+}
+
 /* Under the network lock: bridge, TAP, port, lease. Undone on failure. */
 static void setup_network(struct ctx *c)
 {
@@ -287,6 +411,7 @@ static void setup_network(struct ctx *c)
 	}
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
+	host_nameservers(&c->net);
 	/* Without address options: the default, or the next free network. */
 	if (c->opt.auto_network && network_choose(&c->net) < 0) {
 		network_unlock(&c->net);
@@ -311,7 +436,7 @@ static void setup_network(struct ctx *c)
 	if (rc == 0 && c->tap.vnet_hdr)
 		rc = tap_set_offload(&c->tap, c->opt.enable_tso);
 	if (rc == 0)
-		rc = network_add_port(&c->net, c->tap.ifindex, c->opt.enable_isolation);
+		rc = network_add_port(&c->net, c->tap.ifindex, c->mac, c->opt.enable_isolation);
 	if (rc == 0) {
 		acquire_lease(c);
 		if (!c->lease)
@@ -328,18 +453,40 @@ static void setup_network(struct ctx *c)
 }
 
 /*
- * DNS at the gateway (dnsfwd.h). Port 53 needs root and resolv.conf is read
- * as the host's resolver would, so both happen here, before the privilege
- * drop. Failing to bind is a WARN, not an error: a VM without the helper's
- * DNS still has a working network (and may be configured with other servers).
+ * DNS at the gateway, for this VM alone (dnsfwd.h): sockets of our own, and
+ * nftables rules (as root) that steer only our TAP's queries to them.
+ * resolv.conf is read as the host's resolver would. Failing is a WARN, not an
+ * error: a VM without the helper's DNS still has a working network (and may
+ * be configured with other servers); the leases then name no DNS server.
  */
 static void open_dns(struct ctx *c)
 {
-	if (c->opt.mode == MODE_SHARED || c->opt.mode == MODE_HOST)
-		c->dns = dnsfwd_open(c->net.gateway, c->net.mask, RESOLV_CONF);
+	struct nat_dns d = { .ifindex = c->tap.ifindex };
+
+	if (c->opt.mode != MODE_SHARED && c->opt.mode != MODE_HOST)
+		return;
+	c->dns = dnsfwd_open(c->net.gateway, c->net.mask, RESOLV_CONF);
 	/* And on the gateway's IPv6 address, which the RAs' RDNSS names. */
 	if (c->net.ipv6)
 		c->dns6 = dnsfwd_open6(c->net.gateway6, RESOLV_CONF);
+	if (c->dns)
+		dnsfwd_ports(c->dns, &d.udp4, &d.tcp4);
+	if (c->dns6)
+		dnsfwd_ports(c->dns6, &d.udp6, &d.tcp6);
+	if ((!c->dns && !c->dns6) || nat_dns_add(&c->net, &d) < 0) {
+		if (c->dns || c->dns6)
+			WARN("dns", "cannot steer %s's DNS queries: running without DNS, "
+			     "leases name no DNS server", c->tap.name);
+		dnsfwd_close(c->dns);
+		dnsfwd_close(c->dns6);
+		c->dns = c->dns6 = NULL;
+		return;
+	}
+	c->dns_steered = true;
+	if (c->dns)
+		dnsfwd_log(c->dns, c->tap.name);
+	if (c->dns6)
+		dnsfwd_log(c->dns6, c->tap.name);
 }
 
 /* The network our DHCP serves: shared and host mode. */
@@ -355,6 +502,24 @@ static void json_network(struct ctx *c, struct json *j)
 	json_str(j, "lease_address", ip4_format(c->lease, lease));
 	json_str(j, "operation_mode", options_mode_name(c->opt.mode));
 	json_str(j, "bridge", c->net.bridge);
+}
+
+/*
+ * --network: the network's addresses as upstream reports a named network's:
+ * its IPv4 subnet and mask, its IPv6 prefix and length (shared mode: the
+ * ULA /64; host mode offers link-local IPv6 only, fe80::/64).
+ */
+static void json_named(struct ctx *c, struct json *j)
+{
+	char subnet[16], mask[16];
+
+	json_str(j, "network", c->opt.network);
+	if (c->opt.mode == MODE_BRIDGED)
+		return;   /* the LAN's addresses are not ours to report */
+	json_str(j, "net_ipv4_subnet", ip4_format(c->net.gateway & c->net.mask, subnet));
+	json_str(j, "net_ipv4_mask", ip4_format(c->net.mask, mask));
+	json_str(j, "net_ipv6_prefix", c->opt.mode == MODE_SHARED ? c->nat66 : "fe80::");
+	json_num(j, "net_ipv6_prefix_len", 64);
 }
 
 /* Bridged mode has no addresses of ours: the physical network decides. */
@@ -394,6 +559,8 @@ static void print_json(struct ctx *c)
 	else
 		json_network(c, &j);
 	json_str(&j, "tap", c->tap.name);
+	if (c->opt.network)
+		json_named(c, &j);
 	if (json_end(&j) < 0 || strlen(buf) + 1 >= sizeof(buf))
 		die("JSON line too long");
 	strcat(buf, "\n");
@@ -407,6 +574,20 @@ static void print_json(struct ctx *c)
 			die("cannot write the JSON line");
 		off += (size_t)n;
 	}
+}
+
+/* In the reaper, under the network lock: the lease's time is now its last use. */
+static void release_lease(const struct ctx *c)
+{
+	char path[sizeof(c->net.lib_dir) + IF_NAMESIZE + 8];
+	int rc;
+
+	if (!c->lease)
+		return;
+	lease_path(c, path, sizeof(path));
+	rc = lease_release(path, c->id, c->lease_pid);
+	if (rc < 0)
+		WARN("main", "cannot update %s: %s", path, strerror(-rc));
 }
 
 /*
@@ -447,12 +628,51 @@ static void teardown(void *arg)
 	}
 	if (nl_open() == 0) {
 		c->net.lock_fd = -1;
+		if (c->dns_steered)
+			nat_dns_remove(&c->net, c->tap.ifindex);
 		if (network_lock(&c->net) == 0) {
+			release_lease(c);
 			network_leave(&c->net);
 			network_unlock(&c->net);
 		}
 		nl_close();
 	}
+}
+
+/*
+ * In the root reaper: the datapath asks, once, for a second MAC of its VM
+ * (vmframe.h) to be pinned to its own port. The request is untrusted: one
+ * per helper, a valid unicast MAC, never the gateway's, and the bridge
+ * refuses a MAC it has any entry for (another VM's, or a port's own).
+ */
+static uint8_t reaper_claim_mac(void *arg, const uint8_t *msg, size_t len)
+{
+	static const uint8_t zero[6];
+	static bool asked;
+	struct ctx *c = arg;
+
+	if (asked || len != 6 || c->opt.mode == MODE_BRIDGED)
+		return 0;
+	asked = true;
+	if ((msg[0] & 1) || !memcmp(msg, zero, 6) || !memcmp(msg, c->net.bridge_mac, 6))
+		return 0;
+	return nl_fdb_pin(c->tap.ifindex, msg, false) == 0;
+}
+
+/* In the datapath (VM thread): what the reaper says about a second MAC. */
+static bool claim_mac(void *arg, const uint8_t mac[6])
+{
+	struct ctx *c = arg;
+	int rc = reaper_ask(&c->reaper, mac, 6, CLAIM_TIMEOUT_MS);
+	char text[18];
+
+	ident_mac_format(mac, text);
+	if (rc == 1)
+		INFO("main", "the VM also sends from %s (pinned to %s)", text, c->tap.name);
+	else
+		WARN("main", "frames from %s are dropped: another VM of the network uses it%s",
+		     text, rc < 0 ? " (no answer)" : "");
+	return rc == 1;
 }
 
 static void start_reaper(struct ctx *c)
@@ -462,7 +682,7 @@ static void start_reaper(struct ctx *c)
 	/* Setup (libnftables above all) leaves freed heap behind; give it back
 	 * before the fork so neither the reaper nor the datapath keeps it resident. */
 	malloc_trim(0);
-	if (reaper_start(&c->reaper, teardown, c) < 0) {
+	if (reaper_start(&c->reaper, teardown, reaper_claim_mac, c) < 0) {
 		tap_close(&c->tap);
 		/* A reaper that could not confine itself still tears down. */
 		if (c->reaper.pid < 0)
@@ -494,6 +714,9 @@ static const struct sandbox_rule main_rules[] = {
 	/* finish(): closing, then waiting for the reaper's teardown */
 	SANDBOX_ALLOW(close),
 	SANDBOX_ALLOW(wait4),
+	/* claim_mac (the VM thread): asking the reaper for a second MAC, once */
+	SANDBOX_ALLOW(sendto),
+	SANDBOX_ALLOW(recvfrom),
 };
 static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 
@@ -540,9 +763,8 @@ static void confine_datapath(struct ctx *c)
 	enter_sandbox(c);
 }
 
-/* Right after the privilege drop, before waiting for a --socket client: the
- * kernel hands queries from any VM of the network to any helper's socket, so
- * ours must be served even while our own VM has not connected yet. */
+/* Right after the privilege drop. Only our own VM's queries reach these
+ * sockets (nat_dns_add), whatever else runs on the network. */
 static void start_dns(struct ctx *c)
 {
 	int rc = 0;
@@ -596,6 +818,25 @@ static void configure_ra(struct ctx *c)
 	memcpy(r->dns, c->net.gateway6, 16);
 }
 
+/* What the VM may send as its own (vmframe.h): shared and host mode. */
+static void configure_guards(struct ctx *c)
+{
+	struct vmframe_config *g = &c->fwd.check;
+
+	memcpy(g->vm_mac, c->mac, 6);
+	if (c->opt.mode == MODE_BRIDGED)
+		return;
+	memcpy(g->gateway_mac, c->net.bridge_mac, 6);
+	g->gateway = c->net.gateway;
+	g->mask = c->net.mask;
+	g->pool_first = c->net.gateway + 1;
+	g->pool_last = c->net.end;
+	g->lease = c->lease;
+	g->has_gateway6 = c->net.ipv6;
+	memcpy(g->gateway6, c->net.gateway6, 16);
+	memcpy(g->gateway_ll6, c->net.ll6, 16);
+}
+
 static void start_forwarding(struct ctx *c)
 {
 	struct forward *f = &c->fwd;
@@ -615,12 +856,17 @@ static void start_forwarding(struct ctx *c)
 	};
 	memcpy(f->dhcp.server_mac, c->net.bridge_mac, 6);
 	configure_ra(c);
+	configure_guards(c);
+	if (c->opt.mode != MODE_BRIDGED) {
+		f->claim_mac = claim_mac;
+		f->claim_arg = c;
+	}
+	f->first = c->first;
+	f->first_len = c->first_len;
 	if (forward_start(f) < 0) {
 		ERROR("main", "cannot start forwarding");
 		finish(c, EXIT_FAILURE);
 	}
-	if (c->first_len)
-		forward_vm_frame(f, c->first, c->first_len);
 	INFO("main", "host forwarding started");
 	INFO("main", "vm forwarding started");
 }
@@ -723,8 +969,11 @@ int main(int argc, char **argv)
 	reset_umask();
 	require_root();
 	identify_user(&c);
+	load_policy(&c);
+	resolve_network(&c);
 	identify(&c);
 	check_shared_interface(&c);
+	check_policy(&c);
 	open_transport(&c);
 	log_start();
 	setup_network(&c);

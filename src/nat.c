@@ -48,6 +48,7 @@ struct nft {
 	int (*buffer_output)(struct nft_ctx *ctx);
 	int (*buffer_error)(struct nft_ctx *ctx);
 	const char *(*error_buffer)(struct nft_ctx *ctx);
+	const char *(*output_buffer)(struct nft_ctx *ctx);
 	int (*run)(struct nft_ctx *ctx, const char *buf);
 };
 
@@ -59,6 +60,7 @@ static int nft_load(struct nft *t)
 		{ "nft_ctx_buffer_output", (void **)&t->buffer_output },
 		{ "nft_ctx_buffer_error", (void **)&t->buffer_error },
 		{ "nft_ctx_get_error_buffer", (void **)&t->error_buffer },
+		{ "nft_ctx_get_output_buffer", (void **)&t->output_buffer },
 		{ "nft_run_cmd_from_buffer", (void **)&t->run },
 	};
 
@@ -114,10 +116,11 @@ static bool nft_table_exists(struct nft *t, const char *family, const char *name
 	return nft_exec(t, cmd, "probe", true) == 0;
 }
 
-typedef int (*nat_job)(struct nft *t, const struct network *n, bool flag);
+/* arg: what the job needs beyond the network (nat_dns_add's rules). */
+typedef int (*nat_job)(struct nft *t, const struct network *n, bool flag, const void *arg);
 
 /* Runs job in a child that loads libnftables; returns the job's result. */
-static int nat_in_child(nat_job job, const struct network *n, bool flag)
+static int nat_in_child(nat_job job, const struct network *n, bool flag, const void *arg)
 {
 	int status;
 	pid_t pid;
@@ -134,7 +137,7 @@ static int nat_in_child(nat_job job, const struct network *n, bool flag)
 		int rc = nft_load(&t);
 
 		if (rc == 0)
-			rc = job(&t, n, flag);
+			rc = job(&t, n, flag, arg);
 		fflush(NULL);
 		_exit(rc >= 0 ? 0 : -rc < 256 ? -rc : EIO);
 	}
@@ -616,7 +619,7 @@ appendf(char *buf, size_t cap, size_t *used, const char *fmt, ...)
 	return append(buf, cap, used, len);
 }
 
-static int remove_job(struct nft *t, const struct network *n, bool unused)
+static int remove_job(struct nft *t, const struct network *n, bool unused, const void *arg)
 {
 	char table[IF_NAMESIZE + 8], cmds[256] = "";
 	size_t used = 0;
@@ -665,7 +668,7 @@ static int forwarding_plan(struct nft *t, const struct network *n, char *cmds, s
  * lock, and the last one removes it. replace: the bridge is new, so a table
  * of that name is a leftover and is rewritten.
  */
-static int add_job(struct nft *t, const struct network *n, bool replace)
+static int add_job(struct nft *t, const struct network *n, bool replace, const void *arg)
 {
 	char table[IF_NAMESIZE + 8], cmds[2 * RULES_SIZE] = "";
 	size_t used = 0;
@@ -691,11 +694,11 @@ static int add_job(struct nft *t, const struct network *n, bool replace)
 	if (ret == 0 && n->mode == MODE_SHARED && n->ipv6)
 		ret = forwarding_switch(n, &fam6, fresh6 > 0);
 	if (ret < 0)
-		remove_job(t, n, false);
+		remove_job(t, n, false, NULL);
 	return ret;
 }
 
-static int isolate_job(struct nft *t, const struct network *n, bool unused)
+static int isolate_job(struct nft *t, const struct network *n, bool unused, const void *arg)
 {
 	char table[IF_NAMESIZE + 8], cmds[RULES_SIZE];
 
@@ -713,17 +716,148 @@ static int isolate_job(struct nft *t, const struct network *n, bool unused)
 	return nft_exec(t, cmds, "add isolation rules", false);
 }
 
+/* ---- DNS per VM ---- */
+
+#define DNS_TABLE "vmnet_dns_"
+/* The packet mark of a helper's DNS queries: its TAP's ifindex, tagged so it
+ * stays clear of the small marks other software uses. */
+#define DNS_MARK(ifindex) (0x76000000u | ((uint32_t)(ifindex) & 0x00ffffffu))
+
+/* "delete table FAMILY NAME" when it exists. */
+static void drop_table(struct nft *t, const char *family, const char *table, char *cmds,
+		       size_t cap, size_t *used)
+{
+	if (nft_table_exists(t, family, table))
+		appendf(cmds, cap, used, "delete table %s %s\n", family, table);
+}
+
+/* Tables of TAPs that are gone (a helper and its reaper both killed). */
+static void sweep_dns_tables(struct nft *t, char *cmds, size_t cap, size_t *used)
+{
+	const char *out, *line;
+	char family[16];
+	int ifindex;
+
+	t->output_buffer(t->ctx);   /* empties what earlier commands printed */
+	if (nft_exec(t, "list tables\n", "list tables", true) < 0)
+		return;
+	out = t->output_buffer(t->ctx);
+	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char name[IF_NAMESIZE];
+
+		if (sscanf(line, "table %15s " DNS_TABLE "%d\n", family, &ifindex) == 2 &&
+		    ifindex > 0 && !if_indextoname((unsigned)ifindex, name))
+			appendf(cmds, cap, used, "delete table %s " DNS_TABLE "%d\n", family, ifindex);
+	}
+}
+
+/* A helper's DNS rules, by chain. */
+struct dns_script {
+	char mark[512], steer[512], guard[512];
+	size_t mark_len, steer_len, guard_len;
+	bool ok;
+};
+
+/* One family's rules for UDP and TCP: mark (bridge), steer (nat) and guard (input). */
+static void dns_family_rules(const char *ipfam, const char *gw, uint16_t udp, uint16_t tcp,
+			     const struct nat_dns *d, struct dns_script *s)
+{
+	const char *bra = strcmp(ipfam, "ip6") == 0 ? "[" : "", *ket = *bra ? "]" : "";
+	const struct { const char *proto; uint16_t port; } p[2] = { { "udp", udp }, { "tcp", tcp } };
+	uint32_t mark = DNS_MARK(d->ifindex);
+
+	for (int i = 0; i < 2; i++) {
+		s->ok = s->ok &&
+			appendf(s->mark, sizeof(s->mark), &s->mark_len,
+				"    iif %d %s daddr %s %s dport 53 meta mark set 0x%08x\n",
+				d->ifindex, ipfam, gw, p[i].proto, mark) &&
+			appendf(s->steer, sizeof(s->steer), &s->steer_len,
+				"    meta mark 0x%08x %s daddr %s %s dport 53 dnat %s to %s%s%s:%u\n",
+				mark, ipfam, gw, p[i].proto, ipfam, bra, gw, ket, p[i].port) &&
+			appendf(s->guard, sizeof(s->guard), &s->guard_len,
+				"    %s daddr %s %s dport %u meta mark != 0x%08x drop\n",
+				ipfam, gw, p[i].proto, p[i].port, mark);
+	}
+}
+
+/*
+ * Only this helper's VM reaches its DNS sockets. A bridge-family rule marks
+ * what arrives from its TAP for gateway:53 (the inet family cannot tell
+ * which bridge port a frame came in on; the mark survives the way up), the
+ * nat rule sends marked queries to the helper's own ports, and the input
+ * rule drops anything else at those ports: other VMs, and the host's users.
+ */
+static int dns_add_job(struct nft *t, const struct network *n, bool unused, const void *arg)
+{
+	const struct nat_dns *d = arg;
+	char table[32], gw[INET6_ADDRSTRLEN], cmds[4 * RULES_SIZE] = "";
+	struct dns_script s = { .ok = true };
+	size_t used = 0;
+
+	snprintf(table, sizeof(table), DNS_TABLE "%d", d->ifindex);
+	if (d->udp4) {
+		struct in_addr in = { htonl(n->gateway) };
+		inet_ntop(AF_INET, &in, gw, sizeof(gw));
+		dns_family_rules("ip", gw, d->udp4, d->tcp4, d, &s);
+	}
+	if (d->udp6) {
+		inet_ntop(AF_INET6, n->gateway6, gw, sizeof(gw));
+		dns_family_rules("ip6", gw, d->udp6, d->tcp6, d, &s);
+	}
+	sweep_dns_tables(t, cmds, sizeof(cmds), &used);
+	if (!s.ok || !appendf(cmds, sizeof(cmds), &used,
+		"table bridge %1$s {\n"
+		"  chain prerouting {\n"
+		"    type filter hook prerouting priority filter; policy accept;\n"
+		"%2$s"
+		"  }\n"
+		"}\n"
+		"table inet %1$s {\n"
+		"  chain prerouting {\n"
+		"    type nat hook prerouting priority dstnat; policy accept;\n"
+		"%3$s"
+		"  }\n"
+		"  chain input {\n"
+		"    type filter hook input priority filter; policy accept;\n"
+		"%4$s"
+		"  }\n"
+		"}\n", table, s.mark, s.steer, s.guard))
+		return -ENAMETOOLONG;
+	return nft_exec(t, cmds, "add DNS rules", false);
+}
+
+static int dns_remove_job(struct nft *t, const struct network *n, bool unused, const void *arg)
+{
+	char table[32], cmds[256] = "";
+	size_t used = 0;
+
+	snprintf(table, sizeof(table), DNS_TABLE "%d", *(const int *)arg);
+	drop_table(t, "bridge", table, cmds, sizeof(cmds), &used);
+	drop_table(t, "inet", table, cmds, sizeof(cmds), &used);
+	return used ? nft_exec(t, cmds, "remove DNS rules", false) : 0;
+}
+
 int nat_add(const struct network *n, bool replace)
 {
-	return nat_in_child(add_job, n, replace);
+	return nat_in_child(add_job, n, replace, NULL);
 }
 
 int nat_isolate(const struct network *n)
 {
-	return nat_in_child(isolate_job, n, false);
+	return nat_in_child(isolate_job, n, false, NULL);
 }
 
 int nat_remove(const struct network *n)
 {
-	return nat_in_child(remove_job, n, false);
+	return nat_in_child(remove_job, n, false, NULL);
+}
+
+int nat_dns_add(const struct network *n, const struct nat_dns *d)
+{
+	return nat_in_child(dns_add_job, n, false, d);
+}
+
+int nat_dns_remove(const struct network *n, int ifindex)
+{
+	return nat_in_child(dns_remove_job, n, false, &ifindex);
 }

@@ -19,6 +19,7 @@
 #define VMNET_NAT_H
 
 #include <stdbool.h>
+#include <net/if.h>
 #include <stdint.h>
 
 #include "network.h"
@@ -38,5 +39,23 @@ int nat_remove(const struct network *n);  /* also restores forwarding when last 
  * isolated port, removed by nat_remove. 0 or -errno, ERROR logged.
  */
 int nat_isolate(const struct network *n);
+
+/*
+ * DNS per VM (dnsfwd.h): tables "bridge vmnet_dns_<ifindex>" and "inet
+ * vmnet_dns_<ifindex>", for the helper's TAP, send the queries that arrive
+ * from that TAP for gateway:53 (and [gateway6]:53) to the helper's own
+ * sockets, and drop everything else that reaches those sockets' ports.
+ * Named and matched by ifindex, which the kernel does not reuse, so a table
+ * left by a killed helper never applies to a newer TAP (nat_dns_add sweeps
+ * such leftovers). Removed by nat_dns_remove (the reaper, at exit).
+ * 0 or -errno, ERROR logged.
+ */
+struct nat_dns {
+	int ifindex;                /* the helper's TAP */
+	uint16_t udp4, tcp4;        /* the sockets' ports on the gateway; 0: none */
+	uint16_t udp6, tcp6;        /* on gateway6; 0: none */
+};
+int nat_dns_add(const struct network *n, const struct nat_dns *d);
+int nat_dns_remove(const struct network *n, int ifindex);
 
 #endif

@@ -23,10 +23,14 @@
 
 #define ICMP6_RS 133
 #define ICMP6_RA 134
+#define ICMP6_NS 135
+#define ICMP6_NA 136
+#define ICMP6_REDIRECT 137
 #define DHCP6_SERVER_PORT 547
 #define ND_HOP_LIMIT 255
 
 #define OPT_SLLA 1
+#define OPT_TLLA 2
 #define OPT_PREFIX 3
 #define OPT_MTU 5
 #define OPT_RDNSS 25
@@ -137,31 +141,96 @@ static bool valid_rs(const struct ip6 *p, uint8_t code)
 	return true;
 }
 
-enum ndp_kind ndp_classify(const uint8_t *frame, size_t len)
+/*
+ * Link-layer address options (RFC 4861 4.6.1) of an NS, NA or RS, from the
+ * cursor at the first option to the message's end. Receivers take SLLA/TLLA as
+ * the MAC of the source or target; one that is not the sender's own Ethernet
+ * source would point another address at someone else. A malformed option
+ * list makes receivers drop the message, so it is no concern.
+ */
+static bool lla_foreign(struct cursor opts, const uint8_t eth_src[6])
+{
+	uint8_t type, units, lla[6];
+
+	while (cur_u8(&opts, &type) && cur_u8(&opts, &units) && units > 0) {
+		struct cursor body;
+
+		if (!cur_sub(&opts, (size_t)units * 8 - 2, &body))
+			return false;
+		if ((type == OPT_SLLA || type == OPT_TLLA) &&
+		    (units != 1 || !cur_bytes(&body, lla, 6) || memcmp(lla, eth_src, 6) != 0))
+			return true;
+	}
+	return false;
+}
+
+static void inspect_icmp6(const struct ip6 *p, const uint8_t eth_src[6], struct ndp_msg *m)
+{
+	struct cursor l4 = p->l4, body;
+	uint8_t type, code;
+
+	if (!cur_u8(&l4, &type) || !cur_u8(&l4, &code))
+		return;
+	if (type == ICMP6_RA || type == ICMP6_REDIRECT) {
+		m->kind = NDP_ROGUE;
+		return;
+	}
+	if (!cur_skip(&l4, 2))   /* the checksum */
+		return;
+	switch (type) {
+	case ICMP6_RS:
+		m->kind = valid_rs(p, code) ? NDP_RS : NDP_NONE;
+		body = l4;
+		if (cur_skip(&body, 4))
+			m->lla_foreign = lla_foreign(body, eth_src);
+		return;
+	case ICMP6_NS:
+	case ICMP6_NA:
+		body = l4;
+		if (!cur_skip(&body, 4) || !cur_bytes(&body, m->target, 16))
+			return;
+		m->has_target = true;
+		m->advert = type == ICMP6_NA;
+		m->lla_foreign = lla_foreign(body, eth_src);
+		return;
+	default:
+		return;
+	}
+}
+
+bool ndp_inspect(const uint8_t *frame, size_t len, struct ndp_msg *m)
 {
 	struct ip6 p;
-	uint8_t type, code;
 	uint16_t sport;
-	struct cursor l4;
+	uint8_t eth_src[6];
+	struct cursor l4, eth = cur_init(frame, len);
 	int r = parse_ip6(frame, len, &p);
 
-	if (r == 0)
-		return NDP_NONE;
+	memset(m, 0, sizeof(*m));
+	if (r == 0 || !cur_skip(&eth, 6) || !cur_bytes(&eth, eth_src, 6))
+		return false;
 	/* RFC 7113: a header chain the guard cannot read is not let through. */
-	if (r < 0)
-		return NDP_ROGUE;
-	if (p.later_fragment)
-		return NDP_NONE;   /* no upper header here; its first fragment was checked */
-	l4 = p.l4;
-	if (p.proto == NH_ICMPV6 && cur_u8(&l4, &type) && cur_u8(&l4, &code)) {
-		if (type == ICMP6_RA)
-			return NDP_ROGUE;
-		if (type == ICMP6_RS)
-			return valid_rs(&p, code) ? NDP_RS : NDP_NONE;
+	if (r < 0) {
+		m->kind = NDP_ROGUE;
+		return true;
 	}
-	if (p.proto == NH_UDP && cur_be16(&l4, &sport) && sport == DHCP6_SERVER_PORT)
-		return NDP_ROGUE;
-	return NDP_NONE;
+	memcpy(m->src, p.src, 16);
+	if (p.later_fragment)
+		return true;   /* no upper header here; its first fragment was checked */
+	l4 = p.l4;
+	if (p.proto == NH_ICMPV6)
+		inspect_icmp6(&p, eth_src, m);
+	else if (p.proto == NH_UDP && cur_be16(&l4, &sport) && sport == DHCP6_SERVER_PORT)
+		m->kind = NDP_ROGUE;
+	return true;
+}
+
+enum ndp_kind ndp_classify(const uint8_t *frame, size_t len)
+{
+	struct ndp_msg m;
+
+	ndp_inspect(frame, len, &m);
+	return m.kind;
 }
 
 void ndp_link_local(const uint8_t mac[6], uint8_t ll[16])

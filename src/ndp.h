@@ -37,6 +37,25 @@ enum ndp_kind {
 enum ndp_kind ndp_classify(const uint8_t *frame, size_t len);
 
 /*
+ * What the address guard (vmframe.c) needs to know of an IPv6 frame: the
+ * addresses a receiving kernel would learn from it. Redirects are NDP_ROGUE
+ * too: a VM is not a router on our network.
+ */
+struct ndp_msg {
+	enum ndp_kind kind;
+	uint8_t src[16];          /* IPv6 source */
+	bool has_target;          /* a neighbour solicitation or advertisement */
+	bool advert;              /* ... an advertisement: receivers learn target */
+	uint8_t target[16];
+	bool lla_foreign;         /* a link-layer address option that is not the
+				   * frame's Ethernet source */
+};
+
+/* Fills m for an IPv6 frame. Returns false for a frame that is not IPv6
+ * (ethertype), in which case m->kind is NDP_NONE and nothing else is set. */
+bool ndp_inspect(const uint8_t *frame, size_t len, struct ndp_msg *m);
+
+/*
  * Writes a complete Ethernet/IPv6/ICMPv6 router advertisement to all nodes
  * (ff02::1), with source link-layer address, MTU, prefix information and
  * RDNSS options. Returns its length, or -1 if cap is too small.

@@ -7,6 +7,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
@@ -408,6 +409,23 @@ int nl_brport_set_isolated(int ifindex, bool on)
 	return nl_talk(nlh, NULL, NULL);
 }
 
+int nl_fdb_pin(int ifindex, const uint8_t mac[6], bool replace)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_NEWNEIGH,
+					 NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
+					 (void **)&ndm, sizeof(*ndm));
+
+	/* NTF_MASTER: the bridge's FDB, not the port device's own list. */
+	ndm->ndm_family = AF_BRIDGE;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_NOARP;
+	ndm->ndm_flags = NTF_MASTER | NTF_STICKY;
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	return nl_talk(nlh, NULL, NULL);
+}
+
 struct port_count {
 	int master;
 	int count;
@@ -590,6 +608,8 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
 		r.dst = ntohl(v);
 	if (attr_u32(tb[RTA_OIF], &v))
 		r.oif = (int)v;
+	if (attr_u32(tb[RTA_GATEWAY], &v))
+		r.gateway = ntohl(v);
 	if (attr_u32(tb[RTA_TABLE], &v))   /* tables above 255 only come here */
 		r.table = v;
 	ret = d->fn(&r, d->arg);

@@ -40,6 +40,7 @@ struct nl_route4 {
 	uint32_t dst;               /* host order */
 	int prefix;
 	int oif;                    /* 0 for routes without one (multipath, blackhole) */
+	uint32_t gateway;           /* host order, 0 if none (multipath: not read) */
 	uint32_t table;
 	uint8_t type;               /* RTN_* */
 };
@@ -80,6 +81,14 @@ int nl_addr4_add(int ifindex, uint32_t addr, int prefix);
 /* Adds an IPv6 addr/prefix to ifindex without duplicate address detection.
  * -EEXIST if present. */
 int nl_addr6_add(int ifindex, const uint8_t addr[16], int prefix);
+/*
+ * Pins mac to bridge port ifindex: a static, sticky FDB entry (NUD_NOARP,
+ * NTF_STICKY), so the bridge neither ages it out nor moves it to another
+ * port that sends from the same MAC. replace: take it over from wherever it
+ * is; otherwise -EEXIST if the bridge has any entry for mac (another port
+ * uses it). The kernel drops the entry with the port.
+ */
+int nl_fdb_pin(int ifindex, const uint8_t mac[6], bool replace);
 /* Number of links whose master is master_ifindex (>= 0), or -errno. */
 int nl_count_ports(int master_ifindex);
 /* First IPv4 address on ifindex: addr/prefix (host order). -ENOENT if none. */

@@ -238,9 +238,18 @@ static int check_route(const struct network *n, const struct vec *links,
 	const struct nl_link *l = link_by_index(links, r->oif);
 	char want[32], have[32];
 
-	/* A default route covers everything; it is where NAT sends traffic. */
-	if (r->prefix == 0 || (l != NULL && is_our_bridge(l)))
+	if (l != NULL && is_our_bridge(l))
 		return 0;
+	/* A default route covers everything; it is where NAT sends traffic.
+	 * But its gateway inside the network would be reached on our bridge. */
+	if (r->prefix == 0) {
+		if (!r->gateway || !overlaps(r->gateway, 32, n->gateway, mask_prefix(n->mask)))
+			return 0;
+		ERROR("network", "network %s contains the host's default gateway %s (default via %s%s%s)",
+		      net_cidr(n, want, sizeof(want)), ip_str(r->gateway, have), have,
+		      l ? " dev " : "", l ? l->name : "");
+		return -EADDRINUSE;
+	}
 	if (!overlaps(r->dst, r->prefix, n->gateway, mask_prefix(n->mask)))
 		return 0;
 	ERROR("network", "network %s overlaps route %s%s%s", net_cidr(n, want, sizeof(want)),
@@ -274,12 +283,32 @@ static int check_routes(const struct network *n, const struct vec *links)
 	return ret;
 }
 
+/* The host's own resolvers, reached through its routes, would be answered
+ * by whatever VM took their address on our bridge. */
+static int check_nameservers(const struct network *n)
+{
+	char want[32], have[INET_ADDRSTRLEN];
+
+	for (int i = 0; i < n->nnameservers; i++) {
+		if (!overlaps(n->nameservers[i], 32, n->gateway, mask_prefix(n->mask)))
+			continue;
+		ERROR("network", "network %s contains the host's nameserver %s (/etc/resolv.conf)",
+		      net_cidr(n, want, sizeof(want)), ip_str(n->nameservers[i], have));
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
 /* Addresses first: they may remove leftovers, whose routes go with them. */
 static int check_conflicts(const struct network *n)
 {
 	struct vec links;
-	int ret = list_links(&links);
+	int ret = check_nameservers(n);
 
+	if (ret == 0)
+		ret = list_links(&links);
+	else
+		return ret;
 	if (ret == 0)
 		ret = check_addrs(n, &links);
 	if (ret == 0)
@@ -391,12 +420,29 @@ static enum candidate classify(const struct network *c, const struct snapshot *s
 		if (v == CAND_OURS)
 			verdict = v;
 	}
+	for (int i = 0; i < c->nnameservers; i++) {
+		char have[INET_ADDRSTRLEN];
+
+		if (!overlaps(c->nameservers[i], 32, c->gateway, prefix))
+			continue;
+		snprintf(why, len, "it contains the host's nameserver %s",
+			 ip_str(c->nameservers[i], have));
+		return CAND_TAKEN;
+	}
 	for (size_t i = 0; i < sn->routes.n; i++) {
 		const struct nl_link *l = link_by_index(&sn->links, routes[i].oif);
 		char have[32];
 
-		/* As check_route: the default route, and routes of our bridges. */
-		if (routes[i].prefix == 0 || (l != NULL && is_our_bridge(l)) ||
+		if (l != NULL && is_our_bridge(l))
+			continue;
+		/* As check_route: the default route's gateway, and any other route. */
+		if (routes[i].prefix == 0 && routes[i].gateway &&
+		    overlaps(routes[i].gateway, 32, c->gateway, prefix)) {
+			snprintf(why, len, "it contains the host's default gateway %s",
+				 ip_str(routes[i].gateway, have));
+			return CAND_TAKEN;
+		}
+		if (routes[i].prefix == 0 ||
 		    !overlaps(routes[i].dst, routes[i].prefix, c->gateway, prefix))
 			continue;
 		snprintf(why, len, "the host has a route to %s%s%s",
@@ -496,29 +542,29 @@ static int bridge_sysctl6(const struct network *n, const char *leaf, const char 
 }
 
 /*
- * The gateway's IPv6 side. addr_gen_mode 1 (none) before the link goes up
- * stops the kernel making its own link-local (which hosts configured for
- * stable-privacy addresses would make different from EUI-64); we add the
- * EUI-64 one ourselves, so the RA source is known without asking. accept_ra
- * 0: the gateway never learns routes from what VMs send. Idempotent, for a
- * reused bridge. With IPv6 off on the host the network is IPv4 only.
- * 0 or -errno; the caller logs.
+ * The gateway's IPv6 side, in both modes. addr_gen_mode 1 (none) before the
+ * link goes up stops the kernel making its own link-local (which hosts
+ * configured for stable-privacy addresses would make different from EUI-64);
+ * we add the EUI-64 one ourselves, so the RA source, and the address the
+ * guards keep VMs from claiming, is known without asking. accept_ra 0: the
+ * gateway never learns routes from what VMs send. Shared mode adds gateway6.
+ * Idempotent, for a reused bridge. With IPv6 off on the host the network is
+ * IPv4 only. 0 or -errno; the caller logs.
  */
 static int bridge_setup_ipv6(struct network *n)
 {
 	char key[96], val[8];
 	int ret;
 
-	if (!n->ipv6)
-		return 0;
 	memset(n->gateway6, 0, sizeof(n->gateway6));
 	memcpy(n->gateway6, n->prefix6, 8);
 	n->gateway6[15] = 1;
 	ndp_link_local(n->bridge_mac, n->ll6);
 	snprintf(key, sizeof(key), "ipv6/conf/%s/disable_ipv6", n->bridge);
 	if (sysctl_get(key, val, sizeof(val)) < 0 || strcmp(val, "0") != 0) {
-		WARN("network", "IPv6 is disabled on this host: network %s is IPv4 only",
-		     n->bridge);
+		if (n->ipv6)
+			WARN("network", "IPv6 is disabled on this host: network %s is IPv4 only",
+			     n->bridge);
 		n->ipv6 = false;
 		return 0;
 	}
@@ -529,7 +575,7 @@ static int bridge_setup_ipv6(struct network *n)
 		ret = nl_addr6_add(n->bridge_ifindex, n->ll6, 64);
 		ret = ret == -EEXIST ? 0 : ret;
 	}
-	if (ret == 0) {
+	if (ret == 0 && n->ipv6) {
 		ret = nl_addr6_add(n->bridge_ifindex, n->gateway6, 64);
 		ret = ret == -EEXIST ? 0 : ret;
 	}
@@ -559,7 +605,7 @@ static int bridge_create(struct network *n)
 		step = "set the address of";
 		ret = nl_addr4_add(n->bridge_ifindex, n->gateway, mask_prefix(n->mask));
 	}
-	if (ret == 0 && n->ipv6) {
+	if (ret == 0) {
 		step = "set up IPv6 on";
 		ret = bridge_setup_ipv6(n);
 	}
@@ -778,7 +824,7 @@ static void port_no_ipv6(const char *name)
 	sysctl_set(key, "1");
 }
 
-int network_add_port(struct network *n, int ifindex, bool isolated)
+int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool isolated)
 {
 	char name[IF_NAMESIZE] = "?";
 	int ret;
@@ -792,6 +838,14 @@ int network_add_port(struct network *n, int ifindex, bool isolated)
 	}
 	n->port_ifindex = ifindex;
 	port_no_ipv6(name);
+	/* vmnet_mac_address is this VM's: no other port may take it over in
+	 * the bridge's forwarding table (and with it the VM's traffic). */
+	ret = nl_fdb_pin(ifindex, mac, true);
+	if (ret < 0) {
+		ERROR("network", "cannot pin the VM's MAC to %s: %s", name, strerror(-ret));
+		nl_link_set_master(ifindex, 0);
+		return ret;
+	}
 	if (isolated) {
 		/* The kernel flag alone only keeps isolated ports from each
 		 * other; the rules also keep them from non-isolated ones. */

@@ -38,11 +38,17 @@ struct network {
 	 * a network with another MTU as over one of another mode. */
 	unsigned mtu;
 	bool mtu_asked;
-	/* IPv6 (shared mode): set ipv6 and prefix6 before network_join. The
-	 * bridge gets gateway6 (prefix6::1/64) and link-local ll6 (EUI-64 of
+	/* IPv6: in both modes the bridge gets link-local ll6 (EUI-64 of
 	 * bridge_mac) without DAD, the kernel's own link-local generation off
-	 * so ll6 is exactly the address the RAs name, and accept_ra=0.
-	 * network_join clears ipv6 (with a WARN) if the host has IPv6 off. */
+	 * so ll6 is exactly the address the RAs name, and accept_ra=0. Shared
+	 * mode sets ipv6 and prefix6 before network_join: the bridge also gets
+	 * gateway6 (prefix6::1/64). network_join clears ipv6 (with a WARN) if
+	 * the host has IPv6 off. */
+	/* The host's IPv4 nameservers (resolv.conf), set before network_join:
+	 * a network containing one is refused, as one containing a default
+	 * gateway is (both would send the host's own traffic to a VM). */
+	uint32_t nameservers[3];
+	int nnameservers;
 	bool ipv6;
 	uint8_t prefix6[8];
 	uint8_t gateway6[16], ll6[16];        /* set by network_join */
@@ -73,13 +79,15 @@ int network_choose(struct network *n);
 /* Under the lock: create the bridge (address, MTU, up, NAT for shared) if
  * missing, or validate the existing one (mtu: see above). Refuses subnets
  * that overlap another network of ours (an unused one, left by a killed
- * helper, is removed instead) or an address or route of the host. 0 or
+ * helper, is removed instead), an address or route of the host, or that
+ * contain the host's default gateway or one of its nameservers. 0 or
  * -errno, with an ERROR line logged.
  * Hold the lock from network_join through network_add_port: a bridge without
  * ports counts as unused and another helper may remove it. */
 int network_join(struct network *n);
-/* Under the lock: attach a port (the helper's TAP) to the bridge. */
-int network_add_port(struct network *n, int ifindex, bool isolated);
+/* Under the lock: attach a port (the helper's TAP) to the bridge, with the
+ * VM's MAC pinned to it (nl_fdb_pin). */
+int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool isolated);
 /* Under the lock: remove the bridge and its rules if it has no ports left.
  * Our own port (port_ifindex) does not count: the reaper may run this while
  * the kernel is still removing the dead helper's TAP. */

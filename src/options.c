@@ -30,6 +30,7 @@ enum {
 	OPT_LIST_SHARED_INTERFACES,
 	OPT_STATS_INTERVAL,
 	OPT_MTU,
+	OPT_NETWORK,
 	OPT_VERSION,
 };
 
@@ -49,6 +50,7 @@ static const struct option long_options[] = {
 	{ "list-shared-interfaces", no_argument, NULL, OPT_LIST_SHARED_INTERFACES },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -68,6 +70,7 @@ struct parse {
 	char *err;
 	size_t errlen;
 	const char *start_arg, *end_arg, *mask_arg;
+	bool mode_set;  /* --operation-mode was given */
 	bool failed;  /* the first error is the one reported */
 };
 
@@ -162,8 +165,27 @@ static int parse_interface_id(struct parse *p, const char *arg)
 	return 0;
 }
 
+bool options_network_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > NETWORK_NAME_MAX)
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
+static int parse_network(struct parse *p, const char *arg)
+{
+	if (!options_network_name_valid(arg))
+		return fail(p, "invalid --network \"%s\": 1 to %d letters, digits, '-', '_' or '.'",
+			    arg, NETWORK_NAME_MAX);
+	p->o->network = arg;
+	return 0;
+}
+
 static int parse_mode(struct parse *p, const char *arg)
 {
+	p->mode_set = true;
 	if (strcmp(arg, "shared") == 0)
 		p->o->mode = MODE_SHARED;
 	else if (strcmp(arg, "host") == 0)
@@ -241,6 +263,7 @@ static int handle_option(struct parse *p, int opt, const char *arg, char **argv)
 	case OPT_SHARED_INTERFACE: return parse_shared_interface(p, arg);
 	case OPT_STATS_INTERVAL: return parse_stats_interval(p, arg);
 	case OPT_MTU: return parse_mtu(p, arg);
+	case OPT_NETWORK: return parse_network(p, arg);
 	case ':':
 		if (optopt >= 256)
 			return fail(p, "option --%s requires an argument", option_name(optopt));
@@ -401,6 +424,23 @@ static int check_addresses(struct parse *p)
 	return check_range(p);
 }
 
+/* --network NAME: the network says the mode, the addresses, the interface
+ * and the MTU; the options that say them cannot be given too (as upstream). */
+static int check_network(struct parse *p)
+{
+	static const struct { int opt; } order[] = {
+		{ OPT_OPERATION_MODE }, { OPT_SHARED_INTERFACE }, { OPT_START_ADDRESS },
+		{ OPT_END_ADDRESS }, { OPT_SUBNET_MASK }, { OPT_MTU },
+	};
+	const bool given[] = { p->mode_set, p->o->shared_interface != NULL, p->start_arg != NULL,
+			       p->end_arg != NULL, p->mask_arg != NULL, p->o->mtu != 0 };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (given[i])
+			return fail(p, "--network cannot be used with --%s", option_name(order[i].opt));
+	return 0;
+}
+
 static void options_init(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -442,9 +482,43 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	}
 	if (optind < argc)
 		return fail(&p, "unexpected argument \"%s\"", argv[optind]);
-	if (check_endpoint(&p) < 0 || check_mode(&p) < 0 || check_offload(&p) < 0)
+	if (check_endpoint(&p) < 0 || check_offload(&p) < 0)
+		return -1;
+	if (o->network)
+		return check_network(&p);
+	if (check_mode(&p) < 0)
 		return -1;
 	return check_addresses(&p);
+}
+
+int options_set_network(struct options *o, enum op_mode mode, uint32_t start, uint32_t end,
+			uint32_t mask, const char *shared_interface, bool isolation, unsigned mtu,
+			char *err, size_t errlen)
+{
+	struct parse p = { .o = o, .err = err, .errlen = errlen };
+
+	o->mode = mode;
+	if (mode == MODE_BRIDGED) {
+		if (o->enable_isolation)
+			return fail(&p, "--enable-isolation cannot be used with network \"%s\" "
+				    "(bridged mode)", o->network);
+		o->shared_interface = shared_interface;
+		o->start = o->end = o->mask = 0;
+		return 0;
+	}
+	if (start) {
+		o->start = start;
+		o->end = end;
+		o->mask = mask;
+	} else {
+		/* As without the address options: the default network, or the
+		 * next free one, shared with helpers started that way. */
+		default_addresses(o);
+		o->auto_network = true;
+	}
+	o->enable_isolation = o->enable_isolation || isolation;
+	o->mtu = mtu;
+	return 0;
 }
 
 void options_usage(FILE *out)
@@ -474,6 +548,9 @@ void options_usage(FILE *out)
 	      "  --enable-tso                enable TCP segmentation offload\n"
 	      "  --enable-checksum-offload   enable checksum offload\n"
 	      "  --list-shared-interfaces    list interfaces usable in bridged mode and exit\n"
+	      "  --network NAME              join the named network (the administrator's, or\n"
+	      "                              shared or host); not with --operation-mode,\n"
+	      "                              --shared-interface, the address options or --mtu\n"
 	      "  --mtu MTU                   the network's MTU, 1280..65520 (shared and host\n"
 	      "                              mode; default: 1500 for a new network, the\n"
 	      "                              network's own MTU when joining one)\n"
@@ -488,7 +565,8 @@ void options_usage(FILE *out)
 	      "uses it), the next free /24 after it.\n"
 	      "\n"
 	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
-	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities.\n", out);
+	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities. What users\n"
+	      "may do, and the named networks, are set in " VMNET_CONF ".\n", out);
 }
 
 const char *options_mode_name(enum op_mode mode)

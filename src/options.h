@@ -11,6 +11,12 @@
 
 enum op_mode { MODE_SHARED, MODE_HOST, MODE_BRIDGED };
 
+/* The administrator's policy file (policy.h). Fixed at build time
+ * (make SYSCONFDIR=...), never chosen at run time. */
+#ifndef VMNET_CONF
+#define VMNET_CONF "/etc/vmnet-helper/vmnet-helper.conf"
+#endif
+
 struct options {
 	int fd;                     /* -1 when --socket is used */
 	const char *socket_path;    /* NULL when --fd is used */
@@ -30,6 +36,8 @@ struct options {
 	unsigned stats_interval;    /* seconds, 0 = off */
 	unsigned mtu;               /* --mtu, shared and host mode; 0: omitted (the
 				     * network's own MTU, DEFAULT_MTU for a new one) */
+	const char *network;        /* --network NAME: mode, addresses and interface
+				     * come from the named network (options_set_network) */
 	bool verbose;
 	bool version;
 	bool help;
@@ -55,6 +63,21 @@ struct options {
  * the flags; the caller acts on them.
  */
 int options_parse(struct options *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Network names (--network, [network NAME]): 1..31 of [A-Za-z0-9_.-]. */
+#define NETWORK_NAME_MAX 31
+bool options_network_name_valid(const char *name);
+
+/*
+ * --network: what the named network says, in place of the options that
+ * options_parse refused next to --network. start/end/mask 0: the mode's
+ * default network. isolation: every VM of the network is isolated. mtu 0:
+ * none set. 0, or -1 with a one-line reason in err (--enable-isolation on a
+ * bridged network).
+ */
+int options_set_network(struct options *o, enum op_mode mode, uint32_t start, uint32_t end,
+			uint32_t mask, const char *shared_interface, bool isolation, unsigned mtu,
+			char *err, size_t errlen);
 
 /* Usage text for --help. */
 void options_usage(FILE *out);

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -249,7 +250,8 @@ int priv_drop(const struct priv_user *u)
  * fails is logged while the others still run. No exec, ptrace, mount,
  * module loading or setuid: none of that is teardown. */
 static const struct sandbox_rule reaper_rules[] = {
-	/* the wait for the datapath to go (the pipe), and closing what it used */
+	/* the wait for the datapath to go and its requests (the channel: recvfrom
+	 * and sendto, below), and closing what it used */
 	SANDBOX_ALLOW(read),
 	SANDBOX_ALLOW(close),
 	/* lines logged under the network lock wait in a pipe (log.h) */
@@ -285,6 +287,11 @@ static const struct sandbox_rule reaper_rules[] = {
 	SANDBOX_ALLOW(unlinkat),
 	SANDBOX_ALLOW(getdents64),
 	SANDBOX_ALLOW(fcntl),
+	/* the lease's last use, rewritten through a temporary file (lease.c) */
+	SANDBOX_ALLOW(fchmod),
+	SANDBOX_ALLOW(rename),
+	SANDBOX_ALLOW(renameat),
+	SANDBOX_ALLOW(renameat2),
 	/* the nftables child: fork, its exit, and the wait for it (nat.c) */
 	SANDBOX_ALLOW_IF(clone, 0, CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD),
 	SANDBOX_ALLOW(wait4),
@@ -303,9 +310,11 @@ static const struct sandbox_list reaper_sandbox = SANDBOX_LIST(reaper_rules);
 /*
  * The reaper's confinement, in one place, before it waits. What teardown
  * needs: netlink and nftables (CAP_NET_ADMIN), root-owned files under
- * /run/vmnet-helper/<netns> and /proc/sys/net (uid 0 as their owner, no
- * capability needed). It never opens a path a user chose. Then its seccomp
- * filter (reaper_rules above), after the capabilities are reduced.
+ * /run/vmnet-helper/<netns>, /var/lib/vmnet-helper/<netns> (the leases) and
+ * /proc/sys/net (uid 0 as their owner, no capability needed). What it
+ * answers the datapath needs: netlink (the VM's second MAC, pinned to its
+ * port). It never opens a path a user chose. Then its seccomp filter
+ * (reaper_rules above), after the capabilities are reduced.
  */
 static int reaper_confine(void)
 {
@@ -332,10 +341,37 @@ static int reaper_confine(void)
 	return sandbox_install(lists, SANDBOX_EPERM);
 }
 
-static void reaper_child(int rfd, int status_fd, reaper_fn fn, void *arg)
+/* Answers requests until the datapath's end of the channel closes. */
+static void reaper_serve(int fd, reaper_ask_fn ask, void *arg)
+{
+	uint8_t msg[64], answer;
+
+	for (;;) {
+		ssize_t n = recv(fd, msg, sizeof(msg), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;   /* broken: tear down */
+		if (n == 0) {
+			/* The end, or an empty message a datapath can send (it
+			 * reads the same on a SOCK_SEQPACKET): only a hang-up
+			 * is the end. */
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLERR)))
+				return;
+			continue;
+		}
+		answer = ask ? ask(arg, msg, (size_t)n) : 0;
+		/* An answer the datapath does not read is its loss, not the end. */
+		(void)send(fd, &answer, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+}
+
+static void reaper_child(int rfd, int status_fd, reaper_fn fn, reaper_ask_fn ask, void *arg)
 {
 	char c = 0;
-	ssize_t n;
 	int devnull;
 
 	/* stdout must not stay open here: whoever reads the JSON line waits for EOF. */
@@ -344,7 +380,7 @@ static void reaper_child(int rfd, int status_fd, reaper_fn fn, void *arg)
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
 	}
-	/* Keep only stderr, the pipe and the status pipe: the TAP, the VM's
+	/* Keep only stderr, the channel and the status pipe: the TAP, the VM's
 	 * socket and its lock must close with the datapath process. */
 	if (dup2(rfd, 3) < 0 || dup2(status_fd, 4) < 0)
 		_exit(1);
@@ -355,10 +391,9 @@ static void reaper_child(int rfd, int status_fd, reaper_fn fn, void *arg)
 	close(4);
 	/* Even unconfined, it waits and tears down: the setup process stops
 	 * at once when told it failed, and what it set up must still go.
-	 * Only the end of the pipe means the datapath is gone: a byte written
-	 * by a datapath a VM took over is not. */
-	while ((n = read(3, &c, 1)) > 0 || (n < 0 && errno == EINTR))
-		;
+	 * Only the end of the channel means the datapath is gone: a message
+	 * from a datapath a VM took over is not (reaper_serve). */
+	reaper_serve(3, ask, arg);
 	fn(arg);
 	_exit(0);
 }
@@ -374,13 +409,15 @@ static int reaper_status(int fd)
 	return n == 1 && c == 0 ? 0 : -1;
 }
 
-int reaper_start(struct reaper *r, reaper_fn fn, void *arg)
+int reaper_start(struct reaper *r, reaper_fn fn, reaper_ask_fn ask, void *arg)
 {
 	int p[2], s[2], rc;
 
 	r->pid = -1;
 	r->pipe_fd = -1;
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	/* The channel: message boundaries kept, and EOF when the datapath's
+	 * end closes (its exit, SIGKILL included). */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) {
 		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
 		return -1;
 	}
@@ -398,7 +435,7 @@ int reaper_start(struct reaper *r, reaper_fn fn, void *arg)
 		/* dup2 onto 3/4 must not clobber the sources first. */
 		int rfd = fcntl(p[0], F_DUPFD_CLOEXEC, 10);
 		int sfd = fcntl(s[1], F_DUPFD_CLOEXEC, 10);
-		reaper_child(rfd, sfd, fn, arg);
+		reaper_child(rfd, sfd, fn, ask, arg);
 	}
 	if (r->pid < 0)
 		ERROR("main", "cannot start the teardown process: %s", strerror(errno));
@@ -413,6 +450,30 @@ int reaper_start(struct reaper *r, reaper_fn fn, void *arg)
 	rc = reaper_status(s[0]);
 	close(s[0]);
 	return rc;
+}
+
+int reaper_ask(struct reaper *r, const void *msg, size_t len, int timeout_ms)
+{
+	struct pollfd p = { r->pipe_fd, POLLIN, 0 };
+	uint8_t answer;
+	ssize_t n;
+
+	if (send(r->pipe_fd, msg, len, MSG_NOSIGNAL) < 0)
+		return -errno;
+	for (;;) {
+		int rc = poll(&p, 1, timeout_ms);
+
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -errno;
+		if (rc == 0)
+			return -ETIMEDOUT;
+		n = recv(r->pipe_fd, &answer, 1, MSG_DONTWAIT);
+		if (n == 1)
+			return answer;
+		return n == 0 ? -EPIPE : -errno;
+	}
 }
 
 void reaper_finish(struct reaper *r)

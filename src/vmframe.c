@@ -1,28 +1,164 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vmframe.h"
 
+#include <string.h>
+
 #include "dhcp.h"
 #include "ndp.h"
+#include "pkt.h"
 
 /* Shorter than an Ethernet header: nothing to forward. */
 #define RUNT 14
 
+#define ETHERTYPE_QINQ 0x88a8        /* 802.1ad service tag */
+#define ETHERTYPE_QINQ_OLD1 0x9100   /* pre-standard double tagging */
+#define ETHERTYPE_QINQ_OLD2 0x9200
+
+#define ARPHRD_ETHER_ 1
+#define ARPHRD_IEEE802_ 6
+#define ARP_REQUEST 1
+#define ARP_REPLY 2
+
+/* IPv4 link-local (RFC 3927): never routed, fine for a VM to use. */
+#define IP4_LL_NET 0xa9fe0000u
+#define IP4_LL_MASK 0xffff0000u
+
+static bool mac_eq(const uint8_t a[6], const uint8_t b[6])
+{
+	return memcmp(a, b, 6) == 0;
+}
+
+/* What a bridge accepts as a source (is_valid_ether_addr): unicast, not zero. */
+static bool mac_valid_source(const uint8_t m[6])
+{
+	static const uint8_t zero[6];
+
+	return !(m[0] & 1) && !mac_eq(m, zero);
+}
+
+static bool is_vlan(uint16_t ethertype)
+{
+	return ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ ||
+	       ethertype == ETHERTYPE_QINQ_OLD1 || ethertype == ETHERTYPE_QINQ_OLD2;
+}
+
+/* An IPv4 source or ARP sender address the VM may use. */
+static bool ip4_own(const struct vmframe_config *c, uint32_t a)
+{
+	if (a == 0 || (a & IP4_LL_MASK) == IP4_LL_NET)
+		return true;                  /* DHCP clients, ARP probes, RFC 3927 */
+	if ((a & c->mask) != (c->gateway & c->mask) || a == c->gateway)
+		return false;
+	if (a >= c->pool_first && a <= c->pool_last)
+		return a == c->lease;         /* the pool: only our lease */
+	return true;                          /* static assignment */
+}
+
+/*
+ * ARP as Linux's arp_rcv/arp_process take it (Ethernet hardware, IPv4,
+ * request or reply); anything else no receiver would act on, so it goes.
+ * Receivers learn sender address -> sender MAC from it.
+ */
+static bool arp_own(const struct vmframe_config *c, struct cursor p, const uint8_t eth_src[6])
+{
+	uint16_t hrd, pro, op;
+	uint8_t hln, pln, sha[6];
+	uint32_t spa;
+
+	if (!cur_be16(&p, &hrd) || !cur_be16(&p, &pro) || !cur_u8(&p, &hln) ||
+	    !cur_u8(&p, &pln) || !cur_be16(&p, &op) || !cur_bytes(&p, sha, 6) ||
+	    !cur_be32(&p, &spa) || !cur_skip(&p, 10))
+		return false;
+	if ((hrd != ARPHRD_ETHER_ && hrd != ARPHRD_IEEE802_) || pro != ETHERTYPE_IPV4 ||
+	    hln != 6 || pln != 4 || (op != ARP_REQUEST && op != ARP_REPLY))
+		return false;
+	return mac_eq(sha, eth_src) && ip4_own(c, spa);
+}
+
+/* The IPv4 header checks of Linux's ip_rcv_core (but the checksum, which
+ * offload may leave to us), then the source. */
+static bool ip4_header_own(const struct vmframe_config *c, struct cursor p)
+{
+	uint8_t vihl;
+	uint16_t total;
+	uint32_t src;
+	size_t avail = p.rem;
+
+	if (!cur_u8(&p, &vihl) || !cur_skip(&p, 1) || !cur_be16(&p, &total) ||
+	    !cur_skip(&p, 8) || !cur_be32(&p, &src))
+		return false;
+	if (vihl >> 4 != 4 || (vihl & 0xf) < 5 || (size_t)(vihl & 0xf) * 4 > avail ||
+	    total < (vihl & 0xf) * 4 || total > avail)
+		return false;
+	return ip4_own(c, src);
+}
+
+static bool is_gateway6(const struct vmframe_config *c, const uint8_t a[16])
+{
+	return memcmp(a, c->gateway_ll6, 16) == 0 ||
+	       (c->has_gateway6 && memcmp(a, c->gateway6, 16) == 0);
+}
+
+/* IPv6: nothing the gateway's, no router or DHCPv6 server. */
+static bool ip6_own(const struct vmframe_config *c, const struct ndp_msg *m)
+{
+	if (m->kind == NDP_ROGUE || m->lla_foreign || is_gateway6(c, m->src))
+		return false;
+	return !(m->has_target && m->advert && is_gateway6(c, m->target));
+}
+
+/* The source MAC: ours, our second one, or the claim of a second one. */
+static enum vmframe_verdict mac_own(const struct vmframe_config *c, const uint8_t src[6])
+{
+	struct vmframe_macs *m = c->macs;
+
+	if (mac_eq(src, c->vm_mac))
+		return VMF_FORWARD;
+	if (!m)
+		return VMF_DROP;
+	switch (m->state) {
+	case VMF_MAC_NONE:
+		memcpy(m->mac, src, 6);
+		m->state = VMF_MAC_CLAIMING;
+		return VMF_CLAIM;
+	case VMF_MAC_OWNED:
+		return mac_eq(src, m->mac) ? VMF_FORWARD : VMF_DROP;
+	default:
+		return VMF_DROP;
+	}
+}
+
+/* Every guard of shared and host mode, in the order a receiver would read
+ * the frame. *ndp: what the IPv6 guard saw (for check_local). */
+static enum vmframe_verdict check_guards(const struct vmframe_config *c, const uint8_t *frame,
+					 size_t len, struct ndp_msg *ndp)
+{
+	struct cursor p = cur_init(frame, len);
+	uint8_t src[6];
+	uint16_t ethertype;
+	bool ok = true;
+
+	if (!cur_skip(&p, 6) || !cur_bytes(&p, src, 6) || !cur_be16(&p, &ethertype))
+		return VMF_DROP;
+	if (!mac_valid_source(src) || mac_eq(src, c->gateway_mac) || is_vlan(ethertype))
+		return VMF_DROP;
+	if (ethertype == ETHERTYPE_ARP)
+		ok = arp_own(c, p, src);
+	else if (ethertype == ETHERTYPE_IPV4)
+		ok = ip4_header_own(c, p);
+	else if (ndp_inspect(frame, len, ndp))
+		ok = ip6_own(c, ndp);
+	return ok ? mac_own(c, src) : VMF_DROP;
+}
+
 /* Frames the helper answers or refuses itself (shared and host mode). */
 static enum vmframe_verdict check_local(const struct vmframe_config *c, const uint8_t *frame,
-					size_t len, bool *handled)
+					size_t len, const struct ndp_msg *ndp, bool *handled)
 {
 	*handled = true;
-	switch (ndp_classify(frame, len)) {
-	case NDP_RS:
-		if (c->ra)
-			return VMF_RS;
-		break;   /* host mode: no router here, the kernel ignores it */
-	case NDP_ROGUE:
-		/* A VM must not act as a router or DHCPv6 server on our network. */
-		return VMF_DROP;
-	default:
-		break;
-	}
+	/* A router advertisement or DHCPv6 server message was dropped already. */
+	if (ndp->kind == NDP_RS && c->ra)
+		return VMF_RS;
 	switch (dhcp_classify(frame, len)) {
 	case DHCP_CLIENT:
 		return VMF_DHCP;
@@ -40,12 +176,16 @@ enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *fram
 				   bool truncated, struct virtio_net_hdr *hdr)
 {
 	enum vmframe_verdict v;
+	struct ndp_msg ndp = { .kind = NDP_NONE };
 	bool handled;
 
 	if (truncated || *len < RUNT || *len > c->max_packet)
 		return VMF_DROP;
 	if (c->local) {
-		v = check_local(c, frame, *len, &handled);
+		v = check_guards(c, frame, *len, &ndp);
+		if (v != VMF_FORWARD)
+			return v;
+		v = check_local(c, frame, *len, &ndp, &handled);
 		if (handled)
 			return v;
 	}
@@ -56,4 +196,10 @@ enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *fram
 		*len = (size_t)n;
 	}
 	return VMF_FORWARD;
+}
+
+void vmframe_mac_granted(struct vmframe_macs *m, bool granted)
+{
+	if (m->state == VMF_MAC_CLAIMING)
+		m->state = granted ? VMF_MAC_OWNED : VMF_MAC_REFUSED;
 }

@@ -116,8 +116,8 @@ def read_line(fd, timeout):
 # unprivileged users: the helper is meant to be run through sudo by them
 
 # System users made for the tests (created on first use, kept: creating them is
-# idempotent and concurrent runs share them). Neither can log in.
-TEST_USERS = ("vmnet-test-a", "vmnet-test-b")
+# idempotent and concurrent runs share them). None can log in.
+TEST_USERS = ("vmnet-test-a", "vmnet-test-b", "vmnet-test-c")
 
 
 def unpriv_user(name):
@@ -298,7 +298,7 @@ class Helper:
     """A vmnet-helper process in a namespace; stdout piped, stderr to a file."""
 
     def __init__(self, lab, ns, args, pass_fds=(), env=None, wait_json=True,
-                 binary=None, **popen):
+                 binary=None, policy=None, **popen):
         self.lab = lab
         self.ns = ns
         self.args = [str(a) for a in args]
@@ -310,9 +310,12 @@ class Helper:
             full_env.pop(k, None)
         if env:
             full_env.update(env)
-        self.proc = ns.popen([binary or HELPER] + self.args, stdout=subprocess.PIPE,
-                             stderr=self._stderr, stdin=subprocess.DEVNULL,
-                             pass_fds=tuple(pass_fds), env=full_env, **popen)
+        argv = ns.cmd([binary or HELPER] + self.args)
+        if policy is not None:
+            argv = policy.wrap(argv)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, stdin=subprocess.DEVNULL,
+                                     pass_fds=tuple(pass_fds), env=full_env, **popen)
         self.pid = self.proc.pid
         self.info = None
         lab.helpers.append(self)
@@ -509,6 +512,35 @@ class Guest:
         return self.proc.returncode
 
 
+class Policy:
+    """
+    An administrator's /etc/vmnet-helper/vmnet-helper.conf for the helpers a
+    test starts with it, without touching the host's /etc: wrap() runs a
+    command in a private mount namespace where an overlay over /etc adds the
+    file (the rest of /etc shows through). The helper reads the fixed path
+    it was built with, as it would on a real host.
+    """
+
+    def __init__(self, lab, text, mode=0o644, owner=(0, 0), dir_mode=0o755):
+        lab.counter += 1
+        base = lab.tmp / ("etc-%d" % lab.counter)
+        self.upper, self.work = base / "upper", base / "work"
+        self.dir = self.upper / "vmnet-helper"
+        self.dir.mkdir(parents=True)
+        self.work.mkdir()
+        self.path = self.dir / "vmnet-helper.conf"
+        self.path.write_text(text)
+        os.chown(self.path, *owner)
+        os.chmod(self.path, mode)
+        os.chmod(self.dir, dir_mode)
+
+    def wrap(self, argv):
+        script = ('mount -t overlay overlay -o lowerdir=/etc,upperdir="$1",workdir="$2" /etc'
+                  ' && shift 2 && exec "$@"')
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                str(self.upper), str(self.work)] + [str(a) for a in argv]
+
+
 class Lab:
     """Owns every namespace and process of one test and removes them."""
 
@@ -522,6 +554,7 @@ class Lab:
         self.socks = []
         self._host = None
         self._user_root = None
+        self._netns_etc = None
 
     # namespaces
     def netns(self, role):
@@ -550,6 +583,16 @@ class Lab:
             ["ping", "-n", "-c", "1", "-W", "1", REMOTE_ADDR], check=False).returncode == 0, 10), \
             "remote namespace unreachable from host namespace"
         return r
+
+    # the host namespace's resolv.conf: `ip netns exec` bind-mounts
+    # /etc/netns/<ns>/resolv.conf over /etc/resolv.conf for what runs there
+    def resolv(self, *nameservers):
+        """Gives the host namespace these nameservers (removed with the lab)."""
+        etc = Path("/etc/netns") / self.host.name
+        if self._netns_etc is None:
+            self._netns_etc = (etc, not etc.parent.exists())
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "resolv.conf").write_text("".join("nameserver %s\n" % n for n in nameservers))
 
     # directories an unprivileged user owns (tmp_path is root's, mode 0700)
     def _dir_base(self):
@@ -585,10 +628,11 @@ class Lab:
 
     # the helper
     def helper(self, args=(), ns=None, env=None, vm=True, wait_json=True, binary=None,
-               extra_fds=(), stream=False, **popen):
+               extra_fds=(), stream=False, policy=None, **popen):
         """Starts a helper with --fd on a new socketpair (unless args has
         --socket or vm=False), a stream one if stream; extra_fds are
-        inherited too; popen goes to subprocess.Popen (preexec_fn,
+        inherited too; policy: a Policy (its vmnet-helper.conf is the
+        helper's); popen goes to subprocess.Popen (preexec_fn,
         process_group: what a user hands sudo). Returns (helper, RawVM /
         StreamVM or None)."""
         ns = ns or self.host
@@ -601,14 +645,15 @@ class Lab:
             pass_fds += (theirs.fileno(),)
             raw = StreamVM(ours) if stream else RawVM(ours)
         h = Helper(self, ns, args, pass_fds=pass_fds, env=env, wait_json=wait_json,
-                   binary=binary, **popen)
+                   binary=binary, policy=policy, **popen)
         if raw is not None:
             raw.helper = h
             # The helper holds its own copy now.
             theirs.close()
         return h, raw
 
-    def run_helper(self, args, ns=None, timeout=CMD_TIMEOUT, env=None, pass_fds=()):
+    def run_helper(self, args, ns=None, timeout=CMD_TIMEOUT, env=None, pass_fds=(),
+                   policy=None):
         """Runs a helper expected to exit on its own. CompletedProcess."""
         ns = ns or self.host
         full_env = dict(os.environ)
@@ -617,7 +662,10 @@ class Lab:
         if env:
             full_env.update(env)
         try:
-            return subprocess.run(ns.cmd([HELPER] + list(args)), capture_output=True,
+            argv = ns.cmd([HELPER] + list(args))
+            if policy is not None:
+                argv = policy.wrap(argv)
+            return subprocess.run(argv, capture_output=True,
                                   text=True, timeout=timeout, env=full_env,
                                   stdin=subprocess.DEVNULL, pass_fds=tuple(pass_fds))
         except subprocess.TimeoutExpired:
@@ -708,6 +756,14 @@ class Lab:
             ns.delete()
         if self._user_root is not None:
             shutil.rmtree(self._user_root, ignore_errors=True)
+        if self._netns_etc is not None:
+            etc, made_parent = self._netns_etc
+            shutil.rmtree(etc, ignore_errors=True)
+            if made_parent:
+                try:
+                    etc.parent.rmdir()   # only if we made it and it is empty
+                except OSError:
+                    pass
 
 
 # --------------------------------------------------------------------------

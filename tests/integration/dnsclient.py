@@ -4,7 +4,7 @@
 A tiny DNS client for the tests, run inside a guest namespace
 (ip netns exec NS /usr/bin/python3 dnsclient.py ...). Standard library only.
 
-  dnsclient.py query SERVER NAME [--tcp] [--timeout S] [--type N]
+  dnsclient.py query SERVER NAME [--tcp] [--timeout S] [--type N] [--port P]
       prints one JSON object: {"rcode": N, "answers": [...], "elapsed": S,
       "tc": bool} or {"timeout": true, "elapsed": S}
   dnsclient.py raw SERVER [--tcp] HEX...
@@ -78,12 +78,12 @@ def family(server):
     return socket.AF_INET6 if ":" in server else socket.AF_INET
 
 
-def query(server, name, tcp=False, timeout=8.0, qtype=1):
+def query(server, name, tcp=False, timeout=8.0, qtype=1, port=PORT):
     qid, q = build_query(name, qtype)
     start = time.monotonic()
     try:
         if tcp:
-            with socket.create_connection((server, PORT), timeout=timeout) as s:
+            with socket.create_connection((server, port), timeout=timeout) as s:
                 s.settimeout(timeout)
                 s.sendall(struct.pack("!H", len(q)) + q)
                 (n,) = struct.unpack("!H", recv_exact(s, 2))
@@ -91,7 +91,7 @@ def query(server, name, tcp=False, timeout=8.0, qtype=1):
         else:
             with socket.socket(family(server), socket.SOCK_DGRAM) as s:
                 s.settimeout(timeout)
-                s.sendto(q, (server, PORT))
+                s.sendto(q, (server, port))
                 while True:
                     msg, peer = s.recvfrom(65535)
                     if peer[0] == server and msg[:2] == q[:2]:
@@ -127,7 +127,7 @@ def main(argv):
     rest = []
     i = 0
     while i < len(argv):
-        if argv[i] in ("--timeout", "--type"):
+        if argv[i] in ("--timeout", "--type", "--port"):
             opts[argv[i]] = argv[i + 1]
             i += 2
         else:
@@ -135,7 +135,7 @@ def main(argv):
             i += 1
     if rest[0] == "query":
         out = query(rest[1], rest[2], tcp, float(opts.get("--timeout", 8)),
-                    int(opts.get("--type", 1)))
+                    int(opts.get("--type", 1)), int(opts.get("--port", PORT)))
     elif rest[0] == "raw":
         out = send_raw(rest[1], [bytes.fromhex(h) for h in rest[2:]], tcp)
     else:

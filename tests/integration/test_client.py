@@ -96,7 +96,9 @@ FD4_CHECK = textwrap.dedent("""
 def test_client_command_uses_fd4(lab, client):
     mac = frames.random_mac()
     gw = "192.168.105.1"
-    frame = frames.arp_request(mac, "192.168.105.200", gw)
+    # An ARP probe (sender 0.0.0.0): the VM has no lease yet, and the pool's
+    # addresses are not its to claim.
+    frame = frames.arp_request(mac, "0.0.0.0", gw)
     r = run_client(lab, ["--", "/usr/bin/python3", "-c", FD4_CHECK, frame.hex(), gw],
                    client=client)
     assert r.returncode == 0, "fd 4 check failed with %d (2: not a datagram socket, " \

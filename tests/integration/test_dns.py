@@ -12,14 +12,16 @@ small standard-library client (dnsclient.py) or busybox nslookup.
 
 import json
 import os
+import re
 import shutil
+import signal
 import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import REMOTE_ADDR, assert_clean, wait_until
+from conftest import REMOTE_ADDR, as_user, assert_clean, read_line, sudo_env, wait_until
 from test_dhcp import UDHCPC_SCRIPT, read_env, write_script
 
 DNSCLIENT = Path(__file__).resolve().parent / "dnsclient.py"
@@ -104,10 +106,13 @@ def dns(lab):
         d.cleanup()
 
 
-def query(ns, server, name, tcp=False, timeout=CLIENT_TIMEOUT, qtype=1):
-    argv = [PY, DNSCLIENT, "query", server, name, "--timeout", timeout, "--type", qtype]
+def query(ns, server, name, tcp=False, timeout=CLIENT_TIMEOUT, qtype=1, port=53, user=None):
+    argv = [PY, DNSCLIENT, "query", server, name, "--timeout", timeout, "--type", qtype,
+            "--port", port]
     if tcp:
         argv.append("--tcp")
+    if user:
+        argv = as_user(user, argv)
     r = ns.run(argv, check=False, timeout=timeout + 10)
     assert r.returncode == 0, "dnsclient failed: %s%s" % (r.stdout, r.stderr)
     return json.loads(r.stdout)
@@ -164,8 +169,8 @@ def test_lease_dns_and_udp_query(lab, dns, mode):
     # A real client too.
     out = g.run(["busybox", "nslookup", NAME, h.gateway], check=False, timeout=20)
     assert ADDR in out.stdout, "nslookup:\n%s%s" % (out.stdout, out.stderr)
-    assert h.wait_stderr(r"INFO  \[dns\] answering DNS on %s:53, forwarding to %s"
-                         % (h.gateway, REMOTE_ADDR))
+    assert h.wait_stderr(r"INFO  \[dns\] answering DNS on %s:53 for %s \(at udp \d+, tcp \d+\), "
+                         r"forwarding to %s" % (h.gateway, h.info["tap"], REMOTE_ADDR))
     no_errors(h)
 
 
@@ -295,30 +300,137 @@ def raw_query(g, server, payload):
     return bytes.fromhex(r.stdout.strip()) if r.stdout.strip() else None
 
 
-def test_two_helpers_share_port_53(lab, dns):
-    """All helpers of a network bind gateway:53 (SO_REUSEPORT), whatever user
-    they run as; each VM is answered, and still is after the other helper left."""
+def dns_ports(h, family="ip"):
+    """The ports of h's own DNS sockets, from its log line."""
+    gw = h.gateway if family == "ip" else r"\[[0-9a-f:]+\]"
+    m = h.wait_stderr(r"answering DNS on %s:53 for \S+ \(at udp (\d+), tcp (\d+)\)" % gw)
+    assert m, h.stderr()
+    return int(m.group(1)), int(m.group(2))
+
+
+def dns_stats(h):
+    """The dns counters of h's last stats line."""
+    last = None
+    for line in h.stderr_lines():
+        m = re.match(r"^INFO  \[stats\] (\{.*\})$", line)
+        if m:
+            last = json.loads(m.group(1)).get("dns")
+    return last
+
+
+def two_users(lab, args=()):
+    """Two helpers on one network, of two users, each with a guest."""
+    out = []
+    for user in ("vmnet-test-a", "vmnet-test-b"):
+        h, vm = lab.helper(list(args), env=sudo_env(user))
+        g = lab.guest(vm, mac=h.info["vmnet_mac_address"])
+        g.configure(h.info["lease_address"], h.prefixlen, h.gateway)
+        out.append((h, g))
+    assert out[0][0].bridge == out[1][0].bridge
+    return out
+
+
+def test_each_vm_answered_by_its_own_helper(lab, dns):
+    """Every helper of a network answers its own VM, whatever user it runs
+    as; each VM still is after the other helper left."""
     dns.upstream()
     dns.resolv(REMOTE_ADDR)
-    h1, g1 = start_guest(lab)
-    h2, vm2 = lab.helper([], env={"SUDO_UID": "65534", "SUDO_GID": "65534"})
-    g2 = lab.guest(vm2, mac=h2.info["vmnet_mac_address"])
-    g2.configure(h2.info["lease_address"], h2.prefixlen, h2.gateway)
-    assert h2.wait_stderr(r"INFO  \[dns\] answering DNS"), h2.stderr()
-    for _ in range(4):
+    (h1, g1), (h2, g2) = two_users(lab, ["--stats-interval", "1"])
+    for _ in range(3):
         for g in (g1, g2):
             for tcp in (False, True):
                 assert resolves(query(g.ns, h1.gateway, NAME, tcp=tcp))
+    # Each helper saw its own VM's six queries, no more.
+    assert wait_until(lambda: (dns_stats(h1) or {}).get("queries") == 6 and
+                      (dns_stats(h2) or {}).get("queries") == 6, 5), \
+        (dns_stats(h1), dns_stats(h2))
     assert h1.stop() == 0
-    for _ in range(4):
+    for _ in range(3):
         for tcp in (False, True):
             assert resolves(query(g2.ns, h2.gateway, NAME, tcp=tcp))
     no_errors(h2)
 
 
+def test_sigstop_of_one_helper_leaves_other_vms_dns_alone(lab, dns):
+    """A user stops their own helper with SIGSTOP: the other user's VM keeps
+    getting every answer, over UDP and TCP (it used to lose half of them)."""
+    dns.upstream()
+    dns.resolv(REMOTE_ADDR)
+    (h1, g1), (h2, g2) = two_users(lab)
+    h2.send_signal(signal.SIGSTOP)
+    try:
+        failed = []
+        for i in range(12):
+            r = query(g1.ns, h1.gateway, NAME, tcp=i % 3 == 2, timeout=2)
+            if not resolves(r):
+                failed.append(r)
+        assert not failed, "%d of 12 queries unanswered: %s" % (len(failed), failed[:3])
+    finally:
+        h2.send_signal(signal.SIGCONT)
+    no_errors(h1)
+
+
+def test_nobody_else_reaches_a_vms_dns_sockets(lab, dns):
+    """A helper's own DNS ports answer its VM only: not another VM, not a
+    user on the host, not root on the host; and port 53 itself answers no
+    one but the VMs."""
+    dns.upstream()
+    dns.resolv(REMOTE_ADDR)
+    (h1, g1), (h2, g2) = two_users(lab)
+    for tcp in (False, True):
+        for user in ("vmnet-test-b", None):
+            r = query(lab.host, h1.gateway, NAME, tcp=tcp, timeout=1, user=user)
+            assert not resolves(r), "port 53 answered %s on the host: %s" % (user or "root", r)
+    udp1, tcp1 = dns_ports(h1)
+    for tcp, port in ((False, udp1), (True, tcp1)):
+        r = query(g2.ns, h1.gateway, NAME, tcp=tcp, port=port, timeout=1)
+        assert not resolves(r), "VM 2 reached VM 1's DNS socket: %s" % r
+        for user in ("vmnet-test-b", None):
+            r = query(lab.host, h1.gateway, NAME, tcp=tcp, port=port, timeout=1, user=user)
+            assert not resolves(r), "%s on the host reached VM 1's DNS socket: %s" % (
+                user or "root", r)
+    # The VMs themselves are still answered.
+    for g in (g1, g2):
+        assert resolves(query(g.ns, h1.gateway, NAME))
+
+
+HOARD = """
+import socket, sys, time
+gw, n = sys.argv[1], int(sys.argv[2])
+conns = []
+for _ in range(n):
+    try:
+        conns.append(socket.create_connection((gw, 53), timeout=2))
+    except OSError:
+        pass
+print("ok %d" % len(conns), flush=True)
+time.sleep(60)
+"""
+
+
+def test_tcp_slot_hoarding_costs_only_the_hoarder(lab, dns):
+    """VM 2 opens 40 idle TCP connections to the DNS server: VM 1's TCP
+    queries are still answered at once, and so are VM 2's own new ones."""
+    dns.upstream()
+    dns.resolv(REMOTE_ADDR)
+    (h1, g1), (h2, g2) = two_users(lab)
+    p = lab.popen(g2.ns.cmd([PY, "-c", HOARD, h2.gateway, "40"]), stdout=subprocess.PIPE,
+                  stdin=subprocess.DEVNULL)
+    line = read_line(p.stdout.fileno(), 30).decode()
+    assert line.startswith("ok "), line
+    for _ in range(3):
+        r = query(g1.ns, h1.gateway, NAME, tcp=True, timeout=2.5)
+        assert resolves(r), "VM 1's TCP query failed while VM 2 hoards: %s" % r
+    r = query(g2.ns, h2.gateway, NAME, tcp=True, timeout=2.5)
+    assert resolves(r), "the hoarder's own new connection was not served: %s" % r
+    no_errors(h1)
+    no_errors(h2)
+
+
 def test_port_53_taken(lab, dns):
-    """Another program holds port 53 on every address: the helper warns, runs
-    without DNS and its leases name no DNS server."""
+    """Another program holds port 53 on every address of the host: the VM's
+    queries still reach its own helper, which never needed port 53."""
+    dns.upstream()
     dns.resolv(REMOTE_ADDR)
     holder = lab.popen(lab.host.cmd([PY, "-c",
                                      "import socket,time\n"
@@ -330,11 +442,12 @@ def test_port_53_taken(lab, dns):
     h, vm = lab.helper([])
     g = lab.guest(vm, mac=h.info["vmnet_mac_address"])
     lease = udhcpc(lab, g)
-    assert lease["dns"] == "", lease
-    assert h.wait_stderr(r"WARN  \[dns\] cannot bind %s:53 .*running without DNS" % h.gateway), \
-        h.stderr()
-    assert g.ping(h.gateway)
+    assert lease["dns"] == h.gateway, lease
+    assert resolves(query(g.ns, h.gateway, NAME)), "the holder does not answer: the helper must"
     assert h.stop() == 0
+    holder.kill()
+    holder.wait()
+    assert_clean(lab.host)
 
 
 HOLD = """

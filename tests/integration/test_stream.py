@@ -149,8 +149,12 @@ def test_vmnet_run_socket_type_stream(lab):
              "ip addr add 192.168.105.200/24 dev eth0; "
              "ping -n -c 2 -W 2 192.168.105.1 >/dev/null || exit 92; "
              "kill $pid; wait $pid; exit 0") % VMSIM
-    r = sh(lab.host.cmd([RUN, "--socket-type", "stream", "--", "ip", "netns", "exec",
-                         guest.name, "sh", "-c", inner]), check=False, timeout=40)
+    # .200 is a static address outside the DHCP pool (.2-.100): inside it, a
+    # VM may only use its own lease.
+    r = sh(lab.host.cmd([RUN, "--socket-type", "stream", "--start-address", "192.168.105.1",
+                         "--end-address", "192.168.105.100", "--subnet-mask", "255.255.255.0",
+                         "--", "ip", "netns", "exec", guest.name, "sh", "-c", inner]),
+           check=False, timeout=40)
     assert r.returncode == 0, "exit %d (90: no TAP, 92: no ping)\n%s" % (r.returncode,
                                                                       r.stderr)
     assert_clean(lab.host)

@@ -20,6 +20,25 @@ static int all_alive(pid_t pid) { return 1; }
 /* Even pids are alive. */
 static int even_alive(pid_t pid) { return pid % 2 == 0; }
 
+#define UID 1000
+#define LEASE_TIME 86400
+
+static int pick_as(struct lease *l, size_t *n, size_t cap, uint32_t start, uint32_t end,
+		   const char *id, const uint8_t mac[6], long long uid, pid_t pid, long long now,
+		   int (*alive)(pid_t), int *busy)
+{
+	struct lease_request r = { .start = start, .end = end, .id = id, .uid = uid, .pid = pid,
+				   .now = now, .lease_time = LEASE_TIME, .alive = alive };
+	int ignored;
+
+	memcpy(r.mac, mac, 6);
+	return lease_pick(l, n, cap, &r, busy ? busy : &ignored);
+}
+
+/* The tests of the allocator alone: one user. */
+#define PICK(l, n, cap, start, end, id, mac, pid, now, alive) \
+	pick_as(l, n, cap, start, end, id, mac, UID, pid, now, alive, NULL)
+
 static void make_id(char id[37], unsigned i)
 {
 	snprintf(id, 37, "%08X-0000-4000-8000-%012X", i * 2654435761u, i);
@@ -75,6 +94,19 @@ static void test_parse_format(void)
 		CHECK(again[i].pid == l[i].pid && again[i].time == l[i].time);
 	}
 
+	/* uid: parsed, formatted before pid; out of range or not a number: no lease. */
+	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
+			  "uid=4294967295 pid=1 time=2", again, 1) == 1);
+	CHECK(again[0].uid == 4294967295LL);
+	CHECK(lease_format(again, 1, buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, "ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
+		  "uid=4294967295 pid=1 time=2\n");
+	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
+			  "uid=4294967296 pid=1 time=2", again, 1) == 0);
+	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
+			  "uid=-1", again, 1) == 0);
+	CHECK(lease_parse(text, again, 8) == n && again[0].uid == LEASE_UID_UNKNOWN);
+
 	/* Capacity limits: parse stops at cap, format reports overflow. */
 	CHECK(lease_parse(text, l, 1) == 1);
 	CHECK(lease_parse("", l, 8) == 0);
@@ -97,7 +129,7 @@ static void test_stable(void)
 	int i, j;
 	uint32_t first;
 
-	i = lease_pick(l, &n, 4, START, END, "2835e074-9892-4a79-affb-7e41d2605678", mac1, 100,
+	i = PICK(l, &n, 4, START, END, "2835e074-9892-4a79-affb-7e41d2605678", mac1, 100,
 		       1000, all_dead);
 	CHECK(i == 0 && n == 1);
 	first = l[0].addr;
@@ -105,22 +137,22 @@ static void test_stable(void)
 	CHECK_STR(l[0].id, "2835E074-9892-4A79-AFFB-7E41D2605678");
 	CHECK(l[0].pid == 100 && l[0].time == 1000);
 
-	/* Same id, any case: same address, new mac/pid/time. */
-	j = lease_pick(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac2, 200,
-		       2000, all_alive);
+	/* Same id, any case, once its helper is gone: same address, new mac/pid/time. */
+	j = PICK(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac2, 200,
+		       2000, all_dead);
 	CHECK(j == 0 && n == 1 && l[0].addr == first);
 	CHECK(memcmp(l[0].mac, mac2, 6) == 0 && l[0].pid == 200 && l[0].time == 2000);
 
 	/* With the file gone, the hash gives the same address again. */
 	n = 0;
-	lease_pick(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, 1, 1,
+	PICK(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, 1, 1,
 		   all_dead);
 	CHECK(l[0].addr == first);
 
 	/* The pool shrank under the old lease: it moves into the new pool. */
 	n = 1;
 	l[0].addr = 0xc0a86a05u;
-	i = lease_pick(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, 1, 1,
+	i = PICK(l, &n, 4, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, 1, 1,
 		       all_dead);
 	CHECK(i == 0 && n == 1 && l[0].addr == first);
 }
@@ -142,8 +174,10 @@ static void test_many(void)
 	int collisions = 0;
 
 	for (unsigned k = 0; k < N; k++) {
+		uint8_t mac[6] = { 0x02, 0, 0, 0, (uint8_t)(k >> 8), (uint8_t)k };
+
 		make_id(id, k);
-		int i = lease_pick(l, &n, N + 1, START, END, id, mac1, (pid_t)(k * 2 + 2), k, all_alive);
+		int i = PICK(l, &n, N + 1, START, END, id, mac, (pid_t)(k * 2 + 2), k, all_alive);
 
 		CHECK(i >= 0);
 		if (i < 0)
@@ -157,16 +191,21 @@ static void test_many(void)
 		collisions += addrs[k] == addrs[k - 1];
 	CHECK(collisions == 0);
 
-	/* Every id still maps to its own address. */
+	/* Every id still maps to its own address (its helper restarted). */
 	for (unsigned k = 0; k < N; k++) {
 		make_id(id, k);
-		int i = lease_pick(l, &n, N + 1, START, END, id, mac1, 2, 0, all_alive);
+		int i = PICK(l, &n, N + 1, START, END, id, mac1, 2, 0, all_dead);
 		CHECK(i == (int)k && n == N);
+	}
+	for (unsigned k = 0; k < N; k++) {
+		l[k].mac[5] = (uint8_t)k;
+		l[k].mac[4] = (uint8_t)(k >> 8);
+		l[k].pid = (pid_t)(k * 2 + 2);
 	}
 
 	/* Full pool, everyone alive: no address. */
 	make_id(id, 9999);
-	CHECK(lease_pick(l, &n, N + 1, START, END, id, mac1, 1, 5000, all_alive) == -ENOSPC);
+	CHECK(PICK(l, &n, N + 1, START, END, id, mac1, 1, 5000, all_alive) == -ENOSPC);
 	CHECK(n == N);
 
 	/* Odd pids dead: the oldest dead lease is taken over. */
@@ -177,7 +216,7 @@ static void test_many(void)
 	l[10].pid = 1;    /* dead and the oldest dead one */
 	l[10].time = 500;
 	l[11].time = 400; /* older, but alive */
-	int i = lease_pick(l, &n, N + 1, START, END, id, mac2, 4, 5000, even_alive);
+	int i = PICK(l, &n, N + 1, START, END, id, mac2, 4, 5000, even_alive);
 	CHECK(i == 10 && n == N);
 	CHECK_STR(l[10].id, id);
 	CHECK(l[10].pid == 4 && l[10].time == 5000);
@@ -196,7 +235,7 @@ static void test_spread(void)
 	for (unsigned k = 0; k < 64; k++) {
 		n = 0;
 		make_id(id, k);
-		lease_pick(l, &n, 2, START, END, id, mac1, 1, 1, all_dead);
+		PICK(l, &n, 2, START, END, id, mac1, 1, 1, all_dead);
 		int dup = 0;
 		for (int j = 0; j < distinct; j++)
 			dup |= seen[j] == l[0].addr;
@@ -212,25 +251,25 @@ static void test_slash30(void)
 	struct lease l[4];
 	size_t n = 0;
 
-	CHECK(lease_pick(l, &n, 4, start, end, "A", mac1, 4, 10, even_alive) == 0);
+	CHECK(PICK(l, &n, 4, start, end, "A", mac1, 4, 10, even_alive) == 0);
 	CHECK(l[0].addr == end);
-	CHECK(lease_pick(l, &n, 4, start, end, "B", mac1, 5, 11, even_alive) == -ENOSPC);
+	CHECK(PICK(l, &n, 4, start, end, "B", mac2, 5, 11, even_alive) == -ENOSPC);
 	/* A's helper dies: B takes over. */
 	l[0].pid = 7;
-	CHECK(lease_pick(l, &n, 4, start, end, "B", mac2, 5, 12, even_alive) == 0);
+	CHECK(PICK(l, &n, 4, start, end, "B", mac2, 5, 12, even_alive) == 0);
 	CHECK(n == 1 && l[0].addr == end);
 	CHECK_STR(l[0].id, "B");
 	/* pid 0 means nobody holds it. */
 	l[0].pid = 0;
-	CHECK(lease_pick(l, &n, 4, start, end, "a", mac2, 6, 13, all_alive) == 0);
+	CHECK(PICK(l, &n, 4, start, end, "a", mac2, 6, 13, all_alive) == 0);
 	CHECK_STR(l[0].id, "A");
 
 	/* Bad arguments. */
-	CHECK(lease_pick(l, &n, 4, end, start, "A", mac1, 1, 1, all_dead) == -EINVAL);
-	CHECK(lease_pick(l, &n, 4, start, start, "A", mac1, 1, 1, all_dead) == -EINVAL);
-	CHECK(lease_pick(l, &n, 4, start, end, "", mac1, 1, 1, all_dead) == -EINVAL);
-	CHECK(lease_pick(l, &n, 4, start, end, "has space", mac1, 1, 1, all_dead) == -EINVAL);
-	CHECK(lease_pick(l, &n, 4, start, end,
+	CHECK(PICK(l, &n, 4, end, start, "A", mac1, 1, 1, all_dead) == -EINVAL);
+	CHECK(PICK(l, &n, 4, start, start, "A", mac1, 1, 1, all_dead) == -EINVAL);
+	CHECK(PICK(l, &n, 4, start, end, "", mac1, 1, 1, all_dead) == -EINVAL);
+	CHECK(PICK(l, &n, 4, start, end, "has space", mac1, 1, 1, all_dead) == -EINVAL);
+	CHECK(PICK(l, &n, 4, start, end,
 			 "0123456789012345678901234567890123456", mac1, 1, 1, all_dead) == -EINVAL);
 }
 
@@ -247,12 +286,12 @@ static void test_damaged(void)
 
 	/* Our id twice: one lease survives. */
 	n = lease_parse(dup_id, l, 8);
-	CHECK(lease_pick(l, &n, 8, START, END, "A", mac1, 4, 2, all_alive) == 0);
+	CHECK(PICK(l, &n, 8, START, END, "A", mac1, 4, 2, all_dead) == 0);
 	CHECK(n == 1 && l[0].addr == 0xc0a8690au);
 
 	/* Our address held by a live other id: we move elsewhere. */
 	n = lease_parse(shared_addr, l, 8);
-	int i = lease_pick(l, &n, 8, START, END, "A", mac1, 4, 2, even_alive);
+	int i = PICK(l, &n, 8, START, END, "A", mac2, 4, 2, even_alive);
 	CHECK(i >= 0 && n == 2 && l[i].addr != 0xc0a8690au);
 }
 
@@ -266,7 +305,7 @@ static void test_big_pools(void)
 
 	for (unsigned k = 0; k < 2000; k++) {
 		make_id(id, k);
-		CHECK(lease_pick(l, &n, N, 0x0a000001u, 0x0afffffeu, id, mac1, 2, k, all_alive) >= 0);
+		CHECK(PICK(l, &n, N, 0x0a000001u, 0x0afffffeu, id, mac1, 2, k, all_alive) >= 0);
 	}
 	CHECK(n == 2000);
 	/* A crowded /8 file: consecutive addresses right at every probe start. */
@@ -277,10 +316,10 @@ static void test_big_pools(void)
 	}
 	n = N - 1;
 	l[0].addr = 0x0a000001u;  /* outside the pool: not counted */
-	CHECK(lease_pick(l, &n, N, 0x0a000001u, 0x0afffffeu, "NEW", mac1, 2, 1, all_alive) == N - 1);
+	CHECK(PICK(l, &n, N, 0x0a000001u, 0x0afffffeu, "NEW", mac1, 2, 1, all_alive) == N - 1);
 	CHECK(n == N);
 	CHECK(l[N - 1].addr > 0x0a000001u && l[N - 1].addr <= 0x0afffffeu);
-	CHECK(lease_pick(l, &n, N, 0x0a000001u, 0x0afffffeu, "NEW2", mac1, 2, 1, all_alive) == -ENOSPC);
+	CHECK(PICK(l, &n, N, 0x0a000001u, 0x0afffffeu, "NEW2", mac1, 2, 1, all_alive) == -ENOSPC);
 	/* A /16 pool with exactly one hole: the probe walks long runs and wraps. */
 	n = 0;
 	for (uint32_t a = 0xc0a80002u; a <= 0xc0a8fffeu; a++) {
@@ -291,25 +330,35 @@ static void test_big_pools(void)
 		l[n++].pid = 2;
 	}
 	CHECK(n == 65532);
-	CHECK(lease_pick(l, &n, N, 0xc0a80001u, 0xc0a8fffeu, "NEW", mac1, 2, 1, all_alive) == 65532);
+	CHECK(PICK(l, &n, N, 0xc0a80001u, 0xc0a8fffeu, "NEW", mac1, 2, 1, all_alive) == 65532);
 	CHECK(l[65532].addr == 0xc0a84d4du);
-	CHECK(lease_pick(l, &n, N, 0xc0a80001u, 0xc0a8fffeu, "NEW2", mac1, 2, 1, all_alive) == -ENOSPC);
+	CHECK(PICK(l, &n, N, 0xc0a80001u, 0xc0a8fffeu, "NEW2", mac1, 2, 1, all_alive) == -ENOSPC);
 	/* A tiny pool crowded by many leases. */
 	n = 0;
 	for (unsigned k = 0; k < 300; k++) {
 		make_id(id, k);
-		int r = lease_pick(l, &n, N, START, 0xc0a86910u, id, mac1, 2, k, all_alive);
+		int r = PICK(l, &n, N, START, 0xc0a86910u, id, mac1, 2, k, all_alive);
 		CHECK(k < 15 ? r >= 0 : r == -ENOSPC);
 	}
 	CHECK(n == 15);
 	/* cap reached with room left in the pool: reclaim instead of growing. */
 	n = 0;
-	CHECK(lease_pick(l, &n, 1, START, END, "A", mac1, 1, 1, all_dead) == 0);
-	CHECK(lease_pick(l, &n, 1, START, END, "B", mac1, 1, 2, all_dead) == 0);
+	CHECK(PICK(l, &n, 1, START, END, "A", mac1, 1, 1, all_dead) == 0);
+	CHECK(PICK(l, &n, 1, START, END, "B", mac1, 1, 2, all_dead) == 0);
 	CHECK(n == 1);
 	CHECK_STR(l[0].id, "B");
-	CHECK(lease_pick(l, &n, 1, START, END, "C", mac1, 2, 3, all_alive) == -ENOSPC);
+	CHECK(PICK(l, &n, 1, START, END, "C", mac2, 2, 3, all_alive) == -ENOSPC);
 	free(l);
+}
+
+static int acquire(const char *path, uint32_t start, uint32_t end, const char *id,
+		   const uint8_t mac[6], uint32_t *addr)
+{
+	struct lease_request r = { .start = start, .end = end, .id = id, .uid = UID,
+				   .lease_time = LEASE_TIME };
+
+	memcpy(r.mac, mac, 6);
+	return lease_acquire(path, &r, addr, NULL);
 }
 
 static void test_acquire(void)
@@ -323,11 +372,11 @@ static void test_acquire(void)
 
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/leases", dir);
-	CHECK(lease_acquire(path, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, &a1) == 0);
+	CHECK(acquire(path, START, END, "2835E074-9892-4A79-AFFB-7E41D2605678", mac1, &a1) == 0);
 	CHECK(a1 > START && a1 <= END);
-	CHECK(lease_acquire(path, START, END, "2835e074-9892-4a79-affb-7e41d2605678", mac1, &a2) == 0);
+	CHECK(acquire(path, START, END, "2835e074-9892-4a79-affb-7e41d2605678", mac1, &a2) == 0);
 	CHECK(a2 == a1);
-	CHECK(lease_acquire(path, START, END, "OTHER", mac2, &a3) == 0);
+	CHECK(acquire(path, START, END, "OTHER", mac2, &a3) == 0);
 	CHECK(a3 != a1);
 
 	f = fopen(path, "r");
@@ -337,24 +386,99 @@ static void test_acquire(void)
 		fclose(f);
 	text[len] = '\0';
 	CHECK(lease_parse(text, l, 8) == 2);
-	CHECK(l[0].pid == getpid());
-	CHECK(strstr(text, "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678") != NULL);
+	CHECK(l[0].pid == getpid() && l[0].uid == UID);
+	CHECK(strstr(text, "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 uid=1000 pid=") != NULL);
+
+	/* The helper's exit: its lease was last used now. */
+	CHECK(lease_release(path, "OTHER", getpid()) == 0);
+	CHECK(lease_release(path, "OTHER", getpid() + 1) == 0);   /* not its holder: nothing */
+	f = fopen(path, "r");
+	len = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[len] = '\0';
+	CHECK(lease_parse(text, l, 8) == 2 && l[1].time >= l[0].time);
 
 	/* A /30: one address, held by us (alive), so another id gets none. */
 	snprintf(path, sizeof(path), "%s/leases30", dir);
-	CHECK(lease_acquire(path, 0xc0a869fdu, 0xc0a869feu, "A", mac1, &a1) == 0);
+	CHECK(acquire(path, 0xc0a869fdu, 0xc0a869feu, "A", mac1, &a1) == 0);
 	CHECK(a1 == 0xc0a869feu);
-	CHECK(lease_acquire(path, 0xc0a869fdu, 0xc0a869feu, "B", mac1, &a2) == -ENOSPC);
+	CHECK(acquire(path, 0xc0a869fdu, 0xc0a869feu, "B", mac1, &a2) == -ENOSPC);
 
 	/* A missing directory is an error, not a crash. */
 	snprintf(path, sizeof(path), "%s/nope/leases", dir);
-	CHECK(lease_acquire(path, START, END, "A", mac1, &a1) < 0);
+	CHECK(acquire(path, START, END, "A", mac1, &a1) < 0);
+	CHECK(lease_release(path, "A", 1) == 0);   /* no file: nothing held */
 
 	snprintf(path, sizeof(path), "%s/leases", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/leases30", dir);
 	unlink(path);
 	CHECK(rmdir(dir) == 0);  /* no temp files left behind */
+}
+
+/* Pids 100-199 are running helpers. */
+static int hundreds_alive(pid_t pid) { return pid >= 100 && pid < 200; }
+
+static void test_users(void)
+{
+	const char *id = "2835E074-9892-4A79-AFFB-7E41D2605678";
+	struct lease l[8];
+	size_t n = 0;
+	int busy = -1, i;
+	uint32_t mine;
+
+	/* uid 1000's VM runs (pid 100). */
+	CHECK(pick_as(l, &n, 8, START, END, id, mac1, 1000, 100, 1000, hundreds_alive, NULL) == 0);
+	mine = l[0].addr;
+	/* Nobody else gets its interface id or MAC while it runs: not uid 1001,
+	 * not uid 1000 itself (a second helper), not another id with its MAC. */
+	CHECK(pick_as(l, &n, 8, START, END, id, mac2, 1001, 101, 1001, hundreds_alive, &busy) == -EBUSY);
+	CHECK(busy == 0 && n == 1 && l[0].pid == 100 && l[0].uid == 1000);
+	busy = -1;
+	CHECK(pick_as(l, &n, 8, START, END, id, mac1, 1000, 102, 1001, hundreds_alive, &busy) == -EBUSY);
+	CHECK(busy == 0);
+	CHECK(pick_as(l, &n, 8, START, END, "OTHER", mac1, 1000, 103, 1001, hundreds_alive, &busy)
+	      == -EBUSY);
+	CHECK(n == 1 && l[0].time == 1000);
+	/* Its helper exits (pid 7, dead) at time 2000. Within the lease time,
+	 * uid 1001 with the same id gets an address of its own. */
+	l[0].pid = 7;
+	l[0].time = 2000;
+	i = pick_as(l, &n, 8, START, END, id, mac1, 1001, 104, 3000, hundreds_alive, NULL);
+	CHECK(i == 1 && n == 2 && l[1].addr != mine && l[1].uid == 1001);
+	CHECK(l[0].addr == mine && l[0].uid == 1000);
+	/* uid 1000 comes back to its own address, while uid 1001 runs. */
+	l[1].pid = 0;
+	i = pick_as(l, &n, 8, START, END, id, mac1, 1000, 105, 3001, hundreds_alive, NULL);
+	CHECK(i == 0 && l[0].addr == mine && n == 2);
+
+	/* A full /30 pool: uid 1001 cannot take uid 1000's dead lease within
+	 * the lease time; uid 1000 can, for another of its VMs; anyone after. */
+	n = 0;
+	CHECK(pick_as(l, &n, 8, 0xc0a869fdu, 0xc0a869feu, "A", mac1, 1000, 7, 5000,
+		      hundreds_alive, NULL) == 0);
+	CHECK(pick_as(l, &n, 8, 0xc0a869fdu, 0xc0a869feu, "B", mac2, 1001, 106,
+		      5000 + LEASE_TIME - 1, hundreds_alive, NULL) == -ENOSPC);
+	CHECK(pick_as(l, &n, 8, 0xc0a869fdu, 0xc0a869feu, "C", mac2, 1000, 7, 5001,
+		      hundreds_alive, NULL) == 0);
+	CHECK(n == 1 && l[0].addr == 0xc0a869feu);
+	CHECK_STR(l[0].id, "C");
+	CHECK(pick_as(l, &n, 8, 0xc0a869fdu, 0xc0a869feu, "B", mac2, 1001, 106,
+		      5001 + LEASE_TIME, hundreds_alive, NULL) == 0);
+	CHECK(n == 1 && l[0].uid == 1001);
+	CHECK_STR(l[0].id, "B");
+
+	/* A line from before uids: its interface id takes it, whoever runs it;
+	 * anyone else only once it expired. */
+	n = lease_parse("ip_address=192.168.105.9 hw_address=0a:d6:36:c1:ea:f3 interface_id=OLD "
+			"pid=3 time=100\n", l, 8);
+	CHECK(n == 1 && l[0].uid == LEASE_UID_UNKNOWN);
+	CHECK(pick_as(l, &n, 8, START, END, "old", mac1, 1001, 107, 200, hundreds_alive, NULL) == 0);
+	CHECK(n == 1 && l[0].uid == 1001 && l[0].addr == 0xc0a86909u);
+
+	/* Bad uid. */
+	CHECK(pick_as(l, &n, 8, START, END, id, mac1, -1, 1, 1, hundreds_alive, NULL) == -EINVAL);
 }
 
 static void tests(void)
@@ -367,6 +491,7 @@ static void tests(void)
 	test_damaged();
 	test_big_pools();
 	test_acquire();
+	test_users();
 }
 
 T_MAIN

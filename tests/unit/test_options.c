@@ -336,6 +336,48 @@ static void test_misc(void)
 	FAILS("--enable-tso requires --enable-checksum-offload", "--fd", "3", "--enable-tso");
 }
 
+static void test_network(void)
+{
+	OK("--fd", "3", "--network", "lab-1.x_y");
+	CHECK(o.network && strcmp(o.network, "lab-1.x_y") == 0);
+	OK("--fd", "3", "--network", "shared", "--enable-isolation", "--interface-id",
+	   "2835E074-9892-4A79-AFFB-7E41D2605678", "--enable-checksum-offload");
+	/* As upstream: not with the options the network decides. */
+	FAILS("--network cannot be used with --operation-mode", "--fd", "3", "--network", "lab",
+	      "--operation-mode", "shared");
+	FAILS("--network cannot be used with --shared-interface", "--fd", "3", "--network", "lab",
+	      "--shared-interface", "eth0");
+	FAILS("--network cannot be used with --start-address", "--fd", "3", "--network", "lab",
+	      "--start-address", "10.0.0.1");
+	FAILS("--network cannot be used with --end-address", "--fd", "3", "--end-address",
+	      "10.0.0.9", "--network", "lab");
+	FAILS("--network cannot be used with --subnet-mask", "--fd", "3", "--network", "lab",
+	      "--subnet-mask", "255.255.255.0");
+	FAILS("--network cannot be used with --mtu", "--fd", "3", "--network", "lab", "--mtu",
+	      "9000");
+	FAILS("invalid --network \"a b\"", "--fd", "3", "--network", "a b");
+	FAILS("invalid --network \"\"", "--fd", "3", "--network", "");
+	FAILS("invalid --network", "--fd", "3", "--network", "0123456789012345678901234567890123");
+	FAILS("requires an argument", "--fd", "3", "--network");
+	/* The network's settings. */
+	OK("--fd", "3", "--network", "lab");
+	CHECK(options_set_network(&o, MODE_HOST, 0, 0, 0, NULL, true, 0, err, sizeof(err)) == 0);
+	CHECK(o.mode == MODE_HOST && o.start == HOST_DEFAULT_START && o.end == HOST_DEFAULT_END &&
+	      o.mask == DEFAULT_MASK && o.enable_isolation && o.mtu == 0);
+	OK("--fd", "3", "--network", "lab");
+	CHECK(options_set_network(&o, MODE_SHARED, 0x0a000001u, 0x0a0000feu, 0xffffff00u, NULL,
+				  false, 9000, err, sizeof(err)) == 0);
+	CHECK(o.start == 0x0a000001u && o.end == 0x0a0000feu && o.mtu == 9000 && !o.enable_isolation);
+	OK("--fd", "3", "--network", "lan", "--enable-isolation");
+	CHECK(options_set_network(&o, MODE_BRIDGED, 0, 0, 0, "eth1", false, 0, err,
+				  sizeof(err)) == -1);
+	CHECK(strstr(err, "--enable-isolation cannot be used with network \"lan\"") != NULL);
+	OK("--fd", "3", "--network", "lan");
+	CHECK(options_set_network(&o, MODE_BRIDGED, 0, 0, 0, "eth1", false, 0, err, sizeof(err)) == 0);
+	CHECK(o.mode == MODE_BRIDGED && strcmp(o.shared_interface, "eth1") == 0 && o.start == 0);
+	CHECK(options_network_name_valid("a") && !options_network_name_valid("a/b"));
+}
+
 static void tests(void)
 {
 	test_defaults();
@@ -348,6 +390,7 @@ static void tests(void)
 	test_address_rules();
 	test_address_networks();
 	test_misc();
+	test_network();
 }
 
 T_MAIN

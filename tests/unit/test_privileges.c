@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,8 +161,9 @@ static void mark_ran(void *arg)
 		_exit(1);
 }
 
-/* The reaper tears down once the datapath's end of its pipe is gone, not
- * on a byte written to it (which a datapath taken over by a VM could do). */
+/* The reaper tears down once the datapath's end of its channel is gone, not
+ * on a message (which a datapath taken over by a VM could send), an empty
+ * one included: recv() returns 0 for it as for the end. */
 static void test_reaper_waits_for_the_end(void)
 {
 	struct reaper rp;
@@ -172,12 +174,13 @@ static void test_reaper_waits_for_the_end(void)
 	CHECK(pipe2(p, O_CLOEXEC) == 0);
 	/* The reaper keeps only stderr: make it the pipe fn writes to. */
 	dup2(p[1], STDERR_FILENO);
-	rc = reaper_start(&rp, mark_ran, NULL);
+	rc = reaper_start(&rp, mark_ran, NULL, NULL);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(p[1]);
 	CHECK(rc == 0);
 	CHECK(write(rp.pipe_fd, "x", 1) == 1);
+	CHECK(send(rp.pipe_fd, "", 0, 0) == 0);
 	pfd = (struct pollfd){ p[0], POLLIN, 0 };
 	CHECK(poll(&pfd, 1, 500) == 0);
 	reaper_finish(&rp);

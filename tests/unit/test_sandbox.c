@@ -227,7 +227,7 @@ static void test_reaper(void)
 	CHECK(pipe2(p, O_CLOEXEC) == 0);
 	/* The reaper keeps only stderr: make it the pipe for its results. */
 	dup2(p[1], STDERR_FILENO);
-	int rc = reaper_start(&rp, reaper_probe, NULL);
+	int rc = reaper_start(&rp, reaper_probe, NULL, NULL);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(p[1]);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libFuzzer harness for the policy file parser and its questions. The file
+ * is root's, but a damaged one must give one line of error, never a crash,
+ * and what parses must be consistent.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* Exact-size copy so ASan sees any read past the text. */
+	char *text = malloc(size ? size : 1), err[256];
+	struct policy p;
+	struct policy_request r = { .mode = MODE_SHARED, .start = 0xc0a86901u, .mask = 0xffffff00u };
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	if (policy_parse(text, size, &p, err, sizeof(err)) < 0) {
+		if (strchr(err, '\n') || strncmp(err, "line ", 5) != 0)
+			abort();
+		free(text);
+		return 0;
+	}
+	if (p.nnetworks < 0 || p.nnetworks > POLICY_MAX_NETWORKS || p.nsubnets > POLICY_MAX_SUBNETS)
+		abort();
+	for (int i = 0; i < p.nnetworks; i++) {
+		const struct policy_network *n = &p.networks[i];
+
+		if (policy_network(&p, n->name) != n || !n->name[0])
+			abort();
+		if (n->mode == MODE_BRIDGED ? !n->shared_interface[0] : n->shared_interface[0] != '\0')
+			abort();
+	}
+	for (int i = 0; i < p.nsubnets; i++)
+		if ((p.subnets[i].addr & p.subnets[i].mask) != p.subnets[i].addr)
+			abort();
+	policy_allows(&p, &r, err, sizeof(err));
+	r.mode = MODE_BRIDGED;
+	r.shared_interface = "eth0";
+	policy_allows(&p, &r, err, sizeof(err));
+	free(text);
+	return 0;
+}

@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: Apache-2.0
+"""
+The administrator's policy (/etc/vmnet-helper/vmnet-helper.conf) and the
+subnets nobody may create. Each policy is shown to the helper through a
+private mount namespace (conftest.Policy): the host's /etc is never touched.
+Users run the helper as sudo would (SUDO_UID/SUDO_GID of a test user); root
+runs it without them and is not limited by the policy.
+"""
+
+import pytest
+
+from conftest import Policy, sudo_env, wait_until
+
+USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
+# Only this file runs helpers as it: its count of running helpers is ours alone.
+USER_C = "vmnet-test-c"
+
+
+def routes(ns):
+    """The host's IPv4 routes, every table (what a new network could divert)."""
+    return sorted((r.get("dst"), r.get("dev"), r.get("gateway"), r.get("table"))
+                  for r in ns.ip_json("-4", "route", "show", "table", "all"))
+
+
+def refused(lab, args, env=None, policy=None, needle=None):
+    """A start that must be refused with one line, changing nothing."""
+    before_links, before_routes = sorted(lab.host.link_names()), routes(lab.host)
+    h, _ = lab.helper(args, env=env, policy=policy, wait_json=False)
+    if not wait_until(lambda: not h.alive(), 10):
+        h.kill()
+        raise AssertionError("not refused: %s" % h.stdout_rest())
+    rc, out = h.wait(), h.stdout_rest()
+    errors = [l for l in h.stderr_lines() if l.startswith("ERROR")]
+    assert rc != 0 and out == b"", "not refused: %s" % out
+    assert len(errors) == 1, "not one error line:\n%s" % h.stderr()
+    lines = errors
+    if needle:
+        assert needle in lines[0], lines[0]
+    assert sorted(lab.host.link_names()) == before_links, "the links changed"
+    assert routes(lab.host) == before_routes, "the routes changed"
+    return lines[0]
+
+
+def started(lab, args, env=None, policy=None):
+    h, _ = lab.helper(args, env=env, policy=policy)
+    return h
+
+
+@pytest.fixture
+def resolv(lab):
+    class R:
+        write = staticmethod(lab.resolv)
+    return R
+
+
+NET = ["--start-address", "10.44.0.1", "--end-address", "10.44.0.254",
+       "--subnet-mask", "255.255.255.0"]
+
+
+@pytest.mark.parametrize("who", ["root", "user"])
+def test_subnet_with_the_hosts_nameserver_refused(lab, resolv, who):
+    """The host reaches its resolver 10.44.0.53 through its default route: a
+    network on 10.44.0.0/24 would send the host's DNS to a VM. Refused for
+    everyone, naming the nameserver; the host's routes unchanged."""
+    lab.remote()
+    resolv.write("10.44.0.53")
+    env = sudo_env(USER_A) if who == "user" else None
+    line = refused(lab, NET, env=env, needle="10.44.0.53")
+    assert "nameserver" in line, line
+    # Another subnet is fine.
+    resolv.write("10.45.0.53")
+    started(lab, NET, env=env)
+
+
+def test_subnet_with_the_default_gateway_refused(lab, resolv):
+    """The default route's gateway inside the network (on-link, so no route
+    of the host overlaps it): refused, naming the gateway."""
+    lab.remote()
+    resolv.write("203.0.113.2")
+    lab.host.run(["ip", "route", "replace", "default", "via", "10.44.0.1", "dev", "uplink0",
+                  "onlink"])
+    line = refused(lab, NET, env=sudo_env(USER_A), needle="default gateway 10.44.0.1")
+    assert "uplink0" in line, line
+    refused(lab, NET, needle="default gateway 10.44.0.1")
+
+
+def host_bridge(lab, name="br0"):
+    lab.host.run(["ip", "link", "add", name, "type", "bridge"])
+    lab.host.run(["ip", "link", "set", name, "up"])
+
+
+def test_bridged_on_an_unlisted_bridge_refused(lab):
+    """A user may not put a VM on a software bridge of the host (a container
+    runtime's, libvirt's) unless the administrator lists it; root may."""
+    host_bridge(lab, "docker0")
+    refused(lab, ["--operation-mode", "bridged", "--shared-interface", "docker0"],
+            env=sudo_env(USER_A), needle='--shared-interface "docker0" is not allowed')
+    # A veth is not a physical Ethernet interface either.
+    lab.host.run(["ip", "link", "add", "ve0", "type", "veth", "peer", "name", "ve1"])
+    refused(lab, ["--operation-mode", "bridged", "--shared-interface", "ve0"],
+            env=sudo_env(USER_A), needle="not allowed")
+    # Root is not limited by the policy.
+    h = started(lab, ["--operation-mode", "bridged", "--shared-interface", "docker0"])
+    assert h.stop() == 0
+    # Listed: the user may.
+    pol = Policy(lab, "bridged-interfaces = physical, docker0\n")
+    h = started(lab, ["--operation-mode", "bridged", "--shared-interface", "docker0"],
+                env=sudo_env(USER_A), policy=pol)
+    assert h.info["shared_interface"] == "docker0"
+    assert h.stop() == 0
+    refused(lab, ["--operation-mode", "bridged", "--shared-interface", "ve0"],
+            env=sudo_env(USER_A), policy=pol, needle="not allowed")
+
+
+def test_bridged_not_allowed(lab):
+    host_bridge(lab)
+    pol = Policy(lab, "bridged = no\nbridged-interfaces = br0\n")
+    refused(lab, ["--operation-mode", "bridged", "--shared-interface", "br0"],
+            env=sudo_env(USER_A), policy=pol, needle="bridged mode is not allowed")
+    h = started(lab, ["--operation-mode", "bridged", "--shared-interface", "br0"], policy=pol)
+    assert h.stop() == 0
+
+
+def test_allowed_subnets(lab):
+    pol = Policy(lab, "# only the lab's range\nsubnets = 192.168.200.0/22\n")
+    line = refused(lab, [], env=sudo_env(USER_A), policy=pol,
+                   needle="subnet 192.168.105.0/24 is not allowed")
+    assert "192.168.200.0/22" in line, line
+    h = started(lab, ["--start-address", "192.168.201.1", "--end-address", "192.168.201.100",
+                      "--subnet-mask", "255.255.255.0"], env=sudo_env(USER_A), policy=pol)
+    assert h.info["lease_address"].startswith("192.168.201.")
+    # Root: any private subnet.
+    started(lab, [], policy=pol)
+
+
+def test_helpers_per_user(lab):
+    pol = Policy(lab, "max-helpers-per-user = 2\n")
+    first = started(lab, [], env=sudo_env(USER_C), policy=pol)
+    started(lab, [], env=sudo_env(USER_C), policy=pol)
+    refused(lab, [], env=sudo_env(USER_C), policy=pol,
+            needle="already runs 2 helpers, the most the administrator allows")
+    # Another user and root are not counted against this one.
+    started(lab, [], env=sudo_env(USER_B), policy=pol)
+    started(lab, [], policy=pol)
+    # One stops: room for one more.
+    assert first.stop() == 0
+    started(lab, [], env=sudo_env(USER_C), policy=pol)
+
+
+def test_named_networks_only(lab):
+    pol = Policy(lab, "named-networks-only = yes\n"
+                      "[network lab]\nmode = host\nstart-address = 10.46.0.1\n"
+                      "end-address = 10.46.0.200\nsubnet-mask = 255.255.255.0\n")
+    refused(lab, [], env=sudo_env(USER_A), policy=pol, needle="only named networks")
+    refused(lab, ["--operation-mode", "host"], env=sudo_env(USER_A), policy=pol,
+            needle="only named networks")
+    h = started(lab, ["--network", "lab"], env=sudo_env(USER_A), policy=pol)
+    assert h.info["vmnet_start_address"] == "10.46.0.1"
+    h = started(lab, ["--network", "shared"], env=sudo_env(USER_A), policy=pol)
+    assert h.info["vmnet_start_address"] == "192.168.105.1"
+    started(lab, ["--operation-mode", "host"], policy=pol)   # root
+
+
+@pytest.mark.parametrize("case", ["malformed", "unknown-key", "world-writable",
+                                  "user-owned", "group-writable", "directory-writable"])
+def test_bad_policy_file_refused(lab, case):
+    """A malformed or untrusted file: one clear line, for users and root,
+    and nothing changes."""
+    uid = int(sudo_env(USER_A)["SUDO_UID"])
+    gid = int(sudo_env(USER_A)["SUDO_GID"])
+    text, mode, owner, dir_mode, needle = "bridged = yes\n", 0o644, (0, 0), 0o755, None
+    if case == "malformed":
+        text, needle = "bridged = yes\n[network lab\n", "line 2: expected \"[network NAME]\""
+    elif case == "unknown-key":
+        text, needle = "max-helpers = 3\n", "line 1: unknown setting \"max-helpers\""
+    elif case == "world-writable":
+        mode, needle = 0o666, "must be a regular file owned by root"
+    elif case == "user-owned":
+        owner, needle = (uid, 0), "must be a regular file owned by root"
+    elif case == "group-writable":
+        owner, mode, needle = (0, gid), 0o664, "must be a regular file owned by root"
+    else:
+        dir_mode, needle = 0o777, "must be a directory owned by root"
+    pol = Policy(lab, text, mode=mode, owner=owner, dir_mode=dir_mode)
+    for env in (sudo_env(USER_A), None):
+        line = refused(lab, [], env=env, policy=pol, needle=needle)
+        assert "/etc/vmnet-helper" in line, line
+    assert not lab.host.lib_dir.exists() or not list(lab.host.lib_dir.iterdir())
+
+
+def test_missing_policy_file_means_defaults(lab):
+    """No file (the host has none; a Policy directory without it either)."""
+    pol = Policy(lab, "")
+    pol.path.unlink()
+    h = started(lab, [], env=sudo_env(USER_A), policy=pol)
+    assert h.info["vmnet_start_address"] == "192.168.105.1"
+    assert wait_until(lambda: h.alive(), 1)
+
+
+def test_automatic_network_avoids_the_nameserver(lab, resolv):
+    """Without address options the helper moves on from a network that
+    contains the host's nameserver or default gateway, saying why."""
+    lab.remote()
+    resolv.write("192.168.105.53")
+    lab.host.run(["ip", "route", "replace", "default", "via", "192.168.106.1", "dev", "uplink0",
+                  "onlink"])
+    h = started(lab, [])
+    assert h.info["vmnet_start_address"] not in ("192.168.105.1", "192.168.106.1"), h.info
+    assert h.wait_stderr(r"default network 192\.168\.105\.0/24 cannot be used \(it contains "
+                         r"the host's nameserver 192\.168\.105\.53\)")
+    h2 = started(lab, ["--operation-mode", "host"])
+    assert h2.info["vmnet_start_address"] != "192.168.106.1", h2.info
+    assert h2.wait_stderr(r"default network 192\.168\.106\.0/24 cannot be used \(it contains "
+                          r"the host's default gateway 192\.168\.106\.1\)")

@@ -1,0 +1,359 @@
+# SPDX-License-Identifier: Apache-2.0
+"""
+Many users, many VMs, one network: a VM sends only what is its own.
+
+Two users each run a helper on one network (isolated and not): user A's VM
+is a real guest (vmsim) using its lease, user B's VM is the attacker, a raw
+socket sending crafted frames. Every attack must leave the host's neighbour
+table, the bridge's forwarding table and what A's VM receives untouched, and
+be counted in B's vm.drops; B's own traffic keeps working.
+"""
+
+import json
+import re
+import subprocess
+import time
+
+import pytest
+
+import frames
+from conftest import sudo_env, wait_until
+from frames import ARP, ICMP, IP, UDP, Ether, raw
+from test_datapath import sniff, sniff_count
+from test_dns import dns, query  # noqa: F401 (dns: a fixture)
+from test_ipv6 import eui64_link_local, gateway6, link_mac, ping6
+
+from scapy.layers.dns import DNS, DNSQR  # noqa: E402
+from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_RA,  # noqa: E402
+                                ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo,
+                                ICMPv6NDOptSrcLLAddr, IPv6)
+from scapy.layers.l2 import Dot1Q  # noqa: E402
+
+USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
+STATS_RE = re.compile(r"^INFO  \[stats\] (\{.*\})$")
+BCAST = frames.BROADCAST
+
+
+def last_stats(h):
+    last = None
+    for line in h.stderr_lines():
+        m = STATS_RE.match(line)
+        if m:
+            last = json.loads(m.group(1))
+    return last
+
+
+def vm_drops(h):
+    st = last_stats(h)
+    return st["vm"]["drops"] if st else 0
+
+
+def mode_args(mode, isolated):
+    return ["--operation-mode", mode, "--stats-interval", "1"] + \
+        (["--enable-isolation"] if isolated else [])
+
+
+class Tenants:
+    """A's helper and guest (the victim), B's helper and raw VM (the attacker)."""
+
+    def __init__(self, lab, mode, isolated, mac_a=None):
+        self.lab = lab
+        args = mode_args(mode, isolated)
+        self.ha, vma = lab.helper(args, env=sudo_env(USER_A))
+        self.ma = mac_a or self.ha.info["vmnet_mac_address"]
+        self.ga = lab.guest(vma, mac=self.ma)
+        self.ia = self.ha.info["lease_address"]
+        self.ga.configure(self.ia, self.ha.prefixlen, self.ha.gateway)
+        self.hb, self.vb = lab.helper(args, env=sudo_env(USER_B))
+        self.mb = self.hb.info["vmnet_mac_address"]
+        self.ib = self.hb.info["lease_address"]
+        self.gw = self.ha.gateway
+        self.bridge = self.ha.bridge
+        assert self.hb.bridge == self.bridge
+        self.gw_mac = link_mac(lab.host, self.bridge)
+        # The host and A know each other: there is something to steal.
+        assert self.ga.ping(self.gw, count=2), "A cannot ping the gateway"
+        assert lab.host.run(["ping", "-n", "-c", "1", "-W", "2", self.ia],
+                            check=False).returncode == 0, "the host cannot ping A"
+
+    def host_neigh(self):
+        """{address: lladdr} of the host's neighbour table on the bridge."""
+        return {n["dst"]: n.get("lladdr")
+                for n in self.lab.host.ip_json("neigh", "show", "dev", self.bridge)}
+
+    def guest_neigh(self):
+        return {n["dst"]: n.get("lladdr")
+                for n in self.ga.ns.ip_json("neigh", "show", "dev", self.ga.tap)}
+
+    def fdb_port(self, mac):
+        """The port the bridge sends frames for mac to (None: unknown)."""
+        out = self.lab.host.run(["bridge", "-j", "fdb", "show", "br", self.bridge]).stdout
+        for e in json.loads(out or "[]"):
+            if e.get("mac") == mac and "self" not in e.get("flags", []):
+                return e.get("ifname")
+        return None
+
+    def send_b(self, frame, times=3):
+        for _ in range(times):
+            self.vb.send(raw(frame) if not isinstance(frame, bytes) else frame)
+            time.sleep(0.02)
+        return times
+
+    def b_still_served(self):
+        """B's own, legitimate traffic is still answered."""
+        return frames.arp_resolve(self.vb, self.mb, self.ib, self.gw) == self.gw_mac
+
+    def assert_host_neigh_clean(self):
+        bad = {a: m for a, m in self.host_neigh().items() if m == self.mb}
+        assert not bad, "the host's neighbour table learned B's MAC: %s" % bad
+        assert self.host_neigh().get(self.ia) in (self.ma, None), self.host_neigh()
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_vm_cannot_claim_another_vms_or_the_gateways_address(lab, dns, mode, isolated):
+    """ARP for A's lease and for the gateway, IPv4 from A's lease (ICMP and a
+    DNS query whose answer would go to A): all dropped and counted, the host's
+    and A's neighbour tables unchanged, nothing reaches A."""
+    dns.resolv("203.0.113.2")          # an upstream that refuses: SERVFAIL at once
+    t = Tenants(lab, mode, isolated)
+    before_a = t.guest_neigh().get(t.gw)
+    assert before_a == t.gw_mac, t.guest_neigh()
+    marker = b"vmit-spoofed-src"
+    s_a = sniff(lab, t.ga.ns, t.ga.tap, 4, marker)
+    sent = 0
+    # ARP: "A's address is at B's MAC", as a gratuitous reply and as a request.
+    sent += t.send_b(Ether(src=t.mb, dst=BCAST) /
+                     ARP(op=2, hwsrc=t.mb, psrc=t.ia, hwdst=BCAST, pdst=t.ia))
+    sent += t.send_b(Ether(src=t.mb, dst=t.gw_mac) /
+                     ARP(op=1, hwsrc=t.mb, psrc=t.ia, pdst=t.gw))
+    # ARP: "the gateway is at B's MAC", to everyone and to A directly.
+    sent += t.send_b(Ether(src=t.mb, dst=BCAST) /
+                     ARP(op=2, hwsrc=t.mb, psrc=t.gw, hwdst=BCAST, pdst=t.gw))
+    sent += t.send_b(Ether(src=t.mb, dst=t.ma) /
+                     ARP(op=2, hwsrc=t.mb, psrc=t.gw, hwdst=t.ma, pdst=t.ia))
+    # IPv4 from A's address: the host's echo reply and DNS answer would go to A.
+    sent += t.send_b(Ether(src=t.mb, dst=t.gw_mac) / IP(src=t.ia, dst=t.gw) /
+                     ICMP(type=8, id=0x4242) / marker)
+    sent += t.send_b(Ether(src=t.mb, dst=t.gw_mac) / IP(src=t.ia, dst=t.gw) /
+                     UDP(sport=40053, dport=53) /
+                     DNS(rd=1, qd=DNSQR(qname=marker.decode() + ".example")))
+    # IPv4 from the gateway's address and from an address of another network.
+    sent += t.send_b(Ether(src=t.mb, dst=t.ma) / IP(src=t.gw, dst=t.ia) /
+                     ICMP(type=8, id=0x4243) / marker)
+    sent += t.send_b(Ether(src=t.mb, dst=t.gw_mac) / IP(src="10.99.0.1", dst=t.gw) /
+                     ICMP(type=8, id=0x4244) / marker)
+    assert sniff_count(s_a, 10) == 0, "A received what B sent in its name"
+    t.assert_host_neigh_clean()
+    assert t.guest_neigh().get(t.gw) == t.gw_mac, "A's gateway entry: %s" % t.guest_neigh()
+    # A still talks to the gateway and the host to A.
+    assert t.ga.ping(t.gw), "A lost the gateway"
+    assert t.b_still_served(), "B's own traffic is no longer served"
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), \
+        "B's drops: %s, %d frames should have been dropped" % (vm_drops(t.hb), sent)
+    assert vm_drops(t.ha) == 0, "A's legitimate frames were dropped: %s" % last_stats(t.ha)
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
+def test_vm_cannot_claim_the_gateways_ipv6_addresses(lab, mode):
+    """Neighbour advertisements for the gateway's link-local (and, shared,
+    global) address and IPv6 from those addresses are dropped: A keeps the
+    gateway's MAC for them, the host learns nothing."""
+    t = Tenants(lab, mode, False)
+    ll = eui64_link_local(t.gw_mac)
+    targets = [ll] + ([gateway6(t.ha)] if mode == "shared" else [])
+    for a in targets:
+        assert wait_until(lambda: ping6(t.ga.ns, a, dev=t.ga.tap), 10), "A cannot ping6 %s" % a
+    b_ll = eui64_link_local(t.mb)
+    sent = 0
+    for a in targets:
+        sent += t.send_b(Ether(src=t.mb, dst="33:33:00:00:00:01") /
+                         IPv6(src=b_ll, dst="ff02::1", hlim=255) /
+                         ICMPv6ND_NA(tgt=a, R=1, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=t.mb))
+        sent += t.send_b(Ether(src=t.mb, dst=t.ma) /
+                         IPv6(src=a, dst=eui64_link_local(t.ma)) /
+                         ICMPv6EchoRequest(data=b"vmit-from-the-gw"))
+    # Our own link-local, but with A's MAC as the link-layer address.
+    sent += t.send_b(Ether(src=t.mb, dst="33:33:00:00:00:01") /
+                     IPv6(src=b_ll, dst="ff02::1", hlim=255) /
+                     ICMPv6ND_NA(tgt=b_ll, O=1) / ICMPv6NDOptDstLLAddr(lladdr=t.ma))
+    time.sleep(0.5)
+    neigh = t.guest_neigh()
+    for a in targets:
+        assert neigh.get(a) in (t.gw_mac, None), "A's entry for %s: %s" % (a, neigh)
+        assert ping6(t.ga.ns, a, dev=t.ga.tap), "A lost the gateway's %s" % a
+        assert t.guest_neigh().get(a) == t.gw_mac
+    t.assert_host_neigh_clean()
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
+def test_vlan_tagged_rogue_ra_and_dhcp_offer(lab, mode):
+    """VID-0 tagged router advertisement and DHCP offer: receivers would take
+    them as untagged, so they are dropped; A installs no rogue route or prefix."""
+    t = Tenants(lab, mode, False)
+    t.ga.ns.set_sysctl("net.ipv6.conf.%s.accept_ra" % t.ga.tap, "1")
+    t.ga.ns.set_sysctl("net.ipv6.conf.%s.autoconf" % t.ga.tap, "1")
+    marker = b"vmit-vlan-rogue!"
+    s_a = sniff(lab, t.ga.ns, t.ga.tap, 4, marker)
+    s_host = sniff(lab, lab.host, t.bridge, 4, marker)
+    b_ll = eui64_link_local(t.mb)
+    ra = (IPv6(src=b_ll, dst="ff02::1", hlim=255) / ICMPv6ND_RA(routerlifetime=9000) /
+          ICMPv6NDOptSrcLLAddr(lladdr=t.mb) /
+          ICMPv6NDOptPrefixInfo(prefix="2001:db8:bad::", prefixlen=64) / marker)
+    offer = (IP(src=t.ib, dst="255.255.255.255") / UDP(sport=67, dport=68) /
+             frames.BOOTP(op=2, xid=0x1234, yiaddr=t.ia, siaddr=t.ib, sname=marker,
+                          chaddr=frames.mac_bytes(t.ma) + b"\0" * 10) /
+             frames.DHCP(options=[("message-type", "offer"), ("server_id", t.ib),
+                                  ("router", t.ib), ("lease_time", 60), "end"]))
+    sent = 0
+    for tag in (0x8100, 0x88a8, 0x9100):
+        for inner, dst, etype in ((ra, "33:33:00:00:00:01", 0x86dd), (offer, BCAST, 0x0800)):
+            f = Ether(src=t.mb, dst=dst, type=tag) / Dot1Q(vlan=0, type=etype) / inner
+            sent += t.send_b(f)
+    assert sniff_count(s_a, 10) == 0, "A received a tagged rogue frame"
+    assert sniff_count(s_host, 10) == 0, "a tagged rogue frame reached the bridge"
+    routes = t.ga.ns.run(["ip", "-6", "route", "show"]).stdout
+    assert "2001:db8:bad" not in routes and b_ll not in routes, routes
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+    assert t.b_still_served()
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_vm_cannot_take_another_vms_mac(lab, isolated):
+    """B sends from A's vmnet_mac_address: the bridge keeps A's MAC on A's
+    port (a sticky entry), so the host's traffic for A still reaches A."""
+    t = Tenants(lab, "shared", isolated)
+    tap_a = t.ha.info["tap"]
+    assert t.fdb_port(t.ma) == tap_a
+    sent = t.send_b(Ether(src=t.ma, dst=BCAST) /
+                    ARP(op=1, hwsrc=t.ma, psrc="0.0.0.0", pdst=t.gw), times=5)
+    assert t.fdb_port(t.ma) == tap_a, "the bridge moved A's MAC to another port"
+    assert lab.host.run(["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", t.ia],
+                        check=False).returncode == 0, "the host's traffic for A is lost"
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+
+
+def test_vm_may_use_one_mac_of_its_own_and_keeps_it(lab):
+    """A's VM uses a MAC of its own (as QEMU guests do): it works, and is
+    pinned to A's port, so B cannot take it; B's attempt is refused with one
+    warning and its frames dropped. A third MAC of A is not A's either."""
+    own = "52:54:00:12:34:56"
+    t = Tenants(lab, "shared", False, mac_a=own)
+    tap_a = t.ha.info["tap"]
+    assert wait_until(lambda: t.fdb_port(own) == tap_a, 5), t.fdb_port(own)
+    assert t.ha.wait_stderr(r"INFO  \[main\] the VM also sends from %s" % own)
+    assert t.ha.wait_stderr(r"pinned to %s" % tap_a)
+    sent = t.send_b(Ether(src=own, dst=BCAST) /
+                    ARP(op=1, hwsrc=own, psrc="0.0.0.0", pdst=t.gw), times=5)
+    time.sleep(0.2)
+    assert t.fdb_port(own) == tap_a, "B took over A's own MAC in the bridge"
+    assert t.hb.wait_stderr(r"WARN  \[main\] frames from %s are dropped: another VM" % own)
+    assert lab.host.run(["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", t.ia],
+                        check=False).returncode == 0
+    # B itself, with its own MAC, is served as before.
+    assert t.b_still_served()
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+    # A third MAC from A: dropped by A's helper.
+    before = vm_drops(t.ha)
+    other = "52:54:00:12:34:99"
+    t.ga.ns.run(["/usr/bin/python3", "-c",
+                 "from scapy.all import *; conf.verb=0; sendp(Ether(src=%r,dst='ff:ff:ff:ff:ff:ff')"
+                 "/ARP(op=1,hwsrc=%r,psrc='0.0.0.0',pdst=%r), iface=%r, count=3)"
+                 % (other, other, t.gw, t.ga.tap)])
+    assert wait_until(lambda: vm_drops(t.ha) >= before + 3, 5), (vm_drops(t.ha), before)
+    assert t.fdb_port(other) is None
+
+
+# --------------------------------------------------------------------------
+# leases belong to their user
+
+ID = "2835E074-9892-4A79-AFFB-7E41D2605678"
+
+
+def lease_lines(lab, bridge):
+    path = lab.host.lib_dir / ("%s.leases" % bridge)
+    out = []
+    for line in path.read_text().splitlines():
+        out.append(dict(kv.split("=", 1) for kv in line.split()))
+    return out
+
+
+def refused(lab, args, env):
+    """Runs a helper expected to be refused; returns its stderr lines."""
+    before = sorted(lab.host.link_names())
+    h, _ = lab.helper(args, env=env, wait_json=False)
+    if not wait_until(lambda: not h.alive(), 10):
+        h.kill()
+        raise AssertionError("helper was not refused: %s" % h.stdout_rest())
+    rc = h.wait()
+    out = h.stdout_rest()
+    assert rc != 0, "helper was not refused:\n%s%s" % (out, h.stderr())
+    assert out == b"", out
+    assert sorted(lab.host.link_names()) == before, "a refused helper changed the links"
+    return [l for l in h.stderr_lines() if l.startswith("ERROR")]
+
+
+def test_interface_id_theft_across_users(lab):
+    """User B starts a helper with the interface id of user A's running VM
+    (the lease file is world-readable): refused, naming A's helper. Once A's
+    helper stopped, B gets an address of its own, not A's; A, back while B
+    runs, is refused (one MAC per network); after B, A has its address back."""
+    ha, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
+    ia = ha.info["lease_address"]
+    leases = lease_lines(lab, ha.bridge)
+    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_B))
+    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0] and ID in errors[0], errors
+    assert lease_lines(lab, ha.bridge) == leases, "a refused helper changed the leases"
+    assert [l.get("uid") for l in leases] == [sudo_env(USER_A)["SUDO_UID"]], leases
+    assert leases[0]["pid"] == str(ha.pid) and leases[0]["interface_id"] == ID
+    # The same user twice: no shared lease either.
+    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_A))
+    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0], errors
+    assert ha.stop() == 0
+    # Within the lease time B gets another address.
+    hb, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_B))
+    assert hb.info["lease_address"] != ia, "B got A's address"
+    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_A))
+    assert len(errors) == 1 and ("pid %d" % hb.pid) in errors[0], errors
+    assert hb.stop() == 0
+    ha2, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
+    assert ha2.info["lease_address"] == ia
+    uids = {l["uid"]: l["ip_address"] for l in lease_lines(lab, ha2.bridge)}
+    assert uids == {sudo_env(USER_A)["SUDO_UID"]: ia,
+                    sudo_env(USER_B)["SUDO_UID"]: hb.info["lease_address"]}, uids
+
+
+def test_one_mac_per_network(lab):
+    """A lease with our MAC held by a running helper (another interface id:
+    two ids whose MACs collide) refuses the start, naming that helper."""
+    h1, _ = lab.helper([])
+    h2, _ = lab.helper(["--interface-id", ID])
+    mac = h2.info["vmnet_mac_address"]
+    assert h2.stop() == 0
+    path = lab.host.lib_dir / ("%s.leases" % h1.bridge)
+    other = "6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11"
+    # h1 holds, per this line, another id with h2's MAC.
+    path.write_text(path.read_text() +
+                    "ip_address=192.168.105.250 hw_address=%s interface_id=%s uid=0 pid=%d "
+                    "time=%d\n" % (mac, other, h1.pid, int(time.time())))
+    errors = refused(lab, ["--interface-id", ID], None)
+    assert len(errors) == 1, errors
+    assert mac in errors[0] and ("pid %d" % h1.pid) in errors[0] and other in errors[0], errors
+    # A lease of a pid that is no helper (reused by another program) holds nothing.
+    sleeper = lab.popen(["sleep", "30"])
+    path.write_text(path.read_text().replace("pid=%d" % h1.pid, "pid=%d" % sleeper.pid))
+    h3, _ = lab.helper(["--interface-id", ID])
+    assert h3.info["vmnet_mac_address"] == mac
+
+
+def test_lease_records_its_last_use(lab):
+    """The reaper (under its seccomp filter) writes the helper's exit into the
+    lease: the lease time counts from the last use, not the start."""
+    h, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
+    start = int(lease_lines(lab, h.bridge)[0]["time"])
+    time.sleep(1.1)
+    assert h.stop() == 0
+    assert wait_until(lambda: int(lease_lines(lab, h.bridge)[0]["time"]) > start, 5), \
+        "the lease still says %d: %s" % (start, h.stderr())
+    assert "cannot update" not in h.stderr()

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The administrator's policy: parsing, named networks, what users may do. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "t.h"
+
+static int parse(const char *text, struct policy *p, char *err)
+{
+	return policy_parse(text, strlen(text), p, err, 256);
+}
+
+static void test_defaults(void)
+{
+	struct policy p;
+	char err[256];
+
+	CHECK(parse("", &p, err) == 0);
+	CHECK(p.nsubnets == 3 && p.bridged && p.bridged_physical && p.ninterfaces == 0);
+	CHECK(p.max_helpers == POLICY_DEFAULT_MAX_HELPERS && !p.named_only && p.nnetworks == 0);
+	CHECK(parse("# only a comment\n\n   \t\n", &p, err) == 0);
+	/* The built-in networks. */
+	CHECK(policy_network(&p, "shared") && policy_network(&p, "shared")->mode == MODE_SHARED);
+	CHECK(policy_network(&p, "host") && policy_network(&p, "host")->mode == MODE_HOST);
+	CHECK(policy_network(&p, "bridged") == NULL && policy_network(&p, "") == NULL);
+}
+
+static const char *full =
+	"# the lab's policy\n"
+	"subnets = 192.168.0.0/16, 10.20.0.0/16 # two ranges\n"
+	"bridged = yes\n"
+	"bridged-interfaces = physical br-lan,docker0\n"
+	"max-helpers-per-user = 8\n"
+	"named-networks-only = no\n"
+	"\n"
+	"[network lab]\n"
+	"mode = host\n"
+	"start-address = 10.20.0.1\n"
+	"end-address = 10.20.0.254\r\n"
+	"subnet-mask = 255.255.255.0\n"
+	"isolation = yes\n"
+	"mtu = 9000\n"
+	"[ network  lan ]\n"
+	"\tmode = bridged\n"
+	"\tshared-interface = eth1\n"
+	"[network shared]\n"
+	"mode = shared\n"
+	"start-address = 192.168.50.1\n"
+	"end-address = 192.168.50.100\n"
+	"subnet-mask = 255.255.255.0";
+
+static void test_full(void)
+{
+	struct policy p;
+	char err[256];
+	const struct policy_network *n;
+
+	CHECK(parse(full, &p, err) == 0);
+	CHECK_STR(err, "");
+	CHECK(p.nsubnets == 2 && p.subnets[1].addr == 0x0a140000u && p.subnets[1].mask == 0xffff0000u);
+	CHECK(p.bridged && p.bridged_physical && p.ninterfaces == 2);
+	CHECK_STR(p.bridged_interfaces[0], "br-lan");
+	CHECK_STR(p.bridged_interfaces[1], "docker0");
+	CHECK(p.max_helpers == 8 && !p.named_only && p.nnetworks == 3);
+	n = policy_network(&p, "lab");
+	CHECK(n && n->mode == MODE_HOST && n->start == 0x0a140001u && n->end == 0x0a1400feu &&
+	      n->mask == 0xffffff00u && n->isolation && n->mtu == 9000);
+	n = policy_network(&p, "lan");
+	CHECK(n && n->mode == MODE_BRIDGED);
+	CHECK(n && strcmp(n->shared_interface, "eth1") == 0);
+	/* A definition of "shared" replaces the built-in one. */
+	n = policy_network(&p, "shared");
+	CHECK(n && n->start == 0xc0a83201u);
+	CHECK(policy_network(&p, "host") && policy_network(&p, "host")->start == 0);
+	CHECK(policy_network(&p, "LAB") == NULL);
+}
+
+static void test_malformed(void)
+{
+	static const struct { const char *text, *want; } cases[] = {
+		{ "subnets 10.0.0.0/8", "line 1: expected \"key = value\"" },
+		{ "\n\nfoo = 1", "line 3: unknown setting \"foo\"" },
+		{ "bridged = maybe", "line 1: bridged: \"maybe\" is not yes or no" },
+		{ "bridged =", "line 1: \"bridged\" has no value" },
+		{ "bridged = yes\nbridged = no", "line 2: \"bridged\" is set twice" },
+		{ "max-helpers-per-user = 0", "line 1: max-helpers-per-user" },
+		{ "max-helpers-per-user = 12345678901", "line 1: max-helpers-per-user" },
+		{ "max-helpers-per-user = -1", "line 1: max-helpers-per-user" },
+		{ "subnets = 10.0.0.0", "line 1: subnets: \"10.0.0.0\" is not ADDRESS/PREFIX" },
+		{ "subnets = 10.0.0.1/8", "line 1: subnets: \"10.0.0.1/8\" has host bits set" },
+		{ "subnets = 8.8.0.0/16", "line 1: subnets: \"8.8.0.0/16\" is not inside" },
+		{ "subnets = 10.0.0.0/7", "line 1: subnets: \"10.0.0.0/7\" is not ADDRESS/PREFIX" },
+		{ "bridged-interfaces = a/b", "line 1: bridged-interfaces: \"a/b\" is not an interface" },
+		{ "bridged-interfaces = 0123456789abcdef", "line 1: bridged-interfaces" },
+		{ "mode = host", "line 1: \"mode\" belongs in a [network NAME] section" },
+		{ "[network a]\nmode = host\nsubnets = 10.0.0.0/8", "line 3: \"subnets\" is a global" },
+		{ "[network]", "line 1: expected \"[network NAME]\"" },
+		{ "[net a]", "line 1: expected \"[network NAME]\"" },
+		{ "[network a b]", "line 1: network name \"a b\"" },
+		{ "[network a", "line 1: expected \"[network NAME]\"" },
+		{ "[network a]\n[network b]\nmode = host", "line 2: network \"a\" has no mode" },
+		{ "[network a]\nmode = host\n[network a]\nmode = host", "line 3: network \"a\" is defined twice" },
+		{ "[network a]\nmode = wifi", "line 2: mode: \"wifi\" is not shared, host or bridged" },
+		{ "[network a]\nmode = bridged", "network \"a\": bridged mode needs shared-interface" },
+		{ "[network a]\nmode = bridged\nshared-interface = eth0\nisolation = yes",
+		  "network \"a\": bridged mode takes only shared-interface" },
+		{ "[network a]\nmode = host\nshared-interface = eth0", "shared-interface is for bridged" },
+		{ "[network a]\nmode = host\nstart-address = 10.0.0.1", "go together" },
+		{ "[network a]\nmode = host\nstart-address = 10.0.0.1\nend-address = 10.0.0.9\n"
+		  "subnet-mask = 255.0.255.0", "not a netmask" },
+		{ "[network a]\nmode = host\nstart-address = 8.8.8.1\nend-address = 8.8.8.9\n"
+		  "subnet-mask = 255.255.255.0", "not inside the private" },
+		{ "[network a]\nmode = host\nstart-address = 10.0.0.9\nend-address = 10.0.0.1\n"
+		  "subnet-mask = 255.255.255.0", "not a range" },
+		{ "[network a]\nmode = host\nstart-address = 10.0.0.300", "not an IPv4 address" },
+		{ "[network a]\nmode = host\nmtu = 100", "mtu: \"100\" is not a number in 1280..65520" },
+		{ "bridged = yes\x01", "line 1: a byte that is not printable ASCII" },
+		{ "bridged = y\xc3\xa9s", "line 1: a byte that is not printable ASCII" },
+	};
+	struct policy p;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = parse(cases[i].text, &p, err);
+
+		CHECK(rc == -1);
+		if (!strstr(err, cases[i].want))
+			fprintf(stderr, "case %zu: \"%s\" lacks \"%s\"\n", i, err, cases[i].want);
+		CHECK(strstr(err, cases[i].want) != NULL);
+		CHECK(strchr(err, '\n') == NULL);   /* one line */
+	}
+	/* A NUL inside the text is not a terminator. */
+	CHECK(policy_parse("bridged = no\0x", 14, &p, err, sizeof(err)) == -1);
+	/* The comment marker needs a blank before it inside a value. */
+	CHECK(parse("bridged-interfaces = a#b", &p, err) == 0 && p.ninterfaces == 1);
+	CHECK_STR(p.bridged_interfaces[0], "a#b");
+}
+
+static void test_allows(void)
+{
+	struct policy p;
+	char err[256];
+	struct policy_request r = { .mode = MODE_SHARED, .start = 0xc0a86901u, .mask = 0xffffff00u };
+
+	policy_defaults(&p);
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	/* Subnets: inside an allowed one, wholly. */
+	CHECK(parse("subnets = 192.168.64.0/18", &p, err) == 0);
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	r.start = 0xc0a80101u;
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == -1);
+	CHECK_STR(err, "subnet 192.168.1.0/24 is not allowed: users may create networks in "
+		  "192.168.64.0/18 (" VMNET_CONF ")");
+	r.start = 0xc0a84001u;
+	r.mask = 0xffff0000u;     /* 192.168.0.0/16 is bigger than the allowed /18 */
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == -1);
+	/* A named network is the administrator's: allowed. */
+	r.named = true;
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	/* Only named networks. */
+	CHECK(parse("named-networks-only = yes", &p, err) == 0);
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	r.named = false;
+	r.mask = 0xffffff00u;
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "only named networks") != NULL);
+	/* Bridged: physical by default, bridges only when listed. */
+	policy_defaults(&p);
+	r = (struct policy_request){ .mode = MODE_BRIDGED, .shared_interface = "eth0", .physical = true };
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	r.shared_interface = "docker0";
+	r.physical = false;
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "--shared-interface \"docker0\" is not allowed: users may bridge physical "
+		      "Ethernet interfaces") != NULL);
+	CHECK(parse("bridged-interfaces = physical, docker0", &p, err) == 0);
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	/* Only the listed ones. */
+	CHECK(parse("bridged-interfaces = eth1", &p, err) == 0);
+	r.shared_interface = "eth0";
+	r.physical = true;
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "only the listed interfaces") != NULL);
+	r.shared_interface = "eth1";
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	/* Not at all. */
+	CHECK(parse("bridged = no", &p, err) == 0);
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "bridged mode is not allowed") != NULL);
+}
+
+static void test_load(void)
+{
+	char dir[] = "/tmp/vmnet-policy-test.XXXXXX", path[256], err[256];
+	struct policy p;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	chmod(dir, 0755);
+	snprintf(path, sizeof(path), "%s/vmnet-helper.conf", dir);
+	/* Missing: the defaults. */
+	CHECK(policy_load(path, &p, err, sizeof(err)) == 0 && p.max_helpers == POLICY_DEFAULT_MAX_HELPERS);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("max-helpers-per-user = 3\n", f);
+		fclose(f);
+	}
+	chmod(path, 0644);
+	if (geteuid() == 0) {
+		CHECK(policy_load(path, &p, err, sizeof(err)) == 0 && p.max_helpers == 3);
+		/* Writable by others, by a group that is not root's, or owned by a user. */
+		chmod(path, 0646);
+		CHECK(policy_load(path, &p, err, sizeof(err)) == -1);
+		CHECK(strstr(err, "must be a regular file owned by root") != NULL);
+		chmod(path, 0664);
+		CHECK(policy_load(path, &p, err, sizeof(err)) == 0);
+		CHECK(chown(path, 0, 1) == 0);
+		CHECK(policy_load(path, &p, err, sizeof(err)) == -1);
+		CHECK(chown(path, 1, 0) == 0);
+		chmod(path, 0644);
+		CHECK(policy_load(path, &p, err, sizeof(err)) == -1);
+		CHECK(chown(path, 0, 0) == 0);
+		/* A directory others may write to. */
+		chmod(dir, 0777);
+		CHECK(policy_load(path, &p, err, sizeof(err)) == -1);
+		CHECK(strstr(err, "must be a directory owned by root") != NULL);
+		chmod(dir, 0755);
+		/* Malformed: the path and the line. */
+		f = fopen(path, "w");
+		if (f) {
+			fputs("bridged = perhaps\n", f);
+			fclose(f);
+		}
+		CHECK(policy_load(path, &p, err, sizeof(err)) == -1);
+		CHECK(strstr(err, "vmnet-helper.conf: line 1: bridged") != NULL);
+		/* A symlink is not followed. */
+		unlink(path);
+		CHECK(symlink("/etc/hostname", path) == 0);
+		CHECK(policy_load(path, &p, err, sizeof(err)) == -1);
+	}
+	unlink(path);
+	CHECK(rmdir(dir) == 0);
+}
+
+static void tests(void)
+{
+	test_defaults();
+	test_full();
+	test_malformed();
+	test_allows();
+	test_load();
+}
+
+T_MAIN
