@@ -770,13 +770,17 @@ int network_lock(struct network *n)
 		return -err;
 	}
 	n->lock_fd = fd;
+	/* Nothing blocks on the user's stderr while every helper waits for us. */
+	log_hold();
 	return 0;
 }
 
 void network_unlock(struct network *n)
 {
-	if (n->lock_fd >= 0)
+	if (n->lock_fd >= 0) {
 		close(n->lock_fd);
+		log_release();
+	}
 	n->lock_fd = -1;
 }
 
@@ -835,11 +839,12 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 	struct nl_fdb e;
 	int ret = nl_fdb_pin(ifindex, mac);
 
-	snprintf(holder, IF_NAMESIZE, "?");
+	if (holder)
+		snprintf(holder, IF_NAMESIZE, "?");
 	for (int tries = 0; ret == -EEXIST && tries < 3; tries++) {
 		ret = nl_fdb_get(n->bridge_ifindex, mac, &e);
 		if (ret == 0 && !fdb_learned(&e)) {
-			if (!if_indextoname((unsigned)e.ifindex, holder))
+			if (holder && !if_indextoname((unsigned)e.ifindex, holder))
 				snprintf(holder, IF_NAMESIZE, "%d", e.ifindex);
 			return e.ifindex == ifindex ? 0 : -EEXIST;
 		}

@@ -93,7 +93,8 @@ int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool 
  * Under the lock: pins mac to port ifindex in the bridge's forwarding table
  * (nl_fdb_pin), exclusively: an entry the bridge only learned is replaced,
  * one pinned to another port (another VM's MAC) or a port's own address is
- * never taken: -EEXIST, with holder naming that port. 0 or -errno.
+ * never taken: -EEXIST, with holder (unless NULL) naming that port. 0 or
+ * -errno.
  */
 int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 		    char holder[IF_NAMESIZE]);
