@@ -856,12 +856,25 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 	return ret;
 }
 
+/* IPv6 off on the bridge (or on the host): the kernel keeps no IPv6
+ * neighbours there, so there is nothing to bind, and VMs' IPv6 among
+ * themselves stays theirs. */
+static bool bridge_without_ipv6(const struct network *n)
+{
+	char key[96], val[8];
+
+	snprintf(key, sizeof(key), "ipv6/conf/%s/disable_ipv6", n->bridge);
+	return sysctl_get(key, val, sizeof(val)) < 0 || strcmp(val, "0") != 0;
+}
+
 int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
 {
 	struct nl_neigh6 e;
 	struct nl_fdb f;
 	int ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, false);
 
+	if (ret < 0 && ret != -EEXIST && bridge_without_ipv6(n))
+		return 0;
 	if (ret != -EEXIST)
 		return ret;
 	ret = nl_neigh6_get(n->bridge_ifindex, addr, &e);

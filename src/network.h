@@ -103,7 +103,8 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
  * served: a permanent neighbour entry on the bridge, so the host never
  * learns another MAC for it. -EEXIST if another VM holds it (a permanent
  * entry whose MAC a port has pinned); an entry the kernel learned, or one
- * left by a VM that is gone, is taken over. 0 or -errno.
+ * left by a VM that is gone, is taken over. With IPv6 off on the bridge
+ * there is no neighbour table to bind in: 0. 0 or -errno.
  */
 int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6]);
 /* Under the lock: removes that entry if it is still addr -> mac. */

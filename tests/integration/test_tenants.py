@@ -266,6 +266,28 @@ def test_ipv6_addresses_per_vm_are_bounded(lab):
 
 
 @pytest.mark.parametrize("mode", ["shared", "host"])
+def test_ipv6_between_vms_without_ipv6_on_the_host(lab, mode):
+    """IPv6 off on the host's side (the bridge's disable_ipv6): the host has
+    no IPv6 neighbours to protect, so nothing is bound, and two VMs still
+    talk IPv6 link-local to each other, as on any switch."""
+    lab.host.set_sysctl("net.ipv6.conf.default.disable_ipv6", "1")
+    ha, vma = lab.helper(mode_args(mode, False))
+    hb, vmb = lab.helper(mode_args(mode, False))
+    ma, mb = ha.info["vmnet_mac_address"], hb.info["vmnet_mac_address"]
+    assert lab.host.sysctl("net.ipv6.conf.%s.disable_ipv6" % ha.bridge) == "1"
+    marker = b"vmit-ipv6-no-host"
+    vmb.drain()
+    for i in range(3):
+        vma.send(raw(Ether(src=ma, dst=mb) /
+                     IPv6(src=eui64_link_local(ma), dst=eui64_link_local(mb)) /
+                     ICMPv6EchoRequest(data=marker)))
+        time.sleep(0.05)
+    got = vmb.recv_until(lambda f: marker in f, timeout=5)
+    assert got, "B received none of A's IPv6 frames"
+    assert vm_drops(ha) == 0, last_stats(ha)
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
 @pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
 def test_vlan_tagged_rogue_ra_and_dhcp_offer(lab, mode, isolated):
     """VID-0 tagged router advertisement and DHCP offer: receivers would take
