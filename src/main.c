@@ -209,12 +209,14 @@ static void resolve_network(struct ctx *c)
 /*
  * A user who ran the helper through sudo gets what the policy allows
  * (policy.h); root is not limited. Before anything is set up, so a refusal
- * is one line and changes nothing.
+ * is one line and changes nothing. Without addresses the subnet is checked
+ * as network_choose picks it (policy_subnet), under the network lock.
  */
 static void check_policy(struct ctx *c)
 {
 	struct policy_request r = {
-		.named = c->opt.network != NULL, .mode = c->opt.mode, .start = c->opt.start,
+		.named = c->opt.network != NULL, .automatic = c->opt.auto_network,
+		.mode = c->opt.mode, .start = c->opt.start,
 		.mask = c->opt.mask, .shared_interface = c->opt.shared_interface,
 		.physical = c->physical,
 	};
@@ -232,6 +234,13 @@ static void check_policy(struct ctx *c)
 			 VMNET_CONF);
 		die(err);
 	}
+}
+
+/* network_choose's filter for a user: the subnets the policy allows. */
+static int policy_subnet(const void *policy, uint32_t gateway, uint32_t mask, char *why,
+			 size_t len)
+{
+	return policy_allows_subnet(policy, gateway, mask, why, len);
 }
 
 /* Who the datapath runs as; a malformed SUDO_UID/SUDO_GID changes nothing. */
@@ -373,6 +382,10 @@ static void setup_network(struct ctx *c)
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
 	host_nameservers(&c->net);
+	if (c->user.from_sudo) {
+		c->net.allow = policy_subnet;
+		c->net.allow_arg = &c->policy;
+	}
 	/* Without address options: the default, or the next free network. */
 	if (c->opt.auto_network && network_choose(&c->net) < 0) {
 		network_unlock(&c->net);

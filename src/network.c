@@ -475,6 +475,12 @@ static uint32_t find_automatic(const struct network *n, const struct snapshot *s
 	return best;
 }
 
+/* Does the policy (n->allow) let this user create the /24 at gateway? */
+static bool allowed(const struct network *n, uint32_t gateway, char *why, size_t len)
+{
+	return !n->allow || n->allow(n->allow_arg, gateway, n->mask, why, len) == 0;
+}
+
 /* Is candidate gateway usable (free or ours to join)? Fills why if not. */
 static bool usable(const struct network *n, const struct snapshot *sn, uint32_t gateway,
 		   enum candidate *verdict, char *why, size_t len)
@@ -482,13 +488,18 @@ static bool usable(const struct network *n, const struct snapshot *sn, uint32_t 
 	struct network c = *n;
 
 	set_gateway(&c, gateway);
+	if (!allowed(n, gateway, why, len)) {
+		*verdict = CAND_TAKEN;
+		return false;
+	}
 	*verdict = classify(&c, sn, why, len);
 	return *verdict != CAND_TAKEN;
 }
 
 static int choose(struct network *n, const struct snapshot *sn)
 {
-	char why[128] = "", ignored[128], from[32], to[32];
+	char why[384] = "", ignored[384], refused[384] = "", from[32], to[32];
+	bool dflt_allowed = allowed(n, n->gateway, ignored, sizeof(ignored));
 	enum candidate dflt, v;
 	uint32_t g;
 
@@ -505,6 +516,9 @@ static int choose(struct network *n, const struct snapshot *sn)
 	if (dflt == CAND_FREE)
 		return 0;
 	for (g = n->gateway + AUTO_STEP; g <= AUTO_LAST_GATEWAY; g += AUTO_STEP) {
+		/* The policy's refusal, if any, says more than "taken" would. */
+		if (!refused[0] && dflt_allowed && !allowed(n, g, refused, sizeof(refused)))
+			continue;
 		if (!usable(n, sn, g, &v, ignored, sizeof(ignored)))
 			continue;
 		set_gateway(n, g);
@@ -513,7 +527,8 @@ static int choose(struct network *n, const struct snapshot *sn)
 		return 0;
 	}
 	ERROR("network", "no free network for %s mode: default %s cannot be used (%s), nor any "
-	      "/24 after it up to 192.168.255.0/24", options_mode_name(n->mode), from, why);
+	      "/24 after it up to 192.168.255.0/24%s%s", options_mode_name(n->mode), from, why,
+	      refused[0] ? "; " : "", refused);
 	return -EADDRNOTAVAIL;
 }
 

@@ -49,6 +49,10 @@ struct network {
 	 * gateway is (both would send the host's own traffic to a VM). */
 	uint32_t nameservers[3];
 	int nnameservers;
+	/* Which subnets network_choose may pick (NULL: any). Set for a user
+	 * limited by the administrator's policy: 0, or -1 with why. */
+	int (*allow)(const void *arg, uint32_t gateway, uint32_t mask, char *why, size_t len);
+	const void *allow_arg;
 	bool ipv6;
 	uint8_t prefix6[8];
 	uint8_t gateway6[16], ll6[16];        /* set by network_join */
@@ -72,7 +76,8 @@ void network_unlock(struct network *n);
  *   3. else the default, if free;
  *   4. else the next /24 after the default that is free, up to 192.168.255.0.
  * "Free": no network of the other mode (or another mask) in use, no host
- * address or route in it. Logs the choice when it is not the default. May
+ * address or route in it, and allowed (n->allow) when that is set: a
+ * candidate the policy refuses is passed over as a taken one. Logs the choice when it is not the default. May
  * change gateway, end, bridge and bridge_mac. 0, or -errno (ERROR logged).
  */
 int network_choose(struct network *n);
