@@ -57,6 +57,9 @@
 #define RA_PREFERRED_LIFETIME 14400
 #define RA_DNS_LIFETIME 1800
 #define RESOLV_CONF "/etc/resolv.conf"
+/* systemd-resolved's list of the servers it forwards to: the host's real
+ * nameservers when /etc/resolv.conf names its stub, 127.0.0.53. */
+#define RESOLVED_CONF "/run/systemd/resolve/resolv.conf"
 /* How long the VM thread waits for the reaper to pin a second MAC (once). */
 #define CLAIM_TIMEOUT_MS 1000
 
@@ -349,11 +352,11 @@ static void setup_bridged(struct ctx *c)
 	INFO("main", "started vmnet interface %s on %s", c->tap.name, c->br.lower);
 }
 
-/* The host's IPv4 nameservers, which no network may contain (network.h). */
-static void host_nameservers(struct network *n)
+/* The IPv4 nameservers of one resolv.conf-format file, if it exists. */
+static void read_nameservers(struct network *n, const char *path)
 {
 	char names[8][DNS_ADDR_TEXT], *text = calloc(1, 65537);
-	int fd = open(RESOLV_CONF, O_RDONLY | O_CLOEXEC), count = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), count = 0;
 	ssize_t len = fd >= 0 && text ? read(fd, text, 65536) : -1;
 	struct in_addr a;
 
@@ -362,9 +365,20 @@ static void host_nameservers(struct network *n)
 	if (len > 0)
 		count = dns_resolv_nameservers(text, names, 8);
 	free(text);
-	for (int i = 0; i < count && n->nnameservers < 3; i++)
-		if (inet_pton(AF_INET, names[i], &a) == 1)
-			n->nameservers[n->nnameservers++] = ntohl(a.s_addr);
+	for (int i = 0; i < count && n->nnameservers < 8; i++) {
+		if (inet_pton(AF_INET, names[i], &a) != 1)
+			continue;
+		n->nameserver_file[n->nnameservers] = path;
+		n->nameservers[n->nnameservers++] = ntohl(a.s_addr);
+	}
+}
+
+/* The host's IPv4 nameservers, which no network may contain (network.h):
+ * /etc/resolv.conf's, and systemd-resolved's upstream ones when present. */
+static void host_nameservers(struct network *n)
+{
+	read_nameservers(n, RESOLV_CONF);
+	read_nameservers(n, RESOLVED_CONF);
 }
 
 /* Under the network lock: bridge, TAP, port, lease. Undone on failure. */

@@ -292,8 +292,9 @@ static int check_nameservers(const struct network *n)
 	for (int i = 0; i < n->nnameservers; i++) {
 		if (!overlaps(n->nameservers[i], 32, n->gateway, mask_prefix(n->mask)))
 			continue;
-		ERROR("network", "network %s contains the host's nameserver %s (/etc/resolv.conf)",
-		      net_cidr(n, want, sizeof(want)), ip_str(n->nameservers[i], have));
+		ERROR("network", "network %s contains the host's nameserver %s (%s)",
+		      net_cidr(n, want, sizeof(want)), ip_str(n->nameservers[i], have),
+		      n->nameserver_file[i]);
 		return -EADDRINUSE;
 	}
 	return 0;

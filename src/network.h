@@ -44,10 +44,14 @@ struct network {
 	 * mode sets ipv6 and prefix6 before network_join: the bridge also gets
 	 * gateway6 (prefix6::1/64). network_join clears ipv6 (with a WARN) if
 	 * the host has IPv6 off. */
-	/* The host's IPv4 nameservers (resolv.conf), set before network_join:
-	 * a network containing one is refused, as one containing a default
-	 * gateway is (both would send the host's own traffic to a VM). */
-	uint32_t nameservers[3];
+	/* The host's IPv4 nameservers, set before network_join: a network
+	 * containing one is refused, as one containing a default gateway is
+	 * (both would send the host's own traffic to a VM). From
+	 * /etc/resolv.conf and, with systemd-resolved (whose stub 127.0.0.53
+	 * /etc/resolv.conf names), its upstream servers; nameserver_file[i]
+	 * names the file of nameservers[i] for the error line. */
+	uint32_t nameservers[8];
+	const char *nameserver_file[8];
 	int nnameservers;
 	/* Which subnets network_choose may pick (NULL: any). Set for a user
 	 * limited by the administrator's policy: 0, or -1 with why. */

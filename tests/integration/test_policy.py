@@ -9,7 +9,7 @@ runs it without them and is not limited by the policy.
 
 import pytest
 
-from conftest import Policy, sudo_env, wait_until
+from conftest import Policy, Resolved, sudo_env, wait_until
 
 USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
 # Only this file runs helpers as it: its count of running helpers is ours alone.
@@ -70,6 +70,23 @@ def test_subnet_with_the_hosts_nameserver_refused(lab, resolv, who):
     # Another subnet is fine.
     resolv.write("10.45.0.53")
     started(lab, NET, env=env)
+
+
+def test_nameserver_behind_systemd_resolved_refused(lab, resolv):
+    """/etc/resolv.conf names systemd-resolved's stub 127.0.0.53; the host's
+    real nameserver 10.44.0.53 is in /run/systemd/resolve/resolv.conf: a
+    network containing it is refused all the same, naming the file, and
+    automatic selection passes over it."""
+    lab.remote()
+    resolv.write("127.0.0.53")
+    upstream = Resolved(lab, "10.44.0.53")
+    line = refused(lab, NET, policy=upstream, needle="nameserver 10.44.0.53")
+    assert "/run/systemd/resolve/resolv.conf" in line, line
+    upstream = Resolved(lab, "192.168.105.53")
+    h = started(lab, [], policy=upstream)
+    assert h.info["vmnet_start_address"] != "192.168.105.1", h.info
+    # Elsewhere: fine.
+    started(lab, NET, policy=Resolved(lab, "10.45.0.53"))
 
 
 def test_subnet_with_the_default_gateway_refused(lab, resolv):
