@@ -16,7 +16,7 @@
 #define START 0xc0a86901u
 #define END 0xc0a86910u
 
-static int odd_alive(pid_t pid) { return pid & 1; }
+static int odd_alive(const struct lease *l) { return l->pid & 1; }
 
 /* Whatever the file says: an address in the pool, or a refusal that names a
  * live lease holding our id or MAC. */

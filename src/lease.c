@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "ip4.h"
 #include "lease.h"
+#include "privileges.h"
 
 /* ~8 MiB of text at most; far more VMs than one host will run. */
 #define LEASE_MAX 65536
@@ -225,9 +227,9 @@ static bool in_pool(uint32_t a, uint32_t start, uint32_t end)
 	return a > start && a <= end;
 }
 
-static bool holder_alive(const struct lease *l, int (*alive)(pid_t))
+static bool holder_alive(const struct lease *l, int (*alive)(const struct lease *))
 {
-	return l->pid > 0 && alive(l->pid);
+	return l->pid > 0 && alive(l);
 }
 
 static bool same_id(const struct lease *l, const char *id)
@@ -274,7 +276,7 @@ static int live_conflict(const struct lease *leases, size_t n, const struct leas
 
 /* Another live helper holds addr under another id (only in a damaged file). */
 static bool addr_conflict(const struct lease *leases, size_t n, size_t self,
-			  int (*alive)(pid_t))
+			  int (*alive)(const struct lease *))
 {
 	for (size_t j = 0; j < n; j++) {
 		if (j != self && leases[j].addr == leases[self].addr &&
@@ -515,22 +517,57 @@ static void read_comm(const char *path, char *buf, size_t cap)
 	buf[n > 0 ? n : 0] = '\0';
 }
 
+bool lease_holder_uid(long long lease_uid, uid_t proc_uid, uid_t nobody_uid)
+{
+	if (lease_uid == LEASE_UID_UNKNOWN || proc_uid == 0)
+		return true;   /* an old line; a helper still setting up as root */
+	return lease_uid == 0 ? proc_uid == nobody_uid : (long long)proc_uid == lease_uid;
+}
+
+/* The real uid of pid (/proc/PID/status "Uid:"); false if unreadable. */
+static bool proc_uid(pid_t pid, uid_t *uid)
+{
+	char path[32], buf[1024];
+	const char *line;
+	unsigned u;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	read_comm(path, buf, sizeof(buf));
+	line = strstr(buf, "\nUid:\t");
+	if (!line || sscanf(line, "\nUid:\t%u", &u) != 1)
+		return false;
+	*uid = (uid_t)u;
+	return true;
+}
+
+static uid_t nobody_uid(void)
+{
+	struct passwd *pw = getpwnam(PRIV_FALLBACK_USER);
+
+	return pw ? pw->pw_uid : 65534;
+}
+
 /*
- * A running helper: the pid exists and runs the same program as we do. A
- * pid reused by something else since the lease was written does not hold
- * the lease (and cannot lock its interface id or MAC away).
+ * A running helper: the pid exists, runs the same program as we do, and as
+ * a user that may hold this lease (lease_holder_uid). A pid reused since the
+ * lease was written by something else, or by another user's process named
+ * like ours, does not hold the lease (and cannot lock its interface id or
+ * MAC away).
  */
-static int pid_alive(pid_t pid)
+static int pid_alive(const struct lease *l)
 {
 	char path[32], comm[32], self[32];
+	uid_t uid;
 
 	/* EPERM: it exists but belongs to someone else. */
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+	if (l->pid <= 0 || (kill(l->pid, 0) < 0 && errno != EPERM))
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)l->pid);
 	read_comm(path, comm, sizeof(comm));
 	read_comm("/proc/self/comm", self, sizeof(self));
-	return comm[0] == '\0' || strcmp(comm, self) == 0;
+	if (comm[0] != '\0' && strcmp(comm, self) != 0)
+		return 0;
+	return !proc_uid(l->pid, &uid) || lease_holder_uid(l->uid, uid, nobody_uid());
 }
 
 /* The whole file as a string; a missing file is empty. */

@@ -45,8 +45,17 @@ struct lease_request {
 	pid_t pid;
 	long long now;
 	long long lease_time;      /* seconds a dead helper's lease stays its user's */
-	int (*alive)(pid_t);       /* is this pid a running helper? */
+	int (*alive)(const struct lease *);   /* is its helper running? */
 };
+
+/*
+ * May a process running as proc_uid be the helper holding a lease of
+ * lease_uid? The helper runs as root while it sets up, then as the lease's
+ * user, or as nobody (nobody_uid) when root started it; a line from before
+ * uids names no user. So a process another user runs (a pid the holder had,
+ * reused, under the holder's program name) holds no one's lease. Pure.
+ */
+bool lease_holder_uid(long long lease_uid, uid_t proc_uid, uid_t nobody_uid);
 
 /*
  * Pure allocator. Given the existing leases, pick the address for r: its own
@@ -65,8 +74,9 @@ int lease_format(const struct lease *leases, size_t n, char *buf, size_t cap);
 
 /*
  * Read, pick and atomically rewrite path (caller holds the network lock).
- * r->pid, r->now and r->alive are filled in here. On -EBUSY, *busy is the
- * live lease in the way.
+ * r->pid, r->now and r->alive are filled in here: a lease's helper is
+ * running while its pid runs this program as a user lease_holder_uid
+ * accepts. On -EBUSY, *busy is the live lease in the way.
  */
 int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, struct lease *busy);
 /* At the helper's exit (the reaper, under the network lock): the lease of id
