@@ -31,7 +31,7 @@ static void check_pick(struct lease *leases, size_t n, long long uid)
 	if (i >= 0 && (i >= (int)n || leases[i].addr <= START || leases[i].addr > END ||
 		       leases[i].uid != uid))
 		abort();
-	if (i == -EBUSY && (busy < 0 || busy >= (int)n || !odd_alive(leases[busy].pid) ||
+	if (i == -EBUSY && (busy < 0 || busy >= (int)n || !odd_alive(&leases[busy]) ||
 			    (strcasecmp(leases[busy].id, r.id) && memcmp(leases[busy].mac, r.mac, 6))))
 		abort();
 }
