@@ -208,9 +208,11 @@ int lease_format(const struct lease *leases, size_t n, char *buf, size_t cap)
 			snprintf(uid, sizeof(uid), " uid=%lld", l->uid);
 		else
 			uid[0] = '\0';
+		/* uid last: the fields before it keep the positions they had
+		 * before it existed, for tools that read them by position. */
 		w = snprintf(buf + len, cap - len,
-			     "ip_address=%s hw_address=%s interface_id=%s%s pid=%d time=%lld\n",
-			     ip4_format(l->addr, ip), mac, l->id, uid, (int)l->pid, l->time);
+			     "ip_address=%s hw_address=%s interface_id=%s pid=%d time=%lld%s\n",
+			     ip4_format(l->addr, ip), mac, l->id, (int)l->pid, l->time, uid);
 		if (w < 0 || (size_t)w >= cap - len) {
 			buf[len] = '\0';  /* no half line */
 			return -1;

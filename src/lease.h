@@ -4,7 +4,8 @@
  * unprivileged datapath only answers with a known address. One file per
  * network, one lease a line of key=value fields, parseable by tools (unknown
  * keys are ignored, so the format can grow):
- *   ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 interface_id=2835E074-... uid=1000 pid=1234 time=1732440000
+ *   ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 interface_id=2835E074-... pid=1234 time=1732440000 uid=1000
+ * (uid last, so the other fields keep their positions; any order is read).
  * uid: the user who took it (SUDO_UID, 0 when root ran the helper itself);
  * pid: the helper that holds or last held it; time: when that helper started,
  * or stopped (Unix seconds). Lines written before uid= existed have no uid.

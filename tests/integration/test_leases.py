@@ -6,6 +6,7 @@ format tools read (docs/integration.md, DHCP and leases).
 
 import os
 import shutil
+import time
 
 from conftest import as_user, sudo_env, unpriv_user, wait_until
 from test_tenants import ID, lease_lines, refused
@@ -54,3 +55,30 @@ def test_reused_pid_of_another_user_holds_no_lease(lab):
     keep.stop()
     fake.kill()
     own.kill()
+
+
+def test_lease_line_format(lab):
+    """Fields by position: ip_address, hw_address, interface_id, pid, time as
+    they always were, uid after them. A file written with uid before pid (by
+    the previous version) is still read: its user gets the address back."""
+    h, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
+    info, bridge = h.info, h.bridge
+    keep, _ = lab.helper(["--operation-mode", "shared"])   # the network stays up
+    path = lab.host.lib_dir / ("%s.leases" % bridge)
+    line = [l for l in path.read_text().splitlines() if ID in l][0]
+    fields = line.split()
+    assert [f.split("=")[0] for f in fields] == ["ip_address", "hw_address", "interface_id",
+                                                 "pid", "time", "uid"], line
+    assert fields[0] == "ip_address=" + info["lease_address"]
+    assert fields[1] == "hw_address=" + info["vmnet_mac_address"]
+    assert fields[3] == "pid=%d" % h.pid
+    assert fields[5] == "uid=" + sudo_env(USER_A)["SUDO_UID"]
+    assert h.stop() == 0
+    # The older order, with an address the allocator would not pick itself.
+    uid = sudo_env(USER_A)["SUDO_UID"]
+    path.write_text("".join(l + "\n" for l in path.read_text().splitlines() if ID not in l) +
+                    "ip_address=192.168.105.250 hw_address=%s interface_id=%s uid=%s pid=1 "
+                    "time=%d\n" % (info["vmnet_mac_address"], ID, uid, int(time.time())))
+    h, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
+    assert h.info["lease_address"] == "192.168.105.250", h.info
+    keep.stop()

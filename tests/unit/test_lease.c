@@ -94,13 +94,15 @@ static void test_parse_format(void)
 		CHECK(again[i].pid == l[i].pid && again[i].time == l[i].time);
 	}
 
-	/* uid: parsed, formatted before pid; out of range or not a number: no lease. */
+	/* uid: parsed wherever it is (files written with it before pid
+	 * too), formatted last; out of range or not a number: no lease. */
 	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
 			  "uid=4294967295 pid=1 time=2", again, 1) == 1);
-	CHECK(again[0].uid == 4294967295LL);
+	CHECK(again[0].uid == 4294967295LL && again[0].pid == 1 && again[0].time == 2);
 	CHECK(lease_format(again, 1, buf, sizeof(buf)) > 0);
 	CHECK_STR(buf, "ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
-		  "uid=4294967295 pid=1 time=2\n");
+		  "pid=1 time=2 uid=4294967295\n");
+	CHECK(lease_parse(buf, again + 1, 1) == 1 && again[1].uid == 4294967295LL);
 	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
 			  "uid=4294967296 pid=1 time=2", again, 1) == 0);
 	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
@@ -387,7 +389,8 @@ static void test_acquire(void)
 	text[len] = '\0';
 	CHECK(lease_parse(text, l, 8) == 2);
 	CHECK(l[0].pid == getpid() && l[0].uid == UID);
-	CHECK(strstr(text, "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 uid=1000 pid=") != NULL);
+	CHECK(strstr(text, "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 pid=") != NULL);
+	CHECK(strstr(text, " uid=1000\n") != NULL);
 
 	/* The helper's exit: its lease was last used now. */
 	CHECK(lease_release(path, "OTHER", getpid()) == 0);
