@@ -495,7 +495,8 @@ static void json_network(struct ctx *c, struct json *j)
 /*
  * --network: the network's addresses as upstream reports a named network's:
  * its IPv4 subnet and mask, its IPv6 prefix and length (shared mode: the
- * ULA /64; host mode offers link-local IPv6 only, fe80::/64).
+ * ULA /64; host mode offers link-local IPv6 only, fe80::/64; neither when
+ * IPv6 is disabled on the host).
  */
 static void json_named(struct ctx *c, struct json *j)
 {
@@ -506,6 +507,8 @@ static void json_named(struct ctx *c, struct json *j)
 		return;   /* the LAN's addresses are not ours to report */
 	json_str(j, "net_ipv4_subnet", ip4_format(c->net.gateway & c->net.mask, subnet));
 	json_str(j, "net_ipv4_mask", ip4_format(c->net.mask, mask));
+	if (c->net.ipv6_off)
+		return;   /* IPv6 disabled on the host: the network has no IPv6 prefix */
 	json_str(j, "net_ipv6_prefix", c->opt.mode == MODE_SHARED ? c->nat66 : "fe80::");
 	json_num(j, "net_ipv6_prefix_len", 64);
 }

@@ -582,6 +582,7 @@ static int bridge_setup_ipv6(struct network *n)
 			WARN("network", "IPv6 is disabled on this host: network %s is IPv4 only",
 			     n->bridge);
 		n->ipv6 = false;
+		n->ipv6_off = true;
 		return 0;
 	}
 	ret = bridge_sysctl6(n, "addr_gen_mode", "1");

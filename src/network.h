@@ -58,6 +58,8 @@ struct network {
 	int (*allow)(const void *arg, uint32_t gateway, uint32_t mask, char *why, size_t len);
 	const void *allow_arg;
 	bool ipv6;
+	bool ipv6_off;                        /* IPv6 disabled on the host (set by
+						 network_join): no IPv6 at all */
 	uint8_t prefix6[8];
 	uint8_t gateway6[16], ll6[16];        /* set by network_join */
 };

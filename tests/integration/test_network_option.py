@@ -64,6 +64,18 @@ def test_builtin_host_network(lab):
     assert "vmnet_nat66_prefix" not in info
 
 
+@pytest.mark.parametrize("mode", ["shared", "host"])
+def test_no_ipv6_keys_when_ipv6_is_off(lab, mode):
+    """IPv6 disabled on the host: the network is IPv4 only, so the JSON has
+    no net_ipv6_prefix / net_ipv6_prefix_len (the IPv4 keys stay)."""
+    for scope in ("all", "default"):
+        lab.host.run(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % scope])
+    h, _ = lab.helper(["--network", mode])
+    assert "net_ipv6_prefix" not in h.info and "net_ipv6_prefix_len" not in h.info, h.info
+    assert h.info["net_ipv4_subnet"] == ("192.168.105.0" if mode == "shared" else "192.168.106.0")
+    assert h.info["network"] == mode
+
+
 def test_administrators_network_joined_by_two_users(lab):
     """Two users join "lab": one host-mode network on the administrator's
     subnet, every VM isolated as the definition says."""
