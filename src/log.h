@@ -12,6 +12,19 @@ bool log_verbose(void);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * While root holds the per-namespace network lock (network.h), which every
+ * other helper's setup and teardown need, nothing may block on stderr: it is
+ * the invoking user's, who can make a write to it block (a pipe they never
+ * read, a terminal they stopped). Lines logged between log_hold and
+ * log_release wait in a pipe of our own, processes forked meanwhile
+ * included (past its 64 KiB, the rest is dropped), and go to stderr on
+ * release, once the lock is given back. log_hold: 0 or -errno (then lines
+ * go to stderr as usual).
+ */
+int log_hold(void);
+void log_release(void);
+
 #define DEBUG(mod, ...) do { if (log_verbose()) log_msg(LOG_LVL_DEBUG, mod, __VA_ARGS__); } while (0)
 #define INFO(mod, ...)  log_msg(LOG_LVL_INFO, mod, __VA_ARGS__)
 #define WARN(mod, ...)  log_msg(LOG_LVL_WARN, mod, __VA_ARGS__)

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,24 +136,62 @@ static void list_shared_interfaces(const struct options *o)
 	exit(bridged_list(stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
+/* SIGTERM and SIGINT stop the helper, read from a signalfd once it serves. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/*
+ * Until the privilege drop every signal waits (unblock_signals): the user
+ * can signal setup (root) through the terminal (Ctrl-\, Ctrl-Z) or through
+ * sudo, which relays what they send it, and can raise SIGXFSZ at a write
+ * of their choice (RLIMIT_FSIZE passes through sudo, stderr may be a file).
+ * None may cut setup short between changing the host and starting the
+ * reaper, nor stop it while it holds the network lock.
+ */
 static void block_signals(struct ctx *c)
 {
-	sigset_t set;
+	sigset_t all, stop;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	stop_signals(&stop);
+	c->sig_fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (c->sig_fd < 0)
 		die("signalfd failed");
 }
 
+/* The datapath is the user's: their signals act on it as on any of their
+ * processes (the reaper tears down however it ends). */
+static void unblock_signals(void)
+{
+	sigset_t stop;
+
+	stop_signals(&stop);
+	sigprocmask(SIG_SETMASK, &stop, NULL);
+}
+
+/* sudo passes the user's umask (or'ed with 022): with 0777, root's state
+ * files would be created mode 0000, which the reaper (uid 0 without
+ * CAP_DAC_OVERRIDE) could not open at teardown. Modes are the code's. */
+static void reset_umask(void)
+{
+	umask(022);
+}
+
+/* Root by the caller's choice (sudo, a root shell), not a set-user-ID
+ * install: there the user would also set every variable we read, SUDO_UID
+ * and SUDO_GID included. */
 static void require_root(void)
 {
 	if (geteuid() != 0)
 		die("vmnet-helper must start as root (run it with sudo)");
+	if (getuid() != 0)
+		die("vmnet-helper must not be set-user-ID: run it with sudo");
 }
 
 /* Logged only once the invocation is known to be valid: a bad one gets one line. */
@@ -582,23 +621,41 @@ static void release_lease(const struct ctx *c)
 }
 
 /*
+ * The kernel removes a TAP when its last descriptor closes, the datapath's,
+ * unless a copy outlived it: a datapath a VM took over can pass it to the
+ * user over the VM's socket (SCM_RIGHTS, which no seccomp filter can see),
+ * and its holder needs no capability to make the TAP persistent and their
+ * own (TUNSETPERSIST, TUNSETOWNER): a port on the network past every check
+ * of the datapath. So it is deleted, by ifindex (never reused soon, unlike
+ * names), which also makes it gone before the bridge's ports are counted.
+ */
+static void remove_tap(struct ctx *c)
+{
+	int rc;
+
+	if (c->tap.ifindex <= 0)
+		return;
+	rc = nl_link_delete_index(c->tap.ifindex);
+	if (rc == 0)
+		DEBUG("main", "deleted %s", c->tap.name);
+	else if (rc != -ENODEV)
+		ERROR("main", "cannot delete %s: %s", c->tap.name, strerror(-rc));
+}
+
+/*
  * Runs in the reaper (uid 0, CAP_NET_ADMIN alone) after the datapath process
  * is gone. Network state only: the --socket files are the files process's.
  */
 static void teardown(void *arg)
 {
 	struct ctx *c = arg;
-	char name[IF_NAMESIZE];
 
+	remove_tap(c);
 	if (c->opt.mode == MODE_BRIDGED) {
-		/* A macvtap outlives its fd; a TAP on a bridge does not. */
+		/* A macvtap outlives its fd. */
 		bridged_teardown(&c->br);
 		return;
 	}
-	/* The kernel removes the TAP when the last fd closes; wait for it so
-	 * the bridge's port count is right. */
-	for (int i = 0; i < 300 && if_indextoname((unsigned)c->tap.ifindex, name); i++)
-		usleep(10000);
 	if (nl_open() == 0) {
 		c->net.lock_fd = -1;
 		if (c->dns_steered)
@@ -731,6 +788,7 @@ static void confine_datapath(struct ctx *c)
 	sandbox_isolate_fs();
 	if (priv_drop(&c->user) < 0)
 		finish(c, EXIT_FAILURE);
+	unblock_signals();
 	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
 	enter_sandbox(c);
 }
@@ -938,6 +996,7 @@ int main(int argc, char **argv)
 	close_inherited(&c);
 	list_shared_interfaces(&c.opt);
 	block_signals(&c);
+	reset_umask();
 	require_root();
 	identify_user(&c);
 	load_policy(&c);

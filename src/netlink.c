@@ -330,6 +330,17 @@ int nl_link_delete(const char *name)
 	return nl_talk(nlh, NULL, NULL);
 }
 
+int nl_link_delete_index(int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_DELLINK, 0, (void **)&ifi, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nl_talk(nlh, NULL, NULL);
+}
+
 /* RTM_NEWLINK on an existing ifindex, ready for attributes. */
 static struct nlmsghdr *link_change(char *buf, int ifindex, struct ifinfomsg **ifi)
 {

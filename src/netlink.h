@@ -62,6 +62,9 @@ int nl_ifindex(const char *name);        /* ifindex (> 0), or -ENODEV */
  * never replaces it with a port's address). -EEXIST if it exists. */
 int nl_bridge_create(const char *name, const uint8_t mac[6]);
 int nl_link_delete(const char *name);
+/* By ifindex: the kernel hands out ifindexes in increasing order, so one is
+ * not reused before the counter wraps around 2^31 (-ENODEV if gone). */
+int nl_link_delete_index(int ifindex);
 /* Creates a macvtap in bridge mode on top of lower_ifindex with the given MAC
  * (macvtap only delivers frames addressed to it). -EEXIST if name exists. */
 int nl_macvtap_create(const char *name, int lower_ifindex, const uint8_t mac[6]);

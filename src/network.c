@@ -786,13 +786,17 @@ int network_lock(struct network *n)
 		return -err;
 	}
 	n->lock_fd = fd;
+	/* Nothing blocks on the user's stderr while every helper waits for us. */
+	log_hold();
 	return 0;
 }
 
 void network_unlock(struct network *n)
 {
-	if (n->lock_fd >= 0)
+	if (n->lock_fd >= 0) {
 		close(n->lock_fd);
+		log_release();
+	}
 	n->lock_fd = -1;
 }
 

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/fsuid.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -255,14 +254,10 @@ static const struct sandbox_rule reaper_rules[] = {
 	 * and sendto, below), and closing what it used */
 	SANDBOX_ALLOW(read),
 	SANDBOX_ALLOW(close),
-	/* the TAP's removal, by name (if_indextoname: an AF_UNIX datagram
-	 * socket and SIOCGIFNAME), polled every 10 ms */
-	SANDBOX_ALLOW_ALL(socket, 2, SANDBOX_EQ(0, AF_UNIX), SANDBOX_MASKED(1, 0xf, SOCK_DGRAM)),
-	SANDBOX_ALLOW_IF(ioctl, 1, SIOCGIFNAME),
-	SANDBOX_ALLOW(clock_nanosleep),
-	SANDBOX_ALLOW(nanosleep),
-	/* rtnetlink (netlink.c via libmnl): links, the bridge, the macvtap; and
-	 * netfilter netlink in the nftables child (nat.c) */
+	/* lines logged under the network lock wait in a pipe (log.h) */
+	SANDBOX_ALLOW(pipe2),
+	/* rtnetlink (netlink.c via libmnl): the TAP, links, the bridge, the
+	 * macvtap; and netfilter netlink in the nftables child (nat.c) */
 	SANDBOX_ALLOW_IF(socket, 0, AF_NETLINK),
 	SANDBOX_ALLOW(bind),
 	SANDBOX_ALLOW(getsockname),
@@ -324,8 +319,23 @@ static const struct sandbox_list reaper_sandbox = SANDBOX_LIST(reaper_rules);
 static int reaper_confine(void)
 {
 	static const struct sandbox_list *const lists[] = { &sandbox_libc, &reaper_sandbox, NULL };
+	sigset_t all;
 
 	prctl(PR_SET_NAME, "vmnet-reaper", 0, 0, 0);
+	/*
+	 * Out of reach of every signal the user can have sent: a session and
+	 * process group of its own (the terminal signals the foreground group
+	 * on Ctrl-\ or Ctrl-Z, and sudo relays to the command's group any signal
+	 * the user sends it), and every signal blocked (SIGXFSZ too: the user
+	 * chose RLIMIT_FSIZE, and stderr may be a file). Only uid 0 could signal
+	 * it otherwise, and SIGKILL and SIGSTOP need no blocking from users.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (setsid() < 0) {
+		ERROR("main", "cannot start the teardown process: setsid: %s", strerror(errno));
+		return -1;
+	}
 	if (priv_become(0, 0, PRIV_CAP(CAP_NET_ADMIN)) < 0)
 		return -1;
 	return sandbox_install(lists, SANDBOX_EPERM);
@@ -341,11 +351,21 @@ static void reaper_serve(int fd, reaper_ask_fn ask, void *arg)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return;   /* closed (the datapath exited) or broken: tear down */
+		if (n < 0)
+			return;   /* broken: tear down */
+		if (n == 0) {
+			/* The end, or an empty message a datapath can send (it
+			 * reads the same on a SOCK_SEQPACKET): only a hang-up
+			 * is the end. */
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLERR)))
+				return;
+			continue;
+		}
 		answer = ask ? ask(arg, msg, (size_t)n) : 0;
-		if (send(fd, &answer, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
-			return;
+		/* An answer the datapath does not read is its loss, not the end. */
+		(void)send(fd, &answer, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 }
 
@@ -354,10 +374,6 @@ static void reaper_child(int rfd, int status_fd, reaper_fn fn, reaper_ask_fn ask
 	char c = 0;
 	int devnull;
 
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
 	/* stdout must not stay open here: whoever reads the JSON line waits for EOF. */
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull >= 0) {
@@ -374,7 +390,9 @@ static void reaper_child(int rfd, int status_fd, reaper_fn fn, reaper_ask_fn ask
 		c = 1;
 	close(4);
 	/* Even unconfined, it waits and tears down: the setup process stops
-	 * at once when told it failed, and what it set up must still go. */
+	 * at once when told it failed, and what it set up must still go.
+	 * Only the end of the channel means the datapath is gone: a message
+	 * from a datapath a VM took over is not (reaper_serve). */
 	reaper_serve(3, ask, arg);
 	fn(arg);
 	_exit(0);

@@ -77,10 +77,10 @@ typedef uint8_t (*reaper_ask_fn)(void *arg, const uint8_t *msg, size_t len);
 
 /*
  * Forks the reaper ("vmnet-reaper" in ps). It keeps only stderr and its
- * channel to the datapath, ignores SIGINT/SIGTERM/SIGHUP, confines itself
- * (uid 0 with CAP_NET_ADMIN alone) and reports back; then, until the channel
- * closes, it answers each request with ask(arg, ...) (NULL: none answered),
- * and runs fn(arg). 0, or -1 with one ERROR line: no reaper (r->pid -1),
+ * channel to the datapath, blocks every signal in a session of its own,
+ * confines itself (uid 0 with CAP_NET_ADMIN alone) and reports back; then,
+ * until the channel closes, it answers each request with ask(arg, ...)
+ * (NULL: none answered), and runs fn(arg). 0, or -1 with one ERROR line: no reaper (r->pid -1),
  * or one that could not confine itself (it still tears down once the
  * caller exits, so the caller must not).
  */

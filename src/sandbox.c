@@ -43,10 +43,10 @@ static const struct sandbox_rule libc_rules[] = {
 	/* clock_gettime without the vDSO */
 	SANDBOX_ALLOW(clock_gettime),
 	/* abort() (glibc's own checks: heap corruption, _FORTIFY_SOURCE):
-	 * SIGABRT to ourselves, so the process dies of that and says so */
+	 * SIGABRT to ourselves, so the process dies of that and says so
+	 * (tgkill to this process only: added by sandbox_install) */
 	SANDBOX_ALLOW(getpid),
 	SANDBOX_ALLOW(gettid),
-	SANDBOX_ALLOW(tgkill),
 	SANDBOX_ALLOW(rt_sigaction),
 #if defined(__SANITIZE_ADDRESS__)
 	/* ASan/UBSan builds (make SAN=1) only: the runtime gives each thread an
@@ -97,6 +97,13 @@ int sandbox_install(const struct sandbox_list *const *lists, enum sandbox_refusa
 	}
 	/* glibc tries clone3 first and falls back to clone on ENOSYS. */
 	rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* abort(): a signal to one of our own threads, and only that. Any
+	 * process of the same uid could be signalled otherwise: the user's
+	 * other helpers and processes, or every helper root started (all
+	 * nobody). The pid is known only now, so no list can hold this rule. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	for (; rc == 0 && *lists; lists++)
 		rc = add_list(ctx, *lists);
 	if (rc == 0) {

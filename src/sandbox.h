@@ -58,9 +58,10 @@ enum sandbox_refusal {
 extern const struct sandbox_list sandbox_libc;
 
 /*
- * Installs a filter allowing the calls of every list in lists (NULL-ended);
- * applies to the calling thread and threads it creates later. Sets
- * NO_NEW_PRIVS. 0, or -errno (ERROR logged).
+ * Installs a filter allowing the calls of every list in lists (NULL-ended),
+ * and tgkill to the calling process only (abort()); applies to the calling
+ * thread and threads it creates later. Sets NO_NEW_PRIVS. 0, or -errno
+ * (ERROR logged).
  */
 int sandbox_install(const struct sandbox_list *const *lists, enum sandbox_refusal refusal);
 

@@ -298,7 +298,7 @@ class Helper:
     """A vmnet-helper process in a namespace; stdout piped, stderr to a file."""
 
     def __init__(self, lab, ns, args, pass_fds=(), env=None, wait_json=True,
-                 binary=None, policy=None):
+                 binary=None, policy=None, **popen):
         self.lab = lab
         self.ns = ns
         self.args = [str(a) for a in args]
@@ -315,7 +315,7 @@ class Helper:
             argv = policy.wrap(argv)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
                                      stderr=self._stderr, stdin=subprocess.DEVNULL,
-                                     pass_fds=tuple(pass_fds), env=full_env)
+                                     pass_fds=tuple(pass_fds), env=full_env, **popen)
         self.pid = self.proc.pid
         self.info = None
         lab.helpers.append(self)
@@ -650,11 +650,13 @@ class Lab:
 
     # the helper
     def helper(self, args=(), ns=None, env=None, vm=True, wait_json=True, binary=None,
-               extra_fds=(), stream=False, policy=None):
+               extra_fds=(), stream=False, policy=None, **popen):
         """Starts a helper with --fd on a new socketpair (unless args has
         --socket or vm=False), a stream one if stream; extra_fds are
         inherited too; policy: a Policy (its vmnet-helper.conf is the
-        helper's). Returns (helper, RawVM / StreamVM or None)."""
+        helper's); popen goes to subprocess.Popen (preexec_fn,
+        process_group: what a user hands sudo). Returns (helper, RawVM /
+        StreamVM or None)."""
         ns = ns or self.host
         args = [str(a) for a in args]
         raw = None
@@ -665,7 +667,7 @@ class Lab:
             pass_fds += (theirs.fileno(),)
             raw = StreamVM(ours) if stream else RawVM(ours)
         h = Helper(self, ns, args, pass_fds=pass_fds, env=env, wait_json=wait_json,
-                   binary=binary, policy=policy)
+                   binary=binary, policy=policy, **popen)
         if raw is not None:
             raw.helper = h
             # The helper holds its own copy now.

@@ -6,20 +6,25 @@ runs the helper through the SUDO_UID/SUDO_GID path sudo uses, and attacks
 from a process of their own. Root-owned decoys elsewhere must not change.
 """
 
+import ctypes
+import fcntl
 import os
 import pwd
+import resource
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 import frames
-from conftest import (CLIENT, START_TIMEOUT, as_user, assert_clean, fd_objects,
+from conftest import (CLIENT, HELPER, START_TIMEOUT, STOP_TIMEOUT, as_user, assert_clean, fd_objects,
                       helper_processes, leftovers, proc_status, read_line, sudo_env,
                       unpriv_user, wait_until)
 
@@ -391,3 +396,244 @@ def test_client_closes_inherited_descriptors(lab):
         close_all(fds)
     assert wait_until(lambda: not lab.host.pids(), 5)
     assert_clean(lab.host)
+
+
+# --------------------------------------------------------------------------
+# 7. what the user hands root along with the command: umask, signals, limits
+
+def test_user_umask_does_not_reach_root_files(lab):
+    """sudo passes the user's umask (or'ed with 022) to the helper. With
+    umask 0777 root's state files used to be created mode 0000, which the
+    reaper (uid 0 without CAP_DAC_OVERRIDE) cannot open: the network and
+    ip_forward=1 stayed after the helper. They get their own modes, and
+    teardown works."""
+    assert not lab.host.run_dir.exists()
+    forward = lab.host.sysctl("net.ipv4.ip_forward")
+    h, vm = lab.helper([], env=sudo_env(USER), preexec_fn=lambda: os.umask(0o777))
+    assert serves(h, vm), h.stderr()
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in lab.host.run_dir.iterdir()}
+    assert modes.get("lock") == 0o600, modes
+    assert all(m & 0o600 == 0o600 for m in modes.values()), modes
+    assert h.stop() == 0, h.stderr()
+    assert "ERROR" not in h.stderr(), h.stderr()
+    assert_clean(lab.host, ip_forward=forward)
+
+
+def reaper_pid(h):
+    procs = processes(h)
+    assert "reaper" in procs, procs
+    return procs["reaper"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGQUIT, signal.SIGUSR1], ids=["SIGQUIT", "SIGUSR1"])
+def test_signal_to_process_group_spares_reaper(lab, sig):
+    """A signal to the helper's process group, as the terminal sends on
+    Ctrl-\\ and as sudo (with use_pty, Debian's default) relays any signal
+    the user sends it: it may end the user's datapath, never the root
+    reaper, so the network is still torn down."""
+    forward = lab.host.sysctl("net.ipv4.ip_forward")
+    h, vm = lab.helper([], env=sudo_env(USER), process_group=0)
+    reaper = reaper_pid(h)
+    os.killpg(h.pid, sig)
+    h.wait()
+    assert proc_status(reaper) is None or wait_until(lambda: proc_status(reaper) is None, 5)
+    assert_clean(lab.host, ip_forward=forward, timeout=5)
+
+
+def first_line():
+    """The helper's first line on stderr, once it knows the invocation is good."""
+    version = subprocess.run([HELPER, "--version"], capture_output=True, text=True).stdout
+    return ("INFO  [main] running %s on %s %s\n" % (version.strip(), os.uname().sysname,
+                                                  os.uname().release)).encode()
+
+
+def test_file_size_limit_during_setup(lab):
+    """RLIMIT_FSIZE passes through sudo: with stderr a file, the user picks
+    the log line whose write raises SIGXFSZ. Setup (root, between creating
+    the bridge and starting the reaper) must not die there and leave the
+    network behind."""
+    forward = lab.host.sysctl("net.ipv4.ip_forward")
+    # The second line is "created bridge ...": the write that says so fails.
+    limit = len(first_line()) + 10
+    h, vm = lab.helper([], env=sudo_env(USER), wait_json=False,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                             (limit, limit)))
+    line = read_line(h.proc.stdout.fileno(), START_TIMEOUT)
+    if line:
+        h.stop()
+    h.wait()
+    assert_clean(lab.host, ip_forward=forward, timeout=5)
+
+
+def test_file_size_limit_during_teardown(lab):
+    """The same limit, just above what setup and the datapath write: the
+    reaper's first line at teardown must not end it halfway."""
+    forward = lab.host.sysctl("net.ipv4.ip_forward")
+    h, vm = lab.helper([], env=sudo_env(USER))
+    assert h.wait_stderr("waiting for termination"), h.stderr()
+    size = h.stderr_path.stat().st_size
+    # What `ulimit -f` before sudo would have set (inherited by every process
+    # of the helper, it acts only once the file reaches it), here on the
+    # reaper: the datapath's lines at exit take the file past it.
+    resource.prlimit(reaper_pid(h), resource.RLIMIT_FSIZE, (size, size))
+    h.stop()
+    assert_clean(lab.host, ip_forward=forward, timeout=5)
+
+
+# --------------------------------------------------------------------------
+# 8. a copy of the TAP's descriptor outliving the datapath
+
+TUN_USER = r"""
+import fcntl, os, sys
+TUNSETPERSIST, TUNSETOWNER = 0x400454cb, 0x400454cc
+fd = int(sys.argv[1])
+fcntl.ioctl(fd, TUNSETPERSIST, 1)
+fcntl.ioctl(fd, TUNSETOWNER, os.getuid())
+print("persistent", flush=True)
+"""
+
+
+def pidfd_getfd(pid, fd):
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        r = libc.syscall(438, pidfd, fd, 0)   # pidfd_getfd
+        if r < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return r
+    finally:
+        os.close(pidfd)
+
+
+def tap_fd_of(pid):
+    d = "/proc/%d/fd" % pid
+    for n in os.listdir(d):
+        if os.readlink(os.path.join(d, n)) == "/dev/net/tun":
+            return int(n)
+    raise AssertionError("no TAP descriptor in %d" % pid)
+
+
+def test_leaked_tap_descriptor(lab):
+    """No seccomp filter can look into the control messages of the
+    datapath's sendmmsg(): a datapath a VM took over could pass its TAP
+    descriptor to the user's process (SCM_RIGHTS). Its holder needs no
+    capability to make the TAP persistent and their own (TUNSETPERSIST,
+    TUNSETOWNER), which would keep a port on the bridge, past every check
+    of the datapath, after the helper. The reaper removes the TAP itself."""
+    h, vm = lab.helper(["--operation-mode", "host"], env=sudo_env(USER))
+    tap = h.info["tap"]
+    fd = pidfd_getfd(h.pid, tap_fd_of(h.pid))
+    try:
+        r = subprocess.run(as_user(USER, [sys.executable, "-c", TUN_USER, fd]), pass_fds=(fd,),
+                           capture_output=True, text=True, timeout=10)
+    finally:
+        os.close(fd)
+    assert r.stdout == "persistent\n", r.stderr
+    assert h.stop() == 0, h.stderr()
+    assert tap not in lab.host.link_names() or \
+        wait_until(lambda: tap not in lab.host.link_names(), 5), "%s outlived the helper" % tap
+    assert_clean(lab.host)
+
+
+# --------------------------------------------------------------------------
+# 9. installed set-user-ID root instead of run through sudo
+
+def test_set_user_id_install_refused(lab):
+    """Set-user-ID root, the helper would take SUDO_UID/SUDO_GID (and every
+    other variable) from the user: here vmnet-test-a names vmnet-test-b and
+    has a socket made in vmnet-test-b's directory. Refused with one line,
+    nothing made."""
+    victim_uid, victim_gid = unpriv_user("vmnet-test-b")
+    helper = lab.root_dir("suid") / "vmnet-helper"
+    shutil.copy2(HELPER, helper)
+    os.chmod(helper, 0o4755)
+    target = lab.user_dir("vmnet-test-b") / "vmnet.sock"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env.update(SUDO_UID=str(victim_uid), SUDO_GID=str(victim_gid))
+    p = subprocess.Popen(lab.host.cmd(as_user(USER, [helper, "--socket", target])), env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=10)
+    assert not os.path.exists(target), "made %s as vmnet-test-b" % target
+    assert p.returncode != 0 and out == "", out
+    assert len(err.splitlines()) == 1, err
+    assert not leftovers(lab.host), leftovers(lab.host)
+
+
+# --------------------------------------------------------------------------
+# 10. stderr that blocks: the network lock is everyone's
+
+def full_pipe(room):
+    """A pipe of one page with room bytes left. (read end, write end)"""
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)   # F_SETPIPE_SZ
+    os.write(w, b"x" * (4096 - room))
+    return r, w
+
+
+def fill(w):
+    """Fills the pipe whose write end is w, through a description of our
+    own (O_NONBLOCK on w would be the helper's too)."""
+    fd = os.open("/proc/self/fd/%d" % w, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        for size in (512, 1):   # a write of up to PIPE_BUF bytes is all or nothing
+            try:
+                while True:
+                    os.write(fd, b"x" * size)
+            except BlockingIOError:
+                pass
+    finally:
+        os.close(fd)
+
+
+def drain(r):
+    """Reads r until its end, in the background."""
+    def run():
+        while os.read(r, 65536):
+            pass
+        os.close(r)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def bridges(ns):
+    return [n for n in ns.link_names() if n.startswith("vmnet")]
+
+
+@pytest.mark.parametrize("when", ["setup", "teardown"])
+def test_blocked_stderr_holds_no_lock(lab, when):
+    """stderr is the user's: a pipe they never read, filled so that the
+    next write blocks, at setup (past its first line) or at teardown. Root
+    must never block on it while it holds the network lock, which every
+    other helper's setup and teardown in the namespace needs: another
+    user's helper starts and stops meanwhile."""
+    r, w = full_pipe(len(first_line()) if when == "setup" else 4096)
+    ours, theirs = lab.socketpair()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env.update(sudo_env(USER))
+    p = lab.popen(lab.host.cmd([HELPER, "--fd", theirs.fileno()]), pass_fds=(theirs.fileno(),),
+                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=w)
+    theirs.close()
+    if when == "setup":
+        # Past its first line, setup creates the bridge and says so.
+        assert wait_until(lambda: bridges(lab.host), 10), "no bridge"
+    else:
+        assert read_line(p.stdout.fileno(), START_TIMEOUT), "no JSON line"
+        fill(w)
+        os.kill(p.pid, signal.SIGKILL)   # its own datapath: the reaper tears down
+        assert wait_until(lambda: not bridges(lab.host), 10), "no teardown"
+    os.close(w)
+    other, vm = lab.helper(["--operation-mode", "host"], env=sudo_env("vmnet-test-b"))
+    assert serves(other, vm), other.stderr()
+    assert other.stop() == 0, other.stderr()
+    drain(r)
+    if when == "setup":
+        assert read_line(p.stdout.fileno(), START_TIMEOUT), "no JSON line once stderr is read"
+        p.send_signal(signal.SIGTERM)
+    p.wait(STOP_TIMEOUT)
+    assert_clean(lab.host, timeout=5)

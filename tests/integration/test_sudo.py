@@ -8,11 +8,13 @@ The guest is the QEMU test guest (tests/vm), booted by the user.
 import os
 import re
 import shutil
+import signal
 import subprocess
 
 import pytest
 
-from conftest import CLIENT, HELPER, REPO, as_user, assert_clean, unpriv_user
+from conftest import (CLIENT, HELPER, REPO, START_TIMEOUT, as_user, assert_clean,
+                      helper_processes, proc_children, read_line, unpriv_user, wait_until)
 
 USER = "vmnet-test-a"
 EXAMPLE = REPO / "sudoers.d" / "vmnet-helper"
@@ -50,10 +52,11 @@ class SudoersFile:
     """The example, for USER and this helper, validated by visudo and
     installed in /etc/sudoers.d for the test only."""
 
-    def __init__(self, lab, helper):
+    def __init__(self, lab, helper, extra=""):
         text = EXAMPLE.read_text()
         assert "%vmnet ALL" in text and EXAMPLE_HELPER in text, "the example changed"
         text = text.replace("%vmnet ALL", "%s ALL" % USER).replace(EXAMPLE_HELPER, str(helper))
+        text += extra
         if "ASAN_OPTIONS" in os.environ:
             # The sanitized build's settings must reach it through sudo.
             text += 'Defaults!%s env_keep += "ASAN_OPTIONS UBSAN_OPTIONS"\n' % helper
@@ -132,3 +135,59 @@ def test_sudo_refuses_fd_without_closefrom_override(lab, sudoers):
     assert "close-from" in r.stderr or "-C option" in r.stderr, r.stderr
     assert not marker.exists()
     assert_clean(lab.host)
+
+
+@pytest.fixture
+def sudo_helper(lab):
+    """A root-owned copy of the helper that USER may run under the example
+    rule. use_pty, Debian's default in /etc/sudoers, is set here too, so the
+    test does not depend on the machine's sudoers."""
+    d = lab.root_dir("bin")
+    helper = d / "vmnet-helper"
+    shutil.copy2(HELPER, helper)
+    os.chmod(helper, 0o755)
+    f = SudoersFile(lab, helper, "Defaults!%s use_pty\n" % helper)
+    try:
+        yield helper
+    finally:
+        f.remove()
+
+
+def descendant(pid, comm):
+    """The first process named comm below pid (breadth first), or None."""
+    todo = [pid]
+    while todo:
+        for name, child in proc_children(todo.pop(0)).items():
+            if name == comm:
+                return child
+            todo.append(child)
+    return None
+
+
+def test_user_signal_to_sudo_spares_reaper(lab, sudo_helper):
+    """From a terminal, sudo runs the helper in a process group of its own
+    and relays to that whole group any signal the user sends to sudo. The
+    user's SIGUSR1 to sudo ends their own datapath, never the root reaper:
+    the network is torn down."""
+    uid, gid = unpriv_user(USER)
+    sock = lab.user_dir(USER) / "vmnet.sock"
+    command = "sudo --non-interactive %s --socket %s" % (sudo_helper, sock)
+    env = dict(user_env(lab.tmp), SHELL="/bin/sh")
+    # script(1) gives sudo the terminal a user would have.
+    term = lab.popen(lab.host.cmd(as_user(USER, ["script", "-qfec", command, "/dev/null"])),
+                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                     stderr=subprocess.STDOUT)
+    line = read_line(term.stdout.fileno(), START_TIMEOUT)
+    while line and not line.startswith(b"{"):
+        line = read_line(term.stdout.fileno(), START_TIMEOUT)
+    assert line, "no JSON line"
+    sudo, helper = descendant(term.pid, "sudo"), descendant(term.pid, "vmnet-helper")
+    assert sudo and helper, "no sudo or helper process below script"
+    reaper = helper_processes(helper).get("reaper")
+    assert reaper, "no reaper below %d" % helper
+    r = subprocess.run(as_user(USER, ["kill", "-USR1", str(sudo)]), capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    term.wait(15)
+    assert wait_until(lambda: not os.path.exists("/proc/%d" % reaper), 10), "reaper stuck"
+    assert_clean(lab.host, timeout=5)

@@ -5,9 +5,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +154,40 @@ static int become_reaper(void)
 	return rc;
 }
 
+static void mark_ran(void *arg)
+{
+	(void)arg;
+	if (write(STDERR_FILENO, "ran", 3) != 3)
+		_exit(1);
+}
+
+/* The reaper tears down once the datapath's end of its channel is gone, not
+ * on a message (which a datapath taken over by a VM could send), an empty
+ * one included: recv() returns 0 for it as for the end. */
+static void test_reaper_waits_for_the_end(void)
+{
+	struct reaper rp;
+	struct pollfd pfd;
+	int p[2], saved = dup(STDERR_FILENO), rc;
+	char buf[8];
+
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	/* The reaper keeps only stderr: make it the pipe fn writes to. */
+	dup2(p[1], STDERR_FILENO);
+	rc = reaper_start(&rp, mark_ran, NULL, NULL);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	CHECK(rc == 0);
+	CHECK(write(rp.pipe_fd, "x", 1) == 1);
+	CHECK(send(rp.pipe_fd, "", 0, 0) == 0);
+	pfd = (struct pollfd){ p[0], POLLIN, 0 };
+	CHECK(poll(&pfd, 1, 500) == 0);
+	reaper_finish(&rp);
+	CHECK(read(p[0], buf, sizeof(buf)) == 3 && memcmp(buf, "ran", 3) == 0);
+	close(p[0]);
+}
+
 static void test_become(void)
 {
 	if (geteuid() != 0) {
@@ -159,6 +196,7 @@ static void test_become(void)
 	}
 	CHECK(in_child(become_nobody) == 0);
 	CHECK(in_child(become_reaper) == 0);
+	test_reaper_waits_for_the_end();
 }
 
 static void tests(void)
