@@ -116,7 +116,21 @@ def ndp_seeds():
           bytes([3, 4, 64, 0xc0]) + struct.pack("!II", 86400, 14400) + bytes(4) +
           bytes.fromhex("fd9b5a14ba57e3d3") + bytes(8))
     dhcp6 = struct.pack("!HHHH", 547, 546, 12, 0) + bytes([7, 0, 0, 1])
+    # An advertise to the client port from another port than 547.
+    dhcp6_odd = struct.pack("!HHHH", 5470, 546, 12, 0) + bytes([2, 0, 0, 1])
+    gw_ll = bytes.fromhex("fe80000000000000") + bytes.fromhex("0000000000000001")
+    ll = bytes.fromhex("fe8000000000000008d636fffec1eaf3")
+    other_mac = bytes.fromhex("525400123457")
+    ns = bytes([135, 0, 0, 0, 0, 0, 0, 0]) + gw_ll + slla
+    na = bytes([136, 0, 0, 0, 0x20, 0, 0, 0]) + ll + bytes([2, 1]) + MAC
+    na_foreign = bytes([136, 0, 0, 0, 0x20, 0, 0, 0]) + ll + bytes([2, 1]) + other_mac
     return {
+        "ns-slla": ip6_frame(58, b"", dst="ff02::1:ff00:1", l4=ns, l4_nh=58),
+        "na-tlla": ip6_frame(58, b"", dst="ff02::1", l4=na, l4_nh=58),
+        "na-tlla-foreign": ip6_frame(58, b"", dst="ff02::1", l4=na_foreign, l4_nh=58),
+        "ns-dad": ip6_frame(58, b"", src="::", dst="ff02::1:ffc1:eaf3", l4=ns[:24], l4_nh=58),
+        "dhcp6-advertise-odd-port": ip6_frame(17, b"", dst="fe80::1", hop=1, l4=dhcp6_odd,
+                                              l4_nh=17),
         "rs": ip6_frame(58, b"", l4=rs, l4_nh=58),
         "rs-unspecified": ip6_frame(58, b"", src="::", l4=rs[:8], l4_nh=58),
         "ra": ip6_frame(58, b"", dst="ff02::1", l4=ra, l4_nh=58),
@@ -213,7 +227,19 @@ def vmframe_seeds():
         "second-mac-claim": b"\x01\x04" + arp(1, own, "0.0.0.0", "192.168.105.1"),
         "second-mac-owned": b"\x01\x06" + arp(1, own, "192.168.105.2", "192.168.105.1"),
         "vlan0-offer": b"\x01\x04" + offer[:12] + b"\x81\x00\x00\x00" + offer[12:],
+        "offer-odd-port": b"\x01\x04" + offer_from(offer, 6767),
+        "ns-slla": b"\x01\x04" + ndp_seeds()["ns-slla"],
+        "na-tlla": b"\x01\x04" + ndp_seeds()["na-tlla"],
+        "na-tlla-foreign": b"\x01\x04" + ndp_seeds()["na-tlla-foreign"],
+        "ns-dad": b"\x01\x04" + ndp_seeds()["ns-dad"],
+        "dhcp6-advertise-odd-port": b"\x01\x04" + ndp_seeds()["dhcp6-advertise-odd-port"],
     }
+
+
+def offer_from(offer, sport):
+    """A DHCP offer (frame()'s 68 -> 67 ports) sent from sport to the client port 68."""
+    udp_at = 14 + 20
+    return offer[:udp_at] + struct.pack("!HH", sport, 68) + offer[udp_at + 4:]
 
 
 def dns_name(name):

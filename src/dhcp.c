@@ -129,10 +129,12 @@ enum dhcp_kind dhcp_classify(const uint8_t *frame, size_t len)
 	if (!parse_udp4(frame, len, &u))
 		return DHCP_NONE;
 	/*
-	 * Anything from the server port is a rogue server, even a first
-	 * fragment: dropping it keeps the reassembled message from anyone.
+	 * Anything from the server port, or to the client port, is a rogue
+	 * server, even a first fragment: dropping it keeps the reassembled
+	 * message from anyone. Clients take offers from any source port
+	 * (busybox udhcpc's raw socket checks only the destination, 68).
 	 */
-	if (u.sport == DHCP_SERVER_PORT)
+	if (u.sport == DHCP_SERVER_PORT || u.dport == DHCP_CLIENT_PORT)
 		return DHCP_SERVER;
 	if (u.sport == DHCP_CLIENT_PORT && u.dport == DHCP_SERVER_PORT && u.payload_ok)
 		return DHCP_CLIENT;

@@ -28,7 +28,9 @@ struct dhcp_config {
 int dhcp_reply(const struct dhcp_config *c, const uint8_t *in, size_t len,
 	       uint8_t *out, size_t cap);
 
-/* Classification of an Ethernet frame from the VM, by headers only. */
+/* Classification of an Ethernet frame from the VM, by headers only:
+ * DHCP_SERVER is any UDP from port 67 or to port 68 (what a client would
+ * take as a server's, whatever the source port). */
 enum dhcp_kind { DHCP_NONE, DHCP_CLIENT, DHCP_SERVER };
 enum dhcp_kind dhcp_classify(const uint8_t *frame, size_t len);
 

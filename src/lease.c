@@ -549,6 +549,21 @@ static uid_t nobody_uid(void)
 	return pw ? pw->pw_uid : 65534;
 }
 
+/* The pid exists and runs the same program as like (0: as we do). */
+static int pid_alive_like(pid_t pid, pid_t like)
+{
+	char path[32], comm[32], self[32];
+
+	/* EPERM: it exists but belongs to someone else. */
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	read_comm(path, comm, sizeof(comm));
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)like);
+	read_comm(like > 0 ? path : "/proc/self/comm", self, sizeof(self));
+	return comm[0] == '\0' || strcmp(comm, self) == 0;
+}
+
 /*
  * A running helper: the pid exists, runs the same program as we do, and as
  * a user that may hold this lease (lease_holder_uid). A pid reused since the
@@ -558,16 +573,9 @@ static uid_t nobody_uid(void)
  */
 static int pid_alive(const struct lease *l)
 {
-	char path[32], comm[32], self[32];
 	uid_t uid;
 
-	/* EPERM: it exists but belongs to someone else. */
-	if (l->pid <= 0 || (kill(l->pid, 0) < 0 && errno != EPERM))
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)l->pid);
-	read_comm(path, comm, sizeof(comm));
-	read_comm("/proc/self/comm", self, sizeof(self));
-	if (comm[0] != '\0' && strcmp(comm, self) != 0)
+	if (!pid_alive_like(l->pid, 0))
 		return 0;
 	return !proc_uid(l->pid, &uid) || lease_holder_uid(l->uid, uid, nobody_uid());
 }
@@ -769,4 +777,24 @@ int lease_release(const char *path, const char *id, pid_t pid)
 	err = found ? save(path, leases, n, false) : 0;
 	free(leases);
 	return err;
+}
+
+int lease_mac_holder(const char *path, const uint8_t mac[6], const char *except_id,
+		     pid_t helper, struct lease *holder)
+{
+	struct lease *leases;
+	size_t n, cap;
+	int err = load(path, &leases, &n, &cap), found = 0;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (memcmp(leases[i].mac, mac, 6) == 0 && !same_id(&leases[i], except_id) &&
+		    leases[i].pid > 0 && pid_alive_like(leases[i].pid, helper)) {
+			*holder = leases[i];
+			found = 1;
+		}
+	}
+	free(leases);
+	return found;
 }

@@ -83,5 +83,11 @@ int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, str
 /* At the helper's exit (the reaper, under the network lock): the lease of id
  * held by pid was last used now. 0 or -errno. */
 int lease_release(const char *path, const char *id, pid_t pid);
+/* Under the network lock: 1 and *holder if a running helper (a process
+ * running the program of pid helper) holds a lease with mac for another
+ * interface id than except_id; 0 if none; -errno. The reaper passes its
+ * helper's pid: its own name is not the helper's. */
+int lease_mac_holder(const char *path, const uint8_t mac[6], const char *except_id,
+		     pid_t helper, struct lease *holder);
 
 #endif

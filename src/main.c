@@ -420,7 +420,26 @@ static void host_nameservers(struct network *n)
 	read_nameservers(n, RESOLVED_CONF);
 }
 
-/* Under the network lock: bridge, TAP, port, lease. Undone on failure. */
+/* In the reaper, under the network lock: the lease's time is now its last use. */
+static void release_lease(const struct ctx *c)
+{
+	char path[sizeof(c->net.lib_dir) + IF_NAMESIZE + 8];
+	int rc;
+
+	if (!c->lease)
+		return;
+	lease_path(c, path, sizeof(path));
+	rc = lease_release(path, c->id, c->lease_pid);
+	if (rc < 0)
+		WARN("main", "cannot update %s: %s", path, strerror(-rc));
+}
+
+/*
+ * Under the network lock: bridge, lease, TAP, port. Undone on failure. The
+ * lease comes before the port: a helper refused because a running one holds
+ * our interface id or MAC must not touch that VM's forwarding entry (the
+ * port pins the MAC, and a MAC another port pinned refuses the port).
+ */
 static void setup_network(struct ctx *c)
 {
 	char secret[128];
@@ -453,6 +472,11 @@ static void setup_network(struct ctx *c)
 	}
 	rc = network_join(&c->net);
 	if (rc == 0) {
+		acquire_lease(c);
+		if (!c->lease)
+			rc = -ENOSPC;
+	}
+	if (rc == 0) {
 		/* The network's MTU: ours, or the one of the network we joined. */
 		c->mtu = c->net.mtu;
 		rc = tap_open(&c->tap, c->opt.enable_checksum_offload, c->opt.enable_isolation,
@@ -464,12 +488,8 @@ static void setup_network(struct ctx *c)
 		rc = tap_set_offload(&c->tap, c->opt.enable_tso);
 	if (rc == 0)
 		rc = network_add_port(&c->net, c->tap.ifindex, c->mac, c->opt.enable_isolation);
-	if (rc == 0) {
-		acquire_lease(c);
-		if (!c->lease)
-			rc = -ENOSPC;
-	}
 	if (rc < 0) {
+		release_lease(c);
 		tap_close(&c->tap);
 		network_leave(&c->net);
 		network_unlock(&c->net);
@@ -606,20 +626,6 @@ static void print_json(struct ctx *c)
 	}
 }
 
-/* In the reaper, under the network lock: the lease's time is now its last use. */
-static void release_lease(const struct ctx *c)
-{
-	char path[sizeof(c->net.lib_dir) + IF_NAMESIZE + 8];
-	int rc;
-
-	if (!c->lease)
-		return;
-	lease_path(c, path, sizeof(path));
-	rc = lease_release(path, c->id, c->lease_pid);
-	if (rc < 0)
-		WARN("main", "cannot update %s: %s", path, strerror(-rc));
-}
-
 /*
  * The kernel removes a TAP when its last descriptor closes, the datapath's,
  * unless a copy outlived it: a datapath a VM took over can pass it to the
@@ -669,24 +675,45 @@ static void teardown(void *arg)
 	}
 }
 
+/* Whether a MAC may become this VM's second one: not the lease's MAC of
+ * another running helper (its VM may not be sending yet), and not pinned
+ * to another port (network_pin_mac). Under the network lock. */
+static bool claim_allowed(struct ctx *c, const uint8_t mac[6])
+{
+	char path[sizeof(c->net.lib_dir) + IF_NAMESIZE + 8];
+	struct lease other;
+
+	lease_path(c, path, sizeof(path));
+	if (lease_mac_holder(path, mac, c->id, c->lease_pid, &other) != 0)
+		return false;   /* another VM's, or unknown: refused */
+	return network_pin_mac(&c->net, c->tap.ifindex, mac, NULL) == 0;
+}
+
 /*
  * In the root reaper: the datapath asks, once, for a second MAC of its VM
  * (vmframe.h) to be pinned to its own port. The request is untrusted: one
- * per helper, a valid unicast MAC, never the gateway's, and the bridge
- * refuses a MAC it has any entry for (another VM's, or a port's own).
+ * per helper, a valid unicast MAC, never the gateway's nor the MAC of
+ * another running helper's lease, and never one the bridge has pinned to
+ * another port (another VM's second MAC) or a port's own.
  */
 static uint8_t reaper_claim_mac(void *arg, const uint8_t *msg, size_t len)
 {
 	static const uint8_t zero[6];
 	static bool asked;
 	struct ctx *c = arg;
+	bool ok;
 
 	if (asked || len != 6 || c->opt.mode == MODE_BRIDGED)
 		return 0;
 	asked = true;
 	if ((msg[0] & 1) || !memcmp(msg, zero, 6) || !memcmp(msg, c->net.bridge_mac, 6))
 		return 0;
-	return nl_fdb_pin(c->tap.ifindex, msg, false) == 0;
+	c->net.lock_fd = -1;
+	if (network_lock(&c->net) < 0)
+		return 0;
+	ok = claim_allowed(c, msg);
+	network_unlock(&c->net);
+	return ok;
 }
 
 /* In the datapath (VM thread): what the reaper says about a second MAC. */

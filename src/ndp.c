@@ -27,6 +27,7 @@
 #define ICMP6_NA 136
 #define ICMP6_REDIRECT 137
 #define DHCP6_SERVER_PORT 547
+#define DHCP6_CLIENT_PORT 546
 #define ND_HOP_LIMIT 255
 
 #define OPT_SLLA 1
@@ -201,7 +202,7 @@ static void inspect_icmp6(const struct ip6 *p, const uint8_t eth_src[6], struct 
 bool ndp_inspect(const uint8_t *frame, size_t len, struct ndp_msg *m)
 {
 	struct ip6 p;
-	uint16_t sport;
+	uint16_t sport, dport;
 	uint8_t eth_src[6];
 	struct cursor l4, eth = cur_init(frame, len);
 	int r = parse_ip6(frame, len, &p);
@@ -220,7 +221,10 @@ bool ndp_inspect(const uint8_t *frame, size_t len, struct ndp_msg *m)
 	l4 = p.l4;
 	if (p.proto == NH_ICMPV6)
 		inspect_icmp6(&p, eth_src, m);
-	else if (p.proto == NH_UDP && cur_be16(&l4, &sport) && sport == DHCP6_SERVER_PORT)
+	/* DHCPv6 server messages: from port 547, or to the client port 546
+	 * from any port (what a client would take). */
+	else if (p.proto == NH_UDP && cur_be16(&l4, &sport) &&
+		 (sport == DHCP6_SERVER_PORT || (cur_be16(&l4, &dport) && dport == DHCP6_CLIENT_PORT)))
 		m->kind = NDP_ROGUE;
 	return true;
 }

@@ -29,8 +29,9 @@ struct ndp_config {
 enum ndp_kind {
 	NDP_NONE,     /* anything else: forwarded as usual */
 	NDP_RS,       /* a valid router solicitation: answer it */
-	NDP_ROGUE,    /* an RA, a DHCPv6 server message, or a header chain we
-		       * cannot see through: dropped */
+	NDP_ROGUE,    /* an RA, a DHCPv6 server message (UDP from port 547, or
+		       * to the client port 546 from any port), or a header
+		       * chain we cannot see through: dropped */
 };
 
 /* Classifies an Ethernet frame from the VM by its headers. */

@@ -409,12 +409,11 @@ int nl_brport_set_isolated(int ifindex, bool on)
 	return nl_talk(nlh, NULL, NULL);
 }
 
-int nl_fdb_pin(int ifindex, const uint8_t mac[6], bool replace)
+int nl_fdb_pin(int ifindex, const uint8_t mac[6])
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ndmsg *ndm;
-	struct nlmsghdr *nlh = msg_start(buf, RTM_NEWNEIGH,
-					 NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
+	struct nlmsghdr *nlh = msg_start(buf, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL,
 					 (void **)&ndm, sizeof(*ndm));
 
 	/* NTF_MASTER: the bridge's FDB, not the port device's own list. */
@@ -424,6 +423,73 @@ int nl_fdb_pin(int ifindex, const uint8_t mac[6], bool replace)
 	ndm->ndm_flags = NTF_MASTER | NTF_STICKY;
 	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	return nl_talk(nlh, NULL, NULL);
+}
+
+int nl_fdb_del(int ifindex, const uint8_t mac[6])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_DELNEIGH, 0, (void **)&ndm, sizeof(*ndm));
+
+	/* The bridge deletes it only if it is on this port. */
+	ndm->ndm_family = AF_BRIDGE;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_flags = NTF_MASTER;
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+struct fdb_find {
+	uint32_t bridge;
+	const uint8_t *mac;
+	struct nl_fdb *e;
+	bool found;
+};
+
+static int fdb_find_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct fdb_find *f = data;
+	attr_table tb = { 0 };
+	uint32_t master = 0;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || ndm->ndm_family != AF_BRIDGE ||
+	    mnl_attr_parse(nlh, sizeof(*ndm), attr_store, tb) < 0)
+		return MNL_CB_OK;
+	/* The bridge's own table (NDA_MASTER), untagged entries (the helper's
+	 * bridges do no VLAN filtering), this MAC. */
+	if (!attr_u32(tb[NDA_MASTER], &master) || master != f->bridge ||
+	    (tb[NDA_VLAN] && mnl_attr_get_payload_len(tb[NDA_VLAN]) == 2 &&
+	     mnl_attr_get_u16(tb[NDA_VLAN]) != 0) ||
+	    !tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6 ||
+	    memcmp(mnl_attr_get_payload(tb[NDA_LLADDR]), f->mac, 6) != 0)
+		return MNL_CB_OK;
+	f->e->ifindex = ndm->ndm_ifindex;
+	f->e->state = ndm->ndm_state;
+	f->e->flags = ndm->ndm_flags;
+	f->found = true;
+	return MNL_CB_OK;
+}
+
+static int fdb_find_restart(void *data)
+{
+	((struct fdb_find *)data)->found = false;
+	return 0;
+}
+
+int nl_fdb_get(int bridge_ifindex, const uint8_t mac[6], struct nl_fdb *e)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = dump_start(buf, RTM_GETNEIGH, (void **)&ndm, sizeof(*ndm));
+	struct fdb_find f = { (uint32_t)bridge_ifindex, mac, e, false };
+	int ret;
+
+	ndm->ndm_family = AF_BRIDGE;
+	ret = nl_dump(nlh, fdb_find_cb, &f, fdb_find_restart);
+	if (ret < 0)
+		return ret;
+	return f.found ? 0 : -ENOENT;
 }
 
 struct port_count {

@@ -84,11 +84,22 @@ int nl_addr6_add(int ifindex, const uint8_t addr[16], int prefix);
 /*
  * Pins mac to bridge port ifindex: a static, sticky FDB entry (NUD_NOARP,
  * NTF_STICKY), so the bridge neither ages it out nor moves it to another
- * port that sends from the same MAC. replace: take it over from wherever it
- * is; otherwise -EEXIST if the bridge has any entry for mac (another port
- * uses it). The kernel drops the entry with the port.
+ * port that sends from the same MAC. Never takes an entry over: -EEXIST if
+ * the bridge has any entry for mac (nl_fdb_get says whose). The kernel
+ * drops the entry with the port.
  */
-int nl_fdb_pin(int ifindex, const uint8_t mac[6], bool replace);
+int nl_fdb_pin(int ifindex, const uint8_t mac[6]);
+/* Deletes the bridge's entry for mac if it is on port ifindex. */
+int nl_fdb_del(int ifindex, const uint8_t mac[6]);
+
+struct nl_fdb {
+	int ifindex;     /* the port (the bridge itself for its own address) */
+	uint16_t state;  /* NUD_PERMANENT (a port's own address), NUD_NOARP
+			  * (static), else learned (NUD_REACHABLE, NUD_STALE) */
+	uint8_t flags;   /* NTF_STICKY, NTF_EXT_LEARNED, ... */
+};
+/* The entry of bridge bridge_ifindex for mac (untagged). -ENOENT if none. */
+int nl_fdb_get(int bridge_ifindex, const uint8_t mac[6], struct nl_fdb *e);
 /* Number of links whose master is master_ifindex (>= 0), or -errno. */
 int nl_count_ports(int master_ifindex);
 /* First IPv4 address on ifindex: addr/prefix (host order). -ENOENT if none. */

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/neighbour.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -841,9 +842,40 @@ static void port_no_ipv6(const char *name)
 	sysctl_set(key, "1");
 }
 
+/* A learned (dynamic) entry: what the bridge saw a port send from, which
+ * nobody pinned and a pin may replace. */
+static bool fdb_learned(const struct nl_fdb *e)
+{
+	return !(e->state & (NUD_PERMANENT | NUD_NOARP)) &&
+	       !(e->flags & (NTF_STICKY | NTF_EXT_LEARNED));
+}
+
+int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
+		    char holder[IF_NAMESIZE])
+{
+	struct nl_fdb e;
+	int ret = nl_fdb_pin(ifindex, mac);
+
+	if (holder)
+		snprintf(holder, IF_NAMESIZE, "?");
+	for (int tries = 0; ret == -EEXIST && tries < 3; tries++) {
+		ret = nl_fdb_get(n->bridge_ifindex, mac, &e);
+		if (ret == 0 && !fdb_learned(&e)) {
+			if (holder && !if_indextoname((unsigned)e.ifindex, holder))
+				snprintf(holder, IF_NAMESIZE, "%d", e.ifindex);
+			return e.ifindex == ifindex ? 0 : -EEXIST;
+		}
+		/* Learned, or gone meanwhile: remove it, then pin, still exclusively. */
+		if (ret == 0)
+			nl_fdb_del(e.ifindex, mac);
+		ret = nl_fdb_pin(ifindex, mac);
+	}
+	return ret;
+}
+
 int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool isolated)
 {
-	char name[IF_NAMESIZE] = "?";
+	char name[IF_NAMESIZE] = "?", holder[IF_NAMESIZE];
 	int ret;
 
 	if_indextoname((unsigned)ifindex, name);
@@ -856,10 +888,19 @@ int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool 
 	n->port_ifindex = ifindex;
 	port_no_ipv6(name);
 	/* vmnet_mac_address is this VM's: no other port may take it over in
-	 * the bridge's forwarding table (and with it the VM's traffic). */
-	ret = nl_fdb_pin(ifindex, mac, true);
+	 * the bridge's forwarding table (and with it the VM's traffic); nor
+	 * may we take it from a port that pinned it (another VM's). */
+	ret = network_pin_mac(n, ifindex, mac, holder);
 	if (ret < 0) {
-		ERROR("network", "cannot pin the VM's MAC to %s: %s", name, strerror(-ret));
+		char text[18];
+
+		snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+			 mac[2], mac[3], mac[4], mac[5]);
+		if (ret == -EEXIST)
+			ERROR("network", "MAC %s is in use on %s: pinned to port %s, another VM's",
+			      text, n->bridge, holder);
+		else
+			ERROR("network", "cannot pin the VM's MAC to %s: %s", name, strerror(-ret));
 		nl_link_set_master(ifindex, 0);
 		return ret;
 	}

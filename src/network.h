@@ -97,8 +97,18 @@ int network_choose(struct network *n);
  * ports counts as unused and another helper may remove it. */
 int network_join(struct network *n);
 /* Under the lock: attach a port (the helper's TAP) to the bridge, with the
- * VM's MAC pinned to it (nl_fdb_pin). */
+ * VM's MAC pinned to it (network_pin_mac). A MAC another port pinned
+ * refuses the port, with one ERROR line naming that port: -EEXIST. */
 int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool isolated);
+/*
+ * Under the lock: pins mac to port ifindex in the bridge's forwarding table
+ * (nl_fdb_pin), exclusively: an entry the bridge only learned is replaced,
+ * one pinned to another port (another VM's MAC) or a port's own address is
+ * never taken: -EEXIST, with holder (unless NULL) naming that port. 0 or
+ * -errno.
+ */
+int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
+		    char holder[IF_NAMESIZE]);
 /* Under the lock: remove the bridge and its rules if it has no ports left.
  * Our own port (port_ifindex) does not count: the reaper may run this while
  * the kernel is still removing the dead helper's TAP. */

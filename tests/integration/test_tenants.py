@@ -72,7 +72,7 @@ class Tenants:
         assert self.hb.bridge == self.bridge
         self.gw_mac = link_mac(lab.host, self.bridge)
         # The host and A know each other: there is something to steal.
-        assert self.ga.ping(self.gw, count=2), "A cannot ping the gateway"
+        assert self.ga.ping(self.gw, count=2), "A cannot ping the gateway: %s" % self.ha.stderr()
         assert lab.host.run(["ping", "-n", "-c", "1", "-W", "2", self.ia],
                             check=False).returncode == 0, "the host cannot ping A"
 
@@ -155,11 +155,12 @@ def test_vm_cannot_claim_another_vms_or_the_gateways_address(lab, dns, mode, iso
 
 
 @pytest.mark.parametrize("mode", ["shared", "host"])
-def test_vm_cannot_claim_the_gateways_ipv6_addresses(lab, mode):
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_vm_cannot_claim_the_gateways_ipv6_addresses(lab, mode, isolated):
     """Neighbour advertisements for the gateway's link-local (and, shared,
     global) address and IPv6 from those addresses are dropped: A keeps the
     gateway's MAC for them, the host learns nothing."""
-    t = Tenants(lab, mode, False)
+    t = Tenants(lab, mode, isolated)
     ll = eui64_link_local(t.gw_mac)
     targets = [ll] + ([gateway6(t.ha)] if mode == "shared" else [])
     for a in targets:
@@ -188,10 +189,11 @@ def test_vm_cannot_claim_the_gateways_ipv6_addresses(lab, mode):
 
 
 @pytest.mark.parametrize("mode", ["shared", "host"])
-def test_vlan_tagged_rogue_ra_and_dhcp_offer(lab, mode):
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_vlan_tagged_rogue_ra_and_dhcp_offer(lab, mode, isolated):
     """VID-0 tagged router advertisement and DHCP offer: receivers would take
     them as untagged, so they are dropped; A installs no rogue route or prefix."""
-    t = Tenants(lab, mode, False)
+    t = Tenants(lab, mode, isolated)
     t.ga.ns.set_sysctl("net.ipv6.conf.%s.accept_ra" % t.ga.tap, "1")
     t.ga.ns.set_sysctl("net.ipv6.conf.%s.autoconf" % t.ga.tap, "1")
     marker = b"vmit-vlan-rogue!"
@@ -215,6 +217,34 @@ def test_vlan_tagged_rogue_ra_and_dhcp_offer(lab, mode):
     assert sniff_count(s_host, 10) == 0, "a tagged rogue frame reached the bridge"
     routes = t.ga.ns.run(["ip", "-6", "route", "show"]).stdout
     assert "2001:db8:bad" not in routes and b_ll not in routes, routes
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+    assert t.b_still_served()
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_rogue_dhcp_server_on_any_source_port(lab, isolated):
+    """A DHCP offer from source port 6767 to the client port 68 (busybox
+    udhcpc takes it: it checks only the destination) and a DHCPv6 advertise
+    from 5470 to the client port 546: dropped and counted, neither A nor the
+    bridge sees them."""
+    t = Tenants(lab, "shared", isolated)
+    marker = b"vmit-rogue-dhcp!"
+    s_a = sniff(lab, t.ga.ns, t.ga.tap, 4, marker)
+    s_host = sniff(lab, lab.host, t.bridge, 4, marker)
+    b_ll = eui64_link_local(t.mb)
+    offer = (Ether(src=t.mb, dst=BCAST) / IP(src=t.ib, dst="255.255.255.255") /
+             UDP(sport=6767, dport=68) /
+             frames.BOOTP(op=2, xid=0x1234, yiaddr=t.ia, siaddr=t.ib, sname=marker,
+                          chaddr=frames.mac_bytes(t.ma) + b"\0" * 10) /
+             frames.DHCP(options=[("message-type", "offer"), ("server_id", t.ib),
+                                  ("router", t.ib), ("lease_time", 60), "end"]))
+    # DHCPv6 ADVERTISE (type 2), transaction id, then the marker as an option.
+    advertise = (Ether(src=t.mb, dst=t.ma) /
+                 IPv6(src=b_ll, dst=eui64_link_local(t.ma), hlim=64) /
+                 UDP(sport=5470, dport=546) / (b"\x02\x12\x34\x56" + marker))
+    sent = t.send_b(offer) + t.send_b(advertise)
+    assert sniff_count(s_a, 10) == 0, "A received a rogue DHCP server message"
+    assert sniff_count(s_host, 10) == 0, "a rogue DHCP server message reached the bridge"
     assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
     assert t.b_still_served()
 
@@ -263,6 +293,98 @@ def test_vm_may_use_one_mac_of_its_own_and_keeps_it(lab):
                  % (other, other, t.gw, t.ga.tap)])
     assert wait_until(lambda: vm_drops(t.ha) >= before + 3, 5), (vm_drops(t.ha), before)
     assert t.fdb_port(other) is None
+
+
+def fdb_entry(lab, bridge, mac):
+    """The bridge's own entry for mac: (port, flags), or None."""
+    out = lab.host.run(["bridge", "-j", "fdb", "show", "br", bridge]).stdout
+    for e in json.loads(out or "[]"):
+        if e.get("mac") == mac and "self" not in e.get("flags", []):
+            return e.get("ifname"), e.get("flags", [])
+    return None
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_refused_start_leaves_the_running_vms_mac_pinned(lab, isolated):
+    """User B starts a helper with the interface id of A's running VM (read
+    from the world-readable lease file): refused before it touches the
+    bridge, so A's MAC stays pinned to A's port and the host's traffic for A
+    reaches A. B's running VM then sends from A's MAC: it cannot make it its
+    second MAC (refused, dropped, counted), A keeps its entry."""
+    t = Tenants(lab, "shared", isolated)
+    tap_a, tap_b = t.ha.info["tap"], t.hb.info["tap"]
+    id_a = t.ha.info["vmnet_interface_id"]
+    assert fdb_entry(lab, t.bridge, t.ma) == (tap_a, ["sticky"]), fdb_entry(lab, t.bridge, t.ma)
+    errors = refused(lab, mode_args("shared", isolated) + ["--interface-id", id_a],
+                     sudo_env(USER_B))
+    assert len(errors) == 1 and ("pid %d" % t.ha.pid) in errors[0], errors
+    assert fdb_entry(lab, t.bridge, t.ma) == (tap_a, ["sticky"]), \
+        "a refused start moved or removed A's pinned MAC: %s" % (fdb_entry(lab, t.bridge, t.ma),)
+    assert lab.host.run(["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", t.ia],
+                        check=False).returncode == 0, "the host's traffic for A is lost"
+    sent = t.send_b(Ether(src=t.ma, dst=BCAST) /
+                    ARP(op=1, hwsrc=t.ma, psrc="0.0.0.0", pdst=t.gw), times=5)
+    assert t.hb.wait_stderr(r"WARN  \[main\] frames from %s are dropped: another VM" % t.ma)
+    assert fdb_entry(lab, t.bridge, t.ma) == (tap_a, ["sticky"]), \
+        "B's VM took A's MAC: %s (B is %s)" % (fdb_entry(lab, t.bridge, t.ma), tap_b)
+    assert t.ga.ping(t.gw), "A lost the gateway"
+    assert t.b_still_served()
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+
+
+def test_start_cannot_take_another_vms_second_mac(lab):
+    """A's VM uses a second MAC that happens to be the vmnet_mac_address of
+    interface id X (its helper stopped, its lease is stale). A new helper
+    with X is refused with one line naming A's port: the bridge keeps that
+    MAC on A's port and A's VM keeps its traffic."""
+    hx, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID])
+    second = hx.info["vmnet_mac_address"]
+    assert hx.stop() == 0
+    t = Tenants(lab, "shared", False, mac_a=second)
+    tap_a = t.ha.info["tap"]
+    assert wait_until(lambda: t.fdb_port(second) == tap_a, 5), t.fdb_port(second)
+    errors = refused(lab, mode_args("shared", False) + ["--interface-id", ID], None)
+    assert len(errors) == 1, errors
+    assert second in errors[0] and tap_a in errors[0], errors
+    assert fdb_entry(lab, t.bridge, second) == (tap_a, ["sticky"]), \
+        fdb_entry(lab, t.bridge, second)
+    assert lab.host.run(["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", t.ia],
+                        check=False).returncode == 0, "the host's traffic for A is lost"
+
+
+def test_vm_cannot_claim_the_mac_of_a_running_helpers_lease(lab):
+    """A running helper's lease names a MAC not pinned yet (a helper between
+    taking its lease and attaching its port): no other VM may claim it as
+    its second MAC, so the helper that leased it finds it free."""
+    h1, _ = lab.helper(mode_args("shared", False), env=sudo_env(USER_A))
+    hb, vb = lab.helper(mode_args("shared", False), env=sudo_env(USER_B))
+    mac = "52:54:00:aa:bb:cc"
+    path = lab.host.lib_dir / ("%s.leases" % h1.bridge)
+    path.write_text(path.read_text() +
+                    "ip_address=192.168.105.250 hw_address=%s interface_id=%s uid=%s pid=%d "
+                    "time=%d\n" % (mac, "6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11",
+                                   sudo_env(USER_A)["SUDO_UID"], h1.pid, int(time.time())))
+    for _ in range(3):
+        vb.send(raw(Ether(src=mac, dst=BCAST) / ARP(op=1, hwsrc=mac, psrc="0.0.0.0",
+                                                    pdst=h1.gateway)))
+    assert hb.wait_stderr(r"WARN  \[main\] frames from %s are dropped: another VM" % mac), \
+        hb.stderr()
+    assert fdb_entry(lab, h1.bridge, mac) is None, fdb_entry(lab, h1.bridge, mac)
+    assert wait_until(lambda: vm_drops(hb) >= 3, 5), vm_drops(hb)
+
+
+def test_start_takes_over_a_learned_entry(lab):
+    """An entry the bridge only learned (not pinned by any helper) is no
+    one's: a helper whose MAC it is takes it over and pins it."""
+    hx, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID])
+    mac = hx.info["vmnet_mac_address"]
+    assert hx.stop() == 0
+    h1, _ = lab.helper(mode_args("shared", False))
+    lab.host.run(["bridge", "fdb", "replace", mac, "dev", h1.info["tap"], "master", "dynamic"])
+    assert fdb_entry(lab, h1.bridge, mac) == (h1.info["tap"], []), fdb_entry(lab, h1.bridge, mac)
+    h2, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID])
+    assert fdb_entry(lab, h1.bridge, mac) == (h2.info["tap"], ["sticky"]), \
+        fdb_entry(lab, h1.bridge, mac)
 
 
 # --------------------------------------------------------------------------

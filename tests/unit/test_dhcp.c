@@ -518,9 +518,14 @@ static void test_classify(void)
 	n = build(&r, frame);
 	CHECK(dhcp_classify(frame, n) == DHCP_SERVER);
 
+	/* To a client's port from any port: what a client would take as a
+	 * server's (busybox udhcpc checks only the destination). */
 	r = base(1); r.sport = 68; r.dport = 68;
 	n = build(&r, frame);
-	CHECK(dhcp_classify(frame, n) == DHCP_NONE);
+	CHECK(dhcp_classify(frame, n) == DHCP_SERVER);
+	r.sport = 6767; r.op = 2;
+	n = build(&r, frame);
+	CHECK(dhcp_classify(frame, n) == DHCP_SERVER);
 	r = base(1); r.sport = 1234;
 	n = build(&r, frame);
 	CHECK(dhcp_classify(frame, n) == DHCP_NONE);

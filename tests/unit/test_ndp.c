@@ -155,6 +155,11 @@ static void test_rogue(void)
 	put16(udp + 2, 547);
 	n = ip6_frame(f, vm_ll, all_nodes, 17, 64, udp, 16);
 	CHECK(ndp_classify(f, n) == NDP_NONE);
+	/* To a client's port 546 from any other: what a client would take. */
+	put16(udp, 5470);
+	put16(udp + 2, 546);
+	n = ip6_frame(f, vm_ll, all_nodes, 17, 64, udp, 16);
+	CHECK(ndp_classify(f, n) == NDP_ROGUE);
 	/* Not IPv6 at all, a runt, IPv6 with a wrong version. */
 	memset(f, 0, 64);
 	put16(f + 12, 0x0800);

@@ -211,9 +211,23 @@ static void test_ip4(void)
 	CHECK(check(&c, f, n) == VMF_DHCP);
 	n = udp4(f, vm_mac, OTHER, 68, 67);
 	CHECK(check(&c, f, n) == VMF_DROP);
-	/* A DHCP server: never. */
+	/* A DHCP server: never, from port 67 or to a client's port 68 from
+	 * any other (clients take an offer whatever its source port). */
 	n = udp4(f, vm_mac, STATIC, 67, 68);
 	CHECK(check(&c, f, n) == VMF_DROP);
+	n = udp4(f, vm_mac, LEASE, 6767, 68);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = udp4(f, vm_mac, LEASE, 68, 68);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = udp4(f, vm_mac, LEASE, 67, 1000);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = udp4(f, vm_mac, LEASE, 6767, 69);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	/* Bridged mode: the LAN's business. */
+	c.local = false;
+	n = udp4(f, vm_mac, LEASE, 6767, 68);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	c.local = true;
 	/* Headers a kernel refuses. */
 	n = udp4(f, vm_mac, LEASE, 1000, 53);
 	f[14] = 0x65;
@@ -335,6 +349,56 @@ static void test_ip6(void)
 		CHECK(check(&c, f, len) == VMF_DROP);
 }
 
+/* Ethernet + IPv6 + UDP from src (8 bytes of payload). */
+static size_t udp6(uint8_t *f, const uint8_t src[16], uint16_t sport, uint16_t dport)
+{
+	size_t n = eth(f, vm_mac, 0x86dd);
+	uint8_t *ip = f + n;
+
+	memset(ip, 0, 40 + 16);
+	ip[0] = 0x60;
+	put_be16(ip + 4, 16);
+	ip[6] = 17;
+	ip[7] = 64;
+	memcpy(ip + 8, src, 16);
+	ip[24] = 0xff;
+	ip[25] = 0x02;
+	ip[37] = 1;
+	ip[39] = 2;            /* ff02::1:2, All_DHCP_Relay_Agents_and_Servers */
+	put_be16(ip + 40, sport);
+	put_be16(ip + 42, dport);
+	put_be16(ip + 44, 16);
+	return n + 40 + 16;
+}
+
+static void test_dhcp6(void)
+{
+	struct vmframe_config c = config();
+	uint8_t f[1600], vm_ll[16];
+	size_t n;
+
+	ndp_link_local(vm_mac, vm_ll);
+	/* A client's solicit: forwarded (no DHCPv6 server here answers it). */
+	n = udp6(f, vm_ll, 546, 547);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	/* Server messages: from 547, or to a client's 546 from any port. */
+	n = udp6(f, vm_ll, 547, 546);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = udp6(f, vm_ll, 5470, 546);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = udp6(f, vm_ll, 547, 1000);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = udp6(f, vm_ll, 5470, 5460);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	/* Every truncation of the rogue advertise is dropped or too short to be one. */
+	n = udp6(f, vm_ll, 5470, 546);
+	for (size_t len = 14; len < n; len++)
+		CHECK(check(&c, f, len) == VMF_DROP);
+	c.local = false;
+	n = udp6(f, vm_ll, 5470, 546);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+}
+
 static void tests(void)
 {
 	test_macs();
@@ -342,6 +406,7 @@ static void tests(void)
 	test_ip4();
 	test_vlan();
 	test_ip6();
+	test_dhcp6();
 }
 
 T_MAIN
