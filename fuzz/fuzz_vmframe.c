@@ -4,7 +4,8 @@
  * gets before anything else looks at it. The first input byte is the
  * configuration (which mode, offload, TSO, MTU, whether the frame arrived
  * truncated), the second the guards' state (the VM's second MAC: none yet,
- * granted or refused; whether the gateway has a global IPv6 address); the
+ * granted or refused; whether the gateway has a global IPv6 address; whether
+ * IPv6 addresses are bound, one already, and whether a claim is granted); the
  * rest is the frame. A frame the helper must answer (DHCP)
  * is answered into a buffer as forward.c does. Checks the verdict agrees with
  * the classifiers and the limits, that a forwarded frame is the VM's own
@@ -35,6 +36,9 @@ static const struct dhcp_config dhcp = {
 static const uint8_t vm_mac[6] = { 0x0a, 0xd6, 0x36, 0xc1, 0xea, 0xf3 };
 static const uint8_t own_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static struct vmframe_macs macs;
+static struct vmframe_addrs6 addrs6;
+/* Bound already when binding is on: the VM's link-local. */
+static const uint8_t vm_ll[16] = { 0xfe, 0x80, [8] = 0x08, 0xd6, 0x36, 0xff, 0xfe, 0xc1, 0xea, 0xf3 };
 
 static struct vmframe_config config(uint8_t b, uint8_t g, bool *truncated)
 {
@@ -51,6 +55,12 @@ static struct vmframe_config config(uint8_t b, uint8_t g, bool *truncated)
 	ndp_link_local(c.gateway_mac, c.gateway_ll6);
 	macs = (struct vmframe_macs){ .state = (enum vmframe_mac_state)(g & 3) };
 	memcpy(macs.mac, own_mac, 6);
+	memset(&addrs6, 0, sizeof(addrs6));
+	if (g & 8) {
+		memcpy(addrs6.addr[0], vm_ll, 16);
+		addrs6.n = 1;
+		c.addrs6 = &addrs6;
+	}
 
 	c.tso = c.vnet_hdr && (b & 8);
 	/* As main.c's max_packet(): with TSO at least OFFLOAD_MAX_PACKET. */
@@ -116,6 +126,22 @@ static void check_own(const uint8_t *orig, enum vmframe_verdict v, enum vmframe_
 		abort();
 }
 
+/* A claim is for an IPv6 frame's address not bound yet, and no one's
+ * (unspecified, multicast) is ever claimed. */
+static void check_claim6(const struct vmframe_config *c, const uint8_t *orig, size_t len,
+			 const uint8_t *frame)
+{
+	static const uint8_t unspecified[16];
+
+	if (!c->addrs6 || len < 14 || orig[12] != 0x86 || orig[13] != 0xdd ||
+	    memcmp(frame, orig, len) != 0 || addrs6.claim[0] == 0xff ||
+	    memcmp(addrs6.claim, unspecified, 16) == 0 || memcmp(addrs6.claim_mac, orig + 6, 6) != 0)
+		abort();
+	for (unsigned i = 0; i < addrs6.n; i++)
+		if (memcmp(addrs6.addr[i], addrs6.claim, 16) == 0)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtio_net_hdr hdr;
@@ -138,6 +164,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(orig, data + 2, len);
 	memset(&hdr, 0, sizeof(hdr));
 	enum vmframe_verdict v = vmframe_check(&c, frame, &n, truncated, &hdr);
+	/* As forward.c: an address claimed is answered, the frame checked again. */
+	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
+		check_claim6(&c, orig, len, frame);
+		vmframe_addr6_granted(&addrs6, data[1] & 16);
+		n = len;
+		v = vmframe_check(&c, frame, &n, truncated, &hdr);
+	}
 	/* Runts, frames over the limit and truncated ones are dropped whatever they hold. */
 	if (v != VMF_DROP && (truncated || len < 14 || len > c.max_packet))
 		abort();
@@ -146,6 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (v) {
 	case VMF_DROP:
 	case VMF_CLAIM:
+	case VMF_CLAIM6:
 		break;
 	case VMF_FORWARD:
 		check_forward(&c, orig, len, frame, n, &hdr);

@@ -202,7 +202,8 @@ def vmframe_seeds():
     """First byte: configuration (fuzz_vmframe.c): 1 local (shared/host), 2 RAs,
     4 offload, 8 TSO, 16 truncated, MTU index in the top 3 bits. Second byte:
     the guards' state: the VM's second MAC (0 none yet, 2 granted, 3 refused;
-    52:54:00:12:34:56), 4 the gateway has an IPv6 address. Then a frame."""
+    52:54:00:12:34:56), 4 the gateway has an IPv6 address, 8 IPv6 addresses are
+    bound (the VM's link-local already), 16 a claim of one is granted. Then a frame."""
     server = ip4("192.168.105.1")
     tcp = l4_frame(False, 6, bytes(range(256)) * 4)
     own = bytes.fromhex("525400123456")
@@ -232,6 +233,10 @@ def vmframe_seeds():
         "na-tlla": b"\x01\x04" + ndp_seeds()["na-tlla"],
         "na-tlla-foreign": b"\x01\x04" + ndp_seeds()["na-tlla-foreign"],
         "ns-dad": b"\x01\x04" + ndp_seeds()["ns-dad"],
+        "na-bound": b"\x01\x0c" + ndp_seeds()["na-tlla"],
+        "ns-dad-bound": b"\x01\x0c" + ndp_seeds()["ns-dad"],
+        "udp6-claim-granted": b"\x05\x1c" + l4_frame(True, 17, bytes(64)),
+        "udp6-claim-refused": b"\x05\x0c" + l4_frame(True, 17, bytes(64)),
         "dhcp6-advertise-odd-port": b"\x01\x04" + ndp_seeds()["dhcp6-advertise-odd-port"],
     }
 

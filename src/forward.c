@@ -271,6 +271,13 @@ static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, i
 							   : true);
 		v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
 	}
+	/* An IPv6 address used for the first time (its source, then an
+	 * advertisement's target): bounded in number by the guards. */
+	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
+		vmframe_addr6_granted(&f->addrs6, f->claim_addr6(f->claim_arg, f->addrs6.claim,
+								 f->addrs6.claim_mac));
+		v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
+	}
 	switch (v) {
 	case VMF_FORWARD:
 		return (ssize_t)len;
@@ -839,6 +846,8 @@ int forward_start(struct forward *f)
 	f->check.tso = f->tso;
 	f->check.macs = &f->macs;
 	f->macs = (struct vmframe_macs){ .state = VMF_MAC_NONE };
+	f->check.addrs6 = f->claim_addr6 ? &f->addrs6 : NULL;
+	memset(&f->addrs6, 0, sizeof(f->addrs6));
 	atomic_store(&f->stopping, false);
 	atomic_store(&f->last_ra_ms, 0);
 	f->ra_count = 0;

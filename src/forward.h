@@ -53,6 +53,10 @@ struct forward {
 	/* Asked (from the VM thread) when the VM first sends from a MAC other
 	 * than vmnet_mac_address: true if it may use it. NULL: always. */
 	bool (*claim_mac)(void *arg, const uint8_t mac[6]);
+	/* Asked (from the VM thread) when the VM first uses an IPv6 address as
+	 * source or advertisement target, sending from mac: true if it may.
+	 * NULL: IPv6 addresses are not bound (bridged mode). */
+	bool (*claim_addr6)(void *arg, const uint8_t addr[16], const uint8_t mac[6]);
 	void *claim_arg;
 
 	/* A frame received before forwarding starts (a --socket client's first
@@ -66,6 +70,7 @@ struct forward {
 
 	/* internal */
 	struct vmframe_macs macs;  /* the VM's second MAC (check.macs) */
+	struct vmframe_addrs6 addrs6;  /* the VM's IPv6 addresses (check.addrs6) */
 	int stop_fd;               /* eventfd, readable when stopping */
 	_Atomic bool stopping;
 	_Atomic int vm_gone;       /* set when sending to the VM fails with ECONNREFUSED */

@@ -626,6 +626,22 @@ static void print_json(struct ctx *c)
 	}
 }
 
+/* What the reaper bound for this VM on the datapath's requests: teardown
+ * removes the IPv6 entries (the TAP's removal takes the MAC pins). */
+static struct {
+	bool has_mac2;
+	uint8_t mac2[6];
+	unsigned n6;
+	uint8_t addr6[VMF_ADDRS6][16], mac6[VMF_ADDRS6][6];
+} bound;
+
+/* In the reaper, under the network lock, before the bridge may go. */
+static void unbind_addrs6(struct ctx *c)
+{
+	for (unsigned i = 0; i < bound.n6; i++)
+		network_unbind6(&c->net, bound.addr6[i], bound.mac6[i]);
+}
+
 /*
  * The kernel removes a TAP when its last descriptor closes, the datapath's,
  * unless a copy outlived it: a datapath a VM took over can pass it to the
@@ -668,6 +684,7 @@ static void teardown(void *arg)
 			nat_dns_remove(&c->net, c->tap.ifindex);
 		if (network_lock(&c->net) == 0) {
 			release_lease(c);
+			unbind_addrs6(c);
 			network_leave(&c->net);
 			network_unlock(&c->net);
 		}
@@ -696,14 +713,13 @@ static bool claim_allowed(struct ctx *c, const uint8_t mac[6])
  * another running helper's lease, and never one the bridge has pinned to
  * another port (another VM's second MAC) or a port's own.
  */
-static uint8_t reaper_claim_mac(void *arg, const uint8_t *msg, size_t len)
+static uint8_t reaper_claim_mac(struct ctx *c, const uint8_t *msg)
 {
 	static const uint8_t zero[6];
 	static bool asked;
-	struct ctx *c = arg;
 	bool ok;
 
-	if (asked || len != 6 || c->opt.mode == MODE_BRIDGED)
+	if (asked)
 		return 0;
 	asked = true;
 	if ((msg[0] & 1) || !memcmp(msg, zero, 6) || !memcmp(msg, c->net.bridge_mac, 6))
@@ -713,14 +729,86 @@ static uint8_t reaper_claim_mac(void *arg, const uint8_t *msg, size_t len)
 		return 0;
 	ok = claim_allowed(c, msg);
 	network_unlock(&c->net);
+	if (ok) {
+		bound.has_mac2 = true;
+		memcpy(bound.mac2, msg, 6);
+	}
 	return ok;
+}
+
+/*
+ * In the root reaper: the datapath asks to bind an IPv6 address its VM
+ * uses to the MAC it sends from (network_bind6). Untrusted: only for the
+ * VM's own MACs, at most VMF_ADDRS6 addresses, never the unspecified, a
+ * multicast or a gateway address, never one another VM holds.
+ */
+static uint8_t reaper_claim_addr6(struct ctx *c, const uint8_t *addr, const uint8_t *mac)
+{
+	static const uint8_t unspecified[16];
+	int rc;
+
+	if (bound.n6 == VMF_ADDRS6 || addr[0] == 0xff || !memcmp(addr, unspecified, 16) ||
+	    !memcmp(addr, c->net.ll6, 16) || (c->net.ipv6 && !memcmp(addr, c->net.gateway6, 16)))
+		return 0;
+	if (memcmp(mac, c->mac, 6) != 0 && !(bound.has_mac2 && !memcmp(mac, bound.mac2, 6)))
+		return 0;
+	c->net.lock_fd = -1;
+	if (network_lock(&c->net) < 0)
+		return 0;
+	rc = network_bind6(&c->net, addr, mac);
+	network_unlock(&c->net);
+	if (rc < 0)
+		return 0;
+	memcpy(bound.addr6[bound.n6], addr, 16);
+	memcpy(bound.mac6[bound.n6++], mac, 6);
+	return 1;
+}
+
+/*
+ * In the reaper: one request from the datapath, by its length after the
+ * sequence byte; the answer carries that byte's low 7 bits and the verdict.
+ */
+static uint8_t reaper_answer(void *arg, const uint8_t *msg, size_t len)
+{
+	struct ctx *c = arg;
+	uint8_t ok = 0;
+
+	if (len < 1)
+		return 0;
+	if (c->opt.mode != MODE_BRIDGED && len == 1 + 6)
+		ok = reaper_claim_mac(c, msg + 1);
+	else if (c->opt.mode != MODE_BRIDGED && len == 1 + 22)
+		ok = reaper_claim_addr6(c, msg + 1, msg + 17);
+	return (uint8_t)(msg[0] << 1) | ok;
+}
+
+/*
+ * In the datapath (VM thread): asks the reaper, 1 if granted. An answer
+ * that comes after its request's timeout (the reaper waited for the
+ * network's lock) is told from the next one's by its sequence number.
+ */
+static int ask_reaper(struct ctx *c, const void *payload, size_t len)
+{
+	static uint8_t seq;
+	uint8_t msg[1 + 22];
+	int rc;
+
+	if (len > sizeof(msg) - 1)
+		return -EINVAL;
+	seq = (uint8_t)((seq + 1) & 0x7f);
+	msg[0] = seq;
+	memcpy(msg + 1, payload, len);
+	rc = reaper_ask(&c->reaper, msg, len + 1, CLAIM_TIMEOUT_MS);
+	while (rc >= 0 && (uint8_t)(rc >> 1) != seq)
+		rc = reaper_next_answer(&c->reaper, CLAIM_TIMEOUT_MS);
+	return rc < 0 ? rc : rc & 1;
 }
 
 /* In the datapath (VM thread): what the reaper says about a second MAC. */
 static bool claim_mac(void *arg, const uint8_t mac[6])
 {
 	struct ctx *c = arg;
-	int rc = reaper_ask(&c->reaper, mac, 6, CLAIM_TIMEOUT_MS);
+	int rc = ask_reaper(c, mac, 6);
 	char text[18];
 
 	ident_mac_format(mac, text);
@@ -732,6 +820,26 @@ static bool claim_mac(void *arg, const uint8_t mac[6])
 	return rc == 1;
 }
 
+/* In the datapath (VM thread): what the reaper says about an IPv6 address. */
+static bool claim_addr6(void *arg, const uint8_t addr[16], const uint8_t mac[6])
+{
+	struct ctx *c = arg;
+	uint8_t msg[22];
+	char text[INET6_ADDRSTRLEN];
+	int rc;
+
+	memcpy(msg, addr, 16);
+	memcpy(msg + 16, mac, 6);
+	rc = ask_reaper(c, msg, sizeof(msg));
+	inet_ntop(AF_INET6, addr, text, sizeof(text));
+	if (rc == 1)
+		DEBUG("main", "the VM uses %s (bound to its MAC)", text);
+	else
+		WARN("main", "IPv6 frames from or advertising %s are dropped: another VM of the "
+		     "network uses it%s", text, rc < 0 ? " (no answer)" : "");
+	return rc == 1;
+}
+
 static void start_reaper(struct ctx *c)
 {
 	/* The reaper opens its own netlink socket: none may be shared across fork. */
@@ -739,7 +847,7 @@ static void start_reaper(struct ctx *c)
 	/* Setup (libnftables above all) leaves freed heap behind; give it back
 	 * before the fork so neither the reaper nor the datapath keeps it resident. */
 	malloc_trim(0);
-	if (reaper_start(&c->reaper, teardown, reaper_claim_mac, c) < 0) {
+	if (reaper_start(&c->reaper, teardown, reaper_answer, c) < 0) {
 		tap_close(&c->tap);
 		/* A reaper that could not confine itself still tears down. */
 		if (c->reaper.pid < 0)
@@ -916,6 +1024,7 @@ static void start_forwarding(struct ctx *c)
 	configure_guards(c);
 	if (c->opt.mode != MODE_BRIDGED) {
 		f->claim_mac = claim_mac;
+		f->claim_addr6 = claim_addr6;
 		f->claim_arg = c;
 	}
 	f->first = c->first;

@@ -492,6 +492,70 @@ int nl_fdb_get(int bridge_ifindex, const uint8_t mac[6], struct nl_fdb *e)
 	return f.found ? 0 : -ENOENT;
 }
 
+/* ---- IPv6 neighbours ---- */
+
+int nl_neigh6_set(int ifindex, const uint8_t addr[16], const uint8_t mac[6], bool replace)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_NEWNEIGH,
+					 NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
+					 (void **)&ndm, sizeof(*ndm));
+
+	ndm->ndm_family = AF_INET6;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_PERMANENT;
+	mnl_attr_put(nlh, NDA_DST, 16, addr);
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+int nl_neigh6_del(int ifindex, const uint8_t addr[16])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_DELNEIGH, 0, (void **)&ndm, sizeof(*ndm));
+
+	ndm->ndm_family = AF_INET6;
+	ndm->ndm_ifindex = ifindex;
+	mnl_attr_put(nlh, NDA_DST, 16, addr);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+static int neigh6_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct nl_neigh6 *n = data;
+	attr_table tb = { 0 };
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH ||
+	    mnl_attr_parse(nlh, sizeof(*ndm), attr_store, tb) < 0)
+		return MNL_CB_OK;
+	n->state = ndm->ndm_state;
+	n->has_mac = tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) == 6;
+	if (n->has_mac)
+		memcpy(n->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), 6);
+	n->found = true;
+	return MNL_CB_OK;
+}
+
+int nl_neigh6_get(int ifindex, const uint8_t addr[16], struct nl_neigh6 *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_GETNEIGH, 0, (void **)&ndm, sizeof(*ndm));
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	ndm->ndm_family = AF_INET6;
+	ndm->ndm_ifindex = ifindex;
+	mnl_attr_put(nlh, NDA_DST, 16, addr);
+	ret = nl_talk(nlh, neigh6_get_cb, n);
+	if (ret < 0)
+		return ret;
+	return n->found ? 0 : -ENOENT;
+}
+
 struct port_count {
 	int master;
 	int count;

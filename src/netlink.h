@@ -100,6 +100,19 @@ struct nl_fdb {
 };
 /* The entry of bridge bridge_ifindex for mac (untagged). -ENOENT if none. */
 int nl_fdb_get(int bridge_ifindex, const uint8_t mac[6], struct nl_fdb *e);
+/* A permanent IPv6 neighbour entry addr -> mac on ifindex (the kernel
+ * never replaces it with what it hears). replace: over any entry for addr;
+ * otherwise -EEXIST if there is one. */
+int nl_neigh6_set(int ifindex, const uint8_t addr[16], const uint8_t mac[6], bool replace);
+int nl_neigh6_del(int ifindex, const uint8_t addr[16]);
+struct nl_neigh6 {
+	bool found;
+	uint16_t state;   /* NUD_* */
+	bool has_mac;
+	uint8_t mac[6];
+};
+/* The entry for addr on ifindex: 0, or -ENOENT if none. */
+int nl_neigh6_get(int ifindex, const uint8_t addr[16], struct nl_neigh6 *n);
 /* Number of links whose master is master_ifindex (>= 0), or -errno. */
 int nl_count_ports(int master_ifindex);
 /* First IPv4 address on ifindex: addr/prefix (host order). -ENOENT if none. */

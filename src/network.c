@@ -873,6 +873,35 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 	return ret;
 }
 
+int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
+{
+	struct nl_neigh6 e;
+	struct nl_fdb f;
+	int ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, false);
+
+	if (ret != -EEXIST)
+		return ret;
+	ret = nl_neigh6_get(n->bridge_ifindex, addr, &e);
+	if (ret == 0 && (e.state & NUD_PERMANENT) && e.has_mac) {
+		if (memcmp(e.mac, mac, 6) == 0)
+			return 0;         /* ours already */
+		/* Another VM's, while a port holds that MAC. */
+		if (nl_fdb_get(n->bridge_ifindex, e.mac, &f) == 0 && !fdb_learned(&f))
+			return -EEXIST;
+	}
+	/* What the kernel learned or tried, or left by a VM now gone: ours. */
+	return nl_neigh6_set(n->bridge_ifindex, addr, mac, true);
+}
+
+void network_unbind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
+{
+	struct nl_neigh6 e;
+
+	if (nl_neigh6_get(n->bridge_ifindex, addr, &e) == 0 && (e.state & NUD_PERMANENT) &&
+	    e.has_mac && memcmp(e.mac, mac, 6) == 0)
+		nl_neigh6_del(n->bridge_ifindex, addr);
+}
+
 int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool isolated)
 {
 	char name[IF_NAMESIZE] = "?", holder[IF_NAMESIZE];

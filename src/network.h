@@ -109,6 +109,16 @@ int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool 
  */
 int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 		    char holder[IF_NAMESIZE]);
+/*
+ * Under the lock: binds a VM's IPv6 address to its MAC, first come first
+ * served: a permanent neighbour entry on the bridge, so the host never
+ * learns another MAC for it. -EEXIST if another VM holds it (a permanent
+ * entry whose MAC a port has pinned); an entry the kernel learned, or one
+ * left by a VM that is gone, is taken over. 0 or -errno.
+ */
+int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6]);
+/* Under the lock: removes that entry if it is still addr -> mac. */
+void network_unbind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6]);
 /* Under the lock: remove the bridge and its rules if it has no ports left.
  * Our own port (port_ifindex) does not count: the reaper may run this while
  * the kernel is still removing the dead helper's TAP. */

@@ -457,12 +457,17 @@ int reaper_start(struct reaper *r, reaper_fn fn, reaper_ask_fn ask, void *arg)
 
 int reaper_ask(struct reaper *r, const void *msg, size_t len, int timeout_ms)
 {
+	if (send(r->pipe_fd, msg, len, MSG_NOSIGNAL) < 0)
+		return -errno;
+	return reaper_next_answer(r, timeout_ms);
+}
+
+int reaper_next_answer(struct reaper *r, int timeout_ms)
+{
 	struct pollfd p = { r->pipe_fd, POLLIN, 0 };
 	uint8_t answer;
 	ssize_t n;
 
-	if (send(r->pipe_fd, msg, len, MSG_NOSIGNAL) < 0)
-		return -errno;
 	for (;;) {
 		int rc = poll(&p, 1, timeout_ms);
 

@@ -88,6 +88,9 @@ int reaper_start(struct reaper *r, reaper_fn fn, reaper_ask_fn ask, void *arg);
 /* Sends the reaper a request and waits up to timeout_ms for its one-byte
  * answer. The answer, or -errno (-ETIMEDOUT). */
 int reaper_ask(struct reaper *r, const void *msg, size_t len, int timeout_ms);
+/* Waits up to timeout_ms for one more answer (one that came after its
+ * request's timeout). The answer, or -errno (-ETIMEDOUT). */
+int reaper_next_answer(struct reaper *r, int timeout_ms);
 /* Closes the channel and waits for the reaper to finish teardown. */
 void reaper_finish(struct reaper *r);
 

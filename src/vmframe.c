@@ -128,6 +128,48 @@ static enum vmframe_verdict mac_own(const struct vmframe_config *c, const uint8_
 	}
 }
 
+static bool addr6_in(const uint8_t (*set)[16], unsigned n, const uint8_t a[16])
+{
+	for (unsigned i = 0; i < n; i++)
+		if (memcmp(set[i], a, 16) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One IPv6 address the frame makes receivers learn: the VM's already, to be
+ * claimed (VMF_CLAIM6), or not the VM's (bound elsewhere, or the VM asked
+ * too often). The unspecified and multicast addresses are no one's.
+ */
+static enum vmframe_verdict addr6_own(const struct vmframe_config *c, const uint8_t a[16],
+				      const uint8_t src_mac[6])
+{
+	static const uint8_t unspecified[16];
+	struct vmframe_addrs6 *s = c->addrs6;
+
+	if (!s || a[0] == 0xff || memcmp(a, unspecified, 16) == 0 ||
+	    addr6_in((const uint8_t (*)[16])s->addr, s->n, a))
+		return VMF_FORWARD;
+	if (s->n == VMF_ADDRS6 || s->asks >= VMF_ADDR6_ASKS ||
+	    addr6_in((const uint8_t (*)[16])s->refused, s->nrefused < 4 ? s->nrefused : 4, a))
+		return VMF_DROP;
+	memcpy(s->claim, a, 16);
+	memcpy(s->claim_mac, src_mac, 6);
+	s->asks++;
+	return VMF_CLAIM6;
+}
+
+/* The IPv6 source, and the target of an advertisement, must be the VM's. */
+static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const struct ndp_msg *m,
+				       const uint8_t src_mac[6])
+{
+	enum vmframe_verdict v = addr6_own(c, m->src, src_mac);
+
+	if (v == VMF_FORWARD && m->has_target && m->advert)
+		v = addr6_own(c, m->target, src_mac);
+	return v;
+}
+
 /* Every guard of shared and host mode, in the order a receiver would read
  * the frame. *ndp: what the IPv6 guard saw (for check_local). */
 static enum vmframe_verdict check_guards(const struct vmframe_config *c, const uint8_t *frame,
@@ -136,7 +178,8 @@ static enum vmframe_verdict check_guards(const struct vmframe_config *c, const u
 	struct cursor p = cur_init(frame, len);
 	uint8_t src[6];
 	uint16_t ethertype;
-	bool ok = true;
+	enum vmframe_verdict v;
+	bool ok = true, ip6 = false;
 
 	if (!cur_skip(&p, 6) || !cur_bytes(&p, src, 6) || !cur_be16(&p, &ethertype))
 		return VMF_DROP;
@@ -146,9 +189,15 @@ static enum vmframe_verdict check_guards(const struct vmframe_config *c, const u
 		ok = arp_own(c, p, src);
 	else if (ethertype == ETHERTYPE_IPV4)
 		ok = ip4_header_own(c, p);
-	else if (ndp_inspect(frame, len, ndp))
+	else if ((ip6 = ndp_inspect(frame, len, ndp)))
 		ok = ip6_own(c, ndp);
-	return ok ? mac_own(c, src) : VMF_DROP;
+	if (!ok)
+		return VMF_DROP;
+	/* The MAC first: an address is bound to a MAC the VM owns. */
+	v = mac_own(c, src);
+	if (v == VMF_FORWARD && ip6)
+		v = addrs6_own(c, ndp, src);
+	return v;
 }
 
 /* Frames the helper answers or refuses itself (shared and host mode). */
@@ -202,4 +251,15 @@ void vmframe_mac_granted(struct vmframe_macs *m, bool granted)
 {
 	if (m->state == VMF_MAC_CLAIMING)
 		m->state = granted ? VMF_MAC_OWNED : VMF_MAC_REFUSED;
+}
+
+void vmframe_addr6_granted(struct vmframe_addrs6 *a, bool granted)
+{
+	if (granted && a->n < VMF_ADDRS6 &&
+	    !addr6_in((const uint8_t (*)[16])a->addr, a->n, a->claim)) {
+		memcpy(a->addr[a->n++], a->claim, 16);
+	} else if (!granted) {
+		memcpy(a->refused[a->nrefused % 4], a->claim, 16);
+		a->nrefused++;
+	}
 }

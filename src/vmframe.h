@@ -11,8 +11,9 @@
  * (docs/integration.md, "What a VM may and may not send"):
  *  - Ethernet source: vmnet_mac_address, or one other unicast MAC the VM
  *    claims with its first frame from it (VMF_CLAIM) and holds once the
- *    helper has pinned it in the bridge (vmframe_mac_granted). Never the
- *    gateway's MAC, a multicast or the zero address.
+ *    helper has pinned it in the bridge (vmframe_mac_granted; the claiming
+ *    frame itself is checked again then, and forwarded if granted). Never
+ *    the gateway's MAC, a multicast or the zero address.
  *  - No VLAN tags (802.1Q 0x8100, 802.1ad 0x88a8, the older 0x9100/0x9200):
  *    receiving kernels strip a VID-0 tag and take the frame as untagged, so a
  *    tag would hide anything from the guards below.
@@ -24,7 +25,13 @@
  *  - IPv6: no gateway address (global or link-local) as source or as the
  *    target of a neighbour advertisement; link-layer address options equal
  *    to the Ethernet source; no router advertisements, redirects or DHCPv6
- *    server messages.
+ *    server messages (any UDP from 547 or to 546).
+ *  - IPv6 addresses, first come first served (RFC 6620): the first time a
+ *    VM uses an address as source or as the target of a neighbour
+ *    advertisement, it claims it (VMF_CLAIM6) and uses it once the helper
+ *    has bound it to the VM's MAC (vmframe_addr6_granted); an address
+ *    another VM holds is refused and its frames dropped. At most
+ *    VMF_ADDRS6 addresses a VM; the unspecified source (DAD) needs none.
  * Bridged mode checks only lengths: the VM is on another network's LAN.
  */
 #ifndef VMNET_VMFRAME_H
@@ -49,6 +56,20 @@ struct vmframe_macs {
 	uint8_t mac[6];
 };
 
+/* The VM's IPv6 addresses (first come, first served), and the bound on asking. */
+#define VMF_ADDRS6 16
+#define VMF_ADDR6_ASKS 64
+
+struct vmframe_addrs6 {
+	uint8_t addr[VMF_ADDRS6][16];   /* bound to the VM: n of them */
+	unsigned n;
+	unsigned asks;                  /* claims made so far (at most VMF_ADDR6_ASKS) */
+	uint8_t refused[4][16];         /* the last refused ones, not asked again */
+	unsigned nrefused;              /* refusals so far (the last 4 kept) */
+	uint8_t claim[16];              /* VMF_CLAIM6: the address to ask for ... */
+	uint8_t claim_mac[6];           /* ... for this MAC (the frame's source) */
+};
+
 struct vmframe_config {
 	size_t max_packet;     /* vmnet_max_packet_size: longer frames are dropped */
 	unsigned mtu;          /* interface MTU (offload's segment size) */
@@ -67,6 +88,8 @@ struct vmframe_config {
 	uint8_t gateway_ll6[16];         /* the gateway's link-local (both modes) */
 	/* The VM's second MAC, updated by vmframe_check. NULL: none allowed. */
 	struct vmframe_macs *macs;
+	/* The VM's IPv6 addresses, updated by vmframe_check. NULL: not bound. */
+	struct vmframe_addrs6 *addrs6;
 };
 
 enum vmframe_verdict {
@@ -75,7 +98,11 @@ enum vmframe_verdict {
 	VMF_DHCP,      /* a DHCP client message: the helper answers it (dhcp.h) */
 	VMF_RS,        /* a router solicitation: the helper answers it (ndp.h) */
 	VMF_CLAIM,     /* the first frame from a second MAC (macs->mac): the caller
-			* asks for it (and drops this frame); then vmframe_mac_granted */
+			* asks for it, calls vmframe_mac_granted, then checks the
+			* frame again */
+	VMF_CLAIM6,    /* the first frame from an IPv6 address (addrs6->claim): the
+			* caller asks for it, calls vmframe_addr6_granted, then
+			* checks the frame again */
 };
 
 /*
@@ -88,5 +115,7 @@ enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *fram
 
 /* The answer to a VMF_CLAIM: the VM may use macs->mac from now on, or never. */
 void vmframe_mac_granted(struct vmframe_macs *m, bool granted);
+/* The answer to a VMF_CLAIM6: the VM may use addrs6->claim from now on, or not. */
+void vmframe_addr6_granted(struct vmframe_addrs6 *a, bool granted);
 
 #endif

@@ -9,6 +9,7 @@ table, the bridge's forwarding table and what A's VM receives untouched, and
 be counted in B's vm.drops; B's own traffic keeps working.
 """
 
+import ipaddress
 import json
 import re
 import subprocess
@@ -186,6 +187,82 @@ def test_vm_cannot_claim_the_gateways_ipv6_addresses(lab, mode, isolated):
         assert t.guest_neigh().get(a) == t.gw_mac
     t.assert_host_neigh_clean()
     assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+
+
+def host_neigh6(lab, bridge):
+    """{address: (lladdr, states)} of the host's IPv6 neighbours on the bridge."""
+    return {n["dst"]: (n.get("lladdr"), n.get("state", []))
+            for n in lab.host.ip_json("-6", "neigh", "show", "dev", bridge)}
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_vm_cannot_claim_another_vms_ipv6_addresses(lab, mode, isolated):
+    """A's VM uses its link-local (and, shared, a global) address first: the
+    host binds them to A's MAC (permanent neighbour entries). B's neighbour
+    advertisements for them (O=1, B's MAC) and IPv6 from them are dropped
+    and counted: the host keeps A's MAC and its traffic reaches A. A's
+    entries go with A's helper."""
+    t = Tenants(lab, mode, isolated)
+    a_ll = eui64_link_local(t.ma)
+    targets = [a_ll]
+    if mode == "shared":
+        a_g = str(ipaddress.IPv6Address(gateway6(t.ha)) + 9)
+        t.ga.ns.run(["ip", "-6", "addr", "add", a_g + "/64", "dev", t.ga.tap, "nodad"])
+        targets.append(a_g)
+        assert wait_until(lambda: ping6(t.ga.ns, gateway6(t.ha), dev=t.ga.tap), 10)
+    assert wait_until(lambda: ping6(t.ga.ns, eui64_link_local(t.gw_mac), dev=t.ga.tap), 10)
+    def host_addr(a):
+        return a if a != a_ll else a_ll + "%" + t.bridge
+    # The host and A know each other over IPv6: there is something to steal.
+    for a in targets:
+        assert ping6(lab.host, host_addr(a), count=2), "the host cannot reach A's %s" % a
+        assert host_neigh6(lab, t.bridge).get(a, (None,))[0] == t.ma
+    b_ll = eui64_link_local(t.mb)
+    sent = 0
+    for a in targets:
+        sent += t.send_b(Ether(src=t.mb, dst="33:33:00:00:00:01") /
+                         IPv6(src=b_ll, dst="ff02::1", hlim=255) /
+                         ICMPv6ND_NA(tgt=a, R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=t.mb))
+        sent += t.send_b(Ether(src=t.mb, dst=t.gw_mac) /
+                         IPv6(src=a, dst=eui64_link_local(t.gw_mac)) /
+                         ICMPv6EchoRequest(data=b"vmit-from-a-s-address"))
+    time.sleep(0.3)
+    for a in targets:
+        assert host_neigh6(lab, t.bridge).get(a, (None,))[0] == t.ma, \
+            "the host's entry for A's %s: %s" % (a, host_neigh6(lab, t.bridge).get(a))
+        assert ping6(lab.host, host_addr(a), count=2), "the host's traffic for %s is lost" % a
+        # Bound to A's MAC: the kernel takes no other MAC for it.
+        assert host_neigh6(lab, t.bridge).get(a) == (t.ma, ["PERMANENT"])
+    assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
+    assert vm_drops(t.ha) == 0, last_stats(t.ha)
+    for a in targets:
+        assert t.hb.wait_stderr(r"WARN  \[main\] IPv6 frames from or advertising %s are "
+                                r"dropped" % re.escape(a)), t.hb.stderr()
+    # B's own link-local is B's.
+    t.send_b(Ether(src=t.mb, dst="33:33:00:00:00:01") / IPv6(src=b_ll, dst="ff02::1", hlim=255) /
+             ICMPv6ND_NA(tgt=b_ll, O=1) / ICMPv6NDOptDstLLAddr(lladdr=t.mb), times=1)
+    assert wait_until(lambda: host_neigh6(lab, t.bridge).get(b_ll) == (t.mb, ["PERMANENT"]), 5)
+    # A's bindings go with A's helper; B's stay.
+    assert t.ha.stop() == 0
+    assert wait_until(lambda: all(a not in host_neigh6(lab, t.bridge) for a in targets), 5), \
+        host_neigh6(lab, t.bridge)
+    assert host_neigh6(lab, t.bridge).get(b_ll) == (t.mb, ["PERMANENT"])
+
+
+def test_ipv6_addresses_per_vm_are_bounded(lab):
+    """A VM binds at most 16 IPv6 addresses; frames from further ones are
+    dropped and counted (the host learns none of them)."""
+    h, vm = lab.helper(mode_args("shared", False))
+    mac = h.info["vmnet_mac_address"]
+    gw_ll = eui64_link_local(link_mac(lab.host, h.bridge))
+    for i in range(20):
+        vm.send(raw(Ether(src=mac, dst=link_mac(lab.host, h.bridge)) /
+                    IPv6(src="fe80::%x" % (i + 1), dst=gw_ll) / ICMPv6EchoRequest()))
+    assert wait_until(lambda: vm_drops(h) >= 4, 5), vm_drops(h)
+    ours = [a for a, (m, st) in host_neigh6(lab, h.bridge).items()
+            if m == mac and st == ["PERMANENT"]]
+    assert len(ours) == 16, ours
 
 
 @pytest.mark.parametrize("mode", ["shared", "host"])

@@ -399,6 +399,56 @@ static void test_dhcp6(void)
 	CHECK(check(&c, f, n) == VMF_FORWARD);
 }
 
+/* IPv6 addresses, first come first served. */
+static void test_addrs6(void)
+{
+	static struct vmframe_addrs6 a;
+	struct vmframe_config c = config();
+	uint8_t f[1600], vm_ll[16], other[16] = { 0xfd, 0x9b, [15] = 7 }, zero[16] = { 0 };
+	size_t n;
+
+	memset(&a, 0, sizeof(a));
+	c.addrs6 = &a;
+	ndp_link_local(vm_mac, vm_ll);
+	/* The first use of our link-local: claimed, then forwarded once granted. */
+	n = nd(f, vm_mac, vm_ll, 136, vm_ll, 2, vm_mac);
+	CHECK(check(&c, f, n) == VMF_CLAIM6);
+	CHECK(memcmp(a.claim, vm_ll, 16) == 0 && memcmp(a.claim_mac, vm_mac, 6) == 0);
+	vmframe_addr6_granted(&a, true);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	CHECK(a.n == 1);
+	/* An advertisement for another address: its target is claimed too;
+	 * refused, it is dropped, and not asked for again. */
+	n = nd(f, vm_mac, vm_ll, 136, other, 2, vm_mac);
+	CHECK(check(&c, f, n) == VMF_CLAIM6);
+	CHECK(memcmp(a.claim, other, 16) == 0);
+	vmframe_addr6_granted(&a, false);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	/* A solicitation's target is not learned: no claim. */
+	n = nd(f, vm_mac, vm_ll, 135, other, 1, vm_mac);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	/* Duplicate address detection: from the unspecified address. */
+	n = nd(f, vm_mac, zero, 135, other, 0, NULL);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	/* At most VMF_ADDRS6 addresses. */
+	for (unsigned i = 0; a.n < VMF_ADDRS6; i++) {
+		uint8_t src[16] = { 0xfe, 0x80, [14] = 1, [15] = (uint8_t)i };
+		n = nd(f, vm_mac, src, 135, other, 1, vm_mac);
+		CHECK(check(&c, f, n) == VMF_CLAIM6);
+		vmframe_addr6_granted(&a, true);
+	}
+	{
+		uint8_t src[16] = { 0xfe, 0x80, [14] = 2 };
+		n = nd(f, vm_mac, src, 135, other, 1, vm_mac);
+		CHECK(check(&c, f, n) == VMF_DROP);
+	}
+	/* Bridged mode binds nothing. */
+	c.local = false;
+	n = nd(f, vm_mac, other, 136, other, 2, vm_mac);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+}
+
 static void tests(void)
 {
 	test_macs();
@@ -407,6 +457,7 @@ static void tests(void)
 	test_vlan();
 	test_ip6();
 	test_dhcp6();
+	test_addrs6();
 }
 
 T_MAIN
