@@ -16,7 +16,7 @@
 #define START 0xc0a86901u
 #define END 0xc0a86910u
 
-static int odd_alive(pid_t pid) { return pid & 1; }
+static int odd_alive(const struct lease *l) { return l->pid & 1; }
 
 /* Whatever the file says: an address in the pool, or a refusal that names a
  * live lease holding our id or MAC. */
@@ -31,7 +31,7 @@ static void check_pick(struct lease *leases, size_t n, long long uid)
 	if (i >= 0 && (i >= (int)n || leases[i].addr <= START || leases[i].addr > END ||
 		       leases[i].uid != uid))
 		abort();
-	if (i == -EBUSY && (busy < 0 || busy >= (int)n || !odd_alive(leases[busy].pid) ||
+	if (i == -EBUSY && (busy < 0 || busy >= (int)n || !odd_alive(&leases[busy]) ||
 			    (strcasecmp(leases[busy].id, r.id) && memcmp(leases[busy].mac, r.mac, 6))))
 		abort();
 }

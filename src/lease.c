@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "ip4.h"
 #include "lease.h"
+#include "privileges.h"
 
 /* ~8 MiB of text at most; far more VMs than one host will run. */
 #define LEASE_MAX 65536
@@ -206,9 +208,11 @@ int lease_format(const struct lease *leases, size_t n, char *buf, size_t cap)
 			snprintf(uid, sizeof(uid), " uid=%lld", l->uid);
 		else
 			uid[0] = '\0';
+		/* uid last: the fields before it keep the positions they had
+		 * before it existed, for tools that read them by position. */
 		w = snprintf(buf + len, cap - len,
-			     "ip_address=%s hw_address=%s interface_id=%s%s pid=%d time=%lld\n",
-			     ip4_format(l->addr, ip), mac, l->id, uid, (int)l->pid, l->time);
+			     "ip_address=%s hw_address=%s interface_id=%s pid=%d time=%lld%s\n",
+			     ip4_format(l->addr, ip), mac, l->id, (int)l->pid, l->time, uid);
 		if (w < 0 || (size_t)w >= cap - len) {
 			buf[len] = '\0';  /* no half line */
 			return -1;
@@ -225,9 +229,9 @@ static bool in_pool(uint32_t a, uint32_t start, uint32_t end)
 	return a > start && a <= end;
 }
 
-static bool holder_alive(const struct lease *l, int (*alive)(pid_t))
+static bool holder_alive(const struct lease *l, int (*alive)(const struct lease *))
 {
-	return l->pid > 0 && alive(l->pid);
+	return l->pid > 0 && alive(l);
 }
 
 static bool same_id(const struct lease *l, const char *id)
@@ -274,7 +278,7 @@ static int live_conflict(const struct lease *leases, size_t n, const struct leas
 
 /* Another live helper holds addr under another id (only in a damaged file). */
 static bool addr_conflict(const struct lease *leases, size_t n, size_t self,
-			  int (*alive)(pid_t))
+			  int (*alive)(const struct lease *))
 {
 	for (size_t j = 0; j < n; j++) {
 		if (j != self && leases[j].addr == leases[self].addr &&
@@ -515,11 +519,37 @@ static void read_comm(const char *path, char *buf, size_t cap)
 	buf[n > 0 ? n : 0] = '\0';
 }
 
-/*
- * A running helper: the pid exists and runs the same program as we do. A
- * pid reused by something else since the lease was written does not hold
- * the lease (and cannot lock its interface id or MAC away).
- */
+bool lease_holder_uid(long long lease_uid, uid_t proc_uid, uid_t nobody_uid)
+{
+	if (lease_uid == LEASE_UID_UNKNOWN || proc_uid == 0)
+		return true;   /* an old line; a helper still setting up as root */
+	return lease_uid == 0 ? proc_uid == nobody_uid : (long long)proc_uid == lease_uid;
+}
+
+/* The real uid of pid (/proc/PID/status "Uid:"); false if unreadable. */
+static bool proc_uid(pid_t pid, uid_t *uid)
+{
+	char path[32], buf[1024];
+	const char *line;
+	unsigned u;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	read_comm(path, buf, sizeof(buf));
+	line = strstr(buf, "\nUid:\t");
+	if (!line || sscanf(line, "\nUid:\t%u", &u) != 1)
+		return false;
+	*uid = (uid_t)u;
+	return true;
+}
+
+static uid_t nobody_uid(void)
+{
+	struct passwd *pw = getpwnam(PRIV_FALLBACK_USER);
+
+	return pw ? pw->pw_uid : 65534;
+}
+
+/* The pid exists and runs the same program as like (0: as we do). */
 static int pid_alive_like(pid_t pid, pid_t like)
 {
 	char path[32], comm[32], self[32];
@@ -534,9 +564,20 @@ static int pid_alive_like(pid_t pid, pid_t like)
 	return comm[0] == '\0' || strcmp(comm, self) == 0;
 }
 
-static int pid_alive(pid_t pid)
+/*
+ * A running helper: the pid exists, runs the same program as we do, and as
+ * a user that may hold this lease (lease_holder_uid). A pid reused since the
+ * lease was written by something else, or by another user's process named
+ * like ours, does not hold the lease (and cannot lock its interface id or
+ * MAC away).
+ */
+static int pid_alive(const struct lease *l)
 {
-	return pid_alive_like(pid, 0);
+	uid_t uid;
+
+	if (!pid_alive_like(l->pid, 0))
+		return 0;
+	return !proc_uid(l->pid, &uid) || lease_holder_uid(l->uid, uid, nobody_uid());
 }
 
 /* The whole file as a string; a missing file is empty. */

@@ -4,7 +4,8 @@
  * unprivileged datapath only answers with a known address. One file per
  * network, one lease a line of key=value fields, parseable by tools (unknown
  * keys are ignored, so the format can grow):
- *   ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 interface_id=2835E074-... uid=1000 pid=1234 time=1732440000
+ *   ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 interface_id=2835E074-... pid=1234 time=1732440000 uid=1000
+ * (uid last, so the other fields keep their positions; any order is read).
  * uid: the user who took it (SUDO_UID, 0 when root ran the helper itself);
  * pid: the helper that holds or last held it; time: when that helper started,
  * or stopped (Unix seconds). Lines written before uid= existed have no uid.
@@ -45,8 +46,17 @@ struct lease_request {
 	pid_t pid;
 	long long now;
 	long long lease_time;      /* seconds a dead helper's lease stays its user's */
-	int (*alive)(pid_t);       /* is this pid a running helper? */
+	int (*alive)(const struct lease *);   /* is its helper running? */
 };
+
+/*
+ * May a process running as proc_uid be the helper holding a lease of
+ * lease_uid? The helper runs as root while it sets up, then as the lease's
+ * user, or as nobody (nobody_uid) when root started it; a line from before
+ * uids names no user. So a process another user runs (a pid the holder had,
+ * reused, under the holder's program name) holds no one's lease. Pure.
+ */
+bool lease_holder_uid(long long lease_uid, uid_t proc_uid, uid_t nobody_uid);
 
 /*
  * Pure allocator. Given the existing leases, pick the address for r: its own
@@ -65,8 +75,9 @@ int lease_format(const struct lease *leases, size_t n, char *buf, size_t cap);
 
 /*
  * Read, pick and atomically rewrite path (caller holds the network lock).
- * r->pid, r->now and r->alive are filled in here. On -EBUSY, *busy is the
- * live lease in the way.
+ * r->pid, r->now and r->alive are filled in here: a lease's helper is
+ * running while its pid runs this program as a user lease_holder_uid
+ * accepts. On -EBUSY, *busy is the live lease in the way.
  */
 int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, struct lease *busy);
 /* At the helper's exit (the reaper, under the network lock): the lease of id

@@ -58,6 +58,9 @@
 #define RA_PREFERRED_LIFETIME 14400
 #define RA_DNS_LIFETIME 1800
 #define RESOLV_CONF "/etc/resolv.conf"
+/* systemd-resolved's list of the servers it forwards to: the host's real
+ * nameservers when /etc/resolv.conf names its stub, 127.0.0.53. */
+#define RESOLVED_CONF "/run/systemd/resolve/resolv.conf"
 /* How long the VM thread waits for the reaper to pin a second MAC (once). */
 #define CLAIM_TIMEOUT_MS 1000
 
@@ -248,12 +251,14 @@ static void resolve_network(struct ctx *c)
 /*
  * A user who ran the helper through sudo gets what the policy allows
  * (policy.h); root is not limited. Before anything is set up, so a refusal
- * is one line and changes nothing.
+ * is one line and changes nothing. Without addresses the subnet is checked
+ * as network_choose picks it (policy_subnet), under the network lock.
  */
 static void check_policy(struct ctx *c)
 {
 	struct policy_request r = {
-		.named = c->opt.network != NULL, .mode = c->opt.mode, .start = c->opt.start,
+		.named = c->opt.network != NULL, .automatic = c->opt.auto_network,
+		.mode = c->opt.mode, .start = c->opt.start,
 		.mask = c->opt.mask, .shared_interface = c->opt.shared_interface,
 		.physical = c->physical,
 	};
@@ -271,6 +276,13 @@ static void check_policy(struct ctx *c)
 			 VMNET_CONF);
 		die(err);
 	}
+}
+
+/* network_choose's filter for a user: the subnets the policy allows. */
+static int policy_subnet(const void *policy, uint32_t gateway, uint32_t mask, char *why,
+			 size_t len)
+{
+	return policy_allows_subnet(policy, gateway, mask, why, len);
 }
 
 /* Who the datapath runs as; a malformed SUDO_UID/SUDO_GID changes nothing. */
@@ -379,11 +391,11 @@ static void setup_bridged(struct ctx *c)
 	INFO("main", "started vmnet interface %s on %s", c->tap.name, c->br.lower);
 }
 
-/* The host's IPv4 nameservers, which no network may contain (network.h). */
-static void host_nameservers(struct network *n)
+/* The IPv4 nameservers of one resolv.conf-format file, if it exists. */
+static void read_nameservers(struct network *n, const char *path)
 {
 	char names[8][DNS_ADDR_TEXT], *text = calloc(1, 65537);
-	int fd = open(RESOLV_CONF, O_RDONLY | O_CLOEXEC), count = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), count = 0;
 	ssize_t len = fd >= 0 && text ? read(fd, text, 65536) : -1;
 	struct in_addr a;
 
@@ -392,9 +404,20 @@ static void host_nameservers(struct network *n)
 	if (len > 0)
 		count = dns_resolv_nameservers(text, names, 8);
 	free(text);
-	for (int i = 0; i < count && n->nnameservers < 3; i++)
-		if (inet_pton(AF_INET, names[i], &a) == 1)
-			n->nameservers[n->nnameservers++] = ntohl(a.s_addr);
+	for (int i = 0; i < count && n->nnameservers < 8; i++) {
+		if (inet_pton(AF_INET, names[i], &a) != 1)
+			continue;
+		n->nameserver_file[n->nnameservers] = path;
+		n->nameservers[n->nnameservers++] = ntohl(a.s_addr);
+	}
+}
+
+/* The host's IPv4 nameservers, which no network may contain (network.h):
+ * /etc/resolv.conf's, and systemd-resolved's upstream ones when present. */
+static void host_nameservers(struct network *n)
+{
+	read_nameservers(n, RESOLV_CONF);
+	read_nameservers(n, RESOLVED_CONF);
 }
 
 /* In the reaper, under the network lock: the lease's time is now its last use. */
@@ -431,6 +454,10 @@ static void setup_network(struct ctx *c)
 	if (network_init(&c->net, &c->opt) < 0 || network_lock(&c->net) < 0)
 		die("cannot initialize network state");
 	host_nameservers(&c->net);
+	if (c->user.from_sudo) {
+		c->net.allow = policy_subnet;
+		c->net.allow_arg = &c->policy;
+	}
 	/* Without address options: the default, or the next free network. */
 	if (c->opt.auto_network && network_choose(&c->net) < 0) {
 		network_unlock(&c->net);
@@ -527,7 +554,8 @@ static void json_network(struct ctx *c, struct json *j)
 /*
  * --network: the network's addresses as upstream reports a named network's:
  * its IPv4 subnet and mask, its IPv6 prefix and length (shared mode: the
- * ULA /64; host mode offers link-local IPv6 only, fe80::/64).
+ * ULA /64; host mode offers link-local IPv6 only, fe80::/64; neither when
+ * IPv6 is disabled on the host).
  */
 static void json_named(struct ctx *c, struct json *j)
 {
@@ -538,6 +566,8 @@ static void json_named(struct ctx *c, struct json *j)
 		return;   /* the LAN's addresses are not ours to report */
 	json_str(j, "net_ipv4_subnet", ip4_format(c->net.gateway & c->net.mask, subnet));
 	json_str(j, "net_ipv4_mask", ip4_format(c->net.mask, mask));
+	if (c->net.ipv6_off)
+		return;   /* IPv6 disabled on the host: the network has no IPv6 prefix */
 	json_str(j, "net_ipv6_prefix", c->opt.mode == MODE_SHARED ? c->nat66 : "fe80::");
 	json_num(j, "net_ipv6_prefix_len", 64);
 }

@@ -293,8 +293,9 @@ static int check_nameservers(const struct network *n)
 	for (int i = 0; i < n->nnameservers; i++) {
 		if (!overlaps(n->nameservers[i], 32, n->gateway, mask_prefix(n->mask)))
 			continue;
-		ERROR("network", "network %s contains the host's nameserver %s (/etc/resolv.conf)",
-		      net_cidr(n, want, sizeof(want)), ip_str(n->nameservers[i], have));
+		ERROR("network", "network %s contains the host's nameserver %s (%s)",
+		      net_cidr(n, want, sizeof(want)), ip_str(n->nameservers[i], have),
+		      n->nameserver_file[i]);
 		return -EADDRINUSE;
 	}
 	return 0;
@@ -476,6 +477,12 @@ static uint32_t find_automatic(const struct network *n, const struct snapshot *s
 	return best;
 }
 
+/* Does the policy (n->allow) let this user create the /24 at gateway? */
+static bool allowed(const struct network *n, uint32_t gateway, char *why, size_t len)
+{
+	return !n->allow || n->allow(n->allow_arg, gateway, n->mask, why, len) == 0;
+}
+
 /* Is candidate gateway usable (free or ours to join)? Fills why if not. */
 static bool usable(const struct network *n, const struct snapshot *sn, uint32_t gateway,
 		   enum candidate *verdict, char *why, size_t len)
@@ -483,13 +490,18 @@ static bool usable(const struct network *n, const struct snapshot *sn, uint32_t 
 	struct network c = *n;
 
 	set_gateway(&c, gateway);
+	if (!allowed(n, gateway, why, len)) {
+		*verdict = CAND_TAKEN;
+		return false;
+	}
 	*verdict = classify(&c, sn, why, len);
 	return *verdict != CAND_TAKEN;
 }
 
 static int choose(struct network *n, const struct snapshot *sn)
 {
-	char why[128] = "", ignored[128], from[32], to[32];
+	char why[384] = "", ignored[384], refused[384] = "", from[32], to[32];
+	bool dflt_allowed = allowed(n, n->gateway, ignored, sizeof(ignored));
 	enum candidate dflt, v;
 	uint32_t g;
 
@@ -506,6 +518,9 @@ static int choose(struct network *n, const struct snapshot *sn)
 	if (dflt == CAND_FREE)
 		return 0;
 	for (g = n->gateway + AUTO_STEP; g <= AUTO_LAST_GATEWAY; g += AUTO_STEP) {
+		/* The policy's refusal, if any, says more than "taken" would. */
+		if (!refused[0] && dflt_allowed && !allowed(n, g, refused, sizeof(refused)))
+			continue;
 		if (!usable(n, sn, g, &v, ignored, sizeof(ignored)))
 			continue;
 		set_gateway(n, g);
@@ -514,7 +529,8 @@ static int choose(struct network *n, const struct snapshot *sn)
 		return 0;
 	}
 	ERROR("network", "no free network for %s mode: default %s cannot be used (%s), nor any "
-	      "/24 after it up to 192.168.255.0/24", options_mode_name(n->mode), from, why);
+	      "/24 after it up to 192.168.255.0/24%s%s", options_mode_name(n->mode), from, why,
+	      refused[0] ? "; " : "", refused);
 	return -EADDRNOTAVAIL;
 }
 
@@ -567,6 +583,7 @@ static int bridge_setup_ipv6(struct network *n)
 			WARN("network", "IPv6 is disabled on this host: network %s is IPv4 only",
 			     n->bridge);
 		n->ipv6 = false;
+		n->ipv6_off = true;
 		return 0;
 	}
 	ret = bridge_sysctl6(n, "addr_gen_mode", "1");

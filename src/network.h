@@ -44,12 +44,22 @@ struct network {
 	 * mode sets ipv6 and prefix6 before network_join: the bridge also gets
 	 * gateway6 (prefix6::1/64). network_join clears ipv6 (with a WARN) if
 	 * the host has IPv6 off. */
-	/* The host's IPv4 nameservers (resolv.conf), set before network_join:
-	 * a network containing one is refused, as one containing a default
-	 * gateway is (both would send the host's own traffic to a VM). */
-	uint32_t nameservers[3];
+	/* The host's IPv4 nameservers, set before network_join: a network
+	 * containing one is refused, as one containing a default gateway is
+	 * (both would send the host's own traffic to a VM). From
+	 * /etc/resolv.conf and, with systemd-resolved (whose stub 127.0.0.53
+	 * /etc/resolv.conf names), its upstream servers; nameserver_file[i]
+	 * names the file of nameservers[i] for the error line. */
+	uint32_t nameservers[8];
+	const char *nameserver_file[8];
 	int nnameservers;
+	/* Which subnets network_choose may pick (NULL: any). Set for a user
+	 * limited by the administrator's policy: 0, or -1 with why. */
+	int (*allow)(const void *arg, uint32_t gateway, uint32_t mask, char *why, size_t len);
+	const void *allow_arg;
 	bool ipv6;
+	bool ipv6_off;                        /* IPv6 disabled on the host (set by
+						 network_join): no IPv6 at all */
 	uint8_t prefix6[8];
 	uint8_t gateway6[16], ll6[16];        /* set by network_join */
 };
@@ -72,7 +82,8 @@ void network_unlock(struct network *n);
  *   3. else the default, if free;
  *   4. else the next /24 after the default that is free, up to 192.168.255.0.
  * "Free": no network of the other mode (or another mask) in use, no host
- * address or route in it. Logs the choice when it is not the default. May
+ * address or route in it, and allowed (n->allow) when that is set: a
+ * candidate the policy refuses is passed over as a taken one. Logs the choice when it is not the default. May
  * change gateway, end, bridge and bridge_mac. 0, or -errno (ERROR logged).
  */
 int network_choose(struct network *n);

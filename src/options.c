@@ -424,20 +424,22 @@ static int check_addresses(struct parse *p)
 	return check_range(p);
 }
 
-/* --network NAME: the network says the mode, the addresses, the interface
- * and the MTU; the options that say them cannot be given too (as upstream). */
+/* --network NAME: the network says the mode, the addresses and the
+ * interface; the options that say them cannot be given too (exactly
+ * upstream's list and wording). --mtu may: options_set_network. */
 static int check_network(struct parse *p)
 {
 	static const struct { int opt; } order[] = {
 		{ OPT_OPERATION_MODE }, { OPT_SHARED_INTERFACE }, { OPT_START_ADDRESS },
-		{ OPT_END_ADDRESS }, { OPT_SUBNET_MASK }, { OPT_MTU },
+		{ OPT_END_ADDRESS }, { OPT_SUBNET_MASK },
 	};
 	const bool given[] = { p->mode_set, p->o->shared_interface != NULL, p->start_arg != NULL,
-			       p->end_arg != NULL, p->mask_arg != NULL, p->o->mtu != 0 };
+			       p->end_arg != NULL, p->mask_arg != NULL };
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		if (given[i])
-			return fail(p, "--network cannot be used with --%s", option_name(order[i].opt));
+			return fail(p, "Conflicting arguments: --network cannot be used with --%s",
+				    option_name(order[i].opt));
 	return 0;
 }
 
@@ -502,6 +504,9 @@ int options_set_network(struct options *o, enum op_mode mode, uint32_t start, ui
 		if (o->enable_isolation)
 			return fail(&p, "--enable-isolation cannot be used with network \"%s\" "
 				    "(bridged mode)", o->network);
+		if (o->mtu)
+			return fail(&p, "--mtu cannot be used with network \"%s\" (bridged mode: "
+				    "the interface's MTU applies)", o->network);
 		o->shared_interface = shared_interface;
 		o->start = o->end = o->mask = 0;
 		return 0;
@@ -517,7 +522,13 @@ int options_set_network(struct options *o, enum op_mode mode, uint32_t start, ui
 		o->auto_network = true;
 	}
 	o->enable_isolation = o->enable_isolation || isolation;
-	o->mtu = mtu;
+	/* --mtu as for a running network: it chooses the MTU when the network
+	 * sets none, and may only repeat the one it sets. */
+	if (mtu && o->mtu && o->mtu != mtu)
+		return fail(&p, "--mtu %u cannot be used with network \"%s\": its MTU is %u",
+			    o->mtu, o->network, mtu);
+	if (mtu)
+		o->mtu = mtu;
 	return 0;
 }
 
@@ -550,7 +561,8 @@ void options_usage(FILE *out)
 	      "  --list-shared-interfaces    list interfaces usable in bridged mode and exit\n"
 	      "  --network NAME              join the named network (the administrator's, or\n"
 	      "                              shared or host); not with --operation-mode,\n"
-	      "                              --shared-interface, the address options or --mtu\n"
+	      "                              --shared-interface or the address options;\n"
+	      "                              --mtu only where the network sets no other MTU\n"
 	      "  --mtu MTU                   the network's MTU, 1280..65520 (shared and host\n"
 	      "                              mode; default: 1500 for a new network, the\n"
 	      "                              network's own MTU when joining one)\n"

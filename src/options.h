@@ -72,8 +72,9 @@ bool options_network_name_valid(const char *name);
  * --network: what the named network says, in place of the options that
  * options_parse refused next to --network. start/end/mask 0: the mode's
  * default network. isolation: every VM of the network is isolated. mtu 0:
- * none set. 0, or -1 with a one-line reason in err (--enable-isolation on a
- * bridged network).
+ * none set (--mtu, if given, chooses it); else --mtu may only repeat it.
+ * 0, or -1 with a one-line reason in err (--enable-isolation or --mtu on a
+ * bridged network, another --mtu than the network's).
  */
 int options_set_network(struct options *o, enum op_mode mode, uint32_t start, uint32_t end,
 			uint32_t mask, const char *shared_interface, bool isolation, unsigned mtu,

@@ -500,27 +500,35 @@ static int allows_bridged(const struct policy *p, const struct policy_request *r
 		    p->bridged_physical ? "" : "only the listed interfaces", VMNET_CONF);
 }
 
-int policy_allows(const struct policy *p, const struct policy_request *r, char *err, size_t errlen)
+int policy_allows_subnet(const struct policy *p, uint32_t start, uint32_t mask, char *err,
+			 size_t errlen)
 {
 	char list[POLICY_MAX_SUBNETS * 20], net[20], a[16];
 
-	if (r->named)
-		return 0;   /* the administrator's own network */
-	if (p->named_only)
-		return deny(err, errlen, "the administrator allows only named networks: use "
-			    "--network NAME (%s)", VMNET_CONF);
-	if (r->mode == MODE_BRIDGED)
-		return allows_bridged(p, r, err, errlen);
 	for (int i = 0; i < p->nsubnets; i++) {
 		const struct policy_subnet *s = &p->subnets[i];
 		/* The whole subnet inside an allowed one: its mask no shorter. */
-		if ((r->mask & s->mask) == s->mask && (r->start & s->mask) == s->addr)
+		if ((mask & s->mask) == s->mask && (start & s->mask) == s->addr)
 			return 0;
 	}
 	subnets_text(p, list, sizeof(list));
-	snprintf(net, sizeof(net), "%s/%d", ip4_format(r->start & r->mask, a), ip4_mask_prefix(r->mask));
+	snprintf(net, sizeof(net), "%s/%d", ip4_format(start & mask, a), ip4_mask_prefix(mask));
 	return deny(err, errlen, "subnet %s is not allowed: users may create networks in %s (%s)",
 		    net, list[0] ? list : "none", VMNET_CONF);
+}
+
+int policy_allows(const struct policy *p, const struct policy_request *r, char *err, size_t errlen)
+{
+	if (p->named_only && !r->named)
+		return deny(err, errlen, "the administrator allows only named networks: use "
+			    "--network NAME (%s)", VMNET_CONF);
+	if (r->mode == MODE_BRIDGED)
+		return r->named ? 0 : allows_bridged(p, r, err, errlen);
+	if (r->automatic)
+		return 0;   /* each candidate subnet is checked as it is chosen */
+	if (r->named)
+		return 0;   /* the administrator's own addresses */
+	return policy_allows_subnet(p, r->start, r->mask, err, errlen);
 }
 
 /* ---- the file ---- */

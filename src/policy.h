@@ -24,9 +24,16 @@
  *   isolation = yes
  *
  * "shared" and "host" exist without being defined: the modes' default
- * networks. The global settings apply to users who run the helper through
- * sudo (SUDO_UID not 0); root is not limited by them. Named networks are
- * defined by the administrator and any user may join them.
+ * networks, chosen automatically (network_choose). A "[network shared]" or
+ * "[network host]" section redefines one. The global settings apply to users
+ * who run the helper through sudo (SUDO_UID not 0); root is not limited by
+ * them. Named networks are defined by the administrator and any user may
+ * join them: one with its own addresses (or bridged) is the administrator's
+ * choice; one without addresses (the built-ins too) gets a subnet chosen
+ * automatically, and every candidate is checked against "subnets" like a
+ * user's own (policy_allows_subnet). So "named-networks-only = yes" with
+ * "subnets" outside 192.168.105.0-192.168.255.0 keeps users on the
+ * networks with the administrator's addresses.
  *
  * Parsing and checking are pure (unit-tested and fuzzed); policy_load reads
  * the file.
@@ -90,16 +97,24 @@ const struct policy_network *policy_network(const struct policy *p, const char *
 
 /* What a user asks for, against the policy. */
 struct policy_request {
-	bool named;                  /* --network: the administrator's own network */
+	bool named;                  /* --network NAME */
+	bool automatic;              /* no addresses: network_choose picks the
+					subnet, checking each with policy_allows_subnet */
 	enum op_mode mode;
 	uint32_t start, mask;        /* shared/host */
 	const char *shared_interface;   /* bridged */
 	bool physical;               /* it is a physical Ethernet interface */
 };
 
-/* 0 if a user may do r, or -1 with one line in err saying why not. Pure. */
+/* 0 if a user may do r, or -1 with one line in err saying why not. Pure.
+ * An automatic request's subnet is not checked here: see policy_allows_subnet. */
 int policy_allows(const struct policy *p, const struct policy_request *r, char *err,
 		  size_t errlen);
+
+/* 0 if a user may create the subnet of start/mask, or -1 with one line in
+ * err naming it and the allowed ones. Pure. */
+int policy_allows_subnet(const struct policy *p, uint32_t start, uint32_t mask, char *err,
+			 size_t errlen);
 
 /*
  * Reads path into p: the defaults when it does not exist; -1 with one line

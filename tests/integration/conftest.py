@@ -541,6 +541,28 @@ class Policy:
                 str(self.upper), str(self.work)] + [str(a) for a in argv]
 
 
+class Resolved:
+    """
+    systemd-resolved's upstream list, /run/systemd/resolve/resolv.conf,
+    naming these nameservers for the helpers a test starts with it (pass it
+    as policy=): wrap() runs the command in a private mount namespace with a
+    tmpfs over /run/systemd holding the file. The host's /run is untouched.
+    """
+
+    def __init__(self, lab, *nameservers):
+        if not os.path.isdir("/run/systemd"):
+            pytest.skip("no /run/systemd to mount over")
+        lab.counter += 1
+        self.path = lab.tmp / ("resolved-%d.conf" % lab.counter)
+        self.path.write_text("".join("nameserver %s\n" % n for n in nameservers))
+
+    def wrap(self, argv):
+        script = ('mount -t tmpfs -o mode=0755 tmpfs /run/systemd && mkdir /run/systemd/resolve'
+                  ' && cp "$1" /run/systemd/resolve/resolv.conf && shift && exec "$@"')
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                str(self.path)] + [str(a) for a in argv]
+
+
 class Lab:
     """Owns every namespace and process of one test and removes them."""
 

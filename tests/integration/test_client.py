@@ -170,8 +170,8 @@ def test_client_help_and_version(lab, client):
         assert r.returncode == 0, r.stderr
         assert r.stdout.startswith("Usage: %s [OPTIONS] -- COMMAND" % name), r.stdout
         for opt in ("--interface-id", "--operation-mode", "--start-address", "--end-address",
-                    "--subnet-mask", "--shared-interface", "--enable-isolation",
-                    "--enable-tso", "--enable-checksum-offload", "--stats-interval",
+                    "--subnet-mask", "--network", "--mtu", "--shared-interface",
+                    "--enable-isolation", "--enable-tso", "--enable-checksum-offload", "--stats-interval",
                     "--verbose", "--unprivileged", "--version", "--help"):
             assert opt in r.stdout, "%s missing from --help" % opt
     r = run_client(lab, ["--version"], client=client)

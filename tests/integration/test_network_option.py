@@ -64,6 +64,18 @@ def test_builtin_host_network(lab):
     assert "vmnet_nat66_prefix" not in info
 
 
+@pytest.mark.parametrize("mode", ["shared", "host"])
+def test_no_ipv6_keys_when_ipv6_is_off(lab, mode):
+    """IPv6 disabled on the host: the network is IPv4 only, so the JSON has
+    no net_ipv6_prefix / net_ipv6_prefix_len (the IPv4 keys stay)."""
+    for scope in ("all", "default"):
+        lab.host.run(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % scope])
+    h, _ = lab.helper(["--network", mode])
+    assert "net_ipv6_prefix" not in h.info and "net_ipv6_prefix_len" not in h.info, h.info
+    assert h.info["net_ipv4_subnet"] == ("192.168.105.0" if mode == "shared" else "192.168.106.0")
+    assert h.info["network"] == mode
+
+
 def test_administrators_network_joined_by_two_users(lab):
     """Two users join "lab": one host-mode network on the administrator's
     subnet, every VM isolated as the definition says."""
@@ -95,13 +107,41 @@ def test_administrators_network_joined_by_two_users(lab):
     ["--operation-mode", "shared"], ["--operation-mode", "host"],
     ["--shared-interface", "eth0"], ["--start-address", "192.168.105.1"],
     ["--end-address", "192.168.105.254"], ["--subnet-mask", "255.255.255.0"],
-    ["--mtu", "9000"],
 ])
 def test_network_refuses_the_options_it_decides(lab, option):
+    """Exactly upstream's list, in upstream's words; --mtu is not on it."""
     one_line_refusal(lab, ["--network", "shared"] + option,
-                     "--network cannot be used with %s" % option[0])
+                     "Conflicting arguments: --network cannot be used with %s" % option[0])
     one_line_refusal(lab, option + ["--network", "shared"],
-                     "--network cannot be used with %s" % option[0])
+                     "Conflicting arguments: --network cannot be used with %s" % option[0])
+
+
+def test_network_with_mtu(lab):
+    """--mtu with --network, as with a running network: it chooses the MTU of
+    a network that sets none; a network's own mtu = is its identity, and
+    another --mtu is refused with one line."""
+    pol = Policy(lab, "[network jumbo]\nmode = host\nmtu = 9000\n"
+                      "[network plain]\nmode = host\nstart-address = 10.21.0.1\n"
+                      "end-address = 10.21.0.254\nsubnet-mask = 255.255.255.0\n")
+    h, _ = lab.helper(["--network", "shared", "--mtu", "4000"], env=sudo_env(USER_A), policy=pol)
+    assert h.info["vmnet_mtu"] == 4000 and h.info["network"] == "shared"
+    h, _ = lab.helper(["--network", "plain", "--mtu", "2000"], env=sudo_env(USER_A), policy=pol)
+    assert h.info["vmnet_mtu"] == 2000 and h.info["vmnet_start_address"] == "10.21.0.1"
+    # The network's own MTU (mtu = 9000): without --mtu, and with the same one.
+    h, _ = lab.helper(["--network", "jumbo"], env=sudo_env(USER_A), policy=pol)
+    assert h.info["vmnet_mtu"] == 9000 and h.info["operation_mode"] == "host", h.info
+    h, _ = lab.helper(["--network", "jumbo", "--mtu", "9000"], env=sudo_env(USER_B), policy=pol)
+    assert h.info["vmnet_mtu"] == 9000
+    one_line_refusal(lab, ["--network", "jumbo", "--mtu", "1500"],
+                     '--mtu 1500 cannot be used with network "jumbo": its MTU is 9000',
+                     policy=pol, env=sudo_env(USER_A))
+    # Joining a running network: --mtu must match it, as without --network.
+    a, b = lab.socketpair()
+    r = lab.run_helper(["--fd", b.fileno(), "--network", "plain", "--mtu", 3000], policy=pol,
+                       pass_fds=(b.fileno(),))
+    errors = [l for l in r.stderr.splitlines() if l.startswith("ERROR")]
+    assert r.returncode != 0 and r.stdout == "" and len(errors) == 1, r
+    assert "in use with MTU 2000" in errors[0], errors
 
 
 def test_unknown_network(lab):

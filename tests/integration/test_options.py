@@ -149,6 +149,7 @@ def test_help_and_version(lab):
     r = lab.run_helper(["--help"])
     assert r.returncode == 0, r.stderr
     assert "--fd" in r.stdout and "--socket" in r.stdout
+    assert "--network NAME" in r.stdout and "--mtu MTU" in r.stdout
     r = lab.run_helper(["--version"])
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip(), "no version printed"

@@ -9,7 +9,7 @@ runs it without them and is not limited by the policy.
 
 import pytest
 
-from conftest import Policy, sudo_env, wait_until
+from conftest import Policy, Resolved, sudo_env, wait_until
 
 USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
 # Only this file runs helpers as it: its count of running helpers is ours alone.
@@ -72,6 +72,23 @@ def test_subnet_with_the_hosts_nameserver_refused(lab, resolv, who):
     started(lab, NET, env=env)
 
 
+def test_nameserver_behind_systemd_resolved_refused(lab, resolv):
+    """/etc/resolv.conf names systemd-resolved's stub 127.0.0.53; the host's
+    real nameserver 10.44.0.53 is in /run/systemd/resolve/resolv.conf: a
+    network containing it is refused all the same, naming the file, and
+    automatic selection passes over it."""
+    lab.remote()
+    resolv.write("127.0.0.53")
+    upstream = Resolved(lab, "10.44.0.53")
+    line = refused(lab, NET, policy=upstream, needle="nameserver 10.44.0.53")
+    assert "/run/systemd/resolve/resolv.conf" in line, line
+    upstream = Resolved(lab, "192.168.105.53")
+    h = started(lab, [], policy=upstream)
+    assert h.info["vmnet_start_address"] != "192.168.105.1", h.info
+    # Elsewhere: fine.
+    started(lab, NET, policy=Resolved(lab, "10.45.0.53"))
+
+
 def test_subnet_with_the_default_gateway_refused(lab, resolv):
     """The default route's gateway inside the network (on-link, so no route
     of the host overlaps it): refused, naming the gateway."""
@@ -123,7 +140,8 @@ def test_bridged_not_allowed(lab):
 
 def test_allowed_subnets(lab):
     pol = Policy(lab, "# only the lab's range\nsubnets = 192.168.200.0/22\n")
-    line = refused(lab, [], env=sudo_env(USER_A), policy=pol,
+    line = refused(lab, ["--start-address", "192.168.105.1", "--end-address", "192.168.105.100",
+                         "--subnet-mask", "255.255.255.0"], env=sudo_env(USER_A), policy=pol,
                    needle="subnet 192.168.105.0/24 is not allowed")
     assert "192.168.200.0/22" in line, line
     h = started(lab, ["--start-address", "192.168.201.1", "--end-address", "192.168.201.100",
@@ -131,6 +149,41 @@ def test_allowed_subnets(lab):
     assert h.info["lease_address"].startswith("192.168.201.")
     # Root: any private subnet.
     started(lab, [], policy=pol)
+
+
+# Without address options, and with the built-in networks, the subnet is
+# chosen automatically: every candidate is checked against the policy, so the
+# user lands in an allowed subnet or is refused, never outside.
+@pytest.mark.parametrize("how", [[], ["--network", "shared"], ["--network", "host"],
+                                 ["--network", "auto"]], ids=["options", "shared", "host",
+                                                              "admin-network"])
+def test_automatic_subnet_obeys_the_policy(lab, how):
+    admin = "[network auto]\nmode = host\nisolation = yes\n"
+    pol = Policy(lab, "subnets = 192.168.200.0/22\n" + admin)
+    h = started(lab, how, env=sudo_env(USER_A), policy=pol)
+    assert h.info["vmnet_start_address"].startswith("192.168.20"), h.info
+    assert h.wait_stderr(r"default network 192\.168\.10[56]\.0/24 cannot be used \(subnet "
+                         r"192\.168\.10[56]\.0/24 is not allowed")
+    # No allowed subnet among the candidates (192.168.105.0-192.168.255.0): refused.
+    pol = Policy(lab, "subnets = 10.20.0.0/16\n" + admin)
+    line = refused(lab, how, env=sudo_env(USER_A), policy=pol, needle="is not allowed")
+    assert "10.20.0.0/16" in line, line
+    # Root is not limited by the policy.
+    assert started(lab, how, policy=pol).info["vmnet_start_address"] != ""
+
+
+def test_subnet_checked_after_automatic_choice(lab):
+    """The default is allowed but busy (another mode's network): the subnet
+    the helper would move to is checked too, and refused."""
+    pol = Policy(lab, "subnets = 192.168.105.0/24\n")
+    started(lab, ["--operation-mode", "host", "--start-address", "192.168.105.1",
+                  "--end-address", "192.168.105.100", "--subnet-mask", "255.255.255.0"])
+    line = refused(lab, [], env=sudo_env(USER_A), policy=pol,
+                   needle="default 192.168.105.0/24 cannot be used")
+    assert "subnet 192.168.106.0/24 is not allowed" in line, line
+    # Root moves on.
+    h = started(lab, [], policy=pol)
+    assert h.info["vmnet_start_address"] == "192.168.106.1", h.info
 
 
 def test_helpers_per_user(lab):
@@ -159,6 +212,20 @@ def test_named_networks_only(lab):
     h = started(lab, ["--network", "shared"], env=sudo_env(USER_A), policy=pol)
     assert h.info["vmnet_start_address"] == "192.168.105.1"
     started(lab, ["--operation-mode", "host"], policy=pol)   # root
+
+
+def test_builtin_networks_restricted_or_redefined(lab):
+    """With subnets outside the built-ins' candidates, users keep to the
+    administrator's networks; a [network shared] section redefines the
+    built-in shared network, whose addresses are then the administrator's."""
+    pol = Policy(lab, "named-networks-only = yes\nsubnets = 10.48.0.0/16\n"
+                      "[network shared]\nmode = shared\nstart-address = 10.47.0.1\n"
+                      "end-address = 10.47.0.200\nsubnet-mask = 255.255.255.0\n")
+    refused(lab, ["--network", "host"], env=sudo_env(USER_A), policy=pol,
+            needle="subnet 192.168.106.0/24 is not allowed")
+    h = started(lab, ["--network", "shared"], env=sudo_env(USER_A), policy=pol)
+    assert h.info["vmnet_start_address"] == "10.47.0.1", h.info
+    assert h.info["net_ipv4_subnet"] == "10.47.0.0", h.info
 
 
 @pytest.mark.parametrize("case", ["malformed", "unknown-key", "world-writable",

@@ -15,17 +15,17 @@ static const uint8_t mac2[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
 #define START 0xc0a86901u  /* 192.168.105.1 */
 #define END   0xc0a869feu  /* 192.168.105.254 */
 
-static int all_dead(pid_t pid) { return 0; }
-static int all_alive(pid_t pid) { return 1; }
+static int all_dead(const struct lease *l) { return 0; }
+static int all_alive(const struct lease *l) { return 1; }
 /* Even pids are alive. */
-static int even_alive(pid_t pid) { return pid % 2 == 0; }
+static int even_alive(const struct lease *l) { return l->pid % 2 == 0; }
 
 #define UID 1000
 #define LEASE_TIME 86400
 
 static int pick_as(struct lease *l, size_t *n, size_t cap, uint32_t start, uint32_t end,
 		   const char *id, const uint8_t mac[6], long long uid, pid_t pid, long long now,
-		   int (*alive)(pid_t), int *busy)
+		   int (*alive)(const struct lease *), int *busy)
 {
 	struct lease_request r = { .start = start, .end = end, .id = id, .uid = uid, .pid = pid,
 				   .now = now, .lease_time = LEASE_TIME, .alive = alive };
@@ -94,13 +94,15 @@ static void test_parse_format(void)
 		CHECK(again[i].pid == l[i].pid && again[i].time == l[i].time);
 	}
 
-	/* uid: parsed, formatted before pid; out of range or not a number: no lease. */
+	/* uid: parsed wherever it is (files written with it before pid
+	 * too), formatted last; out of range or not a number: no lease. */
 	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
 			  "uid=4294967295 pid=1 time=2", again, 1) == 1);
-	CHECK(again[0].uid == 4294967295LL);
+	CHECK(again[0].uid == 4294967295LL && again[0].pid == 1 && again[0].time == 2);
 	CHECK(lease_format(again, 1, buf, sizeof(buf)) > 0);
 	CHECK_STR(buf, "ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
-		  "uid=4294967295 pid=1 time=2\n");
+		  "pid=1 time=2 uid=4294967295\n");
+	CHECK(lease_parse(buf, again + 1, 1) == 1 && again[1].uid == 4294967295LL);
 	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
 			  "uid=4294967296 pid=1 time=2", again, 1) == 0);
 	CHECK(lease_parse("ip_address=10.0.0.2 hw_address=02:00:00:00:00:01 interface_id=U "
@@ -387,7 +389,8 @@ static void test_acquire(void)
 	text[len] = '\0';
 	CHECK(lease_parse(text, l, 8) == 2);
 	CHECK(l[0].pid == getpid() && l[0].uid == UID);
-	CHECK(strstr(text, "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 uid=1000 pid=") != NULL);
+	CHECK(strstr(text, "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 pid=") != NULL);
+	CHECK(strstr(text, " uid=1000\n") != NULL);
 
 	/* The helper's exit: its lease was last used now. */
 	CHECK(lease_release(path, "OTHER", getpid()) == 0);
@@ -418,7 +421,7 @@ static void test_acquire(void)
 }
 
 /* Pids 100-199 are running helpers. */
-static int hundreds_alive(pid_t pid) { return pid >= 100 && pid < 200; }
+static int hundreds_alive(const struct lease *l) { return l->pid >= 100 && l->pid < 200; }
 
 static void test_users(void)
 {
@@ -481,6 +484,20 @@ static void test_users(void)
 	CHECK(pick_as(l, &n, 8, START, END, id, mac1, -1, 1, 1, hundreds_alive, NULL) == -EINVAL);
 }
 
+/* Who may be the running holder of a lease: its user, root (setting up),
+ * nobody for a root-started helper; no other user (a reused pid). */
+static void test_holder_uid(void)
+{
+	CHECK(lease_holder_uid(1000, 1000, 65534));
+	CHECK(lease_holder_uid(1000, 0, 65534));
+	CHECK(!lease_holder_uid(1000, 1001, 65534));
+	CHECK(!lease_holder_uid(1000, 65534, 65534));
+	CHECK(lease_holder_uid(0, 65534, 65534));
+	CHECK(lease_holder_uid(0, 0, 65534));
+	CHECK(!lease_holder_uid(0, 1001, 65534));
+	CHECK(lease_holder_uid(LEASE_UID_UNKNOWN, 1001, 65534));
+}
+
 static void tests(void)
 {
 	test_parse_format();
@@ -492,6 +509,7 @@ static void tests(void)
 	test_big_pools();
 	test_acquire();
 	test_users();
+	test_holder_uid();
 }
 
 T_MAIN

@@ -353,8 +353,10 @@ static void test_network(void)
 	      "10.0.0.9", "--network", "lab");
 	FAILS("--network cannot be used with --subnet-mask", "--fd", "3", "--network", "lab",
 	      "--subnet-mask", "255.255.255.0");
-	FAILS("--network cannot be used with --mtu", "--fd", "3", "--network", "lab", "--mtu",
-	      "9000");
+	FAILS("Conflicting arguments: --network cannot be used with --operation-mode", "--fd", "3",
+	      "--network", "lab", "--operation-mode", "host");
+	/* --mtu is not one of them: it goes with the network's own (below). */
+	OK("--fd", "3", "--network", "lab", "--mtu", "9000");
 	FAILS("invalid --network \"a b\"", "--fd", "3", "--network", "a b");
 	FAILS("invalid --network \"\"", "--fd", "3", "--network", "");
 	FAILS("invalid --network", "--fd", "3", "--network", "0123456789012345678901234567890123");
@@ -368,6 +370,20 @@ static void test_network(void)
 	CHECK(options_set_network(&o, MODE_SHARED, 0x0a000001u, 0x0a0000feu, 0xffffff00u, NULL,
 				  false, 9000, err, sizeof(err)) == 0);
 	CHECK(o.start == 0x0a000001u && o.end == 0x0a0000feu && o.mtu == 9000 && !o.enable_isolation);
+	/* --mtu: chooses when the network sets none, may repeat the one it sets. */
+	OK("--fd", "3", "--network", "lab", "--mtu", "9000");
+	CHECK(options_set_network(&o, MODE_HOST, 0, 0, 0, NULL, false, 0, err, sizeof(err)) == 0);
+	CHECK(o.mtu == 9000);
+	OK("--fd", "3", "--network", "lab", "--mtu", "9000");
+	CHECK(options_set_network(&o, MODE_HOST, 0, 0, 0, NULL, false, 9000, err, sizeof(err)) == 0);
+	CHECK(o.mtu == 9000);
+	OK("--fd", "3", "--network", "lab", "--mtu", "4000");
+	CHECK(options_set_network(&o, MODE_HOST, 0, 0, 0, NULL, false, 9000, err, sizeof(err)) == -1);
+	CHECK_STR(err, "--mtu 4000 cannot be used with network \"lab\": its MTU is 9000");
+	OK("--fd", "3", "--network", "lan", "--mtu", "9000");
+	CHECK(options_set_network(&o, MODE_BRIDGED, 0, 0, 0, "eth1", false, 0, err,
+				  sizeof(err)) == -1);
+	CHECK(strstr(err, "--mtu cannot be used with network \"lan\"") != NULL);
 	OK("--fd", "3", "--network", "lan", "--enable-isolation");
 	CHECK(options_set_network(&o, MODE_BRIDGED, 0, 0, 0, "eth1", false, 0, err,
 				  sizeof(err)) == -1);

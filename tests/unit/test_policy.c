@@ -158,9 +158,17 @@ static void test_allows(void)
 	r.start = 0xc0a84001u;
 	r.mask = 0xffff0000u;     /* 192.168.0.0/16 is bigger than the allowed /18 */
 	CHECK(policy_allows(&p, &r, err, sizeof(err)) == -1);
-	/* A named network is the administrator's: allowed. */
+	/* A named network with its own addresses is the administrator's: allowed. */
 	r.named = true;
 	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	/* Without addresses (the built-ins too) each candidate subnet is
+	 * checked as it is chosen: the same answer as for a user's own. */
+	r.automatic = true;
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0xc0a86901u, 0xffffff00u, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0xc0a80101u, 0xffffff00u, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "subnet 192.168.1.0/24 is not allowed") != NULL);
+	r.automatic = false;
 	/* Only named networks. */
 	CHECK(parse("named-networks-only = yes", &p, err) == 0);
 	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
