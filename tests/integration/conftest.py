@@ -183,6 +183,25 @@ def proc_children(pid):
     return out
 
 
+STATS_RE = re.compile(r"^INFO  \[stats\] (\{.*\})$")
+
+
+def last_stats(h):
+    """The helper's last stats line (--stats-interval) as a dict, or None."""
+    last = None
+    for line in h.stderr_lines():
+        m = STATS_RE.match(line)
+        if m:
+            last = json.loads(m.group(1))
+    return last
+
+
+def vm_drops(h):
+    """Frames from the VM the helper dropped, by its last stats line (0 before one)."""
+    st = last_stats(h)
+    return st["vm"]["drops"] if st else 0
+
+
 def helper_processes(pid):
     """A running helper's processes by role: datapath (pid itself), reaper
     and, with --socket, files; a role missing is absent from the dict."""

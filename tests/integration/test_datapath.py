@@ -14,10 +14,9 @@ import time
 import pytest
 
 import frames
-from conftest import (REMOTE_ADDR, REMOTE_HOST_ADDR, assert_clean, read_line,
+from conftest import (REMOTE_ADDR, REMOTE_HOST_ADDR, STATS_RE, assert_clean, read_line,
                       wait_until)
 
-STATS_RE = re.compile(r"^INFO  \[stats\] (\{.*\})$")
 
 
 def start_guest(lab, args=(), **kw):

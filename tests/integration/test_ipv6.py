@@ -4,7 +4,6 @@ gateway's addresses, NAT66 to a remote namespace, rogue RA/DHCPv6 from a VM
 dropped, IPv6 forwarding settings restored exactly; host mode link-local only."""
 
 import ipaddress
-import json
 import re
 import subprocess
 import textwrap
@@ -13,7 +12,7 @@ import time
 import pytest
 
 import frames
-from conftest import REMOTE_ADDR, assert_clean, read_line, wait_until
+from conftest import REMOTE_ADDR, assert_clean, read_line, vm_drops, wait_until
 from test_datapath import sniff, sniff_count
 from test_dns import dns, no_errors, query, resolves  # noqa: F401 (dns: a fixture)
 from frames import Ether, raw
@@ -25,7 +24,6 @@ from scapy.layers.inet import UDP  # noqa: E402
 
 REMOTE6_HOST = "fd00:99::1"     # host namespace end of the uplink veth
 REMOTE6 = "fd00:99::2"          # the remote namespace ("the internet")
-STATS_RE = re.compile(r"^INFO  \[stats\] (\{.*\})$")
 
 # The IPv6 sysctls the helper may touch, as a dict, for "restored exactly".
 V6_KEYS = ("forwarding", "accept_ra")
@@ -200,15 +198,6 @@ def test_raw_rs_answered_and_unsolicited_ra(lab):
     del p[ICMPv6ND_RA].cksum
     assert Ether(raw(p))[ICMPv6ND_RA].cksum == want, "bad ICMPv6 checksum"
     assert p[ICMPv6NDOptRDNSS].dns == [gateway6(h)]
-
-
-def vm_drops(h):
-    last = None
-    for line in h.stderr_lines():
-        m = STATS_RE.match(line)
-        if m:
-            last = json.loads(m.group(1))
-    return last["vm"]["drops"] if last else None
 
 
 @pytest.mark.parametrize("mode", ["shared", "host"])

@@ -12,13 +12,12 @@ be counted in B's vm.drops; B's own traffic keeps working.
 import ipaddress
 import json
 import re
-import subprocess
 import time
 
 import pytest
 
 import frames
-from conftest import sudo_env, wait_until
+from conftest import last_stats, sudo_env, vm_drops, wait_until
 from frames import ARP, ICMP, IP, UDP, Ether, raw
 from test_datapath import sniff, sniff_count
 from test_dns import dns, query  # noqa: F401 (dns: a fixture)
@@ -31,22 +30,7 @@ from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_RA,  # 
 from scapy.layers.l2 import Dot1Q  # noqa: E402
 
 USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
-STATS_RE = re.compile(r"^INFO  \[stats\] (\{.*\})$")
 BCAST = frames.BROADCAST
-
-
-def last_stats(h):
-    last = None
-    for line in h.stderr_lines():
-        m = STATS_RE.match(line)
-        if m:
-            last = json.loads(m.group(1))
-    return last
-
-
-def vm_drops(h):
-    st = last_stats(h)
-    return st["vm"]["drops"] if st else 0
 
 
 def mode_args(mode, isolated):
