@@ -558,6 +558,16 @@ static int bridge_sysctl6(const struct network *n, const char *leaf, const char 
 	return sysctl_set(key, value);
 }
 
+/* IPv6 off on the bridge (or on the host): no address of ours there, and
+ * the kernel keeps no IPv6 neighbours to bind VMs' addresses in. */
+static bool bridge_without_ipv6(const struct network *n)
+{
+	char key[96], val[8];
+
+	snprintf(key, sizeof(key), "ipv6/conf/%s/disable_ipv6", n->bridge);
+	return sysctl_get(key, val, sizeof(val)) < 0 || strcmp(val, "0") != 0;
+}
+
 /*
  * The gateway's IPv6 side, in both modes. addr_gen_mode 1 (none) before the
  * link goes up stops the kernel making its own link-local (which hosts
@@ -570,15 +580,13 @@ static int bridge_sysctl6(const struct network *n, const char *leaf, const char 
  */
 static int bridge_setup_ipv6(struct network *n)
 {
-	char key[96], val[8];
 	int ret;
 
 	memset(n->gateway6, 0, sizeof(n->gateway6));
 	memcpy(n->gateway6, n->prefix6, 8);
 	n->gateway6[15] = 1;
 	ndp_link_local(n->bridge_mac, n->ll6);
-	snprintf(key, sizeof(key), "ipv6/conf/%s/disable_ipv6", n->bridge);
-	if (sysctl_get(key, val, sizeof(val)) < 0 || strcmp(val, "0") != 0) {
+	if (bridge_without_ipv6(n)) {
 		if (n->ipv6)
 			WARN("network", "IPv6 is disabled on this host: network %s is IPv4 only",
 			     n->bridge);
@@ -873,23 +881,13 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 	return ret;
 }
 
-/* IPv6 off on the bridge (or on the host): the kernel keeps no IPv6
- * neighbours there, so there is nothing to bind, and VMs' IPv6 among
- * themselves stays theirs. */
-static bool bridge_without_ipv6(const struct network *n)
-{
-	char key[96], val[8];
-
-	snprintf(key, sizeof(key), "ipv6/conf/%s/disable_ipv6", n->bridge);
-	return sysctl_get(key, val, sizeof(val)) < 0 || strcmp(val, "0") != 0;
-}
-
 int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
 {
 	struct nl_neigh6 e;
 	struct nl_fdb f;
 	int ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, false);
 
+	/* Nothing to bind in, and VMs' IPv6 among themselves stays theirs. */
 	if (ret < 0 && ret != -EEXIST && bridge_without_ipv6(n))
 		return 0;
 	if (ret != -EEXIST)
