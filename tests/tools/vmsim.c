@@ -214,21 +214,22 @@ fail:
 	return -1;
 }
 
-/* --socket --stream: a stream connection, as QEMU's -netdev stream makes it. */
-static int stream_connect(void)
+/* The helper's --socket address (exits on a path too long for it). */
+static struct sockaddr_un peer_address(void)
 {
 	struct sockaddr_un peer = { .sun_family = AF_UNIX };
-	int fd;
 
 	if (strlen(opt.socket_path) >= sizeof(peer.sun_path))
 		die_usage("--socket path too long");
 	strcpy(peer.sun_path, opt.socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		perror("vmsim: socket");
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0) {
+	return peer;
+}
+
+/* Connects fd to the helper's socket and sizes its buffers: fd, or -1
+ * (closed) with a line on stderr. */
+static int connect_peer(int fd, const struct sockaddr_un *peer)
+{
+	if (connect(fd, (const struct sockaddr *)peer, sizeof(*peer)) < 0) {
 		fprintf(stderr, "vmsim: connect %s: %s\n", opt.socket_path, strerror(errno));
 		close(fd);
 		return -1;
@@ -237,18 +238,27 @@ static int stream_connect(void)
 	return fd;
 }
 
+/* --socket --stream: a stream connection, as QEMU's -netdev stream makes it. */
+static int stream_connect(void)
+{
+	struct sockaddr_un peer = peer_address();
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		perror("vmsim: socket");
+		return -1;
+	}
+	return connect_peer(fd, &peer);
+}
+
 static int sock_connect(void)
 {
 	if (opt.stream)
 		return stream_connect();
 
 	struct sockaddr_un own = { .sun_family = AF_UNIX };
-	struct sockaddr_un peer = { .sun_family = AF_UNIX };
+	struct sockaddr_un peer = peer_address();
 	int fd;
-
-	if (strlen(opt.socket_path) >= sizeof(peer.sun_path))
-		die_usage("--socket path too long");
-	strcpy(peer.sun_path, opt.socket_path);
 
 	if (opt.bind_path) {
 		if (strlen(opt.bind_path) >= sizeof(own.sun_path))
@@ -274,12 +284,8 @@ static int sock_connect(void)
 		close(fd);
 		return -1;
 	}
-	if (connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0) {
-		fprintf(stderr, "vmsim: connect %s: %s\n", opt.socket_path, strerror(errno));
-		close(fd);
+	if (connect_peer(fd, &peer) < 0)
 		return -1;
-	}
-	set_buffers(fd);
 	if (opt.handshake && send(fd, "VFKT", 4, 0) != 4) {
 		fprintf(stderr, "vmsim: handshake: %s\n", strerror(errno));
 		close(fd);
