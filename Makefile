@@ -7,7 +7,7 @@
 # make install      PREFIX (/opt/vmnet-helper) and DESTDIR honoured
 
 PREFIX  ?= /opt/vmnet-helper
-# Where the administrator's policy lives (src/policy.h): fixed in the binary.
+# Where the administrator's policy lives (src/setup/policy.h): fixed in the binary.
 SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC      ?= cc
@@ -50,13 +50,14 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -DVMNET_VERSION='"$(VERSION)"' -DVMNET_PREFIX='"$(PREFIX)"' \
 	   -DVMNET_CONF='"$(SYSCONFDIR)/vmnet-helper/vmnet-helper.conf"' \
 	   $(shell pkg-config --cflags $(PKGS)) $(HARDEN) $(FORTIFY) $(SANFLAGS) $(SECCOMP_FLAGS) -MMD -MP
-# libnftables is dlopen()ed by a short-lived child (src/nat.c): not linked.
+# libnftables is dlopen()ed by a short-lived child (src/setup/nat.c): not linked.
 LDLIBS  += $(shell pkg-config --libs libmnl uuid libseccomp) -ldl -lpthread
 LDFLAGS += $(HARDEN_LD) $(SANFLAGS)
 
-# Every src/*.c is part of the helper except the two programs' main files.
-LIB_SRCS    := $(filter-out src/main.c src/client.c,$(wildcard src/*.c))
-LIB_OBJS    := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
+# src/<part>/*.c: every file but the programs' own (src/cmd/) goes into
+# libvmnet.a; docs/hacking.md says which process runs each part.
+LIB_SRCS    := $(filter-out src/cmd/%,$(wildcard src/*/*.c))
+LIB_OBJS    := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -70,8 +71,9 @@ $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(BUILD)/tools
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LDFLAGS) -lpthread
 
-$(BUILD)/%.o: src/%.c | $(BUILD)
-	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
 
 $(BUILD):
 	mkdir -p $(BUILD)/tests
@@ -79,10 +81,10 @@ $(BUILD):
 $(BUILD)/libvmnet.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/vmnet-helper: $(BUILD)/main.o $(BUILD)/libvmnet.a
+$(BUILD)/vmnet-helper: $(BUILD)/obj/cmd/vmnet-helper.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/vmnet-run: $(BUILD)/client.o $(BUILD)/libvmnet.a
+$(BUILD)/vmnet-run: $(BUILD)/obj/cmd/vmnet-run.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # vmnet-run under the spec's name: the same program (it names itself after argv[0]).
@@ -102,7 +104,7 @@ FUZZ_TIME       ?= 180
 FUZZ_SMOKE_TIME ?= 15
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h fuzz/*.h)
+build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h fuzz/*.h)
 	@mkdir -p build-fuzz
 	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lpthread
@@ -140,4 +142,4 @@ clean:
 	rm -rf build build-san build-fuzz build-seccomp-log build-seccomp-log-san
 
 .PHONY: all unit check test bench install clean fuzz fuzz-smoke
--include $(wildcard $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d)

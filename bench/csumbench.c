@@ -2,7 +2,7 @@
 /*
  * csumbench: what the software checksum of a frame costs, the work the helper
  * does for every frame it hands an offloading VM (offload_to_vm). Times
- * csum_add (src/pkt.c) on a buffer that stays in cache, as a frame just read
+ * csum_add (src/parse/pkt.c) on a buffer that stays in cache, as a frame just read
  * from the TAP is, against the one-word-at-a-time reference and the 8-byte
  * loop the helper used before.
  *
@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "../tests/unit/csum_ref.h"
-#include "pkt.h"
+#include "parse/pkt.h"
 
 static volatile uint32_t sink;
 

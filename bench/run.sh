@@ -21,5 +21,5 @@ for tool in framegen qemusim rrbench; do
 done
 # csumbench times the helper's own checksum code.
 ${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Isrc \
-  -o "$BUILD/bench/csumbench" bench/csumbench.c src/pkt.c
+  -o "$BUILD/bench/csumbench" bench/csumbench.c src/parse/pkt.c
 exec /usr/bin/python3 bench/bench.py "$@"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../tests/unit/csum_ref.h"
-#include "pkt.h"
+#include "parse/pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

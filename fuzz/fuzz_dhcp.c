@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dhcp.h"
-#include "pkt.h"
+#include "parse/dhcp.h"
+#include "parse/pkt.h"
 
 static const struct dhcp_config cfg = {
 	.server = 0xc0a86901u,

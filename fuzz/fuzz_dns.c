@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "parse/dns.h"
 
 /* vmtest.example A IN, id 0x1234 */
 static const uint8_t fixed_query[] = {

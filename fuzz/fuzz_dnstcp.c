@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnstcp.h"
+#include "parse/dnstcp.h"
 
 static const uint8_t QUERY[] = {
 	0, 32,

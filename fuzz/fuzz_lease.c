@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lease.h"
+#include "setup/lease.h"
 
 #define CAP 64
 #define START 0xc0a86901u

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ndp.h"
-#include "pkt.h"
+#include "parse/ndp.h"
+#include "parse/pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

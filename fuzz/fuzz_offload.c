@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "offload.h"
+#include "parse/offload.h"
 #include "offload_check.h"
-#include "pkt.h"
+#include "parse/pkt.h"
 
 #define MTU 1500
 

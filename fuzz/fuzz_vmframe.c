@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dhcp.h"
-#include "ndp.h"
+#include "parse/dhcp.h"
+#include "parse/ndp.h"
 #include "offload_check.h"
-#include "pkt.h"
-#include "vmframe.h"
+#include "parse/pkt.h"
+#include "parse/vmframe.h"
 
 /* Shared/host mode's default, --mtu's range (1280..65520), bridged mode's
  * (the interface's, up to 65536), and smaller than allowed. */

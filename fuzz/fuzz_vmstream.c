@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmstream.h"
+#include "parse/vmstream.h"
 
 #define READ 4096
 #define CAP (READ + VMSTREAM_HDR + VMSTREAM_MAX_LEN)

@@ -11,8 +11,8 @@
 #include <endian.h>
 #include <stdlib.h>
 
-#include "offload.h"
-#include "pkt.h"
+#include "parse/offload.h"
+#include "parse/pkt.h"
 
 static void offload_check(const struct virtio_net_hdr *h, uint8_t *frame, size_t n, unsigned mtu)
 {

@@ -146,7 +146,7 @@ def test_random_interface_id_when_omitted(lab):
     assert h1.info["lease_address"] != h2.info["lease_address"]
 
 
-# The datapath's batches (src/forward.c): about 1 MiB of buffers each, 64
+# The datapath's batches (src/datapath/forward.c): about 1 MiB of buffers each, 64
 # frames at most and 16 at least; so 64 each way for 1514-byte frames, 16 for
 # frames of up to 64 KiB (TSO, or a 64 KiB MTU).
 @pytest.mark.parametrize("args,read,write", [

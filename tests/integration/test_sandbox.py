@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """
-The long-lived processes run sandboxed (src/sandbox.h): the datapath and the
+The long-lived processes run sandboxed (src/common/sandbox.h): the datapath and the
 reaper under seccomp filters with NO_NEW_PRIVS, the datapath in an empty
 filesystem of its own. (tests/unit/test_sandbox.c shows what the filters
 refuse; every other test runs with them on.)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dhcp.h"
-#include "pkt.h"
+#include "parse/dhcp.h"
+#include "parse/pkt.h"
 #include "t.h"
 
 #define SERVER   0xc0a86901u  /* 192.168.105.1 */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "parse/dns.h"
 #include "t.h"
 
 /* vmtest.example A IN, id 0x1234, RD set */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnstcp.h"
+#include "parse/dnstcp.h"
 #include "t.h"
 
 /* vmtest.example A IN, id 0x1234, RD set, with its 2-byte length prefix */

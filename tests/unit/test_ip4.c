@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 
-#include "ip4.h"
+#include "common/ip4.h"
 #include "t.h"
 
 static int parses(const char *s, uint32_t want)

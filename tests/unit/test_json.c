@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 
-#include "json.h"
+#include "common/json.h"
 #include "t.h"
 
 static void test_basic(void)

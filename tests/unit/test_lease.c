@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ip4.h"
-#include "lease.h"
+#include "common/ip4.h"
+#include "setup/lease.h"
 #include "t.h"
 
 static const uint8_t mac1[6] = { 0x0a, 0xd6, 0x36, 0xc1, 0xea, 0xf3 };

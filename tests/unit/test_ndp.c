@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ndp.h"
-#include "pkt.h"
+#include "parse/ndp.h"
+#include "parse/pkt.h"
 #include "t.h"
 
 static const uint8_t vm_mac[6] = { 0x0a, 0xd6, 0x36, 0xc1, 0xea, 0xf3 };

@@ -3,8 +3,8 @@
 #include <endian.h>
 #include <stdlib.h>
 
-#include "offload.h"
-#include "pkt.h"
+#include "parse/offload.h"
+#include "parse/pkt.h"
 #include "t.h"
 
 #define MTU 1500

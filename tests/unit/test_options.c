@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "options.h"
+#include "common/options.h"
 #include "t.h"
 
 static struct options o;

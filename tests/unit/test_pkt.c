@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "csum_ref.h"
-#include "pkt.h"
+#include "parse/pkt.h"
 #include "t.h"
 
 #define BIG ((4u << 20) + 3 * 64 + 37)   /* past the AVX2 path's 4 MiB chunk */

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "setup/policy.h"
 #include "t.h"
 
 static int parse(const char *text, struct policy *p, char *err)

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "privileges.h"
+#include "common/privileges.h"
 #include "t.h"
 
 static int from_env(const char *uid, const char *gid, struct priv_user *u)

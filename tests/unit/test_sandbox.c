@@ -7,7 +7,7 @@
  * with EPERM. Run as root (a reaper needs it).
  */
 #define main vmnet_helper_main
-#include "main.c"
+#include "cmd/vmnet-helper.c"
 #undef main
 
 #include <linux/if_ether.h>

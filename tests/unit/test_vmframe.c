@@ -4,10 +4,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ndp.h"
-#include "pkt.h"
+#include "parse/ndp.h"
+#include "parse/pkt.h"
 #include "t.h"
-#include "vmframe.h"
+#include "parse/vmframe.h"
 
 static const uint8_t vm_mac[6] = { 0x0a, 0xd6, 0x36, 0xc1, 0xea, 0xf3 };
 static const uint8_t own_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };

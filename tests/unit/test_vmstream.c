@@ -8,9 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "streamio.h"
+#include "datapath/streamio.h"
 #include "t.h"
-#include "vmstream.h"
+#include "parse/vmstream.h"
 
 static enum vmstream_result next(const void *buf, size_t len, size_t *flen, size_t *used)
 {

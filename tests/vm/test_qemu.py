@@ -282,7 +282,7 @@ class Namespaces:
                 except (ProcessLookupError, ValueError):
                     pass
             run("ip", "netns", "del", ns, check=False)
-        # Helper state kept per network namespace (see src/network.h).
+        # Helper state kept per network namespace (see src/setup/network.h).
         for ino in self.inodes:
             for base in ("/run/vmnet-helper", "/var/lib/vmnet-helper"):
                 d = Path(base) / str(ino)

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmnet-run [--unprivileged] [helper options] -- COMMAND...
+ * (also installed as vmnet-client, the spec's name; the same program)
+ * Joins vmnet-helper (fd 3) and COMMAND (fd 4) with a socketpair (datagram,
+ * or stream with --socket-type stream: the helper finds out which by itself),
+ * starts COMMAND once the helper printed its JSON line, forwards SIGTERM,
+ * SIGINT and SIGHUP to COMMAND, stops the helper when COMMAND exits and exits
+ * with COMMAND's status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/options.h"
+#include "common/privileges.h"
+
+#define HELPER_FD 3
+#define COMMAND_FD 4
+#define MAX_ARGS 64
+
+struct client {
+	const char *name;          /* vmnet-run or vmnet-client, as invoked */
+	bool unprivileged;
+	int socket_type;           /* of the socketpair: SOCK_DGRAM or SOCK_STREAM */
+	char helper[PATH_MAX];
+	char *helper_argv[MAX_ARGS + 8];
+	int helper_argc;
+	char **command;
+	sigset_t old_mask;
+	pid_t helper_pid, command_pid;
+};
+
+static void usage(const struct client *cl, FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTIONS] -- COMMAND [ARG...]\n"
+		"\n"
+		"Runs COMMAND with a network interface: vmnet-helper and COMMAND joined by a\n"
+		"unix socketpair, the helper on fd 3, COMMAND on fd 4. Prints the\n"
+		"helper's JSON line, then starts COMMAND; forwards SIGTERM, SIGINT and SIGHUP\n"
+		"to it, stops the helper when it exits and exits with its status.\n"
+		"\n"
+		"Interface options, passed to vmnet-helper (see vmnet-helper --help):\n"
+		"  --interface-id UUID, --operation-mode shared|host|bridged,\n"
+		"  --start-address ADDR, --end-address ADDR, --subnet-mask MASK,\n"
+		"  --network NAME (a named network: shared, host or the administrator's;\n"
+		"  not with --operation-mode, --shared-interface or the address options),\n"
+		"  --shared-interface NAME, --enable-isolation, --mtu MTU, --enable-tso,\n"
+		"  --enable-checksum-offload, --stats-interval SECONDS, -v, --verbose,\n"
+		"  and any other vmnet-helper option except --fd and --socket.\n"
+		"\n"
+		"Options of %s itself:\n"
+		"  --socket-type dgram|stream\n"
+		"                   the socketpair: dgram (default), one frame per datagram\n"
+		"                   (QEMU -netdev dgram,local.type=fd,local.str=4); stream,\n"
+		"                   each frame behind its 4-byte big-endian length (QEMU\n"
+		"                   -netdev stream,server=off,addr.type=fd,addr.str=4)\n"
+		"  --unprivileged   run the helper without sudo even when not root\n"
+		"  -h, --help       show this help\n"
+		"      --version    show the version\n"
+		"\n"
+		"When not root, the helper runs through sudo --non-interactive --close-from=4:\n"
+		"the user needs a sudoers rule for it (NOPASSWD and closefrom_override).\n"
+		"vmnet-run and vmnet-client are the same program.\n", cl->name, cl->name);
+}
+
+static void fail(const char *fmt, const char *arg)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), fmt, arg);
+	ERROR("client", "%s", line);
+	exit(EXIT_FAILURE);
+}
+
+static void find_helper(struct client *cl)
+{
+	const char *env = getenv("VMNET_HELPER");
+	char self[PATH_MAX - 16];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(cl->helper, sizeof(cl->helper), "%s", env);
+		return;
+	}
+	/* The helper installed beside us: the pair is always used together. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		fail("cannot find vmnet-helper: %s", strerror(errno));
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(cl->helper, sizeof(cl->helper), "%s/vmnet-helper", self);
+}
+
+static void push(struct client *cl, char *arg)
+{
+	if (cl->helper_argc >= MAX_ARGS + 7)
+		fail("too many arguments%s", "");
+	cl->helper_argv[cl->helper_argc++] = arg;
+	cl->helper_argv[cl->helper_argc] = NULL;
+}
+
+/*
+ * Validates the helper options with the helper's own parser, so every helper
+ * option passes through as it is, and acts on --help and --version wherever
+ * and however they were written (-vh, --vers).
+ */
+static void validate(struct client *cl, int first)
+{
+	struct options o;
+	char err[256];
+	int argc = cl->helper_argc - first + 1;
+	char **argv = &cl->helper_argv[first - 1];
+
+	if (options_parse(&o, argc, argv, err, sizeof(err)) < 0)
+		fail("%s", err);
+	if (o.help) {
+		usage(cl, stdout);
+		exit(0);
+	}
+	if (o.version) {
+		printf("%s %s\n", cl->name, VMNET_VERSION);
+		exit(0);
+	}
+	if (o.list_shared_interfaces)
+		fail("%s", "--list-shared-interfaces is a vmnet-helper option: run vmnet-helper "
+		     "--list-shared-interfaces");
+	log_set_verbose(o.verbose);
+}
+
+/* Our name as invoked: messages and --version say vmnet-run or vmnet-client. */
+static const char *program_name(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	return strcmp(base, "vmnet-client") == 0 ? "vmnet-client" : "vmnet-run";
+}
+
+static void set_socket_type(struct client *cl, const char *value)
+{
+	if (value == NULL)
+		fail("%s", "option --socket-type requires an argument");
+	if (!strcmp(value, "dgram"))
+		cl->socket_type = SOCK_DGRAM;
+	else if (!strcmp(value, "stream"))
+		cl->socket_type = SOCK_STREAM;
+	else
+		fail("invalid --socket-type \"%s\": expected dgram or stream", value);
+}
+
+/* Options of the client itself, taken out before the helper's are checked;
+ * *i moves past an option's separate argument. */
+static bool client_option(struct client *cl, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i];
+
+	if (!strcmp(arg, "--unprivileged")) {
+		cl->unprivileged = true;
+		return true;
+	}
+	if (!strncmp(arg, "--socket-type=", 14)) {
+		set_socket_type(cl, arg + 14);
+		return true;
+	}
+	if (!strcmp(arg, "--socket-type")) {
+		bool has = *i + 1 < argc && strcmp(argv[*i + 1], "--");
+		set_socket_type(cl, has ? argv[++*i] : NULL);
+		return true;
+	}
+	return false;
+}
+
+static void parse_args(struct client *cl, int argc, char **argv)
+{
+	int i, first;
+
+	cl->name = program_name(argc > 0 ? argv[0] : "vmnet-run");
+	find_helper(cl);
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		client_option(cl, argc, argv, &i);
+	if (geteuid() != 0 && !cl->unprivileged) {
+		push(cl, "sudo");
+		push(cl, "--non-interactive");
+		push(cl, "--close-from=4");
+	}
+	push(cl, cl->helper);
+	first = cl->helper_argc;
+	push(cl, "--fd=3");
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (client_option(cl, argc, argv, &i))
+			continue;
+		if (!strncmp(argv[i], "--fd", 4) || !strncmp(argv[i], "--socket", 8)) {
+			char line[160];
+			snprintf(line, sizeof(line), "%s is set by %s; do not pass it", argv[i], cl->name);
+			fail("%s", line);
+		}
+		push(cl, argv[i]);
+	}
+	validate(cl, first);
+	if (i >= argc || i + 1 >= argc) {
+		char line[160];
+		snprintf(line, sizeof(line), "missing COMMAND: use %s [OPTIONS] -- COMMAND [ARG...]",
+			 cl->name);
+		fail("%s", line);
+	}
+	cl->command = &argv[i + 1];
+}
+
+/* Moves fd to target (clearing close-on-exec) and closes every other fd above stderr. */
+static void keep_only(int fd, int target)
+{
+	if (dup2(fd, target) < 0)
+		_exit(127);
+	close_range(3, (unsigned)target - 1, 0);
+	close_range((unsigned)target + 1, ~0U, 0);
+}
+
+static pid_t spawn(struct client *cl, char **argv, int fd, int target, int out_fd)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	sigprocmask(SIG_SETMASK, &cl->old_mask, NULL);
+	if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
+		_exit(127);
+	keep_only(fd, target);
+	execvp(argv[0], argv);
+	fprintf(stderr, "ERROR [client] cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Relays the helper's JSON line; false if the helper exited without one. */
+static bool relay_json(int fd)
+{
+	char buf[4096];
+	size_t len = 0;
+
+	while (len < sizeof(buf)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	fwrite(buf, 1, len, stdout);
+	fflush(stdout);
+	return true;
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_FAILURE;
+}
+
+static int wait_pid(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* Forwards signals to COMMAND until it exits; returns its wait status. */
+static int supervise(struct client *cl, int sfd)
+{
+	int status = 0;
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		pid_t pid;
+
+		if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return status;
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			kill(cl->command_pid, (int)si.ssi_signo);
+			continue;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == cl->command_pid)
+				return status;
+			if (pid == cl->helper_pid) {
+				WARN("client", "vmnet-helper exited (status %d)", exit_code(status));
+				cl->helper_pid = -1;
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct client cl = { .helper_pid = -1, .command_pid = -1, .socket_type = SOCK_DGRAM };
+	int sv[2], out[2], sfd, status;
+	sigset_t mask;
+
+	/* Nothing inherited reaches the helper or COMMAND through us, and
+	 * nothing we open can land on a closed stdin/stdout/stderr. */
+	status = priv_close_inherited(-1);
+	if (status < 0)
+		fail("cannot close inherited descriptors: %s", strerror(-status));
+	parse_args(&cl, argc, argv);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &cl.old_mask);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0 || socketpair(AF_UNIX, cl.socket_type | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(out, O_CLOEXEC) < 0)
+		fail("cannot create sockets: %s", strerror(errno));
+
+	cl.helper_pid = spawn(&cl, cl.helper_argv, sv[0], HELPER_FD, out[1]);
+	close(out[1]);
+	close(sv[0]);
+	if (cl.helper_pid < 0 || !relay_json(out[0])) {
+		status = cl.helper_pid > 0 ? wait_pid(cl.helper_pid) : 0;
+		ERROR("client", "vmnet-helper failed to start (status %d)", exit_code(status));
+		return EXIT_FAILURE;
+	}
+	close(out[0]);
+
+	cl.command_pid = spawn(&cl, cl.command, sv[1], COMMAND_FD, -1);
+	close(sv[1]);
+	if (cl.command_pid < 0)
+		fail("fork: %s", strerror(errno));
+	status = supervise(&cl, sfd);
+	if (cl.helper_pid > 0) {
+		kill(cl.helper_pid, SIGTERM);
+		wait_pid(cl.helper_pid);
+	}
+	return exit_code(status);
+}

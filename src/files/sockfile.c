@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "files/sockfile.h"
+
+#define CTL_FD 3            /* the channel, in the files process */
+#define LOCK_TRIES 3
+#define CLOSE_WAIT_MS 5000
+
+/* What the files process sends once: its verdict, with the two fds on success. */
+struct hello {
+	int rc;
+};
+
+/* Its answer to a connect request. */
+struct connect_reply {
+	int rc;
+	socklen_t fromlen;
+	struct sockaddr_un from;
+};
+
+/* ---- in the files process ---- */
+
+struct files {
+	const char *path;
+	char lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	int type;
+	int sock, lock;
+	dev_t dev;          /* PATH as bound: removed only if still this file */
+	ino_t ino;
+};
+
+static int fail(const char *fmt, const char *path, int err)
+{
+	char line[400];
+
+	snprintf(line, sizeof(line), fmt, path);
+	ERROR("main", "%s%s%s", line, err ? ": " : "", err ? strerror(err) : "");
+	return -1;
+}
+
+/* The owner of the path: the invoking user, or root for root's own paths. */
+static int become_owner(const struct priv_user *u)
+{
+	prctl(PR_SET_NAME, "vmnet-files", 0, 0, 0);
+	if (u->from_sudo)
+		return priv_become(u->uid, u->gid, 0);
+	return priv_become(0, 0, PRIV_CAP(CAP_DAC_OVERRIDE) | PRIV_CAP(CAP_DAC_READ_SEARCH) |
+			   PRIV_CAP(CAP_FOWNER));
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* A regular file, locked, and still the one named lock_path (a helper
+ * exiting may remove it between our open and our flock). */
+static int take_lock(struct files *s)
+{
+	struct stat st, named;
+	const char *why = NULL, *what = NULL;
+
+	for (int i = 0; i < LOCK_TRIES; i++) {
+		s->lock = open(s->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			       0600);
+		if (s->lock < 0)
+			return fail("cannot open lock \"%s\"", s->lock_path, errno);
+		if (fstat(s->lock, &st) < 0 || !S_ISREG(st.st_mode)) {
+			why = "lock \"%s\" is not a regular file";
+			what = s->lock_path;
+		} else if (flock(s->lock, LOCK_EX | LOCK_NB) < 0) {
+			why = "socket \"%s\" is in use by another helper";
+			what = s->path;
+		} else if (lstat(s->lock_path, &named) == 0 && same_file(&st, &named))
+			return 0;
+		close(s->lock);
+		s->lock = -1;
+		if (why)
+			return fail(why, what, 0);
+	}
+	return fail("lock \"%s\" keeps being replaced", s->lock_path, 0);
+}
+
+/* We hold the lock, so a socket left at PATH is stale. Anything else is
+ * not ours to remove. */
+static int remove_stale(struct files *s)
+{
+	struct stat st;
+
+	if (lstat(s->path, &st) < 0)
+		return errno == ENOENT ? 0 : fail("cannot use --socket \"%s\"", s->path, errno);
+	if (!S_ISSOCK(st.st_mode))
+		return fail("cannot use --socket \"%s\": it exists and is not a socket", s->path, 0);
+	if (unlink(s->path) < 0 && errno != ENOENT)
+		return fail("cannot remove stale socket \"%s\"", s->path, errno);
+	return 0;
+}
+
+static int bind_path(struct files *s)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+
+	s->sock = socket(AF_UNIX, s->type | SOCK_CLOEXEC, 0);
+	if (s->sock < 0)
+		return fail("cannot create socket for \"%s\"", s->path, errno);
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", s->path);
+	/* umask 0177: the file is 0600 from the start. */
+	if (bind(s->sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return fail("cannot bind \"%s\"", s->path, errno);
+	if (s->type == SOCK_STREAM && listen(s->sock, 1) < 0)
+		return fail("cannot listen on \"%s\"", s->path, errno);
+	if (lstat(s->path, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	return 0;
+}
+
+static int send_hello(int rc, int sock, int lock)
+{
+	struct hello h = { rc };
+	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } u;
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (rc == 0) {
+		int fds[2] = { sock, lock };
+
+		memset(&u, 0, sizeof(u));
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	}
+	return sendmsg(CTL_FD, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* Connects to the sender of the datagram at the head of the queue. */
+static void serve_connect(const struct files *s)
+{
+	struct connect_reply r = { .fromlen = sizeof(r.from) };
+	ssize_t n;
+
+	n = recvfrom(s->sock, NULL, 0, MSG_PEEK | MSG_DONTWAIT, (struct sockaddr *)&r.from,
+		     &r.fromlen);
+	if (n < 0)
+		r.rc = -errno;
+	else if (r.fromlen <= offsetof(struct sockaddr_un, sun_path))
+		r.rc = -EDESTADDRREQ;
+	else if (connect(s->sock, (struct sockaddr *)&r.from, r.fromlen) < 0)
+		r.rc = -errno;
+	send(CTL_FD, &r, sizeof(r), MSG_NOSIGNAL);
+}
+
+/* Removes PATH and PATH.lock if they are still what we made (the lock is
+ * still held: no other helper can be using them). */
+static void remove_files(const struct files *s)
+{
+	struct stat st, lock;
+
+	if (s->ino && lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+		unlink(s->path);
+	if (s->lock >= 0 && fstat(s->lock, &lock) == 0 && lstat(s->lock_path, &st) == 0 &&
+	    same_file(&st, &lock))
+		unlink(s->lock_path);
+}
+
+/* Serves requests until the channel's other end is gone from every process. */
+static void serve(const struct files *s)
+{
+	char req;
+
+	for (;;) {
+		ssize_t n = recv(CTL_FD, &req, 1, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		if (s->type == SOCK_DGRAM)
+			serve_connect(s);
+	}
+}
+
+static void files_main(const char *path, int type, const struct priv_user *u)
+{
+	struct files s = { .path = path, .type = type, .sock = -1, .lock = -1 };
+	int rc;
+
+	snprintf(s.lock_path, sizeof(s.lock_path), "%s.lock", path);
+	umask(0177);
+	rc = become_owner(u);
+	if (rc == 0)
+		rc = take_lock(&s);
+	/* Past the lock, a failure takes back what we made. */
+	if (rc == 0 && (remove_stale(&s) < 0 || bind_path(&s) < 0)) {
+		remove_files(&s);
+		rc = -1;
+	}
+	if (send_hello(rc, s.sock, s.lock) < 0 || rc < 0) {
+		if (rc == 0)
+			remove_files(&s);
+		_exit(1);
+	}
+	/* A stream socket's connections are accepted by the datapath. */
+	if (type != SOCK_DGRAM) {
+		close(s.sock);
+		s.sock = -1;
+	}
+	serve(&s);
+	remove_files(&s);
+	_exit(0);
+}
+
+/* Only stderr and the channel stay; stdout must not (whoever reads the
+ * JSON line waits for its end). */
+static void files_fds(int ctl)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+	}
+	if (dup2(ctl, CTL_FD) < 0)
+		_exit(1);
+	close_range(CTL_FD + 1, ~0U, 0);
+}
+
+/* ---- in the caller ---- */
+
+/* The files process's verdict, with the socket and lock on success. */
+static int recv_hello(struct sockfile *f, int *sock_fd, int *lock_fd)
+{
+	struct hello h = { -1 };
+	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } u;
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	while ((n = recvmsg(f->ctl, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	c = n == (ssize_t)sizeof(h) ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(2 * sizeof(int))) {
+		int fds[2];
+
+		memcpy(fds, CMSG_DATA(c), sizeof(fds));
+		if (h.rc == 0) {
+			*sock_fd = fds[0];
+			*lock_fd = fds[1];
+			return 0;
+		}
+		close(fds[0]);
+		close(fds[1]);
+	}
+	/* It said why (one ERROR line) unless it died without a word. */
+	if (n != (ssize_t)sizeof(h))
+		ERROR("main", "the socket files process failed");
+	return -1;
+}
+
+int sockfile_open(struct sockfile *f, const char *path, int type, const struct priv_user *u,
+		  int *sock_fd, int *lock_fd)
+{
+	int sv[2];
+
+	f->pid = -1;
+	f->ctl = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		ERROR("main", "cannot create a socketpair: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	f->pid = fork();
+	if (f->pid == 0) {
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		close(sv[0]);
+		files_fds(sv[1]);
+		files_main(path, type, u);
+	}
+	close(sv[1]);
+	f->ctl = sv[0];
+	if (f->pid < 0) {
+		ERROR("main", "cannot fork: %s", strerror(errno));
+		sockfile_close(f);
+		return -1;
+	}
+	if (recv_hello(f, sock_fd, lock_fd) < 0) {
+		sockfile_close(f);
+		return -1;
+	}
+	return 0;
+}
+
+int sockfile_connect_first(struct sockfile *f, struct sockaddr_un *from, socklen_t *fromlen)
+{
+	struct connect_reply r;
+	char req = 'c';
+	ssize_t n;
+
+	if (f->ctl < 0 || send(f->ctl, &req, 1, MSG_NOSIGNAL) != 1)
+		return -EPIPE;
+	while ((n = recv(f->ctl, &r, sizeof(r), 0)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r))
+		return -EPIPE;
+	if (r.rc == 0) {
+		if (r.fromlen > sizeof(*from))
+			return -EINVAL;
+		memcpy(from, &r.from, r.fromlen);
+		*fromlen = r.fromlen;
+	}
+	return r.rc == -EPIPE ? -EIO : r.rc;
+}
+
+/* Bounded: the files process runs as the user, who may stop it; our exit
+ * (and so the reaper's teardown) must not wait for that. */
+static void wait_exit(pid_t pid)
+{
+	int pfd = pidfd_open(pid, 0);
+
+	if (pfd >= 0) {
+		struct pollfd p = { pfd, POLLIN, 0 };
+		while (poll(&p, 1, CLOSE_WAIT_MS) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		waitpid(pid, NULL, WNOHANG);
+		return;
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+void sockfile_close(struct sockfile *f)
+{
+	if (f->ctl >= 0)
+		close(f->ctl);
+	f->ctl = -1;
+	if (f->pid > 0)
+		wait_exit(f->pid);
+	f->pid = -1;
+}

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Router solicitations in, router advertisements out. Every byte of a frame
+ * from the VM is read through cursors and copied into locals first.
+ */
+#include <string.h>
+
+#include "parse/ndp.h"
+#include "parse/pkt.h"
+
+#define IP6_HLEN 40
+#define ICMP6_HLEN 8
+#define RA_HLEN 16                /* ICMPv6 header + hop limit, flags, lifetimes */
+
+#define NH_HOPOPTS 0
+#define NH_UDP 17
+#define NH_ROUTING 43
+#define NH_FRAGMENT 44
+#define NH_AH 51
+#define NH_ICMPV6 58
+#define NH_NONE 59
+#define NH_DSTOPTS 60
+
+#define ICMP6_RS 133
+#define ICMP6_RA 134
+#define ICMP6_NS 135
+#define ICMP6_NA 136
+#define ICMP6_REDIRECT 137
+#define DHCP6_SERVER_PORT 547
+#define DHCP6_CLIENT_PORT 546
+#define ND_HOP_LIMIT 255
+
+#define OPT_SLLA 1
+#define OPT_TLLA 2
+#define OPT_PREFIX 3
+#define OPT_MTU 5
+#define OPT_RDNSS 25
+#define PREFIX_ON_LINK 0x80
+#define PREFIX_AUTONOMOUS 0x40
+#define RA_CUR_HOP_LIMIT 64
+
+/* More extension headers than any real packet carries: a longer chain only
+ * serves to hide the upper-layer header, so it is refused. */
+#define MAX_EXT_HEADERS 8
+
+/* What we keep of an IPv6 packet from the VM. */
+struct ip6 {
+	uint8_t src[16], dst[16];
+	uint8_t hop_limit;
+	uint8_t proto;            /* upper-layer protocol after the extension headers */
+	bool later_fragment;      /* a fragment with a non-zero offset: no upper header */
+	struct cursor l4;         /* the upper-layer bytes, bounded by the payload length */
+	size_t l4_len;            /* as the pseudo header counts it */
+};
+
+/* Walks the extension headers. false: truncated, too long, or not IPv6. */
+static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment)
+{
+	for (int i = 0; i < MAX_EXT_HEADERS; i++) {
+		uint8_t next, hlen;
+		uint16_t frag;
+
+		switch (*nh) {
+		case NH_HOPOPTS:
+		case NH_ROUTING:
+		case NH_DSTOPTS:
+			if (!cur_u8(c, &next) || !cur_u8(c, &hlen) || !cur_skip(c, (size_t)hlen * 8 + 6))
+				return false;
+			break;
+		case NH_AH:
+			if (!cur_u8(c, &next) || !cur_u8(c, &hlen) || !cur_skip(c, (size_t)hlen * 4 + 6))
+				return false;
+			break;
+		case NH_FRAGMENT:
+			if (!cur_u8(c, &next) || !cur_skip(c, 1) || !cur_be16(c, &frag) || !cur_skip(c, 4))
+				return false;
+			if (frag & 0xfff8) {
+				*later_fragment = true;
+				*nh = next;
+				return true;
+			}
+			break;
+		default:
+			return true;
+		}
+		*nh = next;
+	}
+	return false;
+}
+
+/* Ethernet and IPv6 headers. 0: not IPv6; 1: parsed; -1: IPv6 we cannot see through. */
+static int parse_ip6(const uint8_t *frame, size_t len, struct ip6 *p)
+{
+	struct cursor c = cur_init(frame, len), payload;
+	uint16_t ethertype, plen;
+	uint32_t vtcfl;
+
+	memset(p, 0, sizeof(*p));
+	if (!cur_skip(&c, 12) || !cur_be16(&c, &ethertype) || ethertype != ETHERTYPE_IPV6)
+		return 0;
+	if (!cur_be32(&c, &vtcfl) || (vtcfl >> 28) != 6 || !cur_be16(&c, &plen) ||
+	    !cur_u8(&c, &p->proto) || !cur_u8(&c, &p->hop_limit) ||
+	    !cur_bytes(&c, p->src, 16) || !cur_bytes(&c, p->dst, 16))
+		return -1;
+	/* Ethernet may pad short frames: the payload length is the truth. */
+	if (!cur_sub(&c, plen, &payload))
+		return -1;
+	if (!skip_ext_headers(&payload, &p->proto, &p->later_fragment))
+		return -1;
+	p->l4 = payload;
+	p->l4_len = payload.rem;
+	return 1;
+}
+
+/* ICMPv6 checksum over the pseudo header and the message. */
+static uint16_t icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *msg,
+			   size_t len)
+{
+	uint8_t tail[8] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+			    (uint8_t)len, 0, 0, 0, NH_ICMPV6 };
+	uint32_t sum = csum_add(0, src, 16);
+
+	sum = csum_add(sum, dst, 16);
+	sum = csum_add(sum, tail, sizeof(tail));
+	return csum_fold(csum_add(sum, msg, len));
+}
+
+/* RFC 4861 6.1.1, the checks a router applies before answering. */
+static bool valid_rs(const struct ip6 *p, uint8_t code)
+{
+	static const uint8_t unspecified[16];
+
+	if (p->hop_limit != ND_HOP_LIMIT || code != 0 || p->l4_len < ICMP6_HLEN)
+		return false;
+	/* A valid checksum folds to zero over the message as received. */
+	if (icmp6_csum(p->src, p->dst, p->l4.p, p->l4_len) != 0)
+		return false;
+	/* From :: it may carry no source link-layer option; we never use the
+	 * option, so a solicitation from :: with one is simply not answered. */
+	if (memcmp(p->src, unspecified, 16) == 0 && p->l4_len > ICMP6_HLEN)
+		return false;
+	return true;
+}
+
+/*
+ * Link-layer address options (RFC 4861 4.6.1) of an NS, NA or RS, from the
+ * cursor at the first option to the message's end. Receivers take SLLA/TLLA as
+ * the MAC of the source or target; one that is not the sender's own Ethernet
+ * source would point another address at someone else. A malformed option
+ * list makes receivers drop the message, so it is no concern.
+ */
+static bool lla_foreign(struct cursor opts, const uint8_t eth_src[6])
+{
+	uint8_t type, units, lla[6];
+
+	while (cur_u8(&opts, &type) && cur_u8(&opts, &units) && units > 0) {
+		struct cursor body;
+
+		if (!cur_sub(&opts, (size_t)units * 8 - 2, &body))
+			return false;
+		if ((type == OPT_SLLA || type == OPT_TLLA) &&
+		    (units != 1 || !cur_bytes(&body, lla, 6) || memcmp(lla, eth_src, 6) != 0))
+			return true;
+	}
+	return false;
+}
+
+static void inspect_icmp6(const struct ip6 *p, const uint8_t eth_src[6], struct ndp_msg *m)
+{
+	struct cursor l4 = p->l4, body;
+	uint8_t type, code;
+
+	if (!cur_u8(&l4, &type) || !cur_u8(&l4, &code))
+		return;
+	if (type == ICMP6_RA || type == ICMP6_REDIRECT) {
+		m->kind = NDP_ROGUE;
+		return;
+	}
+	if (!cur_skip(&l4, 2))   /* the checksum */
+		return;
+	switch (type) {
+	case ICMP6_RS:
+		m->kind = valid_rs(p, code) ? NDP_RS : NDP_NONE;
+		body = l4;
+		if (cur_skip(&body, 4))
+			m->lla_foreign = lla_foreign(body, eth_src);
+		return;
+	case ICMP6_NS:
+	case ICMP6_NA:
+		body = l4;
+		if (!cur_skip(&body, 4) || !cur_bytes(&body, m->target, 16))
+			return;
+		m->has_target = true;
+		m->advert = type == ICMP6_NA;
+		m->lla_foreign = lla_foreign(body, eth_src);
+		return;
+	default:
+		return;
+	}
+}
+
+bool ndp_inspect(const uint8_t *frame, size_t len, struct ndp_msg *m)
+{
+	struct ip6 p;
+	uint16_t sport, dport;
+	uint8_t eth_src[6];
+	struct cursor l4, eth = cur_init(frame, len);
+	int r = parse_ip6(frame, len, &p);
+
+	memset(m, 0, sizeof(*m));
+	if (r == 0 || !cur_skip(&eth, 6) || !cur_bytes(&eth, eth_src, 6))
+		return false;
+	/* RFC 7113: a header chain the guard cannot read is not let through. */
+	if (r < 0) {
+		m->kind = NDP_ROGUE;
+		return true;
+	}
+	memcpy(m->src, p.src, 16);
+	if (p.later_fragment)
+		return true;   /* no upper header here; its first fragment was checked */
+	l4 = p.l4;
+	if (p.proto == NH_ICMPV6)
+		inspect_icmp6(&p, eth_src, m);
+	/* DHCPv6 server messages: from port 547, or to the client port 546
+	 * from any port (what a client would take). */
+	else if (p.proto == NH_UDP && cur_be16(&l4, &sport) &&
+		 (sport == DHCP6_SERVER_PORT || (cur_be16(&l4, &dport) && dport == DHCP6_CLIENT_PORT)))
+		m->kind = NDP_ROGUE;
+	return true;
+}
+
+enum ndp_kind ndp_classify(const uint8_t *frame, size_t len)
+{
+	struct ndp_msg m;
+
+	ndp_inspect(frame, len, &m);
+	return m.kind;
+}
+
+void ndp_link_local(const uint8_t mac[6], uint8_t ll[16])
+{
+	memset(ll, 0, 16);
+	ll[0] = 0xfe;
+	ll[1] = 0x80;
+	ll[8] = mac[0] ^ 0x02;     /* the universal/local bit, inverted */
+	ll[9] = mac[1];
+	ll[10] = mac[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = mac[3];
+	ll[14] = mac[4];
+	ll[15] = mac[5];
+}
+
+static void ra_options(const struct ndp_config *c, struct wbuf *w)
+{
+	wb_u8(w, OPT_SLLA);
+	wb_u8(w, 1);
+	wb_bytes(w, c->router_mac, 6);
+	if (c->mtu) {
+		wb_u8(w, OPT_MTU);
+		wb_u8(w, 1);
+		wb_zero(w, 2);
+		wb_be32(w, c->mtu);
+	}
+	wb_u8(w, OPT_PREFIX);
+	wb_u8(w, 4);
+	wb_u8(w, 64);
+	wb_u8(w, PREFIX_ON_LINK | PREFIX_AUTONOMOUS);
+	wb_be32(w, c->valid_lifetime);
+	wb_be32(w, c->preferred_lifetime);
+	wb_zero(w, 4);
+	wb_bytes(w, c->prefix, 8);
+	wb_zero(w, 8);
+	if (c->has_dns) {
+		wb_u8(w, OPT_RDNSS);
+		wb_u8(w, 3);               /* 8 bytes + one address, in units of 8 */
+		wb_zero(w, 2);
+		wb_be32(w, c->dns_lifetime);
+		wb_bytes(w, c->dns, 16);
+	}
+}
+
+int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap)
+{
+	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	const size_t hdrs = ETH_HLEN_ + IP6_HLEN;
+	struct wbuf w;
+	uint16_t sum;
+	size_t mlen;
+
+	if (cap < hdrs)
+		return -1;
+	/* The ICMPv6 message first, after room for the headers: its length
+	 * goes into the IPv6 header. */
+	wb_init(&w, out + hdrs, cap - hdrs);
+	wb_u8(&w, ICMP6_RA);
+	wb_u8(&w, 0);
+	wb_be16(&w, 0);                    /* checksum, filled in below */
+	wb_u8(&w, RA_CUR_HOP_LIMIT);
+	wb_u8(&w, 0);                      /* M=0, O=0: SLAAC, no DHCPv6 */
+	wb_be16(&w, c->router_lifetime);
+	wb_be32(&w, 0);                    /* reachable time: unspecified */
+	wb_be32(&w, 0);                    /* retrans timer: unspecified */
+	ra_options(c, &w);
+	if (w.overflow)
+		return -1;
+	mlen = w.len;
+	sum = icmp6_csum(c->router_ll, all_nodes, out + hdrs, mlen);
+	put_be16(out + hdrs + 2, sum);
+
+	wb_init(&w, out, hdrs);
+	wb_bytes(&w, all_nodes_mac, 6);
+	wb_bytes(&w, c->router_mac, 6);
+	wb_be16(&w, ETHERTYPE_IPV6);
+	wb_be32(&w, 6u << 28);
+	wb_be16(&w, (uint16_t)mlen);
+	wb_u8(&w, NH_ICMPV6);
+	wb_u8(&w, ND_HOP_LIMIT);
+	wb_bytes(&w, c->router_ll, 16);
+	wb_bytes(&w, all_nodes, 16);
+	return w.overflow ? -1 : (int)(hdrs + mlen);
+}

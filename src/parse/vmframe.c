@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "parse/vmframe.h"
+
+#include <string.h>
+
+#include "parse/dhcp.h"
+#include "parse/ndp.h"
+#include "parse/pkt.h"
+
+/* Shorter than an Ethernet header: nothing to forward. */
+#define RUNT 14
+
+#define ETHERTYPE_QINQ 0x88a8        /* 802.1ad service tag */
+#define ETHERTYPE_QINQ_OLD1 0x9100   /* pre-standard double tagging */
+#define ETHERTYPE_QINQ_OLD2 0x9200
+
+#define ARPHRD_ETHER_ 1
+#define ARPHRD_IEEE802_ 6
+#define ARP_REQUEST 1
+#define ARP_REPLY 2
+
+/* IPv4 link-local (RFC 3927): never routed, fine for a VM to use. */
+#define IP4_LL_NET 0xa9fe0000u
+#define IP4_LL_MASK 0xffff0000u
+
+static bool mac_eq(const uint8_t a[6], const uint8_t b[6])
+{
+	return memcmp(a, b, 6) == 0;
+}
+
+/* What a bridge accepts as a source (is_valid_ether_addr): unicast, not zero. */
+static bool mac_valid_source(const uint8_t m[6])
+{
+	static const uint8_t zero[6];
+
+	return !(m[0] & 1) && !mac_eq(m, zero);
+}
+
+static bool is_vlan(uint16_t ethertype)
+{
+	return ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ ||
+	       ethertype == ETHERTYPE_QINQ_OLD1 || ethertype == ETHERTYPE_QINQ_OLD2;
+}
+
+/* An IPv4 source or ARP sender address the VM may use. */
+static bool ip4_own(const struct vmframe_config *c, uint32_t a)
+{
+	if (a == 0 || (a & IP4_LL_MASK) == IP4_LL_NET)
+		return true;                  /* DHCP clients, ARP probes, RFC 3927 */
+	if ((a & c->mask) != (c->gateway & c->mask) || a == c->gateway)
+		return false;
+	if (a >= c->pool_first && a <= c->pool_last)
+		return a == c->lease;         /* the pool: only our lease */
+	return true;                          /* static assignment */
+}
+
+/*
+ * ARP as Linux's arp_rcv/arp_process take it (Ethernet hardware, IPv4,
+ * request or reply); anything else no receiver would act on, so it goes.
+ * Receivers learn sender address -> sender MAC from it.
+ */
+static bool arp_own(const struct vmframe_config *c, struct cursor p, const uint8_t eth_src[6])
+{
+	uint16_t hrd, pro, op;
+	uint8_t hln, pln, sha[6];
+	uint32_t spa;
+
+	if (!cur_be16(&p, &hrd) || !cur_be16(&p, &pro) || !cur_u8(&p, &hln) ||
+	    !cur_u8(&p, &pln) || !cur_be16(&p, &op) || !cur_bytes(&p, sha, 6) ||
+	    !cur_be32(&p, &spa) || !cur_skip(&p, 10))
+		return false;
+	if ((hrd != ARPHRD_ETHER_ && hrd != ARPHRD_IEEE802_) || pro != ETHERTYPE_IPV4 ||
+	    hln != 6 || pln != 4 || (op != ARP_REQUEST && op != ARP_REPLY))
+		return false;
+	return mac_eq(sha, eth_src) && ip4_own(c, spa);
+}
+
+/* The IPv4 header checks of Linux's ip_rcv_core (but the checksum, which
+ * offload may leave to us), then the source. */
+static bool ip4_header_own(const struct vmframe_config *c, struct cursor p)
+{
+	uint8_t vihl;
+	uint16_t total;
+	uint32_t src;
+	size_t avail = p.rem;
+
+	if (!cur_u8(&p, &vihl) || !cur_skip(&p, 1) || !cur_be16(&p, &total) ||
+	    !cur_skip(&p, 8) || !cur_be32(&p, &src))
+		return false;
+	if (vihl >> 4 != 4 || (vihl & 0xf) < 5 || (size_t)(vihl & 0xf) * 4 > avail ||
+	    total < (vihl & 0xf) * 4 || total > avail)
+		return false;
+	return ip4_own(c, src);
+}
+
+static bool is_gateway6(const struct vmframe_config *c, const uint8_t a[16])
+{
+	return memcmp(a, c->gateway_ll6, 16) == 0 ||
+	       (c->has_gateway6 && memcmp(a, c->gateway6, 16) == 0);
+}
+
+/* IPv6: nothing the gateway's, no router or DHCPv6 server. */
+static bool ip6_own(const struct vmframe_config *c, const struct ndp_msg *m)
+{
+	if (m->kind == NDP_ROGUE || m->lla_foreign || is_gateway6(c, m->src))
+		return false;
+	return !(m->has_target && m->advert && is_gateway6(c, m->target));
+}
+
+/* The source MAC: ours, our second one, or the claim of a second one. */
+static enum vmframe_verdict mac_own(const struct vmframe_config *c, const uint8_t src[6])
+{
+	struct vmframe_macs *m = c->macs;
+
+	if (mac_eq(src, c->vm_mac))
+		return VMF_FORWARD;
+	if (!m)
+		return VMF_DROP;
+	switch (m->state) {
+	case VMF_MAC_NONE:
+		memcpy(m->mac, src, 6);
+		m->state = VMF_MAC_CLAIMING;
+		return VMF_CLAIM;
+	case VMF_MAC_OWNED:
+		return mac_eq(src, m->mac) ? VMF_FORWARD : VMF_DROP;
+	default:
+		return VMF_DROP;
+	}
+}
+
+static bool addr6_in(const uint8_t (*set)[16], unsigned n, const uint8_t a[16])
+{
+	for (unsigned i = 0; i < n; i++)
+		if (memcmp(set[i], a, 16) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One IPv6 address the frame makes receivers learn: the VM's already, to be
+ * claimed (VMF_CLAIM6), or not the VM's (bound elsewhere, or the VM asked
+ * too often). The unspecified and multicast addresses are no one's.
+ */
+static enum vmframe_verdict addr6_own(const struct vmframe_config *c, const uint8_t a[16],
+				      const uint8_t src_mac[6])
+{
+	static const uint8_t unspecified[16];
+	struct vmframe_addrs6 *s = c->addrs6;
+
+	if (!s || a[0] == 0xff || memcmp(a, unspecified, 16) == 0 ||
+	    addr6_in((const uint8_t (*)[16])s->addr, s->n, a))
+		return VMF_FORWARD;
+	if (s->n == VMF_ADDRS6 || s->asks >= VMF_ADDR6_ASKS ||
+	    addr6_in((const uint8_t (*)[16])s->refused, s->nrefused < 4 ? s->nrefused : 4, a))
+		return VMF_DROP;
+	memcpy(s->claim, a, 16);
+	memcpy(s->claim_mac, src_mac, 6);
+	s->asks++;
+	return VMF_CLAIM6;
+}
+
+/* The IPv6 source, and the target of an advertisement, must be the VM's. */
+static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const struct ndp_msg *m,
+				       const uint8_t src_mac[6])
+{
+	enum vmframe_verdict v = addr6_own(c, m->src, src_mac);
+
+	if (v == VMF_FORWARD && m->has_target && m->advert)
+		v = addr6_own(c, m->target, src_mac);
+	return v;
+}
+
+/* Every guard of shared and host mode, in the order a receiver would read
+ * the frame. *ndp: what the IPv6 guard saw (for check_local). */
+static enum vmframe_verdict check_guards(const struct vmframe_config *c, const uint8_t *frame,
+					 size_t len, struct ndp_msg *ndp)
+{
+	struct cursor p = cur_init(frame, len);
+	uint8_t src[6];
+	uint16_t ethertype;
+	enum vmframe_verdict v;
+	bool ok = true, ip6 = false;
+
+	if (!cur_skip(&p, 6) || !cur_bytes(&p, src, 6) || !cur_be16(&p, &ethertype))
+		return VMF_DROP;
+	if (!mac_valid_source(src) || mac_eq(src, c->gateway_mac) || is_vlan(ethertype))
+		return VMF_DROP;
+	if (ethertype == ETHERTYPE_ARP)
+		ok = arp_own(c, p, src);
+	else if (ethertype == ETHERTYPE_IPV4)
+		ok = ip4_header_own(c, p);
+	else if ((ip6 = ndp_inspect(frame, len, ndp)))
+		ok = ip6_own(c, ndp);
+	if (!ok)
+		return VMF_DROP;
+	/* The MAC first: an address is bound to a MAC the VM owns. */
+	v = mac_own(c, src);
+	if (v == VMF_FORWARD && ip6)
+		v = addrs6_own(c, ndp, src);
+	return v;
+}
+
+/* Frames the helper answers or refuses itself (shared and host mode). */
+static enum vmframe_verdict check_local(const struct vmframe_config *c, const uint8_t *frame,
+					size_t len, const struct ndp_msg *ndp, bool *handled)
+{
+	*handled = true;
+	/* A router advertisement or DHCPv6 server message was dropped already. */
+	if (ndp->kind == NDP_RS && c->ra)
+		return VMF_RS;
+	switch (dhcp_classify(frame, len)) {
+	case DHCP_CLIENT:
+		return VMF_DHCP;
+	case DHCP_SERVER:
+		/* A VM must not hand out addresses on our network. */
+		return VMF_DROP;
+	default:
+		break;
+	}
+	*handled = false;
+	return VMF_FORWARD;
+}
+
+enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *frame, size_t *len,
+				   bool truncated, struct virtio_net_hdr *hdr)
+{
+	enum vmframe_verdict v;
+	struct ndp_msg ndp = { .kind = NDP_NONE };
+	bool handled;
+
+	if (truncated || *len < RUNT || *len > c->max_packet)
+		return VMF_DROP;
+	if (c->local) {
+		v = check_guards(c, frame, *len, &ndp);
+		if (v != VMF_FORWARD)
+			return v;
+		v = check_local(c, frame, *len, &ndp, &handled);
+		if (handled)
+			return v;
+	}
+	if (c->vnet_hdr) {
+		int n = offload_from_vm(frame, *len, c->mtu, c->tso, hdr);
+		if (n <= 0)
+			return VMF_DROP;
+		*len = (size_t)n;
+	}
+	return VMF_FORWARD;
+}
+
+void vmframe_mac_granted(struct vmframe_macs *m, bool granted)
+{
+	if (m->state == VMF_MAC_CLAIMING)
+		m->state = granted ? VMF_MAC_OWNED : VMF_MAC_REFUSED;
+}
+
+void vmframe_addr6_granted(struct vmframe_addrs6 *a, bool granted)
+{
+	if (granted && a->n < VMF_ADDRS6 &&
+	    !addr6_in((const uint8_t (*)[16])a->addr, a->n, a->claim)) {
+		memcpy(a->addr[a->n++], a->claim, 16);
+	} else if (!granted) {
+		memcpy(a->refused[a->nrefused % 4], a->claim, 16);
+		a->nrefused++;
+	}
+}

@@ -1,0 +1,800 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DHCP lease allocation. The pool can be a /8 (16M addresses), so nothing
+ * here is sized by the pool: work and memory are bounded by the number of
+ * leases, which is capped by LEASE_MAX.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ip4.h"
+#include "setup/lease.h"
+#include "common/privileges.h"
+
+/* ~8 MiB of text at most; far more VMs than one host will run. */
+#define LEASE_MAX 65536
+#define LEASE_LINE_MAX 192
+#define LEASE_FILE_MAX ((size_t)LEASE_MAX * LEASE_LINE_MAX)
+
+/* ---- parsing ---- */
+
+/* A token's value as a NUL-terminated copy; false if it does not fit. */
+static bool copy_value(const char *v, size_t n, char *buf, size_t cap)
+{
+	if (n >= cap)
+		return false;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly xx:xx:xx:xx:xx:xx. */
+static bool parse_mac(const char *v, size_t n, uint8_t mac[6])
+{
+	if (n != 17)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(v[i * 3]), lo = hex_digit(v[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && v[i * 3 + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* A decimal number in [0, max]: digits only. */
+static bool parse_decimal(const char *v, size_t n, long long max, long long *out)
+{
+	long long x = 0;
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int d = v[i] - '0';
+
+		if (d < 0 || d > 9 || x > (max - d) / 10)
+			return false;  /* not a digit, or past max (checked before overflowing) */
+		x = x * 10 + d;
+	}
+	*out = x;
+	return true;
+}
+
+/* Interface ids are stored uppercase so files and comparisons agree. */
+static bool parse_id(const char *v, size_t n, char id[37])
+{
+	if (n == 0 || n > 36)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isgraph((unsigned char)v[i]))
+			return false;
+		id[i] = (char)toupper((unsigned char)v[i]);
+	}
+	id[n] = '\0';
+	return true;
+}
+
+enum { HAVE_IP = 1, HAVE_MAC = 2, HAVE_ID = 4 };
+
+static bool key_is(const char *k, size_t kn, const char *name)
+{
+	return strlen(name) == kn && memcmp(k, name, kn) == 0;
+}
+
+/* One key=value; unknown keys are ignored so the format can grow. */
+static bool parse_field(struct lease *l, const char *k, size_t kn, const char *v, size_t vn,
+			unsigned *have)
+{
+	char buf[16];
+	long long x;
+
+	if (key_is(k, kn, "ip_address")) {
+		*have |= HAVE_IP;
+		return copy_value(v, vn, buf, sizeof(buf)) && ip4_parse(buf, &l->addr) == 0;
+	}
+	if (key_is(k, kn, "hw_address")) {
+		*have |= HAVE_MAC;
+		return parse_mac(v, vn, l->mac);
+	}
+	if (key_is(k, kn, "interface_id")) {
+		*have |= HAVE_ID;
+		return parse_id(v, vn, l->id);
+	}
+	if (key_is(k, kn, "uid"))
+		return parse_decimal(v, vn, 0xffffffffLL, &l->uid);
+	if (key_is(k, kn, "pid")) {
+		if (!parse_decimal(v, vn, 0x7fffffff, &x))
+			return false;
+		l->pid = (pid_t)x;
+		return true;
+	}
+	if (key_is(k, kn, "time"))
+		return parse_decimal(v, vn, 0x7fffffffffffffffLL, &l->time);
+	return true;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* One line of n bytes (no newline). */
+static bool parse_line(const char *s, size_t n, struct lease *l)
+{
+	unsigned have = 0;
+	size_t i = 0;
+
+	memset(l, 0, sizeof(*l));
+	l->uid = LEASE_UID_UNKNOWN;
+	while (i < n) {
+		size_t start, eq;
+
+		while (i < n && is_blank(s[i]))
+			i++;
+		if (i == n)
+			break;
+		start = i;
+		while (i < n && !is_blank(s[i]))
+			i++;
+		eq = start;
+		while (eq < i && s[eq] != '=')
+			eq++;
+		if (eq == i)
+			return false;  /* a word without '=': not our format */
+		if (!parse_field(l, s + start, eq - start, s + eq + 1, i - eq - 1, &have))
+			return false;
+	}
+	return have == (HAVE_IP | HAVE_MAC | HAVE_ID);
+}
+
+size_t lease_parse(const char *text, struct lease *leases, size_t cap)
+{
+	size_t n = 0;
+
+	while (*text && n < cap) {
+		size_t len = strcspn(text, "\n");
+
+		if (parse_line(text, len, &leases[n]))
+			n++;
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+	return n;
+}
+
+static void format_mac(const uint8_t mac[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+int lease_format(const struct lease *leases, size_t n, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	if (cap == 0)
+		return -1;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct lease *l = &leases[i];
+		char ip[16], mac[18], uid[32];
+		int w;
+
+		format_mac(l->mac, mac);
+		if (l->uid >= 0)
+			snprintf(uid, sizeof(uid), " uid=%lld", l->uid);
+		else
+			uid[0] = '\0';
+		/* uid last: the fields before it keep the positions they had
+		 * before it existed, for tools that read them by position. */
+		w = snprintf(buf + len, cap - len,
+			     "ip_address=%s hw_address=%s interface_id=%s pid=%d time=%lld%s\n",
+			     ip4_format(l->addr, ip), mac, l->id, (int)l->pid, l->time, uid);
+		if (w < 0 || (size_t)w >= cap - len) {
+			buf[len] = '\0';  /* no half line */
+			return -1;
+		}
+		len += (size_t)w;
+	}
+	return len > 0x7fffffff ? -1 : (int)len;
+}
+
+/* ---- allocation ---- */
+
+static bool in_pool(uint32_t a, uint32_t start, uint32_t end)
+{
+	return a > start && a <= end;
+}
+
+static bool holder_alive(const struct lease *l, int (*alive)(const struct lease *))
+{
+	return l->pid > 0 && alive(l);
+}
+
+static bool same_id(const struct lease *l, const char *id)
+{
+	return strcasecmp(l->id, id) == 0;
+}
+
+/* r's own lease: same interface id, same user (or a line from before uids). */
+static bool owned_by(const struct lease *l, const struct lease_request *r)
+{
+	return same_id(l, r->id) && (l->uid == r->uid || l->uid == LEASE_UID_UNKNOWN);
+}
+
+/* A dead helper's lease r may take over: r's user's, or past its lease time. */
+static bool reclaimable(const struct lease *l, const struct lease_request *r)
+{
+	if (holder_alive(l, r->alive))
+		return false;
+	return l->uid == r->uid || l->time <= r->now - r->lease_time;
+}
+
+static void set_lease(struct lease *l, uint32_t addr, const struct lease_request *r)
+{
+	l->addr = addr;
+	parse_id(r->id, strlen(r->id), l->id);  /* validated by lease_pick */
+	memcpy(l->mac, r->mac, 6);
+	l->uid = r->uid;
+	l->pid = r->pid;
+	l->time = r->now;
+}
+
+/* A live helper other than r's holds r's interface id or MAC: -1 if none. */
+static int live_conflict(const struct lease *leases, size_t n, const struct lease_request *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct lease *l = &leases[i];
+
+		if (l->pid != r->pid && (same_id(l, r->id) || memcmp(l->mac, r->mac, 6) == 0) &&
+		    holder_alive(l, r->alive))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Another live helper holds addr under another id (only in a damaged file). */
+static bool addr_conflict(const struct lease *leases, size_t n, size_t self,
+			  int (*alive)(const struct lease *))
+{
+	for (size_t j = 0; j < n; j++) {
+		if (j != self && leases[j].addr == leases[self].addr &&
+		    strcasecmp(leases[j].id, leases[self].id) != 0 && holder_alive(&leases[j], alive))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Keep at most one lease of r's: the first one still usable. Every other
+ * lease of ours (stale pool, duplicate line) is dropped; the same id's
+ * leases of other users stay theirs. Returns the kept index or -1.
+ */
+static int find_own(struct lease *leases, size_t *n, const struct lease_request *r)
+{
+	int keep = -1;
+	size_t w = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		bool mine = owned_by(&leases[i], r);
+
+		if (mine && keep < 0 && in_pool(leases[i].addr, r->start, r->end) &&
+		    !addr_conflict(leases, *n, i, r->alive))
+			keep = (int)w;
+		else if (mine)
+			continue;  /* dropped */
+		leases[w++] = leases[i];
+	}
+	*n = w;
+	return keep;
+}
+
+/* FNV-1a of the uppercased id: stable across runs and hosts. */
+static uint32_t id_hash(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id; id++) {
+		h ^= (uint8_t)toupper((unsigned char)*id);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+struct taken {
+	uint32_t addr;
+	uint32_t idx;
+};
+
+static int cmp_taken(const void *a, const void *b)
+{
+	const struct taken *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Pool addresses in use, sorted by address (duplicates kept, adjacent). */
+static struct taken *collect_taken(const struct lease *leases, size_t n, uint32_t start,
+				   uint32_t end, size_t *count)
+{
+	struct taken *t = malloc((n ? n : 1) * sizeof(*t));
+	size_t m = 0;
+
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (in_pool(leases[i].addr, start, end)) {
+			t[m].addr = leases[i].addr;
+			t[m++].idx = (uint32_t)i;
+		}
+	}
+	qsort(t, m, sizeof(*t), cmp_taken);
+	*count = m;
+	return t;
+}
+
+static bool is_taken(const struct taken *t, size_t m, uint32_t addr)
+{
+	size_t lo = 0, hi = m;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t[mid].addr == addr)
+			return true;
+		if (t[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static size_t count_distinct(const struct taken *t, size_t m)
+{
+	size_t d = 0;
+
+	for (size_t i = 0; i < m; i++)
+		d += i == 0 || t[i].addr != t[i - 1].addr;
+	return d;
+}
+
+/*
+ * Linear probing from the id's slot. At most m addresses are taken, so a
+ * free one turns up within m + 1 probes whatever the pool size.
+ */
+static bool probe_free(const struct taken *t, size_t m, uint32_t start, uint32_t end,
+		       const char *id, uint32_t *addr)
+{
+	uint64_t size = (uint64_t)end - start;
+	uint64_t slot = id_hash(id) % size;
+
+	if (count_distinct(t, m) >= size)
+		return false;
+	for (uint64_t k = 0; k <= m; k++) {
+		uint32_t a = (uint32_t)(start + 1 + (slot + k) % size);
+
+		if (!is_taken(t, m, a)) {
+			*addr = a;
+			return true;
+		}
+	}
+	return false;  /* unreachable: fewer than size distinct addresses */
+}
+
+/*
+ * The reclaimable address: every lease on it may be taken over by r, and
+ * the most recent use of it is the oldest of all such addresses. Returns
+ * the start of its run in t, or -1.
+ */
+static long oldest_reclaimable(const struct lease *leases, const struct taken *t, size_t m,
+			       const struct lease_request *r)
+{
+	long best = -1;
+	long long best_time = 0;
+
+	for (size_t i = 0; i < m;) {
+		size_t j = i;
+		bool ok = true;
+		long long newest = 0;
+
+		for (; j < m && t[j].addr == t[i].addr; j++) {
+			const struct lease *l = &leases[t[j].idx];
+
+			ok = ok && reclaimable(l, r);
+			newest = l->time > newest ? l->time : newest;
+		}
+		if (ok && (best < 0 || newest < best_time)) {
+			best = (long)i;
+			best_time = newest;
+		}
+		i = j;
+	}
+	return best;
+}
+
+/* Take over the run at t[run]: the first lease becomes ours, the rest go. */
+static int reclaim(struct lease *leases, size_t *n, const struct taken *t, size_t run)
+{
+	size_t victim = t[run].idx, w = 0;
+	uint32_t addr = t[run].addr;
+	int kept = -1;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (i != victim && leases[i].addr == addr)
+			continue;
+		if (i == victim)
+			kept = (int)w;
+		leases[w++] = leases[i];
+	}
+	*n = w;
+	return kept;
+}
+
+static int pick_new(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
+		    uint32_t *addr)
+{
+	size_t m;
+	struct taken *t = collect_taken(leases, *n, r->start, r->end, &m);
+	long run;
+	int idx = -ENOSPC;
+
+	if (!t)
+		return -ENOMEM;
+	if (*n < cap && probe_free(t, m, r->start, r->end, r->id, addr)) {
+		idx = (int)(*n)++;
+	} else {
+		run = oldest_reclaimable(leases, t, m, r);
+		if (run >= 0) {
+			*addr = t[run].addr;
+			idx = reclaim(leases, n, t, (size_t)run);
+		}
+	}
+	free(t);
+	return idx;
+}
+
+int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
+	       int *busy)
+{
+	uint32_t addr;
+	int idx;
+	char canon[37];
+
+	if (r->end <= r->start || !r->id || !parse_id(r->id, strlen(r->id), canon) ||
+	    r->uid < 0 || *n > cap || cap > 0x7fffffff)
+		return -EINVAL;
+	idx = live_conflict(leases, *n, r);
+	if (idx >= 0) {
+		*busy = idx;
+		return -EBUSY;
+	}
+	idx = find_own(leases, n, r);
+	if (idx >= 0) {
+		addr = leases[idx].addr;
+	} else {
+		idx = pick_new(leases, n, cap, r, &addr);
+		if (idx < 0)
+			return idx;
+	}
+	set_lease(&leases[idx], addr, r);
+	return idx;
+}
+
+/* ---- the file ---- */
+
+/* /proc/PID/comm into buf ("" if unreadable). */
+static void read_comm(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+bool lease_holder_uid(long long lease_uid, uid_t proc_uid, uid_t nobody_uid)
+{
+	if (lease_uid == LEASE_UID_UNKNOWN || proc_uid == 0)
+		return true;   /* an old line; a helper still setting up as root */
+	return lease_uid == 0 ? proc_uid == nobody_uid : (long long)proc_uid == lease_uid;
+}
+
+/* The real uid of pid (/proc/PID/status "Uid:"); false if unreadable. */
+static bool proc_uid(pid_t pid, uid_t *uid)
+{
+	char path[32], buf[1024];
+	const char *line;
+	unsigned u;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	read_comm(path, buf, sizeof(buf));
+	line = strstr(buf, "\nUid:\t");
+	if (!line || sscanf(line, "\nUid:\t%u", &u) != 1)
+		return false;
+	*uid = (uid_t)u;
+	return true;
+}
+
+static uid_t nobody_uid(void)
+{
+	struct passwd *pw = getpwnam(PRIV_FALLBACK_USER);
+
+	return pw ? pw->pw_uid : 65534;
+}
+
+/* The pid exists and runs the same program as like (0: as we do). */
+static int pid_alive_like(pid_t pid, pid_t like)
+{
+	char path[32], comm[32], self[32];
+
+	/* EPERM: it exists but belongs to someone else. */
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	read_comm(path, comm, sizeof(comm));
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)like);
+	read_comm(like > 0 ? path : "/proc/self/comm", self, sizeof(self));
+	return comm[0] == '\0' || strcmp(comm, self) == 0;
+}
+
+/*
+ * A running helper: the pid exists, runs the same program as we do, and as
+ * a user that may hold this lease (lease_holder_uid). A pid reused since the
+ * lease was written by something else, or by another user's process named
+ * like ours, does not hold the lease (and cannot lock its interface id or
+ * MAC away).
+ */
+static int pid_alive(const struct lease *l)
+{
+	uid_t uid;
+
+	if (!pid_alive_like(l->pid, 0))
+		return 0;
+	return !proc_uid(l->pid, &uid) || lease_holder_uid(l->uid, uid, nobody_uid());
+}
+
+/* The whole file as a string; a missing file is empty. */
+static int read_text(const char *path, char **out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+
+	if (fd < 0 && errno == ENOENT) {
+		*out = calloc(1, 1);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if ((size_t)st.st_size > LEASE_FILE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;  /* shrank under us: use what we have */
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Make the rename durable: fsync the directory holding path. */
+static void sync_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == path) {
+		snprintf(dir, sizeof(dir), "/");
+	} else if ((size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	} else {
+		return;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Temp file in the same directory, then rename: readers see old or new.
+ * durable: on disk before we return (fsync of the file and the directory). */
+static int write_atomic(const char *path, const char *text, size_t len, bool durable)
+{
+	char tmp[4096];
+	int fd, err;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, text, len);
+	/* mkstemp makes it 0600; leases are meant to be readable by tools. */
+	if (!err && (fchmod(fd, 0644) < 0 || (durable && fsync(fd) < 0)))
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	if (durable)
+		sync_dir(path);
+	return 0;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 1;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static int save(const char *path, const struct lease *leases, size_t n, bool durable)
+{
+	size_t cap = n * LEASE_LINE_MAX + 1;
+	char *text = malloc(cap);
+	int len, err;
+
+	if (!text)
+		return -ENOMEM;
+	len = lease_format(leases, n, text, cap);
+	err = len < 0 ? -EOVERFLOW : write_atomic(path, text, (size_t)len, durable);
+	free(text);
+	return err;
+}
+
+/* The leases of path, with room for one more. */
+static int load(const char *path, struct lease **out, size_t *n, size_t *cap)
+{
+	char *text = NULL;
+	int err = read_text(path, &text);
+
+	if (err)
+		return err;
+	*cap = count_lines(text) + 1;
+	*cap = *cap > LEASE_MAX ? LEASE_MAX : *cap;
+	*out = calloc(*cap, sizeof(**out));
+	if (!*out) {
+		free(text);
+		return -ENOMEM;
+	}
+	*n = lease_parse(text, *out, *cap);
+	free(text);
+	return 0;
+}
+
+int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, struct lease *busy)
+{
+	struct lease *leases;
+	size_t n, cap;
+	int err = load(path, &leases, &n, &cap), idx, other = -1;
+
+	if (err)
+		return err;
+	r->pid = getpid();
+	r->now = (long long)time(NULL);
+	r->alive = pid_alive;
+	idx = lease_pick(leases, &n, cap, r, &other);
+	if (idx == -EBUSY && busy)
+		*busy = leases[other];
+	err = idx < 0 ? idx : save(path, leases, n, true);
+	if (!err)
+		*addr = leases[idx].addr;
+	free(leases);
+	return err;
+}
+
+int lease_release(const char *path, const char *id, pid_t pid)
+{
+	struct lease *leases;
+	size_t n, cap;
+	bool found = false;
+	int err = load(path, &leases, &n, &cap);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (leases[i].pid == pid && same_id(&leases[i], id)) {
+			leases[i].time = (long long)time(NULL);
+			found = true;
+		}
+	}
+	/* Not worth waiting for the disk: the reaper holds the network lock,
+	 * which the next helper to start waits for. A crash loses at most this
+	 * update of the time. */
+	err = found ? save(path, leases, n, false) : 0;
+	free(leases);
+	return err;
+}
+
+int lease_mac_holder(const char *path, const uint8_t mac[6], const char *except_id,
+		     pid_t helper, struct lease *holder)
+{
+	struct lease *leases;
+	size_t n, cap;
+	int err = load(path, &leases, &n, &cap), found = 0;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (memcmp(leases[i].mac, mac, 6) == 0 && !same_id(&leases[i], except_id) &&
+		    leases[i].pid > 0 && pid_alive_like(leases[i].pid, helper)) {
+			*holder = leases[i];
+			found = 1;
+		}
+	}
+	free(leases);
+	return found;
+}

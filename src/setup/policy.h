@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The administrator's policy: /etc/vmnet-helper/vmnet-helper.conf (the path
+ * is fixed at build time, VMNET_CONF; no environment variable chooses it:
+ * sudo users control the environment). Root-owned, not writable by others.
+ * A missing file means the defaults; a malformed one is one clear error.
+ *
+ * Format: one setting a line, "key = value"; "#" starts a comment line; a
+ * "[network NAME]" line starts the definition of a named network, whose
+ * settings follow it. Lists are separated by commas or spaces.
+ *
+ *   # what users (through sudo) may do
+ *   subnets = 192.168.0.0/16, 10.20.0.0/16   # default: the three RFC 1918 ranges
+ *   bridged = yes                            # default yes
+ *   bridged-interfaces = physical, br-lan    # default physical
+ *   max-helpers-per-user = 64                # default 64
+ *   named-networks-only = no                 # default no
+ *
+ *   [network lab]
+ *   mode = host
+ *   start-address = 10.20.0.1
+ *   end-address = 10.20.0.254
+ *   subnet-mask = 255.255.255.0
+ *   isolation = yes
+ *
+ * "shared" and "host" exist without being defined: the modes' default
+ * networks, chosen automatically (network_choose). A "[network shared]" or
+ * "[network host]" section redefines one. The global settings apply to users
+ * who run the helper through sudo (SUDO_UID not 0); root is not limited by
+ * them. Named networks are defined by the administrator and any user may
+ * join them: one with its own addresses (or bridged) is the administrator's
+ * choice; one without addresses (the built-ins too) gets a subnet chosen
+ * automatically, and every candidate is checked against "subnets" like a
+ * user's own (policy_allows_subnet). So "named-networks-only = yes" with
+ * "subnets" outside 192.168.105.0-192.168.255.0 keeps users on the
+ * networks with the administrator's addresses.
+ *
+ * Parsing and checking are pure (unit-tested and fuzzed); policy_load reads
+ * the file.
+ */
+#ifndef VMNET_POLICY_H
+#define VMNET_POLICY_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/options.h"
+
+#define POLICY_MAX_SUBNETS 32
+#define POLICY_MAX_INTERFACES 32
+#define POLICY_MAX_NETWORKS 64
+#define POLICY_NAME_MAX 32           /* a network name, with its NUL */
+#define POLICY_FILE_MAX 65536
+#define POLICY_DEFAULT_MAX_HELPERS 64
+
+struct policy_subnet {
+	uint32_t addr, mask;         /* host order, addr & mask == addr */
+};
+
+struct policy_network {
+	char name[POLICY_NAME_MAX];
+	enum op_mode mode;
+	uint32_t start, end, mask;   /* shared/host: 0 = the mode's default addresses */
+	char shared_interface[IF_NAMESIZE];   /* bridged */
+	bool isolation;              /* every VM of it is isolated */
+	unsigned mtu;                /* 0: not set */
+};
+
+struct policy {
+	struct policy_subnet subnets[POLICY_MAX_SUBNETS];
+	int nsubnets;
+	bool bridged;
+	bool bridged_physical;       /* "physical" is listed (or nothing is) */
+	char bridged_interfaces[POLICY_MAX_INTERFACES][IF_NAMESIZE];
+	int ninterfaces;
+	unsigned max_helpers;
+	bool named_only;
+	struct policy_network networks[POLICY_MAX_NETWORKS];
+	int nnetworks;
+};
+
+/* The defaults, what a missing file means. */
+void policy_defaults(struct policy *p);
+
+/*
+ * Parses len bytes of text into p (which it first sets to the defaults).
+ * 0, or -1 with "line N: what is wrong" in err. Pure.
+ */
+int policy_parse(const char *text, size_t len, struct policy *p, char *err, size_t errlen);
+
+/* The named network NAME: one the file defines, else the built-in "shared"
+ * or "host"; NULL if none. */
+const struct policy_network *policy_network(const struct policy *p, const char *name);
+
+/* What a user asks for, against the policy. */
+struct policy_request {
+	bool named;                  /* --network NAME */
+	bool automatic;              /* no addresses: network_choose picks the
+					subnet, checking each with policy_allows_subnet */
+	enum op_mode mode;
+	uint32_t start, mask;        /* shared/host */
+	const char *shared_interface;   /* bridged */
+	bool physical;               /* it is a physical Ethernet interface */
+};
+
+/* 0 if a user may do r, or -1 with one line in err saying why not. Pure.
+ * An automatic request's subnet is not checked here: see policy_allows_subnet. */
+int policy_allows(const struct policy *p, const struct policy_request *r, char *err,
+		  size_t errlen);
+
+/* 0 if a user may create the subnet of start/mask, or -1 with one line in
+ * err naming it and the allowed ones. Pure. */
+int policy_allows_subnet(const struct policy *p, uint32_t start, uint32_t mask, char *err,
+			 size_t errlen);
+
+/*
+ * Reads path into p: the defaults when it does not exist; -1 with one line
+ * in err when it is not a regular file owned by root, is writable by group
+ * (other than root's) or others, sits in such a directory, or is malformed.
+ */
+int policy_load(const char *path, struct policy *p, char *err, size_t errlen);
+
+/* How many helpers uid runs now: datapath processes (they run as the user)
+ * of this same program. Read from /proc. */
+int policy_count_helpers(uid_t uid);
+
+#endif
