@@ -9,11 +9,14 @@
 #include "common/log.h"
 
 static bool verbose;
+static const char *process = "main";
 /* Between log_hold and log_release: the pipe lines wait in. */
 static int held[2] = { -1, -1 };
 
 void log_set_verbose(bool v) { verbose = v; }
 bool log_verbose(void) { return verbose; }
+void log_set_process(const char *name) { process = name; }
+const char *log_process(void) { return process; }
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 {
