@@ -16,7 +16,7 @@ size_t helper_max_packet(const struct helper *h)
 {
 	size_t mtu_frame = h->mtu + PKT_ETH_HLEN;
 
-	if (h->opt.enable_tso && mtu_frame < OFFLOAD_MAX_PACKET)
-		return OFFLOAD_MAX_PACKET;
+	if (h->opt.enable_tso && mtu_frame < PKT_MAX_FRAME)
+		return PKT_MAX_FRAME;
 	return mtu_frame;
 }

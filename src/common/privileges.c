@@ -49,7 +49,7 @@ int priv_close_inherited(int keep_fd)
 
 /* A user or group id as sudo writes it: plain decimal, no sign, no spaces,
  * no leading zeros, below (id_t)-1 (which means "no change" to the kernel). */
-static int parse_id(const char *name, const char *s, unsigned *out)
+static int parse_decimal_id(const char *name, const char *s, unsigned *out)
 {
 	unsigned long long v = 0;
 	size_t len = strlen(s);
@@ -99,7 +99,7 @@ int priv_user_from_env(struct priv_user *u)
 		      su ? "SUDO_GID" : "SUDO_UID");
 		return -1;
 	}
-	if (parse_id("SUDO_UID", su, &uid) < 0 || parse_id("SUDO_GID", sg, &gid) < 0)
+	if (parse_decimal_id("SUDO_UID", su, &uid) < 0 || parse_decimal_id("SUDO_GID", sg, &gid) < 0)
 		return -1;
 	/* root running sudo: the caller is root after all. */
 	if (uid == 0)

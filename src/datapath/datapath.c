@@ -369,7 +369,7 @@ static void counters_json(struct json *j, const char *key, struct fwd_counters *
 	json_raw(j, key, buf);
 }
 
-static void dns_counters_json(struct json *j, const char *key, struct dnsfwd_counters *dc)
+static void dns_counters_json(struct json *j, const char *key, struct dns_counters *dc)
 {
 	char buf[160];
 	struct json o;

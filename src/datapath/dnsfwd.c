@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "parse/dns.h"
 #include "parse/dnstcp.h"
 #include "common/ip4.h"
@@ -86,20 +87,13 @@ struct dnsfwd {
 	int nup;
 	bool started;
 	pthread_t thread;
-	struct dnsfwd_counters cnt;
+	struct dns_counters cnt;
 	struct pending pend[MAX_PENDING];
 	struct tcpconn tcp[MAX_TCP];
 	uint8_t buf[DNS_MAX_MESSAGE + 1];   /* one datagram in flight at a time */
 	struct pollset ps;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint16_t random_id(void)
 {
@@ -107,7 +101,7 @@ static uint16_t random_id(void)
 	uint16_t id;
 
 	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id))
-		id = (uint16_t)(atomic_fetch_add(&fallback, 40503) ^ (uint16_t)now_ms());
+		id = (uint16_t)(atomic_fetch_add(&fallback, 40503) ^ (uint16_t)text_now_ms());
 	return id;
 }
 
@@ -315,7 +309,7 @@ struct dnsfwd *dnsfwd_open6(const uint8_t gateway6[16], const char *resolv_path)
 	return dns_listen(d, resolv_path, " over IPv6, router advertisements name no DNS server");
 }
 
-struct dnsfwd_counters *dnsfwd_counters(struct dnsfwd *d)
+struct dns_counters *dnsfwd_counters(struct dnsfwd *d)
 {
 	return &d->cnt;
 }
@@ -348,7 +342,7 @@ static void udp_error(struct dnsfwd *d, const struct sockaddr_storage *to, const
 	int n = dns_error_reply(query, q, rcode, out, sizeof(out));
 
 	if (n > 0) {
-		dnsfwd_count(&d->cnt.servfails);
+		dns_count(&d->cnt.servfails);
 		udp_send_client(d, to, out, (size_t)n);
 	}
 }
@@ -407,10 +401,10 @@ static void udp_query(struct dnsfwd *d, const struct sockaddr_storage *from, siz
 	struct pending *p;
 
 	if (len > DNS_MAX_QUERY || !from_subnet(d, from) || dns_parse_query(d->buf, len, &q) < 0) {
-		dnsfwd_count(&d->cnt.drops);
+		dns_count(&d->cnt.drops);
 		return;
 	}
-	dnsfwd_count(&d->cnt.queries);
+	dns_count(&d->cnt.queries);
 	if (q.opcode != DNS_OPCODE_QUERY) {
 		udp_error(d, from, d->buf, &q, DNS_RCODE_NOTIMP);
 		return;
@@ -461,7 +455,7 @@ static void pend_readable(struct dnsfwd *d, struct pending *p, int64_t now)
 	if (!dns_reply_matches(p->query, &p->q, p->up_id, d->buf, (size_t)n))
 		return;
 	dns_set_id(d->buf, p->q.id);
-	dnsfwd_count(&d->cnt.answers);
+	dns_count(&d->cnt.answers);
 	udp_send_client(d, &p->client, d->buf, (size_t)n);
 	pend_free(p);
 }
@@ -577,7 +571,7 @@ static void tcp_accept(struct dnsfwd *d, int64_t now)
 		if (fd < 0)
 			return;
 		if (!from_subnet(d, &from)) {
-			dnsfwd_count(&d->cnt.drops);
+			dns_count(&d->cnt.drops);
 			close(fd);
 			continue;
 		}
@@ -672,7 +666,7 @@ static void *dns_thread(void *arg)
 	struct pollset *ps = &d->ps;
 
 	for (;;) {
-		int timeout = build_pollset(d, ps, now_ms());
+		int timeout = build_pollset(d, ps, text_now_ms());
 		int n = poll(ps->fds, (nfds_t)ps->n, timeout);
 
 		if (n < 0 && errno != EINTR) {
@@ -681,7 +675,7 @@ static void *dns_thread(void *arg)
 		}
 		if (n > 0 && ps->fds[0].revents)
 			break;
-		int64_t now = now_ms();
+		int64_t now = text_now_ms();
 		if (n > 0)
 			dispatch(d, ps, now);
 		pend_timers(d, now);

@@ -11,6 +11,8 @@
 
 #include "datapath/forward.h"
 #include "common/log.h"
+#include "common/text.h"
+#include "parse/pkt.h"
 #include "parse/offload.h"
 #include "common/sandbox.h"
 #include "parse/vmframe.h"
@@ -29,7 +31,6 @@
 #define BATCH_BYTES (1 << 20)
 /* How often a full VM socket is waited for (1 ms each) before frames are dropped. */
 #define SEND_RETRIES 10
-#define RUNT 14
 
 /*
  * Unsolicited router advertisements (RFC 4861 6.2.4): one when forwarding
@@ -198,13 +199,6 @@ static bool tap_write(struct forward *f, const struct virtio_net_hdr *hdr, const
 	return false;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sends our router advertisement to the VM. last_ra_ms is atomic: the first
  * frame of a --socket client is handled outside the VM thread. */
@@ -225,7 +219,7 @@ static int ra_timer(struct forward *f)
 
 	if (!f->ra_enabled)
 		return -1;
-	now = now_ms();
+	now = text_now_ms();
 	due = f->ra_count == 0 ? now
 	    : f->last_ra_ms + (f->ra_count < RA_INITIAL_COUNT ? RA_INITIAL_INTERVAL_MS
 							     : RA_INTERVAL_MS);
@@ -241,7 +235,7 @@ static int ra_timer(struct forward *f)
  * consumed silently: the VM just asked, and got, the same answer). */
 static bool answer_rs(struct forward *f)
 {
-	int64_t now = now_ms();
+	int64_t now = text_now_ms();
 
 	return now - f->last_ra_ms < RA_MIN_GAP_MS || send_ra(f, now);
 }
@@ -345,7 +339,7 @@ static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops, b
 			}
 			return n ? n : -1;
 		}
-		if ((size_t)r < RUNT || (size_t)r > f->max_packet ||
+		if ((size_t)r < PKT_ETH_HLEN || (size_t)r > f->max_packet ||
 		    (f->vnet_hdr && offload_to_vm(&b->hdrs[n], buf, (size_t)r) < 0)) {
 			(*drops)++;
 			continue;
@@ -705,7 +699,7 @@ static int stream_recv(struct forward *f, struct slot *s)
 			return n;
 		if (v == VMS_BROKEN) {
 			WARN("forward", "the VM sent a frame length of %zu bytes (at most %d): "
-			     "closing its stream", len, VMSTREAM_MAX_LEN);
+			     "closing its stream", len, PKT_MAX_FRAME);
 			shutdown(f->vm_fd, SHUT_RDWR);
 			count(&f->vm, 0, 0, 1);
 			vm_gone(f);

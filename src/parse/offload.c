@@ -255,7 +255,7 @@ int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 	int ip;
 
 	memset(hdr, 0, sizeof(*hdr));
-	if (len < PKT_ETH_HLEN || len > OFFLOAD_MAX_PACKET || (large && !tso))
+	if (len < PKT_ETH_HLEN || len > PKT_MAX_FRAME || (large && !tso))
 		return -1;
 	ip = parse_l3(frame, len, &p);
 	if (ip < 0 || (ip == 0 && large))

@@ -8,7 +8,6 @@
 #include "parse/pkt.h"
 
 /* Shorter than an Ethernet header: nothing to forward. */
-#define RUNT 14
 
 #define ETHERTYPE_QINQ 0x88a8        /* 802.1ad service tag */
 #define ETHERTYPE_QINQ_OLD1 0x9100   /* pre-standard double tagging */
@@ -228,7 +227,7 @@ enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *fram
 	struct ndp_msg ndp = { .kind = NDP_NONE };
 	bool handled;
 
-	if (truncated || *len < RUNT || *len > c->max_packet)
+	if (truncated || *len < PKT_ETH_HLEN || *len > c->max_packet)
 		return VMF_DROP;
 	if (c->local) {
 		v = check_guards(c, frame, *len, &ndp);

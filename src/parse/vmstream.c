@@ -11,7 +11,7 @@ enum vmstream_result vmstream_next(const uint8_t *buf, size_t len, const uint8_t
 
 	if (!cur_be32(&c, &n))
 		return VMS_PARTIAL;
-	if (n > VMSTREAM_MAX_LEN) {
+	if (n > PKT_MAX_FRAME) {
 		*frame_len = n;
 		return VMS_BROKEN;
 	}
