@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Logging to stderr (log.h), in every process. Lines logged while root
+ * holds the network lock wait in a pipe of our own (log_hold), since the
+ * user can make a write to their stderr block.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

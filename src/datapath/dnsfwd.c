@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM's DNS service (dnsfwd.h): sockets opened as root in setup (the
+ * nftables steering is nat.c's), then two threads in the datapath (the
+ * user, sandboxed: dnsfwd_sandbox below) that forward the VM's queries to
+ * the host's resolvers. The bytes are parsed by parse/dns.c and dnstcp.c.
+ */
 #include "datapath/dnsfwd.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The datapath's threads (forward.h): frames between the VM's socket and
+ * the TAP, each judged by parse/vmframe.c first, DHCP/RA answered here.
+ * Runs as the invoking user with no capabilities under the seccomp lists
+ * below (forward_sandbox): every byte it handles may be hostile.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>

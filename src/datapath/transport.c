@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM's socket (transport.h): --fd checked and --socket made (by the
+ * files process, files/sockfile.c) as root in setup; waiting for the first
+ * client and watching the peer in the datapath (the user, sandboxed: its
+ * calls are in transport_sandbox below).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>

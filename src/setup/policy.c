@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The administrator's policy file and its checks (policy.h). Runs as root
+ * in setup: reads the root-owned file at the fixed VMNET_CONF path only.
+ */
 #include "setup/policy.h"
 
 #include <dirent.h>
