@@ -35,7 +35,10 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	strcat(line, "\n");
+	/* The room for it was kept: sizeof(line) - 1 above. */
+	n = (int)strlen(line);
+	line[n] = '\n';
+	line[n + 1] = '\0';
 	if (held[1] >= 0) {
 		/* Non-blocking: a line that does not fit is dropped. */
 		ssize_t w = write(held[1], line, strlen(line));

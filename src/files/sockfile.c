@@ -175,7 +175,7 @@ static void serve_connect(const struct files *s)
 		     &fromlen);
 	r.fromlen = fromlen;
 	if (n < 0)
-		r.rc = -errno;
+		r.rc = -errno; /* NOLINT(bugprone-branch-clone): errno of another call */
 	else if (r.fromlen <= offsetof(struct sockaddr_un, sun_path))
 		r.rc = -EDESTADDRREQ;
 	else if (connect(s->sock, (struct sockaddr *)&r.from, r.fromlen) < 0)
