@@ -43,6 +43,7 @@
 #include "common/privileges.h"
 #include "common/sandbox.h"
 #include "setup/tap.h"
+#include "common/version.h"
 #include "datapath/transport.h"
 
 #define ETH_HEADER 14
@@ -110,7 +111,7 @@ static void parse_options(struct ctx *c, int argc, char **argv)
 		exit(0);
 	}
 	if (c->opt.version) {
-		printf("vmnet-helper %s\n", VMNET_VERSION);
+		version_print(stdout, "vmnet-helper");
 		exit(0);
 	}
 	log_set_verbose(c->opt.verbose);
@@ -200,7 +201,7 @@ static void log_start(void)
 	struct utsname u;
 
 	uname(&u);
-	INFO("main", "running vmnet-helper %s on %s %s", VMNET_VERSION, u.sysname, u.release);
+	INFO("main", "running vmnet-helper %s on %s %s", version_string(), u.sysname, u.release);
 }
 
 static void identify(struct ctx *c)
