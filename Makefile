@@ -200,7 +200,7 @@ endif
 DEB_OUT  := build-deb
 DEB_TREE := $(DEB_OUT)/src/vmnet-helper-$(VERSION)
 deb:
-	rm -rf $(DEB_OUT)
+	rm -rf $(DEB_OUT)/src $(DEB_OUT)/*.deb $(DEB_OUT)/*.changes $(DEB_OUT)/*.buildinfo
 	mkdir -p $(DEB_TREE)
 	if [ "$(GIT_TOP)" = "$(CURDIR)" ]; then git ls-files -z --cached --others --exclude-standard; \
 	else find . -path ./.git -prune -o -path './build*' -prune -o -type f -print0; fi | \

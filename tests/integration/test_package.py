@@ -26,6 +26,7 @@ import grp
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 from pathlib import Path
@@ -307,6 +308,77 @@ def test_helper_within_the_units_bounding_set(installed, lab, mode):
     assert h.info["operation_mode"] == mode
     assert h.stop() == 0, h.stderr()
     assert "ERROR" not in h.stderr() and "WARN" not in h.stderr(), h.stderr()
+    assert_clean(lab.host)
+
+
+def expand_filter(names, cache={}):
+    """The system calls of SystemCallFilter= words, groups expanded as systemd does."""
+    calls = set()
+    for name in names:
+        if name not in cache:
+            if not name.startswith("@"):
+                cache[name] = {name}
+            else:
+                out = sh(["systemd-analyze", "syscall-filter", name]).stdout
+                words = [line.split()[0] for line in out.splitlines()[1:]
+                         if line.strip() and not line.strip().startswith("#")]
+                cache[name] = expand_filter(words)
+        calls |= cache[name]
+    return calls
+
+
+def unit_filter():
+    """What the unit's SystemCallFilter= lines allow: the first (an allow list)
+    and those like it add, those with ~ take away."""
+    allowed, denied = set(), set()
+    text = (UNIT_DIR / "vmnet-broker.service").read_text()
+    for value in re.findall(r"^SystemCallFilter=(.*)$", text, re.M):
+        if value.startswith("~"):
+            denied |= expand_filter(value[1:].split())
+        else:
+            allowed |= expand_filter(value.split())
+    assert allowed, "the unit has no allow list"
+    return allowed - denied
+
+
+class Traced:
+    """lab.helper's policy= hook: the command under strace -f, into path."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def wrap(self, argv):
+        return ["strace", "-f", "-qq", "-o", str(self.path)] + [str(a) for a in argv]
+
+
+@pytest.mark.parametrize("args", [[], ["--operation-mode", "host", "--enable-isolation"],
+                                  ["--enable-tso", "--enable-checksum-offload", "--mtu", "9000"],
+                                  ["--operation-mode", "bridged"]],
+                         ids=["shared", "host-isolated", "offload", "bridged"])
+def test_helper_calls_within_the_units_filter(installed, lab, args):
+    """Every system call the installed helper, its reaper, its datapath and
+    their children make from start to teardown is one the unit's
+    SystemCallFilter= allows (a call outside it would fail with EPERM in the
+    service). Fails when the filter lacks @mount or seccomp."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed (scripts/install-deps.sh installs it)")
+    env = sudo_env("vmnet-test-a")
+    if "bridged" in args:
+        lab.remote()
+        args = args + ["--shared-interface", "uplink0"]
+        env = None
+    trace = lab.tmp / "strace.out"
+    h, vm = lab.helper(args, env=env, binary="/usr/bin/vmnet-helper", policy=Traced(trace))
+    vm.send(b"\xff" * 6 + bytes.fromhex(h.info["vmnet_mac_address"].replace(":", "")) +
+            b"\x08\x06" + bytes(28))
+    # The helper is strace's child; strace exits once the reaper is done too.
+    with open("/proc/%d/task/%d/children" % (h.pid, h.pid)) as f:
+        os.kill(int(f.read().split()[0]), signal.SIGTERM)
+    assert h.wait() == 0, h.stderr()
+    calls = set(re.findall(r"^\d+ +([a-z_0-9]+)\(", trace.read_text(), re.M))
+    assert {"unshare", "pivot_root", "seccomp", "setresuid"} <= calls, sorted(calls)
+    outside = calls - unit_filter()
+    assert not outside, "calls the unit's filter refuses: %s" % sorted(outside)
     assert_clean(lab.host)
 
 
