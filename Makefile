@@ -199,6 +199,7 @@ endif
 # no debian/ build debris. Output: build-deb/*.deb, .changes, .buildinfo.
 DEB_OUT  := build-deb
 DEB_TREE := $(DEB_OUT)/src/vmnet-helper-$(VERSION)
+LINTIAN  ?= lintian --fail-on error
 deb:
 	rm -rf $(DEB_OUT)/src $(DEB_OUT)/*.deb $(DEB_OUT)/*.changes $(DEB_OUT)/*.buildinfo
 	mkdir -p $(DEB_TREE)
@@ -210,7 +211,7 @@ deb:
 	cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc $(DEB_BUILD_FLAGS)
 	mv $(DEB_OUT)/src/*.deb $(DEB_OUT)/src/*.changes $(DEB_OUT)/src/*.buildinfo $(DEB_OUT)/
 	rm -rf $(DEB_OUT)/src
-	lintian --fail-on error $(DEB_OUT)/*.changes
+	$(LINTIAN) $(DEB_OUT)/*.changes
 	@ls $(DEB_OUT)/*.deb
 
 # A source tarball of HEAD that knows its commit (COMMIT), for builds
