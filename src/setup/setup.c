@@ -22,6 +22,7 @@
 #include "common/ident.h"
 #include "common/ip4.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "datapath/dnsfwd.h"
 #include "parse/dns.h"
 #include "setup/bridged.h"
@@ -195,7 +196,7 @@ static void log_start(void)
 	struct utsname u;
 
 	uname(&u);
-	INFO("main", "running vmnet-helper %s on %s %s", VMNET_VERSION, u.sysname, u.release);
+	INFO("main", "running vmnet-helper %s on %s %s", version_string(), u.sysname, u.release);
 }
 
 static void machine_secret(char *buf, size_t cap)

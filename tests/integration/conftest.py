@@ -40,6 +40,10 @@ CLIENT = BUILD / "vmnet-client"   # the spec's name of vmnet-run: the same progr
 RUN = BUILD / "vmnet-run"
 VMSIM = BUILD / "tools" / "vmsim"
 
+# What every program's --version prints: "NAME RELEASE (commit HASH)", the
+# release being debian/changelog's newest (Makefile).
+VERSION_LINE = r"^%s (\d+\.\d+\.\d+) \(commit ([0-9a-f]{7,}(?:-dirty)?|unknown)\)\n$"
+
 RUN_ROOT = Path("/run/vmnet-helper")
 LIB_ROOT = Path("/var/lib/vmnet-helper")
 
