@@ -7,6 +7,8 @@ Users run the helper as sudo would (SUDO_UID/SUDO_GID of a test user); root
 runs it without them and is not limited by the policy.
 """
 
+import threading
+
 import pytest
 
 from conftest import Policy, Resolved, sudo_env, wait_until
@@ -55,6 +57,9 @@ def resolv(lab):
 
 NET = ["--start-address", "10.44.0.1", "--end-address", "10.44.0.254",
        "--subnet-mask", "255.255.255.0"]
+# What users may create beyond the range kept for VMs, for the tests of what
+# no one may create.
+WIDE = "subnets = default, 10.0.0.0/8\n"
 
 
 @pytest.mark.parametrize("who", ["root", "user"])
@@ -65,11 +70,49 @@ def test_subnet_with_the_hosts_nameserver_refused(lab, resolv, who):
     lab.remote()
     resolv.write("10.44.0.53")
     env = sudo_env(USER_A) if who == "user" else None
-    line = refused(lab, NET, env=env, needle="10.44.0.53")
+    pol = Policy(lab, WIDE)
+    line = refused(lab, NET, env=env, policy=pol, needle="10.44.0.53")
     assert "nameserver" in line, line
     # Another subnet is fine.
     resolv.write("10.45.0.53")
-    started(lab, NET, env=env)
+    started(lab, NET, env=env, policy=pol)
+
+
+def test_users_keep_to_the_range_kept_for_vms(lab):
+    """Without a policy file a user may create networks only in the range
+    kept for VMs, 192.168.105.0-192.168.255.255 (the modes' defaults and
+    what automatic selection moves through): not in the rest of RFC 1918,
+    where a site's servers are. Upstream's own command lines (192.168.105.x)
+    work; root is not limited; the administrator widens the range."""
+    pol = Policy(lab, "")
+    pol.path.unlink()
+    user = sudo_env(USER_A)
+    for net in (NET, ["--start-address", "172.16.5.1", "--end-address", "172.16.5.9",
+                      "--subnet-mask", "255.255.255.0"],
+                ["--start-address", "192.168.1.1", "--end-address", "192.168.1.100",
+                 "--subnet-mask", "255.255.255.0"],
+                ["--start-address", "192.168.105.1", "--end-address", "192.168.105.254",
+                 "--subnet-mask", "255.255.254.0"]):
+        line = refused(lab, net, env=user, policy=pol, needle="is not allowed: users may "
+                       "create networks in 192.168.105.0-192.168.255.255")
+        assert "/etc/vmnet-helper/vmnet-helper.conf" in line, line
+    h = started(lab, ["--start-address", "192.168.105.1", "--end-address", "192.168.105.254",
+                      "--subnet-mask", "255.255.255.0"], env=user, policy=pol)
+    assert h.info["vmnet_start_address"] == "192.168.105.1"
+    h = started(lab, ["--operation-mode", "host", "--start-address", "192.168.200.1",
+                      "--end-address", "192.168.200.50", "--subnet-mask", "255.255.255.0"],
+                env=user, policy=pol)
+    assert h.info["lease_address"].startswith("192.168.200.")
+    # Root: any private subnet.
+    assert started(lab, NET, policy=pol).info["vmnet_start_address"] == "10.44.0.1"
+    # Widened by the administrator: "default" and a site range.
+    wide = Policy(lab, "subnets = default, 10.45.0.0/16\n")
+    h = started(lab, ["--start-address", "10.45.0.1", "--end-address", "10.45.0.254",
+                      "--subnet-mask", "255.255.255.0"], env=user, policy=wide)
+    assert h.info["vmnet_start_address"] == "10.45.0.1"
+    h = started(lab, ["--operation-mode", "host", "--start-address", "192.168.201.1",
+                      "--end-address", "192.168.201.50", "--subnet-mask", "255.255.255.0"],
+                env=user, policy=wide)
 
 
 def test_nameserver_behind_systemd_resolved_refused(lab, resolv):
@@ -96,7 +139,8 @@ def test_subnet_with_the_default_gateway_refused(lab, resolv):
     resolv.write("203.0.113.2")
     lab.host.run(["ip", "route", "replace", "default", "via", "10.44.0.1", "dev", "uplink0",
                   "onlink"])
-    line = refused(lab, NET, env=sudo_env(USER_A), needle="default gateway 10.44.0.1")
+    line = refused(lab, NET, env=sudo_env(USER_A), policy=Policy(lab, WIDE),
+                   needle="default gateway 10.44.0.1")
     assert "uplink0" in line, line
     refused(lab, NET, needle="default gateway 10.44.0.1")
 
@@ -198,6 +242,39 @@ def test_helpers_per_user(lab):
     # One stops: room for one more.
     assert first.stop() == 0
     started(lab, [], env=sudo_env(USER_C), policy=pol)
+
+
+def test_helper_limit_holds_under_concurrency(lab):
+    """max-helpers-per-user = 1 and 20 starts of one user at the same
+    moment: they are counted and reserved under the user's lock, so exactly
+    one runs, and the 19 others are refused with the one line."""
+    pol = Policy(lab, "max-helpers-per-user = 1\n")
+    helpers = [lab.helper([], env=sudo_env(USER_C), policy=pol, wait_json=False)[0]
+               for _ in range(20)]
+    got = {}
+
+    def read(h):
+        try:
+            got[h.pid] = h.read_json(timeout=90)
+        except AssertionError:
+            pass   # refused: no JSON line
+
+    threads = [threading.Thread(target=read, args=(h,)) for h in helpers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    running = [h for h in helpers if h.pid in got]
+    assert len(running) == 1, "%d of 20 started" % len(running)
+    for h in helpers:
+        if h is running[0]:
+            continue
+        assert h.wait(30) != 0
+        errors = [l for l in h.stderr_lines() if l.startswith("ERROR")]
+        assert len(errors) == 1 and "already runs 1 helpers, the most the administrator " \
+            "allows" in errors[0], h.stderr()
+    assert running[0].alive()
+    assert running[0].stop() == 0
 
 
 def test_named_networks_only(lab):
