@@ -280,8 +280,8 @@ static bool mac_kept_by_other(const struct lease *leases, size_t n, const uint8_
  * keeps the MAC it has (one of the two) while no one else's lease keeps it,
  * so r's MAC does not change back when the other lease expires.
  */
-void lease_mac_for(const struct lease *leases, size_t n, const struct lease_request *r,
-		   uint8_t mac[6])
+int lease_mac_for(const struct lease *leases, size_t n, const struct lease_request *r,
+		  uint8_t mac[6])
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = &leases[i];
@@ -289,10 +289,16 @@ void lease_mac_for(const struct lease *leases, size_t n, const struct lease_requ
 		if (owned_by(l, r) && (!memcmp(l->mac, r->mac, 6) || !memcmp(l->mac, r->user_mac, 6)) &&
 		    !mac_kept_by_other(leases, n, l->mac, r)) {
 			memcpy(mac, l->mac, 6);
-			return;
+			return 0;
 		}
 	}
-	memcpy(mac, mac_kept_by_other(leases, n, r->mac, r) ? r->user_mac : r->mac, 6);
+	if (!mac_kept_by_other(leases, n, r->mac, r))
+		memcpy(mac, r->mac, 6);
+	else if (!mac_kept_by_other(leases, n, r->user_mac, r))
+		memcpy(mac, r->user_mac, 6);
+	else
+		return -EADDRINUSE;   /* both others': ids made to collide */
+	return 0;
 }
 
 unsigned lease_held(const struct lease *leases, size_t n, const struct lease_request *r)
@@ -538,8 +544,10 @@ static int take_back(struct lease *leases, size_t *n, const struct lease_request
 
 	for (size_t i = 0; i < *n; i++) {
 		const struct lease *l = &leases[i];
+		/* One of those it holds (an expired one is not counted: taking it
+		 * would hold one more). */
 		bool ok = l->uid == r->uid && in_pool(l->addr, r->start, r->end) &&
-			  !holder_alive(l, r->alive);
+			  !holder_alive(l, r->alive) && held(l, r);
 
 		for (size_t j = 0; ok && j < *n; j++)
 			ok = j == i || leases[j].addr != l->addr || reclaimable(&leases[j], r);
@@ -572,7 +580,8 @@ int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_r
 	if (r->end <= r->start || !r->id || !parse_interface_id(r->id, strlen(r->id), canon) ||
 	    r->uid < 0 || *n > cap || cap > 0x7fffffff)
 		return -EINVAL;
-	lease_mac_for(leases, *n, r, mac);
+	if (lease_mac_for(leases, *n, r, mac) < 0)
+		return -EADDRINUSE;
 	idx = live_conflict(leases, *n, r, mac);
 	if (idx >= 0) {
 		*busy = idx;

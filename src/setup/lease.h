@@ -78,16 +78,19 @@ bool lease_holder_uid(long long lease_uid, uid_t proc_uid, uid_t nobody_uid);
  * another user's lease keeps it (running, or stopped within the lease
  * time): then r->user_mac (lease_mac_for). Returns the index into leases
  * after updating/inserting (*n updated); -ENOSPC; -EINVAL; -EDQUOT when
- * every one of uid's max_held leases is running; or -EBUSY, with *busy the
+ * every one of uid's max_held leases is running; -EADDRINUSE when other
+ * users' leases keep both MACs; or -EBUSY, with *busy the
  * index of the live lease that holds r's id (for r's uid) or its MAC
  * (nothing changed).
  */
 int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
 	       int *busy);
 /* The MAC lease_pick gives r: r->mac, or r->user_mac while another user's
- * lease keeps r->mac (their own lease's MAC stays theirs too). Pure. */
-void lease_mac_for(const struct lease *leases, size_t n, const struct lease_request *r,
-		   uint8_t mac[6]);
+ * lease keeps r->mac (their own lease's MAC stays theirs too). 0, or
+ * -EADDRINUSE when other users' leases keep both (ids chosen to collide).
+ * Pure. */
+int lease_mac_for(const struct lease *leases, size_t n, const struct lease_request *r,
+		  uint8_t mac[6]);
 /* The leases uid holds in r's pool: running, or stopped within the lease
  * time. Pure. */
 unsigned lease_held(const struct lease *leases, size_t n, const struct lease_request *r);

@@ -247,7 +247,7 @@ static unsigned max_leases(const struct helper *h)
 
 static void acquire_lease(struct helper *h)
 {
-	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8], ip[16], mac[18];
+	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8], ip[16], mac[18], mac2[18];
 	struct lease_request r = {
 		.start = h->net.gateway, .end = h->net.end, .id = h->id,
 		.uid = invoking_uid(h), .lease_time = HELPER_LEASE_TIME, .max_held = max_leases(h),
@@ -262,6 +262,12 @@ static void acquire_lease(struct helper *h)
 	rc = lease_acquire(path, &r, &got, &busy, &held);
 	if (rc == -EBUSY) {
 		lease_busy(h, &busy);
+		return;
+	}
+	if (rc == -EADDRINUSE) {
+		ERROR("main", "interface id %s: both its MACs on %s belong to other users' leases "
+		      "(%s and %s)", h->id, h->net.bridge, ident_mac_format(r.mac, mac),
+		      ident_mac_format(r.user_mac, mac2));
 		return;
 	}
 	if (rc == -EDQUOT) {

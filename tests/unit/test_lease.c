@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ip4.h"
@@ -415,6 +416,33 @@ static void test_acquire(void)
 	CHECK(a1 == 0xc0a869feu);
 	CHECK(acquire(path, 0xc0a869fdu, 0xc0a869feu, "B", mac1, &a2) == -ENOSPC);
 
+	/* A second MAC's claim (the reaper): refused while a lease other than
+	 * the claimant's own has it, running or stopped within the lease time. */
+	{
+		struct lease holder;
+
+		snprintf(path, sizeof(path), "%s/claims", dir);
+		f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f) {
+			fprintf(f, "ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 interface_id=OWN "
+				"pid=%d time=%lld uid=1000\n", (int)getpid(), (long long)time(NULL));
+			fprintf(f, "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 interface_id=STOP "
+				"pid=0 time=%lld uid=1001\n", (long long)time(NULL) - 60);
+			fprintf(f, "ip_address=192.168.105.4 hw_address=02:11:22:33:44:66 interface_id=OLD "
+				"pid=0 time=%lld uid=1001\n", (long long)time(NULL) - LEASE_TIME - 1);
+			fclose(f);
+		}
+		CHECK(lease_mac_holder(path, mac1, "OWN", getpid(), LEASE_TIME, &holder) == 0);
+		CHECK(lease_mac_holder(path, mac1, "OTHER", getpid(), LEASE_TIME, &holder) == 1);
+		CHECK(lease_mac_holder(path, mac2, "OWN", getpid(), LEASE_TIME, &holder) == 1);
+		CHECK_STR(holder.id, "STOP");
+		holder.id[0] = '\0';
+		CHECK(lease_mac_holder(path, (const uint8_t[6]){ 2, 0x11, 0x22, 0x33, 0x44, 0x66 },
+				       "OWN", getpid(), LEASE_TIME, &holder) == 0);
+		unlink(path);
+	}
+
 	/* A missing directory is an error, not a crash. */
 	snprintf(path, sizeof(path), "%s/nope/leases", dir);
 	CHECK(acquire(path, START, END, "A", mac1, &a1) < 0);
@@ -524,6 +552,17 @@ static void test_users(void)
 	CHECK(n == 1 && l[0].uid == LEASE_UID_UNKNOWN);
 	CHECK(pick_as(l, &n, 8, START, END, "old", mac1, 1001, 107, 200, hundreds_alive, NULL) == 0);
 	CHECK(n == 1 && l[0].uid == 1001 && l[0].addr == 0xc0a86909u);
+
+	/* Both of a user's MACs for an id kept by other users' leases (ids
+	 * chosen to collide): refused, nothing changed. */
+	n = lease_parse("ip_address=192.168.105.9 hw_address=0a:d6:36:c1:ea:f3 interface_id=X "
+			"pid=0 time=100 uid=1000\n"
+			"ip_address=192.168.105.10 hw_address=06:aa:bb:cc:dd:e9 interface_id=Y "
+			"pid=0 time=100 uid=1002\n", l, 8);
+	CHECK(n == 2);
+	CHECK(pick_user(l, &n, 8, START, END, id, 1001, 108, 200, 0, hundreds_alive, NULL) ==
+	      -EADDRINUSE);
+	CHECK(n == 2);
 
 	/* Bad uid. */
 	CHECK(pick_as(l, &n, 8, START, END, id, mac1, -1, 1, 1, hundreds_alive, NULL) == -EINVAL);
