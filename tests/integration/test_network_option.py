@@ -12,6 +12,7 @@ import pytest
 
 from conftest import Policy, assert_clean, bridge_name, sudo_env, wait_until
 from test_client import BOTH, run_client
+from test_policy import refused
 
 USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
 
@@ -201,8 +202,9 @@ def test_named_network_cannot_be_squatted(lab, order):
     if order == "network-first":
         first, _ = lab.helper(["--network", "lab"], env=sudo_env(USER_A), policy=pol)
     for args in SQUATS:
-        one_line_refusal(lab, args, 'the administrator\'s network "lab": join it with '
-                         '--network lab', policy=pol, env=sudo_env(USER_B))
+        refused(lab, args, env=sudo_env(USER_B), policy=pol,
+                needle='overlaps 10.20.0.0/24, the administrator\'s network "lab": join it with '
+                       '--network lab')
     for user in (USER_A, USER_B):
         h, _ = lab.helper(["--network", "lab"], env=sudo_env(user), policy=pol)
         assert h.info["vmnet_start_address"] == "10.20.0.1" and h.info["tap"].startswith("vmtapi")
