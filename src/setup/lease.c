@@ -301,13 +301,18 @@ int lease_mac_for(const struct lease *leases, size_t n, const struct lease_reque
 	return 0;
 }
 
+/* One of the leases r's user holds in r's pool (lease_held counts them). */
+static bool counted(const struct lease *l, const struct lease_request *r)
+{
+	return l->uid == r->uid && in_pool(l->addr, r->start, r->end) && held(l, r);
+}
+
 unsigned lease_held(const struct lease *leases, size_t n, const struct lease_request *r)
 {
 	unsigned count = 0;
 
 	for (size_t i = 0; i < n; i++)
-		count += leases[i].uid == r->uid && in_pool(leases[i].addr, r->start, r->end) &&
-			 held(&leases[i], r);
+		count += counted(&leases[i], r);
 	return count;
 }
 
@@ -546,8 +551,7 @@ static int take_back(struct lease *leases, size_t *n, const struct lease_request
 		const struct lease *l = &leases[i];
 		/* One of those it holds (an expired one is not counted: taking it
 		 * would hold one more). */
-		bool ok = l->uid == r->uid && in_pool(l->addr, r->start, r->end) &&
-			  !holder_alive(l, r->alive) && held(l, r);
+		bool ok = counted(l, r) && !holder_alive(l, r->alive);
 
 		for (size_t j = 0; ok && j < *n; j++)
 			ok = j == i || leases[j].addr != l->addr || reclaimable(&leases[j], r);
@@ -588,7 +592,13 @@ int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_r
 		return -EBUSY;
 	}
 	idx = find_own(leases, n, r);
-	if (idx < 0 && r->max_held && lease_held(leases, *n, r) >= r->max_held) {
+	/* At the bound, a lease of r's not counted yet (its lease time is over,
+	 * or a line from before uids) would be one more: it goes, and a
+	 * counted one is taken back. */
+	if (r->max_held && (idx < 0 || !counted(&leases[idx], r)) &&
+	    lease_held(leases, *n, r) >= r->max_held) {
+		if (idx >= 0)
+			memmove(&leases[idx], &leases[idx + 1], (--*n - (size_t)idx) * sizeof(*leases));
 		idx = take_back(leases, n, r);
 		if (idx < 0)
 			return -EDQUOT;
