@@ -1046,8 +1046,13 @@ int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool 
 	return 0;
 }
 
+/* The host's sockets to the VMs of a network about to go: a peer inside
+ * it, reached through its bridge, and an end of the host's outside it (a
+ * socket through the gateway has both ends inside: peers_find passes over
+ * it, and it stays). */
 struct doomed_sockets {
 	uint32_t net, mask;
+	int bridge;
 	struct vec v;
 };
 
@@ -1060,29 +1065,45 @@ static int doom_socket(const struct sd_socket *s, void *arg)
 	return vec_push(&d->v, s);
 }
 
+/* Under the lock, before the bridge goes: only those its route takes
+ * through the bridge (not an address of the subnet the host reaches
+ * elsewhere through a route of its own). */
+static void doomed_collect(const struct network *n, int bridge, struct doomed_sockets *d)
+{
+	struct sd_socket *s;
+	size_t w = 0;
+	int oif;
+
+	*d = (struct doomed_sockets){ n->gateway & n->mask, n->mask, bridge,
+				      { .size = sizeof(struct sd_socket) } };
+	if (sd_list4(doom_socket, d) < 0)
+		DEBUG("network", "cannot list the host's sockets");
+	s = d->v.v;
+	for (size_t i = 0; i < d->v.n; i++)
+		if (nl_route4_lookup(s[i].remote, &oif) == 0 && oif == bridge)
+			s[w++] = s[i];
+	d->v.n = w;
+}
+
 /*
  * The network is gone, and with it every VM it had: the connections the
  * kernel tracks to and from its addresses, and the host's sockets talking
- * to them through another address of the host (those through the gateway
- * stay the gateway's: host_talks_into passes over them), would otherwise
- * make the next start over the same subnet look like the host talking to
- * someone there through another interface (peers.h), and keep NAT state
- * for a VM that is not there. Best effort: logged.
+ * to them through another address of the host, would otherwise make the
+ * next start over the same subnet look like the host talking to someone
+ * there through another interface (peers.h), and keep NAT state for a VM
+ * that is not there. Best effort: logged.
  */
-static void forget_connections(const struct network *n)
+static void forget_connections(const struct network *n, struct doomed_sockets *d)
 {
-	struct doomed_sockets d = { n->gateway & n->mask, n->mask, { .size = sizeof(struct sd_socket) } };
-	const struct sd_socket *s;
+	const struct sd_socket *s = d->v.v;
 	int ct = 0, closed = 0;
 
 	if (ct_available() && (ct = ct_forget4(n->gateway, n->mask)) < 0)
 		DEBUG("network", "cannot forget the connections of %s: %s", n->bridge, strerror(-ct));
-	if (sd_list4(doom_socket, &d) < 0)
-		DEBUG("network", "cannot list the host's sockets");
-	s = d.v.v;
-	for (size_t i = 0; i < d.v.n; i++)
+	for (size_t i = 0; i < d->v.n; i++)
 		closed += sd_destroy(&s[i]) == 0;
-	free(d.v.v);
+	free(d->v.v);
+	d->v = (struct vec){ 0 };
 	if (ct > 0 || closed > 0)
 		DEBUG("network", "forgot %d tracked connections of %s, closed %d sockets of the host "
 		      "to its VMs", ct > 0 ? ct : 0, n->bridge, closed);
@@ -1091,6 +1112,7 @@ static void forget_connections(const struct network *n)
 int network_leave(struct network *n)
 {
 	const struct nl_link *all;
+	struct doomed_sockets doomed = { 0 };
 	struct vec links;
 	int br = 0, ports = 0, ret;
 
@@ -1110,11 +1132,14 @@ int network_leave(struct network *n)
 		DEBUG("network", "bridge %s still has %d ports", n->bridge, ports);
 		return 0;
 	}
+	if (br > 0)
+		doomed_collect(n, br, &doomed);
 	/* Without a bridge, still drop rules a killed helper may have left. */
 	ret = remove_network(n, n->bridge);
 	if (ret == 0 && br > 0) {
 		INFO("network", "removed bridge %s", n->bridge);
-		forget_connections(n);
+		forget_connections(n, &doomed);
 	}
+	free(doomed.v.v);
 	return ret;
 }
