@@ -67,6 +67,25 @@ def main():
                 "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 uid=1000 pid=1235 time=99000\n"
                 "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
                 "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 uid=0 pid=3 time=1\n")
+    # One user's leases filling a small pool, and another user's lease of
+    # the same interface id with that user's own MAC (max_held, user_mac).
+    with open(os.path.join(out, "leases-held"), "w") as f:
+        for i in range(2, 16):
+            f.write("ip_address=192.168.105.%d hw_address=0a:00:00:00:00:%02x "
+                    "interface_id=00000000-0000-4000-8000-0000000000%02X pid=%d time=%d uid=105\n"
+                    % (i, i, i, i, 99000 + i))
+        f.write("ip_address=192.168.105.16 hw_address=0a:00:00:00:00:01 "
+                "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 pid=7 time=99999 uid=1000\n")
+
+    out = os.path.join(HERE, "corpus", "fuzz_policy")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "vm-range-leases-reserved"), "w") as f:
+        f.write("subnets = default, 10.0.0.0/8\nmax-leases-per-user = 25%\n"
+                "[network lab]\nmode = host\nstart-address = 10.20.0.1\n"
+                "end-address = 10.20.0.254\nsubnet-mask = 255.255.255.0\n"
+                "[network lab2]\nmode = shared\nstart-address = 192.168.106.1\n"
+                "end-address = 192.168.106.254\nsubnet-mask = 255.255.254.0\n"
+                "# zzzzzzzz")
 
     out = os.path.join(HERE, "corpus", "fuzz_ndp")
     os.makedirs(out, exist_ok=True)

@@ -31,6 +31,9 @@ struct helper {
 	struct options opt;
 	struct priv_user user;
 	struct policy policy;      /* the administrator's (policy.h) */
+	int user_lock_fd;          /* a user's place among their helpers, reserved
+				      (policy_reserve_helper) until the datapath
+				      runs as the user; -1 if none */
 	char id[37];
 	uint8_t mac[6];
 	uint32_t lease;
@@ -52,7 +55,7 @@ struct helper {
 	size_t first_len;
 };
 
-#define HELPER_INIT { .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
+#define HELPER_INIT { .user_lock_fd = -1, .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
 		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1 }
 
 /* The lease file of the helper's network. */

@@ -114,6 +114,11 @@ void datapath_confine(struct helper *h)
 	sandbox_isolate_fs();
 	if (priv_drop(&h->user) < 0)
 		datapath_finish(h, EXIT_FAILURE);
+	/* Running as the user, this helper is counted among theirs now: the
+	 * place reserved for it at setup (policy_reserve_helper) is let go. */
+	if (h->user_lock_fd >= 0)
+		close(h->user_lock_fd);
+	h->user_lock_fd = -1;
 	unblock_signals();
 	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
 	enter_sandbox(h);

@@ -88,16 +88,18 @@ void teardown(void *arg)
 	}
 }
 
-/* Whether a MAC may become this VM's second one: not the lease's MAC of
- * another running helper (its VM may not be sending yet), and not pinned
- * to another port (network_pin_mac). Under the network lock. */
+/* Whether a MAC may become this VM's second one: not the MAC of another
+ * lease still its user's (a running helper's, whose VM may not be sending
+ * yet, or a stopped one's within its lease time, whose VM's next start
+ * needs it), and not pinned to another port (network_pin_mac). Under the
+ * network lock. */
 static bool claim_allowed(struct helper *h, const uint8_t mac[6])
 {
 	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8];
 	struct lease other;
 
 	helper_lease_path(h, path, sizeof(path));
-	if (lease_mac_holder(path, mac, h->id, h->lease_pid, &other) != 0)
+	if (lease_mac_holder(path, mac, h->id, h->lease_pid, HELPER_LEASE_TIME, &other) != 0)
 		return false;   /* another VM's, or unknown: refused */
 	return network_pin_mac(&h->net, h->tap.ifindex, mac, NULL) == 0;
 }

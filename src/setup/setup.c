@@ -145,17 +145,25 @@ static void check_policy(struct helper *h)
 		.physical = h->physical,
 	};
 	char err[512];
-	int running;
+	int running = 0;
 
 	if (!h->user.from_sudo)
 		return;
 	if (policy_allows(&h->policy, &r, err, sizeof(err)) < 0)
 		die(err);
-	running = policy_count_helpers(h->user.uid);
-	if (running >= (int)h->policy.max_helpers) {
+	/* Counted and reserved under the user's lock, held until the datapath
+	 * runs as the user (datapath_confine): starts at the same moment count
+	 * each other. */
+	h->user_lock_fd = policy_reserve_helper(h->user.uid, h->policy.max_helpers, &running);
+	if (h->user_lock_fd == -EUSERS) {
 		snprintf(err, sizeof(err), "uid %u already runs %d helpers, the most the administrator "
 			 "allows (max-helpers-per-user in %s)", (unsigned)h->user.uid, running,
 			 VMNET_CONF);
+		die(err);
+	}
+	if (h->user_lock_fd < 0) {
+		snprintf(err, sizeof(err), "cannot count the helpers of uid %u (%s): %s",
+			 (unsigned)h->user.uid, POLICY_USERS_DIR, strerror(-h->user_lock_fd));
 		die(err);
 	}
 }
@@ -220,39 +228,65 @@ static long long invoking_uid(const struct helper *h)
 /* A running helper holds our interface id or our MAC (lease.h): refused. */
 static void lease_busy(const struct helper *h, const struct lease *l)
 {
-	char mac[18];
+	char text[18];
 
 	if (strcasecmp(l->id, h->id) == 0)
 		ERROR("main", "interface id %s is in use on %s by the running vmnet-helper pid %d "
 		      "(interface id %s)", h->id, h->net.bridge, (int)l->pid, l->id);
 	else
 		ERROR("main", "MAC %s of interface id %s is in use on %s by the running "
-		      "vmnet-helper pid %d (interface id %s)", ident_mac_format(h->mac, mac), h->id,
+		      "vmnet-helper pid %d (interface id %s)", ident_mac_format(l->mac, text), h->id,
 		      h->net.bridge, (int)l->pid, l->id);
+}
+
+/* The leases one user may hold here (policy.h); root is not limited. */
+static unsigned max_leases(const struct helper *h)
+{
+	return h->user.from_sudo ? policy_max_leases(&h->policy, (uint64_t)h->net.end -
+						     h->net.gateway) : 0;
 }
 
 static void acquire_lease(struct helper *h)
 {
-	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8], ip[16];
+	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8], ip[16], mac[18], mac2[18];
 	struct lease_request r = {
 		.start = h->net.gateway, .end = h->net.end, .id = h->id,
-		.uid = invoking_uid(h), .lease_time = HELPER_LEASE_TIME,
+		.uid = invoking_uid(h), .lease_time = HELPER_LEASE_TIME, .max_held = max_leases(h),
 	};
-	struct lease busy;
+	struct lease got, busy;
+	unsigned held = 0;
 	int rc;
 
 	memcpy(r.mac, h->mac, 6);
+	ident_mac_for_user(h->opt.interface_id, (uint32_t)r.uid, r.user_mac);
 	helper_lease_path(h, path, sizeof(path));
-	rc = lease_acquire(path, &r, &h->lease, &busy);
+	rc = lease_acquire(path, &r, &got, &busy, &held);
 	if (rc == -EBUSY) {
 		lease_busy(h, &busy);
+		return;
+	}
+	if (rc == -EADDRINUSE) {
+		ERROR("main", "interface id %s: both its MACs on %s belong to other users' leases "
+		      "(%s and %s)", h->id, h->net.bridge, ident_mac_format(r.mac, mac),
+		      ident_mac_format(r.user_mac, mac2));
+		return;
+	}
+	if (rc == -EDQUOT) {
+		ERROR("main", "uid %lld holds %u leases on %s, every one of a running helper: the "
+		      "most the administrator allows (max-leases-per-user in %s)", r.uid, held,
+		      h->net.bridge, VMNET_CONF);
 		return;
 	}
 	if (rc < 0) {
 		ERROR("main", "no free address in %s (%s)", h->net.bridge, strerror(-rc));
 		return;
 	}
+	h->lease = got.addr;
 	h->lease_pid = r.pid;
+	if (memcmp(got.mac, h->mac, 6) != 0)
+		INFO("main", "interface id %s is another user's on %s: this VM's MAC is %s", h->id,
+		     h->net.bridge, ident_mac_format(got.mac, mac));
+	memcpy(h->mac, got.mac, 6);
 	DEBUG("main", "leasing %s to %s", ip4_format(h->lease, ip), h->id);
 }
 
@@ -320,16 +354,22 @@ static int policy_subnet(const void *policy, uint32_t gateway, uint32_t mask, ch
 	return policy_allows_subnet(policy, gateway, mask, why, len);
 }
 
+/* For root: any subnet but a named network's (policy_reserved), which an
+ * automatic choice would squat. */
+static int unreserved_subnet(const void *policy, uint32_t gateway, uint32_t mask, char *why,
+			     size_t len)
+{
+	return policy_reserved(policy, gateway, mask, why, len);
+}
+
 /* Under the lock: the network to join, chosen or given, and its IPv6. */
 static void choose_network(struct helper *h)
 {
 	char secret[128];
 
 	host_nameservers(&h->net);
-	if (h->user.from_sudo) {
-		h->net.allow = policy_subnet;
-		h->net.allow_arg = &h->policy;
-	}
+	h->net.allow = h->user.from_sudo ? policy_subnet : unreserved_subnet;
+	h->net.allow_arg = &h->policy;
 	/* Without address options: the default, or the next free network. */
 	if (h->opt.auto_network && network_choose(&h->net) < 0) {
 		network_unlock(&h->net);

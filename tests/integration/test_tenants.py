@@ -389,17 +389,17 @@ def fdb_entry(lab, bridge, mac):
 
 @pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
 def test_refused_start_leaves_the_running_vms_mac_pinned(lab, isolated):
-    """User B starts a helper with the interface id of A's running VM (read
-    from the world-readable lease file): refused before it touches the
-    bridge, so A's MAC stays pinned to A's port and the host's traffic for A
-    reaches A. B's running VM then sends from A's MAC: it cannot make it its
-    second MAC (refused, dropped, counted), A keeps its entry."""
+    """User A starts a second helper with the interface id of A's running VM
+    (its MAC): refused before it touches the bridge, so A's MAC stays pinned
+    to A's port and the host's traffic for A reaches A. B's running VM then
+    sends from A's MAC (read from the world-readable lease file): it cannot
+    make it its second MAC (refused, dropped, counted), A keeps its entry."""
     t = Tenants(lab, "shared", isolated)
     tap_a, tap_b = t.ha.info["tap"], t.hb.info["tap"]
     id_a = t.ha.info["vmnet_interface_id"]
     assert fdb_entry(lab, t.bridge, t.ma) == (tap_a, ["sticky"]), fdb_entry(lab, t.bridge, t.ma)
     errors = refused(lab, mode_args("shared", isolated) + ["--interface-id", id_a],
-                     sudo_env(USER_B))
+                     sudo_env(USER_A))
     assert len(errors) == 1 and ("pid %d" % t.ha.pid) in errors[0], errors
     assert fdb_entry(lab, t.bridge, t.ma) == (tap_a, ["sticky"]), \
         "a refused start moved or removed A's pinned MAC: %s" % (fdb_entry(lab, t.bridge, t.ma),)
@@ -415,14 +415,26 @@ def test_refused_start_leaves_the_running_vms_mac_pinned(lab, isolated):
     assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
 
 
+def expire(lab, bridge, interface_id):
+    """Makes the lease of interface_id older than the lease time."""
+    path = lab.host.lib_dir / ("%s.leases" % bridge)
+    lines = []
+    for line in path.read_text().splitlines():
+        if "interface_id=%s " % interface_id in line:
+            line = re.sub(r"time=\d+", "time=1000", line)
+        lines.append(line + "\n")
+    path.write_text("".join(lines))
+
+
 def test_start_cannot_take_another_vms_second_mac(lab):
     """A's VM uses a second MAC that happens to be the vmnet_mac_address of
-    interface id X (its helper stopped, its lease is stale). A new helper
+    interface id X (its helper stopped, its lease expired). A new helper
     with X is refused with one line naming A's port: the bridge keeps that
     MAC on A's port and A's VM keeps its traffic."""
     hx, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID])
     second = hx.info["vmnet_mac_address"]
     assert hx.stop() == 0
+    expire(lab, hx.bridge, ID)
     t = Tenants(lab, "shared", False, mac_a=second)
     tap_a = t.ha.info["tap"]
     assert wait_until(lambda: t.fdb_port(second) == tap_a, 5), t.fdb_port(second)
@@ -433,6 +445,29 @@ def test_start_cannot_take_another_vms_second_mac(lab):
         fdb_entry(lab, t.bridge, second)
     assert lab.host.run(["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", t.ia],
                         check=False).returncode == 0, "the host's traffic for A is lost"
+
+
+def test_vm_cannot_pin_a_stopped_vms_mac(lab):
+    """X's helper (user A) stopped: its lease, and its MAC, are A's for the
+    lease time. B's VM sends from X's MAC (read from the lease file): it may
+    not make it its second MAC (refused, dropped, counted), so X's next start
+    works and gets its MAC pinned to its own port."""
+    hx, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID],
+                       env=sudo_env(USER_A))
+    mx = hx.info["vmnet_mac_address"]
+    assert hx.stop() == 0
+    hb, vb = lab.helper(mode_args("shared", False), env=sudo_env(USER_B))
+    for _ in range(3):
+        vb.send(raw(Ether(src=mx, dst=BCAST) / ARP(op=1, hwsrc=mx, psrc="0.0.0.0",
+                                                   pdst=hb.gateway)))
+    assert hb.wait_stderr(r"WARN  \[main\] frames from %s are dropped: another VM" % mx), \
+        hb.stderr()
+    assert fdb_entry(lab, hb.bridge, mx) is None, fdb_entry(lab, hb.bridge, mx)
+    assert wait_until(lambda: vm_drops(hb) >= 3, 5), vm_drops(hb)
+    hx2, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID],
+                        env=sudo_env(USER_A))
+    assert hx2.info["vmnet_mac_address"] == mx
+    assert fdb_entry(lab, hb.bridge, mx) == (hx2.info["tap"], ["sticky"])
 
 
 def test_vm_cannot_claim_the_mac_of_a_running_helpers_lease(lab):
@@ -501,32 +536,31 @@ def refused(lab, args, env):
 
 def test_interface_id_theft_across_users(lab):
     """User B starts a helper with the interface id of user A's running VM
-    (the lease file is world-readable): refused, naming A's helper. Once A's
-    helper stopped, B gets an address of its own, not A's; A, back while B
-    runs, is refused (one MAC per network); after B, A has its address back."""
+    (the lease file is world-readable): B gets a MAC and an address of its
+    own, never A's, and A's VM keeps both. A's restart while B runs gets A's
+    MAC and address back (B's helper is not in the way); a second helper of
+    A's own with the id is refused (one MAC, one VM). B's MAC for the id is
+    B's on every start."""
     ha, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
-    ia = ha.info["lease_address"]
-    leases = lease_lines(lab, ha.bridge)
-    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_B))
-    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0] and ID in errors[0], errors
-    assert lease_lines(lab, ha.bridge) == leases, "a refused helper changed the leases"
-    assert [l.get("uid") for l in leases] == [sudo_env(USER_A)["SUDO_UID"]], leases
-    assert leases[0]["pid"] == str(ha.pid) and leases[0]["interface_id"] == ID
-    # The same user twice: no shared lease either.
-    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_A))
-    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0], errors
-    assert ha.stop() == 0
-    # Within the lease time B gets another address.
+    ia, ma = ha.info["lease_address"], ha.info["vmnet_mac_address"]
     hb, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_B))
-    assert hb.info["lease_address"] != ia, "B got A's address"
+    ib, mb = hb.info["lease_address"], hb.info["vmnet_mac_address"]
+    assert ib != ia and mb != ma, (hb.info, ha.info)
+    assert hb.wait_stderr(r"INFO  \[main\] interface id %s is another user's on %s: this VM's "
+                          r"MAC is %s" % (ID, ha.bridge, mb)), hb.stderr()
+    assert fdb_entry(lab, ha.bridge, ma) == (ha.info["tap"], ["sticky"])
+    # The same user twice: no shared lease.
     errors = refused(lab, ["--interface-id", ID], sudo_env(USER_A))
-    assert len(errors) == 1 and ("pid %d" % hb.pid) in errors[0], errors
-    assert hb.stop() == 0
+    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0] and ID in errors[0], errors
+    assert ha.stop() == 0
     ha2, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
-    assert ha2.info["lease_address"] == ia
-    uids = {l["uid"]: l["ip_address"] for l in lease_lines(lab, ha2.bridge)}
-    assert uids == {sudo_env(USER_A)["SUDO_UID"]: ia,
-                    sudo_env(USER_B)["SUDO_UID"]: hb.info["lease_address"]}, uids
+    assert (ha2.info["lease_address"], ha2.info["vmnet_mac_address"]) == (ia, ma)
+    assert hb.stop() == 0
+    hb2, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_B))
+    assert (hb2.info["lease_address"], hb2.info["vmnet_mac_address"]) == (ib, mb)
+    got = {l["uid"]: (l["ip_address"], l["hw_address"]) for l in lease_lines(lab, ha2.bridge)}
+    assert got == {sudo_env(USER_A)["SUDO_UID"]: (ia, ma),
+                   sudo_env(USER_B)["SUDO_UID"]: (ib, mb)}, got
 
 
 def test_one_mac_per_network(lab):

@@ -21,8 +21,26 @@ static void test_defaults(void)
 	char err[256];
 
 	CHECK(parse("", &p, err) == 0);
-	CHECK(p.nsubnets == 3 && p.bridged && p.bridged_physical && p.ninterfaces == 0);
+	CHECK(p.nsubnets == 5 && p.bridged && p.bridged_physical && p.ninterfaces == 0);
 	CHECK(p.max_helpers == POLICY_DEFAULT_MAX_HELPERS && !p.named_only && p.nnetworks == 0);
+	/* Users: the range kept for VMs, 192.168.105.0-192.168.255.255, and
+	 * nothing else of RFC 1918. */
+	CHECK(policy_allows_subnet(&p, 0xc0a86901u, 0xffffff00u, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0xc0a86a01u, 0xffffff00u, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0xc0a8ff01u, 0xffffff00u, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0xc0a86901u, 0xfffffff0u, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0xc0a86801u, 0xffffff00u, err, sizeof(err)) == -1);
+	CHECK_STR(err, "subnet 192.168.104.0/24 is not allowed: users may create networks in "
+		  "192.168.105.0-192.168.255.255 (" VMNET_CONF ")");
+	CHECK(policy_allows_subnet(&p, 0x0a370001u, 0xffffff00u, err, sizeof(err)) == -1);
+	CHECK(policy_allows_subnet(&p, 0xc0a86901u, 0xfffffe00u, err, sizeof(err)) == -1);
+	CHECK(policy_allows_subnet(&p, 0xc0a88001u, 0xffff8000u, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0xc0a80001u, 0xffff0000u, err, sizeof(err)) == -1);
+	/* A quarter of the pool, at least one. */
+	CHECK(p.max_leases_percent && p.max_leases == 25);
+	CHECK(policy_max_leases(&p, 253) == 63 && policy_max_leases(&p, 13) == 3);
+	CHECK(policy_max_leases(&p, 1) == 1 && policy_max_leases(&p, 0) == 1);
+	CHECK(policy_max_leases(&p, 16777213) == 4194303);
 	CHECK(parse("# only a comment\n\n   \t\n", &p, err) == 0);
 	/* The built-in networks. */
 	CHECK(policy_network(&p, "shared") && policy_network(&p, "shared")->mode == MODE_SHARED);
@@ -202,6 +220,70 @@ static void test_allows(void)
 	CHECK(strstr(err, "bridged mode is not allowed") != NULL);
 }
 
+static void test_subnets_and_leases(void)
+{
+	struct policy p;
+	char err[256];
+
+	/* "default" widened with a site range. */
+	CHECK(parse("subnets = default, 10.20.0.0/16", &p, err) == 0);
+	CHECK(p.nsubnets == 6);
+	CHECK(policy_allows_subnet(&p, 0x0a140101u, 0xffffff00u, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0xc0a86901u, 0xffffff00u, err, sizeof(err)) == 0);
+	CHECK(policy_allows_subnet(&p, 0x0a150101u, 0xffffff00u, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "users may create networks in 192.168.105.0-192.168.255.255, "
+		     "10.20.0.0/16 (") != NULL);
+	CHECK(parse("subnets = 10.0.0.0/8, default, 172.16.0.0/12", &p, err) == 0 && p.nsubnets == 7);
+	/* Six "default"s do not fit. */
+	CHECK(parse("subnets = default default default default default default default", &p, err)
+	      == -1);
+	CHECK(strstr(err, "more than 32") != NULL);
+	/* max-leases-per-user: a count or a percentage. */
+	CHECK(parse("max-leases-per-user = 4", &p, err) == 0);
+	CHECK(!p.max_leases_percent && policy_max_leases(&p, 253) == 4 &&
+	      policy_max_leases(&p, 2) == 4);
+	CHECK(parse("max-leases-per-user = 100%", &p, err) == 0);
+	CHECK(p.max_leases_percent && policy_max_leases(&p, 253) == 253);
+	CHECK(parse("max-leases-per-user = 10%", &p, err) == 0 && policy_max_leases(&p, 13) == 1);
+	CHECK(parse("max-leases-per-user = 0", &p, err) == -1);
+	CHECK(parse("max-leases-per-user = 0%", &p, err) == -1);
+	CHECK(strstr(err, "line 1: max-leases-per-user: \"0%\" is not a number of leases or a "
+		     "percentage") != NULL);
+	CHECK(parse("max-leases-per-user = 101%", &p, err) == -1);
+	CHECK(parse("max-leases-per-user = %", &p, err) == -1);
+	CHECK(parse("max-leases-per-user = 5%%", &p, err) == -1);
+	CHECK(parse("max-leases-per-user = 16777217", &p, err) == -1);
+}
+
+/* A named network's subnet is its own: no user makes another network over
+ * it, nor lands on it automatically. */
+static void test_reserved(void)
+{
+	struct policy p;
+	char err[256];
+
+	CHECK(parse("subnets = 10.0.0.0/8\n[network lab]\nmode = host\nstart-address = 10.20.0.1\n"
+		    "end-address = 10.20.0.254\nsubnet-mask = 255.255.255.0\n"
+		    "[network auto]\nmode = shared\n"
+		    "[network lan]\nmode = bridged\nshared-interface = eth0\n", &p, err) == 0);
+	/* The same subnet, a wider one, a narrower one. */
+	CHECK(policy_allows_subnet(&p, 0x0a140001u, 0xffffff00u, err, sizeof(err)) == -1);
+	CHECK_STR(err, "subnet 10.20.0.0/24 overlaps 10.20.0.0/24, the administrator's network "
+		  "\"lab\": join it with --network lab (" VMNET_CONF ")");
+	CHECK(policy_allows_subnet(&p, 0x0a140001u, 0xffff0000u, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "subnet 10.20.0.0/16 overlaps 10.20.0.0/24") != NULL);
+	CHECK(policy_allows_subnet(&p, 0x0a140081u, 0xffffff80u, err, sizeof(err)) == -1);
+	CHECK(policy_reserved(&p, 0x0a140001u, 0xfffffff0u, err, sizeof(err)) == -1);
+	/* Beside it: fine. */
+	CHECK(policy_allows_subnet(&p, 0x0a140101u, 0xffffff00u, err, sizeof(err)) == 0);
+	CHECK(policy_reserved(&p, 0xc0a86901u, 0xffffff00u, err, sizeof(err)) == 0);
+	/* The explicit addresses of a user: refused through policy_allows too. */
+	struct policy_request r = { .mode = MODE_SHARED, .start = 0x0a140001u, .mask = 0xffffff00u };
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == -1 && strstr(err, "--network lab"));
+	r.named = true;   /* --network lab itself */
+	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
+}
+
 static void test_load(void)
 {
 	char dir[] = "/tmp/vmnet-policy-test.XXXXXX", path[256], err[256];
@@ -312,6 +394,8 @@ static void tests(void)
 	test_full();
 	test_malformed();
 	test_allows();
+	test_subnets_and_leases();
+	test_reserved();
 	test_load();
 	test_example_file();
 }
