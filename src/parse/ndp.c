@@ -13,6 +13,7 @@
 #define RA_HLEN 16                /* ICMPv6 header + hop limit, flags, lifetimes */
 
 #define NH_HOPOPTS 0
+#define NH_TCP 6
 #define NH_UDP 17
 #define NH_ROUTING 43
 #define NH_FRAGMENT 44
@@ -43,18 +44,27 @@
  * serves to hide the upper-layer header, so it is refused. */
 #define MAX_EXT_HEADERS 8
 
+/* The upper-layer headers a first fragment must hold whole (RFC 7112): the
+ * ones the guards read (ICMPv6 with its first 4 bytes of message, UDP), and
+ * TCP's. 0: not looked into. */
+#define UL_MIN_ICMPV6 8
+#define UL_MIN_UDP 8
+#define UL_MIN_TCP 20
+
 /* What we keep of an IPv6 packet from the VM. */
 struct ip6 {
 	uint8_t src[16], dst[16];
 	uint8_t hop_limit;
 	uint8_t proto;            /* upper-layer protocol after the extension headers */
 	bool later_fragment;      /* a fragment with a non-zero offset: no upper header */
+	bool fragment;            /* a first fragment (offset 0): the rest comes later */
 	struct cursor l4;         /* the upper-layer bytes, bounded by the payload length */
 	size_t l4_len;            /* as the pseudo header counts it */
 };
 
 /* Walks the extension headers. false: truncated, too long, or not IPv6. */
-static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment)
+static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment,
+			     bool *fragment)
 {
 	for (int i = 0; i < MAX_EXT_HEADERS; i++) {
 		uint8_t next, hlen;
@@ -79,6 +89,7 @@ static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment
 				*nh = next;
 				return true;
 			}
+			*fragment = true;
 			break;
 		default:
 			return true;
@@ -86,6 +97,21 @@ static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment
 		*nh = next;
 	}
 	return false;
+}
+
+/*
+ * RFC 7112: a first fragment holds the whole header chain, the upper-layer
+ * header included. One that ends before it (after an extension header, or
+ * inside the UDP header) would carry a router advertisement or a DHCPv6
+ * server message past the guards in its second fragment, which no one can
+ * classify; no sender needs it, so it is refused.
+ */
+static bool ul_header_whole(const struct ip6 *p)
+{
+	size_t need = p->proto == NH_ICMPV6 ? UL_MIN_ICMPV6 : p->proto == NH_UDP ? UL_MIN_UDP
+		    : p->proto == NH_TCP ? UL_MIN_TCP : 0;
+
+	return !p->fragment || p->l4.rem >= need;
 }
 
 /* Ethernet and IPv6 headers. 0: not IPv6; 1: parsed; -1: IPv6 we cannot see through. */
@@ -105,11 +131,11 @@ static int parse_ip6(const uint8_t *frame, size_t len, struct ip6 *p)
 	/* Ethernet may pad short frames: the payload length is the truth. */
 	if (!cur_sub(&c, plen, &payload))
 		return -1;
-	if (!skip_ext_headers(&payload, &p->proto, &p->later_fragment))
+	if (!skip_ext_headers(&payload, &p->proto, &p->later_fragment, &p->fragment))
 		return -1;
 	p->l4 = payload;
 	p->l4_len = payload.rem;
-	return 1;
+	return ul_header_whole(p) ? 1 : -1;
 }
 
 /* ICMPv6 checksum over the pseudo header and the message. */
@@ -172,7 +198,10 @@ static void inspect_icmp6(const struct ip6 *p, const uint8_t eth_src[6], struct 
 
 	if (!cur_u8(&l4, &type) || !cur_u8(&l4, &code))
 		return;
-	if (type == ICMP6_RA || type == ICMP6_REDIRECT) {
+	/* Neighbour discovery is never fragmented (RFC 6980): a fragment of
+	 * it only hides its options and target from the guards. */
+	if (type == ICMP6_RA || type == ICMP6_REDIRECT ||
+	    (p->fragment && type >= ICMP6_RS && type <= ICMP6_REDIRECT)) {
 		m->kind = NDP_ROGUE;
 		return;
 	}

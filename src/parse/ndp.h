@@ -30,8 +30,11 @@ enum ndp_kind {
 	NDP_NONE,     /* anything else: forwarded as usual */
 	NDP_RS,       /* a valid router solicitation: answer it */
 	NDP_ROGUE,    /* an RA, a DHCPv6 server message (UDP from port 547, or
-		       * to the client port 546 from any port), or a header
-		       * chain we cannot see through: dropped */
+		       * to the client port 546 from any port), a fragment of
+		       * neighbour discovery (RFC 6980), or a header chain we
+		       * cannot see through: one too long or cut short, or a
+		       * first fragment without its whole upper-layer header
+		       * (RFC 7112): dropped */
 };
 
 /* Classifies an Ethernet frame from the VM by its headers. */

@@ -140,6 +140,61 @@ static void test_rogue(void)
 		n = ip6_frame(f, vm_ll, all_nodes, 44, 255, frag, 24);
 		CHECK(ndp_classify(f, n) == NDP_NONE);
 	}
+	/* RFC 7112: a first fragment ends before its upper-layer header, which
+	 * its second fragment would carry past the guard (a DHCPv6 advertise
+	 * behind a destination options header): refused. */
+	{
+		uint8_t frag[64] = { 60, 0, 0, 1, 0, 0, 0, 1,      /* fragment: offset 0, M */
+				     17, 0, 1, 4, 0, 0, 0, 0,      /* dstopts, then UDP */
+				     0x15, 0x5e, 0x02, 0x22, 0, 16 };  /* 5470 -> 546 */
+		for (size_t plen = 16; plen < 24; plen++) {
+			n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, plen);
+			CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		}
+		/* With the UDP header whole, it is classified: a server message... */
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 24);
+		CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		/* ... or any other datagram, forwarded. */
+		put16(frag + 16, 1000);
+		put16(frag + 18, 2000);
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 24);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		/* An atomic fragment (offset 0, no M) is held to the same rule. */
+		frag[3] = 0;
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 20);
+		CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		/* Not a fragment: a truncated UDP header is the receiver's to drop. */
+		n = ip6_frame(f, vm_ll, all_nodes, 60, 64, frag + 8, 12);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		/* Its second fragment holds no header chain: nothing to see. */
+		put16(frag + 2, 0x0011);
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 24);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+	}
+	/* ICMPv6 and TCP too: their headers whole in the first fragment. */
+	{
+		uint8_t frag[64] = { 58, 0, 0, 1, 0, 0, 0, 2, 128 };   /* an echo request */
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 16);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 15);
+		CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		frag[0] = 6;
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 28);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 27);
+		CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		/* Other protocols are not looked into. */
+		frag[0] = 50;
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 8);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		/* Neighbour discovery is never fragmented (RFC 6980). */
+		frag[0] = 58;
+		for (uint8_t type = 133; type <= 137; type++) {
+			frag[8] = type;
+			n = ip6_frame(f, vm_ll, all_nodes, 44, 255, frag, 8 + 24);
+			CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		}
+	}
 	/* A chain of nine extension headers. */
 	{
 		uint8_t ext[9 * 8 + 8] = { 0 };
