@@ -281,6 +281,59 @@ void ndp_link_local(const uint8_t mac[6], uint8_t ll[16])
 	ll[15] = mac[5];
 }
 
+bool ndp_link_local_mac(const uint8_t ll[16], uint8_t mac[6])
+{
+	static const uint8_t prefix[8] = { 0xfe, 0x80 };
+
+	if (memcmp(ll, prefix, 8) != 0 || ll[11] != 0xff || ll[12] != 0xfe)
+		return false;
+	mac[0] = ll[8] ^ 0x02;
+	memcpy(mac + 1, ll + 9, 2);
+	memcpy(mac + 3, ll + 13, 3);
+	return true;
+}
+
+/* Ethernet and IPv6 headers from the router to all nodes, before an ICMPv6
+ * message of mlen bytes; its checksum goes in at out + hdrs + 2. */
+static size_t to_all_nodes(const struct ndp_config *c, uint8_t *out, size_t mlen)
+{
+	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	const size_t hdrs = PKT_ETH_HLEN + IP6_HLEN;
+	struct wbuf w;
+
+	put_be16(out + hdrs + 2, icmp6_csum(c->router_ll, all_nodes, out + hdrs, mlen));
+	wb_init(&w, out, hdrs);
+	wb_bytes(&w, all_nodes_mac, 6);
+	wb_bytes(&w, c->router_mac, 6);
+	wb_be16(&w, ETHERTYPE_IPV6);
+	wb_be32(&w, 6u << 28);
+	wb_be16(&w, (uint16_t)mlen);
+	wb_u8(&w, NH_ICMPV6);
+	wb_u8(&w, ND_HOP_LIMIT);
+	wb_bytes(&w, c->router_ll, 16);
+	wb_bytes(&w, all_nodes, 16);
+	return hdrs + mlen;
+}
+
+int ndp_build_na(const struct ndp_config *c, const uint8_t target[16], uint8_t *out, size_t cap)
+{
+	const size_t hdrs = PKT_ETH_HLEN + IP6_HLEN;
+	struct wbuf w;
+
+	if (cap < hdrs)
+		return -1;
+	wb_init(&w, out + hdrs, cap - hdrs);
+	wb_u8(&w, ICMP6_NA);
+	wb_u8(&w, 0);
+	wb_be16(&w, 0);                    /* checksum, filled in below */
+	wb_be32(&w, 0);                    /* R=0 S=0 (to a multicast group) O=0 */
+	wb_bytes(&w, target, 16);
+	if (w.overflow)
+		return -1;
+	return (int)to_all_nodes(c, out, w.len);
+}
+
 static void ra_options(const struct ndp_config *c, struct wbuf *w)
 {
 	wb_u8(w, OPT_SLLA);
@@ -312,12 +365,8 @@ static void ra_options(const struct ndp_config *c, struct wbuf *w)
 
 int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap)
 {
-	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
-	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
 	const size_t hdrs = PKT_ETH_HLEN + IP6_HLEN;
 	struct wbuf w;
-	uint16_t sum;
-	size_t mlen;
 
 	if (cap < hdrs)
 		return -1;
@@ -335,19 +384,5 @@ int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap)
 	ra_options(c, &w);
 	if (w.overflow)
 		return -1;
-	mlen = w.len;
-	sum = icmp6_csum(c->router_ll, all_nodes, out + hdrs, mlen);
-	put_be16(out + hdrs + 2, sum);
-
-	wb_init(&w, out, hdrs);
-	wb_bytes(&w, all_nodes_mac, 6);
-	wb_bytes(&w, c->router_mac, 6);
-	wb_be16(&w, ETHERTYPE_IPV6);
-	wb_be32(&w, 6u << 28);
-	wb_be16(&w, (uint16_t)mlen);
-	wb_u8(&w, NH_ICMPV6);
-	wb_u8(&w, ND_HOP_LIMIT);
-	wb_bytes(&w, c->router_ll, 16);
-	wb_bytes(&w, all_nodes, 16);
-	return w.overflow ? -1 : (int)(hdrs + mlen);
+	return (int)to_all_nodes(c, out, w.len);
 }

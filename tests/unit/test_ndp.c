@@ -72,10 +72,43 @@ static size_t rs_frame(uint8_t *f, const uint8_t src[16], bool with_slla)
 
 static void test_link_local(void)
 {
-	uint8_t ll[16];
+	uint8_t ll[16], mac[6];
 
 	ndp_link_local(vm_mac, ll);
 	CHECK(memcmp(ll, vm_ll, 16) == 0);
+	/* And back: only an EUI-64 link-local names a MAC. */
+	CHECK(ndp_link_local_mac(ll, mac) && memcmp(mac, vm_mac, 6) == 0);
+	ll[12] = 0xfd;
+	CHECK(!ndp_link_local_mac(ll, mac));
+	ll[12] = 0xfe;
+	ll[0] = 0xfd;
+	CHECK(!ndp_link_local_mac(ll, mac));
+	ll[0] = 0xfe;
+	ll[7] = 1;             /* fe80:0:0:1::/64 is not the link-local prefix */
+	CHECK(!ndp_link_local_mac(ll, mac));
+}
+
+/* What a node doing duplicate address detection takes as "in use". */
+static void test_build_na(void)
+{
+	struct ndp_config c = config();
+	const uint8_t target[16] = { 0xfd, 0x9b, [15] = 7 };
+	uint8_t f[128];
+	const uint8_t *ip = f + 14, *m = f + 54;
+	int n = ndp_build_na(&c, target, f, sizeof(f));
+
+	CHECK(n == 14 + 40 + 24);
+	CHECK(memcmp(f, "\x33\x33\x00\x00\x00\x01", 6) == 0);
+	CHECK(memcmp(f + 6, c.router_mac, 6) == 0 && get16(f + 12) == 0x86dd);
+	CHECK(ip[0] >> 4 == 6 && get16(ip + 4) == 24 && ip[6] == 58 && ip[7] == 255);
+	CHECK(memcmp(ip + 8, c.router_ll, 16) == 0);
+	CHECK(ip[24] == 0xff && ip[25] == 0x02 && ip[39] == 1);
+	CHECK(m[0] == 136 && m[1] == 0 && get32(m + 4) == 0);   /* no flags: S=0 to a group */
+	CHECK(memcmp(m + 8, target, 16) == 0);
+	CHECK(l4_csum(ip, m, 24, 58) == 0);
+	/* Too small a buffer, at every size. */
+	for (size_t cap = 0; cap < 14 + 40 + 24; cap++)
+		CHECK(ndp_build_na(&c, target, f, cap) == -1);
 }
 
 static void test_rs(void)
@@ -305,6 +338,7 @@ static void tests(void)
 	test_rs();
 	test_rogue();
 	test_build_ra();
+	test_build_na();
 }
 
 T_MAIN
