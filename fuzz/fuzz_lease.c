@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer harness for the lease file parser and the allocator: the file
- * lives in a root-owned directory, but a damaged file must not crash the
- * helper or hand out an address outside the pool.
+ * libFuzzer harness for the lease file parser, the allocator and the
+ * recording of a pool address set by hand: the file lives in a root-owned
+ * directory, but a damaged file must not crash the helper or hand out an
+ * address outside the pool.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -36,6 +37,37 @@ static void check_pick(struct lease *leases, size_t n, long long uid)
 		abort();
 }
 
+/* An address of the pool set by hand (lease_take): recorded as ours, the
+ * last line, with no other lease left on it (or ours already: nothing
+ * changed); or refused because a live lease of another holds it (nothing
+ * changed); never outside the pool. */
+static void check_take(struct lease *leases, size_t n, long long uid, uint32_t addr)
+{
+	struct lease_request r = { .start = START, .end = END,
+				   .id = "2835E074-9892-4A79-AFFB-7E41D2605678",
+				   .mac = { 0x0a, 0, 0, 0, 0, 1 }, .uid = uid, .pid = 3, .now = 100000,
+				   .lease_time = 86400, .alive = odd_alive };
+	struct lease before[CAP];
+	size_t m = n;
+	int i;
+
+	memcpy(before, leases, n * sizeof(*leases));
+	i = lease_take(leases, &m, CAP, &r, addr);
+	if ((addr <= START || addr > END) != (i == -EINVAL))
+		abort();
+	if (i == -EBUSY && (m != n || memcmp(before, leases, n * sizeof(*leases)) != 0))
+		abort();
+	if (i < 0)
+		return;
+	if (i >= (int)m || leases[i].addr != addr || leases[i].uid != uid || leases[i].pid != r.pid)
+		abort();
+	if (m == n && memcmp(before, leases, n * sizeof(*leases)) == 0)
+		return;   /* ours already: nothing changed */
+	for (size_t j = 0; j < m; j++)
+		if ((int)j != i && leases[j].addr == addr)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -58,6 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(again);
 	}
 	check_pick(leases, n, size ? data[0] : 0);
+	n = lease_parse(text, leases, CAP);
+	check_take(leases, n, size ? data[0] : 0, START - 1 + (size > 1 ? data[1] % 20 : 2));
 	free(text);
 	return 0;
 }
