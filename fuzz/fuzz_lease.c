@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer harness for the lease file parser and the allocator: the file
- * lives in a root-owned directory, but a damaged file must not crash the
- * helper or hand out an address outside the pool.
+ * libFuzzer harness for the lease file parser, the allocator and the
+ * recording of a pool address set by hand: the file lives in a root-owned
+ * directory, but a damaged file must not crash the helper or hand out an
+ * address outside the pool.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -74,6 +75,46 @@ static void check_pick(struct lease *leases, size_t n, long long uid, unsigned m
 		abort();
 }
 
+/* An address of the pool set by hand (lease_take): recorded as ours, the
+ * last line, with no other lease left on it (or ours already: nothing
+ * changed); or refused because a live lease of another holds it (nothing
+ * changed); never outside the pool. */
+static void check_take(struct lease *leases, size_t n, long long uid, uint32_t addr,
+		       unsigned max_held)
+{
+	struct lease_request r = { .start = START, .end = END,
+				   .id = "2835E074-9892-4A79-AFFB-7E41D2605678",
+				   .mac = { 0x0a, 0, 0, 0, 0, 1 }, .uid = uid, .pid = 3, .now = 100000,
+				   .lease_time = 86400, .alive = odd_alive, .max_held = max_held };
+	struct lease before[CAP];
+	size_t m = n;
+	int i;
+
+	memcpy(before, leases, n * sizeof(*leases));
+	i = lease_take(leases, &m, CAP, &r, addr);
+	if ((addr <= START || addr > END) != (i == -EINVAL))
+		abort();
+	if ((i == -EBUSY || i == -EDQUOT) &&
+	    (m != n || memcmp(before, leases, n * sizeof(*leases)) != 0))
+		abort();
+	if (i < 0)
+		return;
+	/* Taken: never past the user's bound (unless the line was theirs). */
+	if (max_held && lease_held(leases, m, &r) > max_held &&
+	    lease_held(before, n, &r) < lease_held(leases, m, &r))
+		abort();
+	/* r's line: its user's, or (this helper's own line already) one from
+	 * before uids with its id. */
+	if (i >= (int)m || leases[i].addr != addr || leases[i].pid != r.pid ||
+	    (leases[i].uid != uid && leases[i].uid != LEASE_UID_UNKNOWN))
+		abort();
+	if (m == n && memcmp(before, leases, n * sizeof(*leases)) == 0)
+		return;   /* ours already: nothing changed */
+	for (size_t j = 0; j < m; j++)
+		if ((int)j != i && leases[j].addr == addr)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -96,6 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(again);
 	}
 	check_pick(leases, n, size ? data[0] : 0, size > 1 ? data[1] % 4 : 0);
+	n = lease_parse(text, leases, CAP);
+	check_take(leases, n, size ? data[0] : 0, START - 1 + (size > 1 ? data[1] % 20 : 2),
+		   size > 2 ? data[2] % 4 : 0);
 	free(text);
 	return 0;
 }

@@ -157,6 +157,17 @@ def ndp_seeds():
                                         bytes([58, 0, 0, 1, 0, 0, 0, 7]), dst="ff02::1",
                                         l4=ra, l4_nh=58),
         "dhcp6-advertise": ip6_frame(17, b"", dst="fe80::1", hop=1, l4=dhcp6, l4_nh=17),
+        # RFC 7112: a first fragment ending after a destination options
+        # header, the DHCPv6 advertise's UDP header left to fragment 2.
+        "dhcp6-advertise-frag-split": ip6_frame(44, bytes([60, 0, 0, 1, 0, 0, 0, 9]) +
+                                                bytes([17, 0, 1, 4, 0, 0, 0, 0]),
+                                                dst="fe80::1", hop=64),
+        "dhcp6-advertise-frag-whole": ip6_frame(44, bytes([60, 0, 0, 1, 0, 0, 0, 9]) +
+                                                bytes([17, 0, 1, 4, 0, 0, 0, 0]),
+                                                dst="fe80::1", hop=64, l4=dhcp6_odd, l4_nh=17),
+        # RFC 6980: neighbour discovery is never fragmented.
+        "na-fragment": ip6_frame(44, bytes([58, 0, 0, 1, 0, 0, 0, 10]), dst="ff02::1",
+                                 l4=na, l4_nh=58),
     }
 
 
@@ -257,6 +268,21 @@ def vmframe_seeds():
         "udp6-claim-granted": b"\x05\x1c" + l4_frame(True, 17, bytes(64)),
         "udp6-claim-refused": b"\x05\x0c" + l4_frame(True, 17, bytes(64)),
         "dhcp6-advertise-odd-port": b"\x01\x04" + ndp_seeds()["dhcp6-advertise-odd-port"],
+        "dhcp6-advertise-frag-split": b"\x01\x04" + ndp_seeds()["dhcp6-advertise-frag-split"],
+        "dhcp6-advertise-frag-whole": b"\x01\x04" + ndp_seeds()["dhcp6-advertise-frag-whole"],
+        "na-fragment": b"\x01\x0c" + ndp_seeds()["na-fragment"],
+        # Duplicate address detection for an address another VM holds
+        # (refused), or a free one (granted).
+        "ns-dad-taken": b"\x01\x0c" + ndp_seeds()["ns-dad"],
+        "ns-dad-granted": b"\x01\x1c" + ndp_seeds()["ns-dad"],
+        # Pool addresses set by hand: .100 recorded already; .150 claimed,
+        # granted or refused; both in ARP and as an IPv4 source.
+        "arp-hand-owned": b"\x01\x24" + arp(1, MAC, "192.168.105.100", "192.168.105.1"),
+        "arp-hand-claim": b"\x01\x34" + arp(2, MAC, "192.168.105.150", "192.168.105.1"),
+        "arp-hand-refused": b"\x01\x24" + arp(2, MAC, "192.168.105.150", "192.168.105.1"),
+        "udp4-hand-claim": b"\x01\x34" + l4_frame(False, 17, bytes(64), partial=False)[:26] +
+                           ip4("192.168.105.150") +
+                           l4_frame(False, 17, bytes(64), partial=False)[30:],
     }
 
 
@@ -326,6 +352,7 @@ def msg_seeds():
         "files-ready": hdr(4, 0) + struct.pack("<i", 0),
         "files-connect": hdr(5, 0),
         "files-connected": hdr(6, 0) + struct.pack("<iI", 0, 21) + sun + b"\0\0",
+        "claim-addr4": hdr(7, 3) + struct.pack("<I", 0xc0a869c8),
     }
 
 

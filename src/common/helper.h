@@ -38,6 +38,8 @@ struct helper {
 	uint8_t mac[6];
 	uint32_t lease;
 	pid_t lease_pid;           /* the helper holding it (this process) */
+	unsigned max_leases;       /* leases the user may hold on the network (0:
+				      no bound): the reaper's claims keep to it */
 	char nat66[40];
 	struct transport vm;
 	struct network net;

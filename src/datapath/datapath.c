@@ -32,7 +32,8 @@
 #define RA_VALID_LIFETIME 86400
 #define RA_PREFERRED_LIFETIME 14400
 #define RA_DNS_LIFETIME 1800
-/* How long the VM thread waits for the reaper to pin a second MAC (once). */
+/* How long the VM thread waits for the reaper to answer a claim (a second MAC
+ * once, an address the first time the VM uses it). */
 #define CLAIM_TIMEOUT_MS 1000
 
 /* What this file calls once set up, for the datapath's seccomp filter. */
@@ -264,8 +265,9 @@ static bool claim_mac(void *arg, const uint8_t mac[6])
 	return rc == 1;
 }
 
-/* In the VM thread: what the reaper says about an IPv6 address. */
-static bool claim_addr6(void *arg, const uint8_t addr[16], const uint8_t mac[6])
+/* In the VM thread: what the reaper says about an IPv6 address: 1, 0, or
+ * -1 without an answer. */
+static int claim_addr6(void *arg, const uint8_t addr[16], const uint8_t mac[6])
 {
 	struct helper *h = arg;
 	union msg m = { .claim_addr6 = { .h = msg_hdr(MSG_CLAIM_ADDR6, 0) } };
@@ -278,10 +280,32 @@ static bool claim_addr6(void *arg, const uint8_t addr[16], const uint8_t mac[6])
 	inet_ntop(AF_INET6, addr, text, sizeof(text));
 	if (rc == 1)
 		DEBUG("main", "the VM uses %s (bound to its MAC)", text);
-	else
+	else if (rc == 0)
 		WARN("main", "IPv6 frames from or advertising %s are dropped: another VM of the "
-		     "network uses it%s", text, rc < 0 ? " (no answer)" : "");
-	return rc == 1;
+		     "network uses it", text);
+	else
+		WARN("main", "no answer about %s: a frame from or about it is dropped", text);
+	return rc == 1 ? 1 : rc == 0 ? 0 : -1;
+}
+
+/* In the VM thread: what the reaper says about a pool address set by hand,
+ * as claim_addr6. */
+static int claim_addr4(void *arg, uint32_t addr)
+{
+	struct helper *h = arg;
+	union msg m = { .claim_addr4 = { .h = msg_hdr(MSG_CLAIM_ADDR4, 0), .addr = addr } };
+	char text[16];
+	int rc = reaper_claim(&h->reaper, &m, CLAIM_TIMEOUT_MS);
+
+	ip4_format(addr, text);
+	if (rc == 1)
+		INFO("main", "the VM uses %s, set by hand in the DHCP pool: recorded as its lease",
+		     text);
+	else if (rc == 0)
+		WARN("main", "frames from %s are dropped: another VM of the network holds it", text);
+	else
+		WARN("main", "no answer about %s: a frame from it is dropped", text);
+	return rc == 1 ? 1 : rc == 0 ? 0 : -1;
 }
 
 /*
@@ -350,6 +374,7 @@ void datapath_start_forwarding(struct helper *h)
 	if (h->opt.mode != MODE_BRIDGED) {
 		f->claim_mac = claim_mac;
 		f->claim_addr6 = claim_addr6;
+		f->claim_addr4 = claim_addr4;
 		f->claim_arg = h;
 	}
 	f->first = h->first;

@@ -261,6 +261,59 @@ static bool answer_dhcp(struct forward *f, const uint8_t *frame, size_t len)
 }
 
 /*
+ * A probe (duplicate address detection) for an address another VM holds:
+ * the VM is told it is taken, as that VM would have told it had the probe
+ * reached it, so the VM's own detection sees the duplicate.
+ */
+static void answer_dad(struct forward *f)
+{
+	struct ndp_config gw = { 0 };
+	uint8_t na[128];
+	int n;
+
+	memcpy(gw.router_mac, f->check.gateway_mac, 6);
+	memcpy(gw.router_ll, f->check.gateway_ll6, 16);
+	n = ndp_build_na(&gw, f->addrs6.claim, na, sizeof(na));
+	if (n > 0)
+		send_local(f, na, (size_t)n);
+}
+
+/*
+ * The claims a frame makes (vmframe.h), each asked for once, the frame
+ * checked again after each answer: a second MAC first (once per VM), then
+ * a pool address set by hand, then IPv6 addresses (its source, then an
+ * advertisement's or a probe's target): all bounded in number by the guards.
+ * An address claim the reaper did not answer in time is no refusal (which
+ * the guards would remember, and a probe would be told): the frame is
+ * dropped and the next one asks again.
+ */
+static enum vmframe_verdict vm_frame_claims(struct forward *f, uint8_t *frame, size_t *len,
+					    int flags, struct virtio_net_hdr *hdr,
+					    enum vmframe_verdict v)
+{
+	int rc;
+
+	if (v == VMF_CLAIM) {
+		vmframe_mac_granted(&f->macs, f->claim_mac ? f->claim_mac(f->claim_arg, f->macs.mac)
+							   : true);
+		v = vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+	}
+	if (v == VMF_CLAIM4) {
+		if ((rc = f->claim_addr4(f->claim_arg, f->addrs4.claim)) < 0)
+			return VMF_DROP;
+		vmframe_addr4_granted(&f->addrs4, rc == 1);
+		v = vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+	}
+	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
+		if ((rc = f->claim_addr6(f->claim_arg, f->addrs6.claim, f->addrs6.claim_mac)) < 0)
+			return VMF_DROP;
+		vmframe_addr6_granted(&f->addrs6, rc == 1);
+		v = vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+	}
+	return v;
+}
+
+/*
  * Checks one frame from the VM (vmframe.h) and prepares it for the TAP (the
  * virtio-net header in *hdr when offloading). Returns its length to write,
  * 0 if the helper answered it itself, -1 to drop it.
@@ -270,20 +323,8 @@ static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, i
 {
 	enum vmframe_verdict v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
 
-	if (v == VMF_CLAIM) {
-		/* Once per VM at most: the first frame from a second MAC waits for
-		 * the answer, then goes through the guards again. */
-		vmframe_mac_granted(&f->macs, f->claim_mac ? f->claim_mac(f->claim_arg, f->macs.mac)
-							   : true);
-		v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
-	}
-	/* An IPv6 address used for the first time (its source, then an
-	 * advertisement's target): bounded in number by the guards. */
-	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
-		vmframe_addr6_granted(&f->addrs6, f->claim_addr6(f->claim_arg, f->addrs6.claim,
-								 f->addrs6.claim_mac));
-		v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
-	}
+	if (v != VMF_FORWARD)
+		v = vm_frame_claims(f, frame, &len, flags, hdr, v);
 	switch (v) {
 	case VMF_FORWARD:
 		return (ssize_t)len;
@@ -291,6 +332,9 @@ static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, i
 		return answer_dhcp(f, frame, len) ? 0 : -1;
 	case VMF_RS:
 		return answer_rs(f) ? 0 : -1;
+	case VMF_DAD_TAKEN:
+		answer_dad(f);
+		return -1;     /* answered, but the VM's frame is dropped all the same */
 	default:
 		return -1;
 	}
@@ -854,6 +898,8 @@ int forward_start(struct forward *f)
 	f->macs = (struct vmframe_macs){ .state = VMF_MAC_NONE };
 	f->check.addrs6 = f->claim_addr6 ? &f->addrs6 : NULL;
 	memset(&f->addrs6, 0, sizeof(f->addrs6));
+	f->check.addrs4 = f->claim_addr4 ? &f->addrs4 : NULL;
+	memset(&f->addrs4, 0, sizeof(f->addrs4));
 	atomic_store(&f->stopping, false);
 	atomic_store(&f->last_ra_ms, 0);
 	f->ra_count = 0;

@@ -54,9 +54,15 @@ struct forward {
 	 * than vmnet_mac_address: true if it may use it. NULL: always. */
 	bool (*claim_mac)(void *arg, const uint8_t mac[6]);
 	/* Asked (from the VM thread) when the VM first uses an IPv6 address as
-	 * source or advertisement target, sending from mac: true if it may.
-	 * NULL: IPv6 addresses are not bound (bridged mode). */
-	bool (*claim_addr6)(void *arg, const uint8_t addr[16], const uint8_t mac[6]);
+	 * source or advertisement target, or probes for it, sending from mac:
+	 * 1 if it may, 0 if not, -1 without an answer (that frame is dropped,
+	 * the next one asks again). NULL: IPv6 addresses are not bound
+	 * (bridged mode). */
+	int (*claim_addr6)(void *arg, const uint8_t addr[16], const uint8_t mac[6]);
+	/* Asked (from the VM thread) when the VM first uses an address of the
+	 * DHCP pool other than its lease (set by hand): as claim_addr6. NULL:
+	 * in the pool, only the lease (bridged mode). */
+	int (*claim_addr4)(void *arg, uint32_t addr);
 	void *claim_arg;
 
 	/* A frame received before forwarding starts (a --socket client's first
@@ -71,6 +77,7 @@ struct forward {
 	/* internal */
 	struct vmframe_macs macs;  /* the VM's second MAC (check.macs) */
 	struct vmframe_addrs6 addrs6;  /* the VM's IPv6 addresses (check.addrs6) */
+	struct vmframe_addrs4 addrs4;  /* pool addresses the VM set by hand (check.addrs4) */
 	int stop_fd;               /* eventfd, readable when stopping */
 	_Atomic bool stopping;
 	_Atomic int vm_gone;       /* set when sending to the VM fails with ECONNREFUSED */

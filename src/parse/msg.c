@@ -17,6 +17,7 @@ static const size_t sizes[MSG_TYPES] = {
 	[MSG_FILES_READY] = sizeof(struct msg_files_ready),
 	[MSG_FILES_CONNECT] = sizeof(struct msg_files_connect),
 	[MSG_FILES_CONNECTED] = sizeof(struct msg_files_connected),
+	[MSG_CLAIM_ADDR4] = sizeof(struct msg_claim_addr4),
 };
 
 size_t msg_size(unsigned type)

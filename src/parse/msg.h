@@ -7,7 +7,8 @@
  * not carry and a size that is not the type's. Both ends are the same
  * binary, so layouts are plain structs. Pure: no I/O.
  *
- *   datapath -> reaper   MSG_CLAIM_MAC, MSG_CLAIM_ADDR6   (reaper answers MSG_VERDICT)
+ *   datapath -> reaper   MSG_CLAIM_MAC, MSG_CLAIM_ADDR6, MSG_CLAIM_ADDR4
+ *                        (reaper answers MSG_VERDICT)
  *   files    -> setup    MSG_FILES_READY (+ the socket and lock fds when rc is 0)
  *   datapath -> files    MSG_FILES_CONNECT                (files answers MSG_FILES_CONNECTED)
  */
@@ -26,12 +27,14 @@ enum msg_type {
 	MSG_FILES_READY,         /* the files process made (or not) the socket files */
 	MSG_FILES_CONNECT,       /* connect the datagram socket to its first client */
 	MSG_FILES_CONNECTED,     /* the files process's answer */
+	MSG_CLAIM_ADDR4,         /* record a pool address the VM set by hand as its lease */
 	MSG_TYPES
 };
 
 /* The channels, as sets of the types each carries toward one receiver. */
 #define MSG_BIT(t) (1u << (t))
-#define MSG_TO_REAPER   (MSG_BIT(MSG_CLAIM_MAC) | MSG_BIT(MSG_CLAIM_ADDR6))
+#define MSG_TO_REAPER   (MSG_BIT(MSG_CLAIM_MAC) | MSG_BIT(MSG_CLAIM_ADDR6) | \
+			 MSG_BIT(MSG_CLAIM_ADDR4))
 #define MSG_FROM_REAPER MSG_BIT(MSG_VERDICT)
 #define MSG_TO_FILES    MSG_BIT(MSG_FILES_CONNECT)
 #define MSG_FROM_FILES  (MSG_BIT(MSG_FILES_READY) | MSG_BIT(MSG_FILES_CONNECTED))
@@ -50,6 +53,11 @@ struct msg_claim_addr6 {
 	struct msg_hdr h;
 	uint8_t addr[16];
 	uint8_t mac[6];
+};
+
+struct msg_claim_addr4 {
+	struct msg_hdr h;
+	uint32_t addr;           /* host order */
 };
 
 struct msg_verdict {
@@ -77,6 +85,7 @@ union msg {
 	struct msg_hdr h;
 	struct msg_claim_mac claim_mac;
 	struct msg_claim_addr6 claim_addr6;
+	struct msg_claim_addr4 claim_addr4;
 	struct msg_verdict verdict;
 	struct msg_files_ready files_ready;
 	struct msg_files_connect files_connect;

@@ -929,3 +929,93 @@ int lease_mac_holder(const char *path, const uint8_t mac[6], const char *except_
 	free(leases);
 	return found;
 }
+
+/* ---- addresses of the pool set by hand ---- */
+
+/* May r record addr, held by l? An error if not, 1 if l is r's already
+ * (this helper's own line), 0 if l may go. */
+static int take_over(const struct lease *l, const struct lease_request *r)
+{
+	if (holder_alive(l, r->alive))
+		return l->pid == r->pid && owned_by(l, r) ? 1 : -EBUSY;
+	return owned_by(l, r) || reclaimable(l, r) ? 0 : -EBUSY;
+}
+
+/* What r's user holds but for the lines of addr (which a take replaces). */
+static unsigned held_besides(const struct lease *leases, size_t n, const struct lease_request *r,
+			     uint32_t addr)
+{
+	unsigned count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += leases[i].addr != addr && counted(&leases[i], r);
+	return count;
+}
+
+int lease_take(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
+	       uint32_t addr)
+{
+	char canon[37];
+	size_t w = 0;
+
+	if (!in_pool(addr, r->start, r->end) || !r->id ||
+	    !parse_interface_id(r->id, strlen(r->id), canon) || r->uid < 0 || *n > cap)
+		return -EINVAL;
+	for (size_t i = 0; i < *n; i++) {
+		int rc = leases[i].addr == addr ? take_over(&leases[i], r) : 0;
+
+		if (rc != 0)
+			return rc < 0 ? rc : (int)i;
+	}
+	if (held_besides(leases, *n, r, addr) >= r->max_held && r->max_held)
+		return -EDQUOT;   /* one more than the user may hold */
+	for (size_t i = 0; i < *n; i++)
+		if (leases[i].addr != addr)
+			leases[w++] = leases[i];
+	if (w >= cap)
+		return -ENOSPC;
+	set_lease(&leases[w], addr, r, r->mac);
+	*n = w + 1;
+	return (int)w;
+}
+
+/* lease_claim's holders: the helper's program, not the reaper's. */
+static pid_t alive_like;
+
+static int pid_alive_helper(const struct lease *l)
+{
+	return pid_alive_like(l->pid, alive_like);
+}
+
+int lease_claim(const char *path, struct lease_request *r, pid_t helper, uint32_t addr)
+{
+	struct lease *leases;
+	size_t n, cap;
+	int err = load(path, &leases, &n, &cap), idx;
+
+	if (err)
+		return err;
+	alive_like = helper;
+	r->now = (long long)time(NULL);
+	r->alive = pid_alive_helper;
+	idx = lease_take(leases, &n, cap, r, addr);
+	/* As lease_release: not worth waiting for the disk under the network
+	 * lock (a crash loses the line; the VM's next use claims it again). */
+	err = idx < 0 ? idx : save(path, leases, n, false);
+	free(leases);
+	return err;
+}
+
+int lease_mac_listed(const char *path, const uint8_t mac[6], const char *except_id)
+{
+	struct lease *leases;
+	size_t n, cap;
+	int err = load(path, &leases, &n, &cap), found = 0;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !found; i++)
+		found = memcmp(leases[i].mac, mac, 6) == 0 && !same_id(&leases[i], except_id);
+	free(leases);
+	return found;
+}

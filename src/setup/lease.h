@@ -123,4 +123,28 @@ int lease_release(const char *path, const char *id, pid_t pid);
 int lease_mac_holder(const char *path, const uint8_t mac[6], const char *except_id,
 		     pid_t helper, long long lease_time, struct lease *holder);
 
+/*
+ * An address of the pool a VM set by hand, recorded as its lease too (a
+ * line of r's, besides its DHCP lease): pure. Every lease on addr must be
+ * r's own (same interface id and uid) or one r may take over (its helper
+ * gone, and r's user's or past its lease time); those are dropped, and r's
+ * line for addr is the last. Returns its index (*n updated), -EBUSY if
+ * another holds addr (nothing changed), -EDQUOT if r's user would hold more
+ * than r->max_held leases (0: no bound; nothing changed), -ENOSPC, or
+ * -EINVAL (addr outside the pool, a bad request).
+ */
+int lease_take(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
+	       uint32_t addr);
+/*
+ * lease_take on path, rewritten (the caller holds the network lock; the
+ * reaper does this on its datapath's claim). r->now and r->alive are
+ * filled in: a lease's helper is running while its pid runs the program
+ * of pid helper (the reaper's own name is not the helper's). 0, -EBUSY
+ * or -errno.
+ */
+int lease_claim(const char *path, struct lease_request *r, pid_t helper, uint32_t addr);
+/* Under the network lock: 1 if a lease of another interface id than
+ * except_id names mac, its helper running or not; 0 if none; -errno. */
+int lease_mac_listed(const char *path, const uint8_t mac[6], const char *except_id);
+
 #endif

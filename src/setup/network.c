@@ -966,27 +966,45 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 	return ret;
 }
 
-int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
+bool network_mac_pinned(struct network *n, int ifindex, const uint8_t mac[6])
+{
+	struct nl_fdb f;
+
+	return nl_fdb_get(n->bridge_ifindex, mac, &f) == 0 && !fdb_learned(&f) &&
+	       f.ifindex != ifindex;
+}
+
+/* Whom an existing entry for addr binds it to: 1 this MAC, -EEXIST another
+ * VM (a permanent entry whose MAC a port holds), 0 no one (what the kernel
+ * learned or tried, or left by a VM now gone). */
+static int bound6_to(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
 {
 	struct nl_neigh6 e;
 	struct nl_fdb f;
-	int ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, false);
 
-	/* Nothing to bind in, and VMs' IPv6 among themselves stays theirs. */
-	if (ret < 0 && ret != -EEXIST && bridge_without_ipv6(n))
+	if (nl_neigh6_get(n->bridge_ifindex, addr, &e) < 0 || !(e.state & NUD_PERMANENT) ||
+	    !e.has_mac)
 		return 0;
-	if (ret != -EEXIST)
-		return ret;
-	ret = nl_neigh6_get(n->bridge_ifindex, addr, &e);
-	if (ret == 0 && (e.state & NUD_PERMANENT) && e.has_mac) {
-		if (memcmp(e.mac, mac, 6) == 0)
-			return 0;         /* ours already */
-		/* Another VM's, while a port holds that MAC. */
-		if (nl_fdb_get(n->bridge_ifindex, e.mac, &f) == 0 && !fdb_learned(&f))
-			return -EEXIST;
+	if (memcmp(e.mac, mac, 6) == 0)
+		return 1;
+	return nl_fdb_get(n->bridge_ifindex, e.mac, &f) == 0 && !fdb_learned(&f) ? -EEXIST : 0;
+}
+
+int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6], bool take)
+{
+	int ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, take);
+
+	if (ret == -EEXIST) {
+		int to = bound6_to(n, addr, mac);
+
+		if (to != 0)
+			return to < 0 ? to : 0;
+		ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, true);
 	}
-	/* What the kernel learned or tried, or left by a VM now gone: ours. */
-	return nl_neigh6_set(n->bridge_ifindex, addr, mac, true);
+	/* Nothing to bind in, and VMs' IPv6 among themselves stays theirs. */
+	if (ret < 0 && bridge_without_ipv6(n))
+		return 0;
+	return ret;
 }
 
 void network_unbind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6])

@@ -119,10 +119,15 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
  * served: a permanent neighbour entry on the bridge, so the host never
  * learns another MAC for it. -EEXIST if another VM holds it (a permanent
  * entry whose MAC a port has pinned); an entry the kernel learned, or one
- * left by a VM that is gone, is taken over. With IPv6 off on the bridge
- * there is no neighbour table to bind in: 0. 0 or -errno.
+ * left by a VM that is gone, is taken over, and so is every entry when
+ * take (the VM's own EUI-64 link-local, which no other VM may hold). With
+ * IPv6 off on the bridge there is no neighbour table to bind in: 0. 0 or
+ * -errno.
  */
-int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6]);
+int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6], bool take);
+/* Under the lock: whether a port other than ifindex has mac pinned (a
+ * running VM's MAC, network_pin_mac). */
+bool network_mac_pinned(struct network *n, int ifindex, const uint8_t mac[6]);
 /* Under the lock: removes that entry if it is still addr -> mac. */
 void network_unbind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6]);
 /* Under the lock: remove the bridge and its rules if it has no ports left,

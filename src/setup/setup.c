@@ -257,6 +257,7 @@ static void acquire_lease(struct helper *h)
 	unsigned held = 0;
 	int rc;
 
+	h->max_leases = r.max_held;
 	memcpy(r.mac, h->mac, 6);
 	ident_mac_for_user(h->opt.interface_id, (uint32_t)r.uid, r.user_mac);
 	helper_lease_path(h, path, sizeof(path));

@@ -642,6 +642,115 @@ static void test_holder_uid(void)
 	CHECK(lease_holder_uid(LEASE_UID_UNKNOWN, 1001, 65534));
 }
 
+static int take_as(struct lease *l, size_t *n, size_t cap, const char *id, long long uid,
+		   pid_t pid, long long now, uint32_t addr)
+{
+	struct lease_request r = { .start = START, .end = END, .id = id, .uid = uid, .pid = pid,
+				   .now = now, .lease_time = LEASE_TIME, .alive = hundreds_alive };
+
+	memcpy(r.mac, mac1, 6);
+	return lease_take(l, n, cap, &r, addr);
+}
+
+/* An address of the pool a VM set by hand: first come, first served, as a
+ * lease of its own. */
+static void test_take(void)
+{
+	const char *id = "2835E074-9892-4A79-AFFB-7E41D2605678";
+	const uint32_t x = 0xc0a869c8u;     /* .200 */
+	struct lease l[4];
+	size_t n = 0;
+
+	/* uid 1000's VM (pid 100) has its DHCP lease, then sets .200 by hand:
+	 * a second line of its own, after the first. */
+	CHECK(pick_as(l, &n, 4, START, END, id, mac1, 1000, 100, 1000, hundreds_alive, NULL) == 0);
+	CHECK(take_as(l, &n, 4, id, 1000, 100, 1001, x) == 1);
+	CHECK(n == 2 && l[1].addr == x && l[1].pid == 100 && l[1].uid == 1000 && l[1].time == 1001);
+	CHECK_STR(l[1].id, id);
+	CHECK(memcmp(l[1].mac, mac1, 6) == 0);
+	/* Asked again: its own already, nothing changes. */
+	CHECK(take_as(l, &n, 4, id, 1000, 100, 1002, x) == 1 && n == 2 && l[1].time == 1001);
+	/* Another running VM, of any user, is refused it; and so is any VM
+	 * the DHCP lease of a running VM. */
+	CHECK(take_as(l, &n, 4, "OTHER", 1001, 101, 1003, x) == -EBUSY);
+	CHECK(take_as(l, &n, 4, "OTHER", 1000, 101, 1003, x) == -EBUSY);
+	CHECK(take_as(l, &n, 4, "OTHER", 1001, 101, 1003, l[0].addr) == -EBUSY);
+	CHECK(n == 2 && l[1].pid == 100);
+	/* It stopped (pid 7) at 2000: its user's for the lease time. */
+	l[0].pid = l[1].pid = 7;
+	l[0].time = l[1].time = 2000;
+	CHECK(take_as(l, &n, 4, "OTHER", 1001, 101, 2000 + LEASE_TIME - 1, x) == -EBUSY);
+	/* The same user's other VM may take it over; the old line goes. */
+	CHECK(take_as(l, &n, 4, "OTHER", 1000, 102, 3000, x) == 1);
+	CHECK(n == 2 && l[1].addr == x && l[1].pid == 102);
+	CHECK_STR(l[1].id, "OTHER");
+	/* Past the lease time, anyone. */
+	l[1].pid = 8;
+	l[1].time = 3000;
+	CHECK(take_as(l, &n, 4, "THIRD", 1001, 103, 3000 + LEASE_TIME, x) == 1);
+	CHECK(n == 2 && l[1].uid == 1001);
+	/* A free address, and the same VM back after a restart (its old line
+	 * of it dropped, one line of it kept). */
+	CHECK(take_as(l, &n, 4, id, 1000, 104, 4000, x + 1) == 2 && n == 3);
+	l[2].pid = 9;
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4001, x + 1) == 2 && n == 3 && l[2].pid == 105);
+	/* Outside the pool, the gateway, a bad request; a full table. */
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4002, START) == -EINVAL);
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4002, END + 1) == -EINVAL);
+	CHECK(take_as(l, &n, 4, id, -1, 105, 4002, x + 2) == -EINVAL);
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4002, x + 2) == 3 && n == 4);
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4002, x + 3) == -ENOSPC && n == 4);
+}
+
+/* What a user holds is bounded for addresses set by hand too: past the
+ * bound the claim is refused, nothing changed; replacing one's own line of
+ * the same address is no more. */
+static void test_take_bounded(void)
+{
+	const char *id = "2835E074-9892-4A79-AFFB-7E41D2605678";
+	const uint32_t x = 0xc0a869c8u;     /* .200 */
+	struct lease_request r = { .start = START, .end = END, .id = id, .uid = 1000, .pid = 100,
+				   .now = 1000, .lease_time = LEASE_TIME, .alive = hundreds_alive,
+				   .max_held = 2 };
+	struct lease l[4], before[4];
+	size_t n = 0;
+
+	memcpy(r.mac, mac1, 6);
+	CHECK(pick_as(l, &n, 4, START, END, id, mac1, 1000, 100, 1000, hundreds_alive, NULL) == 0);
+	CHECK(lease_take(l, &n, 4, &r, x) == 1 && n == 2);
+	memcpy(before, l, sizeof(l));
+	CHECK(lease_take(l, &n, 4, &r, x + 1) == -EDQUOT && n == 2);
+	CHECK(memcmp(before, l, sizeof(l)) == 0);
+	CHECK(lease_take(l, &n, 4, &r, x) == 1 && n == 2);
+	r.max_held = 3;
+	CHECK(lease_take(l, &n, 4, &r, x + 1) == 2 && n == 3);
+}
+
+/* The file: lease_claim records the line, lease_mac_listed finds a MAC. */
+static void test_claim_file(void)
+{
+	char dir[] = "/tmp/vmnet-lease-test.XXXXXX", path[256];
+	struct lease_request r = { .start = START, .end = END, .id = "A", .uid = UID,
+				   .pid = getpid(), .lease_time = LEASE_TIME };
+	uint32_t a = 0;
+
+	memcpy(r.mac, mac1, 6);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/leases", dir);
+	CHECK(lease_mac_listed(path, mac1, "B") == 0);          /* no file: nothing */
+	CHECK(acquire(path, START, END, "A", mac1, &a) == 0);
+	CHECK(lease_claim(path, &r, getpid(), a == 0xc0a869c8u ? 0xc0a869c9u : 0xc0a869c8u) == 0);
+	/* This process runs the helper's program: a claim by another id is refused. */
+	r.id = "B";
+	r.pid = getpid() + 100000;
+	CHECK(lease_claim(path, &r, getpid(), a) == -EBUSY);
+	CHECK(lease_mac_listed(path, mac1, "B") == 1);
+	CHECK(lease_mac_listed(path, mac1, "a") == 0);          /* its own id's lines only */
+	CHECK(lease_mac_listed(path, mac2, "B") == 0);
+	unlink(path);
+	CHECK(rmdir(dir) == 0);
+}
+
 static void tests(void)
 {
 	test_parse_format();
@@ -655,6 +764,9 @@ static void tests(void)
 	test_users();
 	test_held();
 	test_holder_uid();
+	test_take();
+	test_take_bounded();
+	test_claim_file();
 }
 
 T_MAIN

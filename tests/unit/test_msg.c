@@ -11,12 +11,18 @@ static void test_whole_messages(void)
 {
 	struct msg_claim_mac c = { .h = msg_hdr(MSG_CLAIM_MAC, 7), .mac = { 2, 1, 2, 3, 4, 5 } };
 	struct msg_claim_addr6 a = { .h = msg_hdr(MSG_CLAIM_ADDR6, 8) };
+	struct msg_claim_addr4 a4 = { .h = msg_hdr(MSG_CLAIM_ADDR4, 9), .addr = 0xc0a869c8u };
 	union msg m;
 
 	CHECK(msg_parse(&c, sizeof(c), MSG_TO_REAPER, &m) == MSG_CLAIM_MAC);
 	CHECK(m.h.seq == 7 && memcmp(m.claim_mac.mac, c.mac, 6) == 0);
 	CHECK(msg_parse(&a, sizeof(a), MSG_TO_REAPER, &m) == MSG_CLAIM_ADDR6);
 	CHECK(m.h.seq == 8);
+	CHECK(msg_parse(&a4, sizeof(a4), MSG_TO_REAPER, &m) == MSG_CLAIM_ADDR4);
+	CHECK(m.h.seq == 9 && m.claim_addr4.addr == 0xc0a869c8u);
+	/* Only toward the reaper. */
+	CHECK(msg_parse(&a4, sizeof(a4), MSG_FROM_REAPER | MSG_TO_FILES | MSG_FROM_FILES, &m) ==
+	      -EBADMSG);
 }
 
 /* Told apart by type, never by length: every other size is refused. */
