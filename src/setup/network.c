@@ -946,7 +946,7 @@ static bool fdb_learned(const struct nl_fdb *e)
 int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 		    char holder[IF_NAMESIZE])
 {
-	struct nl_fdb e;
+	struct nl_fdb e = { 0 };
 	int ret = nl_fdb_pin(ifindex, mac);
 
 	if (holder)
@@ -968,7 +968,7 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 
 bool network_mac_pinned(struct network *n, int ifindex, const uint8_t mac[6])
 {
-	struct nl_fdb f;
+	struct nl_fdb f = { 0 };
 
 	return nl_fdb_get(n->bridge_ifindex, mac, &f) == 0 && !fdb_learned(&f) &&
 	       f.ifindex != ifindex;
@@ -980,7 +980,7 @@ bool network_mac_pinned(struct network *n, int ifindex, const uint8_t mac[6])
 static int bound6_to(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
 {
 	struct nl_neigh6 e;
-	struct nl_fdb f;
+	struct nl_fdb f = { 0 };
 
 	if (nl_neigh6_get(n->bridge_ifindex, addr, &e) < 0 || !(e.state & NUD_PERMANENT) ||
 	    !e.has_mac)
