@@ -232,7 +232,7 @@ static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const str
 		v = addr6_own(c, m->target, src_mac);
 	else if (v == VMF_FORWARD && is_probe(m) && !is_gateway6(c, m->target)) {
 		v = addr6_own(c, m->target, src_mac);
-		if (v == VMF_DAD_TAKEN)
+		if (v == VMF_DAD_TAKEN && c->addrs6)   /* only with addrs6 set */
 			memcpy(c->addrs6->claim, m->target, 16);
 		return v;
 	}
