@@ -93,6 +93,7 @@ int main(int argc, char **argv)
 	setup_identify(&h);
 	setup_check(&h);
 	setup_transport(&h);
+	setup_capture(&h);
 	setup_network(&h);
 	setup_dns(&h);
 	/* The reaper: root, CAP_NET_ADMIN alone, until teardown. */

@@ -48,6 +48,8 @@ struct helper {
 	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
 	bool dns_steered;          /* nat_dns_add done: the reaper undoes it */
 	int sig_fd;                /* SIGTERM and SIGINT, once they are blocked */
+	int pcap_fds[PCAP_FILES_MAX];  /* --pcap's files (setup_capture), until the */
+	unsigned pcap_n;               /* datapath's capture takes them (capture.h) */
 	uint8_t first[PKT_MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
 };

@@ -53,11 +53,24 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 
 /* The datapath's filter: every module that runs there, and libc. */
 const struct sandbox_list *const datapath_lists[] = {
-	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox, NULL,
+	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
+	&capture_sandbox, NULL,
 };
+
+/* --pcap's files if the capture never started; the capture's summary
+ * once the threads are gone. */
+static void stop_capture(struct helper *h)
+{
+	for (unsigned i = 0; i < h->pcap_n; i++)
+		close(h->pcap_fds[i]);
+	h->pcap_n = 0;
+	capture_stop(h->fwd.cap);
+	h->fwd.cap = NULL;
+}
 
 _Noreturn void datapath_finish(struct helper *h, int code)
 {
+	stop_capture(h);
 	dnsfwd_close(h->dns);
 	h->dns = NULL;
 	dnsfwd_close(h->dns6);
@@ -349,6 +362,11 @@ void datapath_start_forwarding(struct helper *h)
 	}
 	f->first = h->first;
 	f->first_len = h->first_len;
+	if (h->pcap_n) {
+		f->cap = capture_start(h->pcap_fds, h->pcap_n, (uint64_t)h->opt.pcap_size * 1000000u,
+				       h->opt.pcap, h->tap.name);
+		h->pcap_n = 0;   /* the capture's now, started or not */
+	}
 	if (forward_start(f) < 0) {
 		ERROR("main", "cannot start forwarding");
 		datapath_finish(h, EXIT_FAILURE);
@@ -357,15 +375,18 @@ void datapath_start_forwarding(struct helper *h)
 	INFO("main", "vm forwarding started");
 }
 
+/* Upstream's five counters (forward.h says what fast and slow count here). */
 static void counters_json(struct json *j, const char *key, struct fwd_counters *fc)
 {
-	char buf[128];
+	char buf[192];
 	struct json o;
 
 	json_begin(&o, buf, sizeof(buf));
 	json_num(&o, "packets", (long long)atomic_load(&fc->packets));
 	json_num(&o, "bytes", (long long)atomic_load(&fc->bytes));
 	json_num(&o, "drops", (long long)atomic_load(&fc->drops));
+	json_num(&o, "fast", (long long)atomic_load(&fc->fast));
+	json_num(&o, "slow", (long long)atomic_load(&fc->slow));
 	json_end(&o);
 	json_raw(j, key, buf);
 }
@@ -384,9 +405,15 @@ static void dns_counters_json(struct json *j, const char *key, struct dns_counte
 	json_raw(j, key, buf);
 }
 
+/*
+ * Upstream's log contract: "[stats] " and one JSON object, "time" in ISO
+ * 8601 with its UTC offset written out (+00:00: what Python's
+ * datetime.fromisoformat reads in every version, where "Z" needs 3.11),
+ * "host" and "vm" with its five counters; ours adds "dns" and "dns6".
+ */
 static void log_stats(struct helper *h)
 {
-	char buf[768], when[40];
+	char buf[1024], when[40];
 	struct timespec ts;
 	struct tm tm;
 	struct json j;
@@ -394,7 +421,7 @@ static void log_stats(struct helper *h)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(when + n, sizeof(when) - n, ".%03ld+00:00", ts.tv_nsec / 1000000);
 	json_begin(&j, buf, sizeof(buf));
 	json_str(&j, "time", when);
 	counters_json(&j, "host", &h->fwd.host);

@@ -23,6 +23,7 @@
 #include "common/ip4.h"
 #include "common/log.h"
 #include "datapath/dnsfwd.h"
+#include "files/capfile.h"
 #include "parse/dns.h"
 #include "setup/bridged.h"
 #include "setup/lease.h"
@@ -187,6 +188,21 @@ void setup_transport(struct helper *h)
 		exit(EXIT_FAILURE);
 	exiting = h;
 	atexit(close_transport);
+}
+
+/*
+ * The capture files, opened with the user's identity by a files process of
+ * their own (capfile.h) and kept here for the datapath, which writes them
+ * by descriptor (datapath/capture.h). Before the network: a path the user
+ * cannot use is one line, nothing changed.
+ */
+void setup_capture(struct helper *h)
+{
+	if (!h->opt.pcap)
+		return;
+	if (capfile_open(h->opt.pcap, h->opt.pcap_files, &h->user, h->pcap_fds) < 0)
+		exit(EXIT_FAILURE);
+	h->pcap_n = h->opt.pcap_files;
 }
 
 /* Logged only once the invocation is known to be valid: a bad one gets one line. */
