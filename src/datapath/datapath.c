@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "datapath/datapath.h"
 #include "datapath/dnsfwd.h"
+#include "datapath/statusreply.h"
 
 /* Router advertisement lifetimes (RFC 4861 defaults for a 600 s maximum
  * interval; forward.c re-advertises every 200 s). The prefix outlives a
@@ -54,7 +55,7 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 /* The datapath's filter: every module that runs there, and libc. */
 const struct sandbox_list *const datapath_lists[] = {
 	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
-	&capture_sandbox, NULL,
+	&capture_sandbox, &statusreply_sandbox, NULL,
 };
 
 /* --pcap's files if the capture never started; the capture's summary
@@ -71,6 +72,9 @@ static void stop_capture(struct helper *h)
 _Noreturn void datapath_finish(struct helper *h, int code)
 {
 	stop_capture(h);
+	if (h->status_fd >= 0)
+		close(h->status_fd);
+	h->status_fd = -1;
 	dnsfwd_close(h->dns);
 	h->dns = NULL;
 	dnsfwd_close(h->dns6);
@@ -442,20 +446,23 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Until a signal, the VM going away, or a device error. Checks once a second. */
+/* Until a signal, the VM going away, or a device error. Checks once a
+ * second; answers vmnet-status meanwhile (statusreply.h). */
 void datapath_wait_for_termination(struct helper *h)
 {
-	struct pollfd p = { h->sig_fd, POLLIN, 0 };
+	struct pollfd p[2] = { { h->sig_fd, POLLIN, 0 }, { h->status_fd, POLLIN, 0 } };
 	double next_stats = now_seconds() + h->opt.stats_interval;
 
 	INFO("main", "waiting for termination");
 	for (;;) {
-		if (poll(&p, 1, 1000) > 0) {
+		if (poll(p, h->status_fd >= 0 ? 2 : 1, 1000) > 0) {
 			struct signalfd_siginfo si;
-			if (read(h->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			if (p[0].revents && read(h->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				INFO("main", "received signal %s", strsignal((int)si.ssi_signo));
 				break;
 			}
+			if (p[1].revents)
+				statusreply_serve(h);
 		}
 		if (atomic_load(&h->fwd.vm_gone) || atomic_load(&h->fwd.failed))
 			break;

@@ -40,7 +40,7 @@ static bool terminated(const char *s, size_t len)
 /* A status: its flags 0 or 1, its mode known, every string ended. */
 static int check_status(const struct msg_status *s)
 {
-	if (s->mode > 2 || s->isolated > 1 || s->sudo > 1 || s->capture > 1)
+	if (s->mode > 2 || s->isolated > 1 || s->for_user > 1 || s->capture > 1)
 		return -EBADMSG;
 	if (!terminated(s->id, sizeof(s->id)) || !terminated(s->network, sizeof(s->network)) ||
 	    !terminated(s->bridge, sizeof(s->bridge)) || !terminated(s->tap, sizeof(s->tap)) ||

@@ -106,7 +106,8 @@ struct msg_status {
 	uint32_t uid, gid;       /* the datapath's */
 	uint8_t mode;            /* 0 shared, 1 host, 2 bridged (options.h) */
 	uint8_t isolated;        /* 0 or 1 */
-	uint8_t sudo;            /* 1: started through sudo by uid; 0: by root */
+	uint8_t for_user;        /* 1: started for uid (through sudo or vmnet-broker);
+				    0: by root for itself (uid is nobody's) */
 	uint8_t capture;         /* 1: --pcap on */
 	uint32_t gateway, mask, end, lease;   /* IPv4, host order; 0 in bridged mode */
 	uint32_t mtu;

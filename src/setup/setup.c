@@ -17,11 +17,13 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ident.h"
 #include "common/ip4.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "datapath/dnsfwd.h"
 #include "files/capfile.h"
 #include "parse/dns.h"
@@ -30,6 +32,7 @@
 #include "setup/nat.h"
 #include "setup/netlink.h"
 #include "setup/setup.h"
+#include "setup/statussock.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
 /* systemd-resolved's list of the servers it forwards to: the host's real
@@ -448,4 +451,11 @@ void setup_dns(struct helper *h)
 		dnsfwd_log(h->dns, h->tap.name);
 	if (h->dns6)
 		dnsfwd_log(h->dns6, h->tap.name);
+}
+
+void setup_status(struct helper *h)
+{
+	h->started = (int64_t)time(NULL);
+	h->started_ms = text_now_ms();
+	h->status_fd = statussock_open(&h->user, h->status_path, sizeof(h->status_path));
 }

@@ -71,7 +71,7 @@ static void test_field_ranges(void)
  * taken over): strings ended within their arrays, flags and mode in range. */
 static void test_status(void)
 {
-	struct msg_status st = { .h = msg_hdr(MSG_STATUS, 0), .mode = 2, .sudo = 1 };
+	struct msg_status st = { .h = msg_hdr(MSG_STATUS, 0), .mode = 2, .for_user = 1 };
 	struct msg_capture_ready r = { .h = msg_hdr(MSG_CAPTURE_READY, 0), .nfiles = 100 };
 	union msg m;
 
