@@ -3,16 +3,16 @@
  * vmnet-status [--json]: the running helpers of this network namespace,
  * for an administrator (root sees every helper) or a user (their own).
  * Runs with its caller's rights, never through sudo: it only connects to
- * the helpers' status sockets (common/statusdir.h), and the kernel refuses
- * a user the sockets of other users' helpers (each is its user's, mode
- * 0600), as each helper refuses anyone but root and its user.
+ * the helpers' status sockets (common/statusdir.h), and each helper answers
+ * only root and its own user; another user's helper closes the connection
+ * unanswered and is not listed.
  *
- * What it trusts: the user and the pid come from root (the socket file's
- * owner and name, in a directory only root writes, and the kernel's
- * credentials of the listening socket); everything else is the helper's
- * answer (parse/msg.h, checked by msg_parse), which a datapath a VM took
- * over could falsify for its own helper, so every string of it is printed
- * escaped.
+ * What it trusts: the pid comes from root (the socket's name, in a
+ * directory only root writes) and the kernel (the credentials of the
+ * listening socket), the user from the kernel (/proc/PID/status);
+ * everything else is the helper's answer (parse/msg.h, checked by
+ * msg_parse), which a datapath a VM took over could falsify for its own
+ * helper, so every string of it is printed escaped.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,9 +43,9 @@
 /* One socket of the directory and what became of asking it. */
 struct entry {
 	pid_t pid;                /* from its name (root's) */
-	uid_t owner;              /* the socket file's owner (root's chown) */
+	uid_t uid;                /* the helper's real uid, the kernel's (/proc) */
 	int fd;                   /* while waiting for the answer */
-	enum { ASKING, ANSWERED, SILENT, MISMATCH } state;
+	enum { ASKING, ANSWERED, SILENT, REFUSED, MISMATCH } state;
 	struct msg_status st;
 };
 
@@ -98,16 +98,36 @@ static int open_dir(const char *path, DIR **out)
 	return *out ? 0 : -errno;
 }
 
-/* Connects to the socket of e in dir; false when it is not ours to ask
- * (EACCES: another user's helper) or no helper listens there any more. */
+/* The real uid of pid, as the kernel says (/proc/PID/status is readable
+ * for every process, a not dumpable one too). -1 if it is gone. */
+static long proc_uid(pid_t pid)
+{
+	char path[64], line[256];
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %ld", &uid) == 1)
+			break;
+	fclose(f);
+	return uid;
+}
+
+/* Connects to the socket of e in dir; false when no helper listens there
+ * any more. */
 static bool ask(int dirfd, const char *dir, const char *name, struct entry *e)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct stat st;
+	long uid = proc_uid(e->pid);
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode))
+	if (uid < 0 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode))
 		return false;
-	e->owner = st.st_uid;
+	e->uid = (uid_t)uid;
 	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", dir, name) >= (int)sizeof(a.sun_path))
 		return false;
 	e->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -137,17 +157,20 @@ static void read_answer(struct entry *e)
 
 	if (n < 0 && errno == EAGAIN)
 		return;
-	e->state = SILENT;
-	if (n <= 0 || msg_parse(buf, (size_t)n, MSG_FROM_HELPER, &m) != MSG_STATUS)
+	/* Closed unanswered: another user's helper. */
+	e->state = REFUSED;
+	if (n <= 0)
+		return;
+	e->state = MISMATCH;
+	if (msg_parse(buf, (size_t)n, MSG_FROM_HELPER, &m) != MSG_STATUS)
 		return;
 	e->st = m.status;
 	clean_status(&e->st);
-	e->state = ANSWERED;
-	/* The listener's credentials (the helper's setup, same pid), its
-	 * name and its owner against what it says of itself. */
-	if (getsockopt(e->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid != e->pid ||
-	    e->st.pid != e->pid || (e->owner != 0 && e->st.uid != e->owner))
-		e->state = MISMATCH;
+	/* The listener's credentials (the helper's setup, same pid), its name
+	 * and its uid, the kernel's, against what it says of itself. */
+	if (getsockopt(e->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == e->pid &&
+	    e->st.pid == e->pid && e->st.uid == e->uid)
+		e->state = ANSWERED;
 }
 
 static int64_t now_ms(void)
@@ -189,6 +212,18 @@ static void collect(struct entry *e, size_t n)
 	free(p);
 }
 
+/* What this caller may see: whatever answered it, and, of a helper that
+ * did not answer (still starting, or waiting for its --socket client),
+ * root everything and a user a helper already running as them. */
+static bool visible(const struct entry *e)
+{
+	if (e->state == REFUSED)
+		return false;
+	if (e->state == ANSWERED || e->state == MISMATCH)
+		return true;
+	return getuid() == 0 || e->uid == getuid();
+}
+
 static int by_pid(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
@@ -204,7 +239,7 @@ static int list(struct entry **out, size_t *count)
 	struct entry *e = calloc(MAX_HELPERS, sizeof(*e));
 	struct dirent *d;
 	DIR *dp = NULL;
-	size_t n = 0;
+	size_t n = 0, shown = 0;
 	int rc = statusdir_path(dir, sizeof(dir));
 
 	if (rc == 0)
@@ -222,6 +257,10 @@ static int list(struct entry **out, size_t *count)
 	if (dp)
 		closedir(dp);
 	collect(e, n);
+	for (size_t i = 0; i < n; i++)
+		if (visible(&e[i]))
+			e[shown++] = e[i];
+	n = shown;
 	qsort(e, n, sizeof(*e), by_pid);
 	*out = e;
 	*count = n;
@@ -243,11 +282,13 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
-/* The user a helper runs for: the owner of its socket, or (root's socket)
- * root, whose datapath runs as nobody. */
+/* The user a helper runs for: its datapath's, or root for one root started
+ * for itself (whose datapath runs as nobody), or while it sets up. */
 static uid_t user_of(const struct entry *e)
 {
-	return e->owner;
+	if (e->state == ANSWERED)
+		return e->st.for_user ? e->st.uid : 0;
+	return e->uid;
 }
 
 static const char *mode_name(const struct msg_status *st)

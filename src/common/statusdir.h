@@ -5,15 +5,12 @@
  * directory of the network namespace it runs in (<netns>: the namespace's
  * inode, as for the network's other state, setup/network.h).
  *
- *   setup (root)        makes the socket, owned by the helper's user, mode
- *                       0600 (setup/statussock.h)
+ *   setup (root)        makes the socket (setup/statussock.h)
  *   the datapath        answers each connection with one MSG_STATUS, to
  *                       root or its own user only (datapath/statusreply.h)
  *   the reaper          removes the socket at teardown
  *   vmnet-status        lists the directory and asks each socket: as root
- *                       every helper, as a user their own (the kernel
- *                       refuses the others' sockets, and each helper checks
- *                       who asks)
+ *                       every helper answers, as a user their own only
  */
 #ifndef VMNET_STATUSDIR_H
 #define VMNET_STATUSDIR_H

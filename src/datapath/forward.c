@@ -182,9 +182,10 @@ static int stream_send(struct forward *f, const struct iovec *frames, int n, int
 enum reply { REPLY_DHCP, REPLY_RA };
 static const char *const reply_note[][2] = {
 	[REPLY_DHCP] = { "made by the helper: DHCP reply",
-			 "made by the helper: DHCP reply, not delivered (host.drops)" },
+			 "made by the helper: DHCP reply, not delivered (the VM's socket was full)" },
 	[REPLY_RA] = { "made by the helper: router advertisement",
-		       "made by the helper: router advertisement, not delivered" },
+		       "made by the helper: router advertisement, not delivered (the VM's socket "
+		       "was full)" },
 };
 
 /* A frame from the VM the helper did not forward: why, as far as the

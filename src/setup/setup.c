@@ -457,5 +457,5 @@ void setup_status(struct helper *h)
 {
 	h->started = (int64_t)time(NULL);
 	h->started_ms = text_now_ms();
-	h->status_fd = statussock_open(&h->user, h->status_path, sizeof(h->status_path));
+	h->status_fd = statussock_open(h->status_path, sizeof(h->status_path));
 }

@@ -6,7 +6,6 @@
  * root's own directory under /run/vmnet-helper.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,7 +55,7 @@ static void remove_stale(const char *path)
 		unlink(path);
 }
 
-static int bind_socket(int fd, const char *path, const struct priv_user *owner)
+static int bind_socket(int fd, const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	mode_t old;
@@ -64,13 +63,10 @@ static int bind_socket(int fd, const char *path, const struct priv_user *owner)
 
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
 	remove_stale(path);
-	old = umask(0177);   /* 0600 from the start */
+	old = umask(0111);   /* 0666: who may ask is the datapath's check */
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		rc = -errno;
 	umask(old);
-	if (rc == 0 && owner->from_sudo &&
-	    fchownat(AT_FDCWD, path, owner->uid, owner->gid, AT_SYMLINK_NOFOLLOW) < 0)
-		rc = -errno;
 	if (rc == 0 && listen(fd, BACKLOG) < 0)
 		rc = -errno;
 	if (rc < 0)
@@ -78,7 +74,7 @@ static int bind_socket(int fd, const char *path, const struct priv_user *owner)
 	return rc;
 }
 
-int statussock_open(const struct priv_user *owner, char *path, size_t len)
+int statussock_open(char *path, size_t len)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) - 16];
 	const char *step = "the namespace's status directory";
@@ -91,7 +87,7 @@ int statussock_open(const struct priv_user *owner, char *path, size_t len)
 	if (rc == 0) {
 		step = "its socket";
 		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		rc = fd < 0 ? -errno : bind_socket(fd, path, owner);
+		rc = fd < 0 ? -errno : bind_socket(fd, path);
 	}
 	if (rc == 0)
 		return fd;
