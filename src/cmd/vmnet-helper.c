@@ -23,6 +23,7 @@
 #include "reaper/teardown.h"
 #include "setup/bridged.h"
 #include "setup/setup.h"
+#include "common/version.h"
 
 static void parse_options(struct helper *h, int argc, char **argv)
 {
@@ -37,7 +38,7 @@ static void parse_options(struct helper *h, int argc, char **argv)
 		exit(0);
 	}
 	if (h->opt.version) {
-		printf("vmnet-helper %s\n", VMNET_VERSION);
+		version_print(stdout, "vmnet-helper");
 		exit(0);
 	}
 	log_set_verbose(h->opt.verbose);

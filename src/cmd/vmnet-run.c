@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/options.h"
 #include "common/privileges.h"
+#include "common/version.h"
 
 #define HELPER_FD 3
 #define COMMAND_FD 4
@@ -133,7 +134,7 @@ static void validate(struct client *cl, int first)
 		exit(0);
 	}
 	if (o.version) {
-		printf("%s %s\n", cl->name, VMNET_VERSION);
+		version_print(stdout, cl->name);
 		exit(0);
 	}
 	if (o.list_shared_interfaces)

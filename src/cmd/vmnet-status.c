@@ -35,6 +35,7 @@
 #include "common/json.h"
 #include "common/options.h"
 #include "common/statusdir.h"
+#include "common/version.h"
 #include "parse/msg.h"
 
 #define MAX_HELPERS 4096
@@ -456,14 +457,18 @@ int main(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
+		switch (c) {
+		case 'j':
 			json = true;
-		else if (c == 'h')
+			break;
+		case 'h':
 			return usage(stdout, 0);
-		else if (c == 'V')
-			return printf("vmnet-status %s\n", VMNET_VERSION) < 0;
-		else
+		case 'V':
+			version_print(stdout, "vmnet-status");
+			return 0;
+		default:
 			return usage(stderr, 2);
+		}
 	}
 	if (optind < argc)
 		return usage(stderr, 2);

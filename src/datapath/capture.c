@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/options.h"
+#include "common/version.h"
 #include "datapath/capture.h"
 #include "datapath/pcapng.h"
 
@@ -206,6 +208,7 @@ struct capture *capture_start(const int *fds, unsigned n, uint64_t limit, const 
 			      const char *ifname)
 {
 	struct capture *c = calloc(1, sizeof(*c));
+	char app[128];
 
 	if (c == NULL || n == 0 || n > PCAP_FILES_MAX) {
 		WARN("capture", "cannot start the capture into \"%s\": %s", path, strerror(ENOMEM));
@@ -218,8 +221,8 @@ struct capture *capture_start(const int *fds, unsigned n, uint64_t limit, const 
 	c->limit = limit;
 	c->path = path;
 	pthread_mutex_init(&c->lock, NULL);
-	c->header_len = pcapng_header(c->header, sizeof(c->header), "vmnet-helper " VMNET_VERSION,
-				      ifname, DESCRIPTION);
+	snprintf(app, sizeof(app), "vmnet-helper %s", version_string());
+	c->header_len = pcapng_header(c->header, sizeof(c->header), app, ifname, DESCRIPTION);
 	for (int i = 0; i < CAPTURE_SIDES; i++)
 		c->stage[i].buf = malloc(STAGE_BYTES);
 	if (!c->stage[0].buf || !c->stage[1].buf || !c->header_len || write_headers(c) < 0) {

@@ -24,6 +24,7 @@
 #include "common/ip4.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "common/version.h"
 #include "datapath/dnsfwd.h"
 #include "files/capfile.h"
 #include "parse/dns.h"
@@ -214,7 +215,7 @@ static void log_start(void)
 	struct utsname u;
 
 	uname(&u);
-	INFO("main", "running vmnet-helper %s on %s %s", VMNET_VERSION, u.sysname, u.release);
+	INFO("main", "running vmnet-helper %s on %s %s", version_string(), u.sysname, u.release);
 }
 
 static void machine_secret(char *buf, size_t cap)

@@ -41,6 +41,10 @@ RUN = BUILD / "vmnet-run"
 VMSIM = BUILD / "tools" / "vmsim"
 STATUS = BUILD / "vmnet-status"
 
+# What every program's --version prints: "NAME RELEASE (commit HASH)", the
+# release being debian/changelog's newest (Makefile).
+VERSION_LINE = r"^%s (\d+\.\d+\.\d+) \(commit ([0-9a-f]{7,}(?:-dirty)?|unknown)\)\n$"
+
 RUN_ROOT = Path("/run/vmnet-helper")
 LIB_ROOT = Path("/var/lib/vmnet-helper")
 

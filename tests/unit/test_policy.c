@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The administrator's policy: parsing, named networks, what users may do. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,57 @@ static void test_load(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+/* The file the package installs (etc/vmnet-helper.conf, run from the
+ * repository's top): as installed, every setting commented out, it is the
+ * defaults; with each example setting uncommented it still parses (the
+ * broker's coming keys, "users" and "groups", aside until they exist). */
+static char *read_example(size_t *len)
+{
+	static char buf[POLICY_FILE_MAX];
+	FILE *f = fopen("etc/vmnet-helper.conf", "r");
+
+	*len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[*len] = '\0';
+	return f ? buf : NULL;
+}
+
+static void test_example_file(void)
+{
+	struct policy p, d;
+	char err[256], *text, *out, *o;
+	size_t len;
+
+	text = read_example(&len);
+	CHECK(text != NULL && len > 0);
+	if (!text)
+		return;
+	policy_defaults(&d);
+	CHECK(policy_parse(text, len, &p, err, sizeof(err)) == 0);
+	CHECK(memcmp(&p, &d, sizeof(p)) == 0);
+	/* "#key" and "#[network" lines uncommented, line by line. */
+	out = o = calloc(1, len + 1);
+	for (char *line = text; line && *line; ) {
+		char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
+		bool setting = line[0] == '#' && ((line[1] >= 'a' && line[1] <= 'z') || line[1] == '[');
+		bool coming = !strncmp(line, "#users", 6) || !strncmp(line, "#groups", 7);
+
+		if (setting && !coming) {
+			memcpy(o, line + 1, n - 1);
+			o += n - 1;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	CHECK(policy_parse(out, strlen(out), &p, err, sizeof(err)) == 0);
+	if (err[0])
+		fprintf(stderr, "etc/vmnet-helper.conf uncommented: %s\n", err);
+	CHECK(p.nnetworks == 2 && p.max_helpers == POLICY_DEFAULT_MAX_HELPERS);
+	CHECK(p.nsubnets == d.nsubnets && memcmp(p.subnets, d.subnets, sizeof(d.subnets)) == 0);
+	free(out);
+}
+
 static void tests(void)
 {
 	test_defaults();
@@ -261,6 +313,7 @@ static void tests(void)
 	test_malformed();
 	test_allows();
 	test_load();
+	test_example_file();
 }
 
 T_MAIN
