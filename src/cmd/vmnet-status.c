@@ -236,7 +236,7 @@ static int by_pid(const void *a, const void *b)
  * directory (the message printed). */
 static int list(struct entry **out, size_t *count)
 {
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)] = "";
 	struct entry *e = calloc(MAX_HELPERS, sizeof(*e));
 	struct dirent *d;
 	DIR *dp = NULL;
