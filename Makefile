@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# make              build build/vmnet-helper and build/vmnet-run (also as vmnet-client),
-#                   and build/vmnet-broker once src/cmd/vmnet-broker.c exists
+# make              build build/vmnet-helper, build/vmnet-run (also as vmnet-client),
+#                   build/vmnet-status, and build/vmnet-broker once
+#                   src/cmd/vmnet-broker.c exists
 # make SAN=1        the same with ASan+UBSan, into build-san/
 # make check        unit tests (sanitized) and fuzz smoke runs
 # make fuzz         every fuzz harness for FUZZ_TIME seconds (default 180)
@@ -96,7 +97,8 @@ TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 ifneq ($(wildcard src/cmd/vmnet-broker.c),)
 BROKER      := $(BUILD)/vmnet-broker
 endif
-PROGRAMS    := $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client $(BROKER)
+PROGRAMS    := $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client \
+	       $(BUILD)/vmnet-status $(BROKER)
 
 all: $(PROGRAMS) $(TOOL_BINS)
 
@@ -128,6 +130,9 @@ $(BUILD)/vmnet-helper: $(BUILD)/obj/cmd/vmnet-helper.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/vmnet-run: $(BUILD)/obj/cmd/vmnet-run.o $(BUILD)/libvmnet.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/vmnet-status: $(BUILD)/obj/cmd/vmnet-status.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The broker runs the installed helper, whose path it is built with.
@@ -192,12 +197,13 @@ install: programs
 	install -m 0755 $(BUILD)/vmnet-helper $(DESTDIR)$(BINDIR)/vmnet-helper
 	install -m 0755 $(BUILD)/vmnet-run $(DESTDIR)$(BINDIR)/vmnet-run
 	ln -sf vmnet-run $(DESTDIR)$(BINDIR)/vmnet-client
+	install -m 0755 $(BUILD)/vmnet-status $(DESTDIR)$(BINDIR)/vmnet-status
 ifneq ($(BROKER),)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/vmnet-broker $(DESTDIR)$(SBINDIR)/vmnet-broker
 endif
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	install -m 0644 man/vmnet-run.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/vmnet-run.1 man/vmnet-status.1 $(DESTDIR)$(MANDIR)/man1/
 	echo '.so man1/vmnet-run.1' > $(DESTDIR)$(MANDIR)/man1/vmnet-client.1
 	install -m 0644 man/vmnet-helper.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/vmnet-helper.8 man/vmnet-broker.8 $(DESTDIR)$(MANDIR)/man8/

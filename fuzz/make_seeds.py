@@ -353,7 +353,22 @@ def msg_seeds():
         "files-connect": hdr(5, 0),
         "files-connected": hdr(6, 0) + struct.pack("<iI", 0, 21) + sun + b"\0\0",
         "claim-addr4": hdr(7, 3) + struct.pack("<I", 0xc0a869c8),
+        "capture-ready": hdr(8, 0) + struct.pack("<iI", 0, 3),
+        "status": hdr(9, 0) + status_body(),
     }
+
+
+def status_body():
+    """A helper's answer to vmnet-status (struct msg_status after its header)."""
+    def text(s, n):
+        return s.encode().ljust(n, b"\0")
+    counters = struct.pack("<5Q", 1000, 1514000, 2, 40, 1)
+    return (struct.pack("<iII4B5I", 4242, 1000, 1000, 0, 1, 1, 1, 0xc0a86901, 0xffffff00,
+                        0xc0a869fe, 0xc0a86902, 1500) + MAC + b"\0\0" +
+            struct.pack("<qQ", 1796428930, 61000) +
+            text("2835E074-9892-4A79-AFFB-7E41D2605678", 40) + text("lab", 32) +
+            text("vmnetsc0a86901", 16) + text("vmtapi0", 16) + text("/tmp/vm/vmnet.sock", 108) +
+            b"\0" * 4 + counters + counters)
 
 
 def vmstream_seeds():

@@ -94,8 +94,10 @@ int main(int argc, char **argv)
 	setup_identify(&h);
 	setup_check(&h);
 	setup_transport(&h);
+	setup_capture(&h);
 	setup_network(&h);
 	setup_dns(&h);
+	setup_status(&h);
 	/* The reaper: root, CAP_NET_ADMIN alone, until teardown. */
 	start_reaper(&h);
 	/* This process becomes the datapath: the user, sandboxed. */

@@ -53,12 +53,18 @@ struct helper {
 	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
 	bool dns_steered;          /* nat_dns_add done: the reaper undoes it */
 	int sig_fd;                /* SIGTERM and SIGINT, once they are blocked */
+	int pcap_fds[PCAP_FILES_MAX];  /* --pcap's files (setup_capture), until the */
+	unsigned pcap_n;               /* datapath's capture takes them (capture.h) */
+	int status_fd;             /* listening for vmnet-status (setup/statussock.h), -1: none */
+	char status_path[108];     /* its path, removed by the reaper ("": none) */
+	int64_t started;           /* seconds since the epoch, and ... */
+	int64_t started_ms;        /* ... the monotonic clock (text_now_ms), at setup_status */
 	uint8_t first[PKT_MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
 };
 
 #define HELPER_INIT { .user_lock_fd = -1, .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
-		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1 }
+		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1, .status_fd = -1 }
 
 /* The lease file of the helper's network. */
 void helper_lease_path(const struct helper *h, char *buf, size_t len);

@@ -36,6 +36,9 @@ enum {
 	OPT_STATS_INTERVAL,
 	OPT_MTU,
 	OPT_NETWORK,
+	OPT_PCAP,
+	OPT_PCAP_SIZE,
+	OPT_PCAP_FILES,
 	OPT_VERSION,
 };
 
@@ -56,6 +59,9 @@ static const struct option long_options[] = {
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "pcap", required_argument, NULL, OPT_PCAP },
+	{ "pcap-size", required_argument, NULL, OPT_PCAP_SIZE },
+	{ "pcap-files", required_argument, NULL, OPT_PCAP_FILES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -159,6 +165,39 @@ static int parse_mtu(struct parse *p, const char *arg)
 		return fail(p, "invalid --mtu \"%s\": not an integer in %d..%d", arg, MIN_MTU,
 			    MAX_MTU);
 	p->o->mtu = (unsigned)v;
+	return 0;
+}
+
+static int parse_pcap(struct parse *p, const char *arg)
+{
+	if (*arg == '\0')
+		return fail(p, "invalid --pcap \"\": empty path");
+	/* Room for a ring's number after it, and a path the kernel takes. */
+	if (strlen(arg) > PATH_MAX - 8)
+		return fail(p, "invalid --pcap: path longer than %d bytes", PATH_MAX - 8);
+	p->o->pcap = arg;
+	return 0;
+}
+
+static int parse_pcap_size(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, 1, PCAP_SIZE_MAX, &v) < 0)
+		return fail(p, "invalid --pcap-size \"%s\": not an integer in 1..%d (millions of "
+			    "bytes)", arg, PCAP_SIZE_MAX);
+	p->o->pcap_size = (unsigned)v;
+	return 0;
+}
+
+static int parse_pcap_files(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, 1, PCAP_FILES_MAX, &v) < 0)
+		return fail(p, "invalid --pcap-files \"%s\": not an integer in 1..%d", arg,
+			    PCAP_FILES_MAX);
+	p->o->pcap_files = (unsigned)v;
 	return 0;
 }
 
@@ -269,6 +308,9 @@ static int handle_option(struct parse *p, int opt, const char *arg, char **argv)
 	case OPT_STATS_INTERVAL: return parse_stats_interval(p, arg);
 	case OPT_MTU: return parse_mtu(p, arg);
 	case OPT_NETWORK: return parse_network(p, arg);
+	case OPT_PCAP: return parse_pcap(p, arg);
+	case OPT_PCAP_SIZE: return parse_pcap_size(p, arg);
+	case OPT_PCAP_FILES: return parse_pcap_files(p, arg);
 	case ':':
 		if (optopt >= 256)
 			return fail(p, "option --%s requires an argument", option_name(optopt));
@@ -313,6 +355,23 @@ static int check_offload(struct parse *p)
 {
 	if (p->o->enable_tso && !p->o->enable_checksum_offload)
 		return fail(p, "--enable-tso requires --enable-checksum-offload");
+	return 0;
+}
+
+/* The bound and the ring only mean something for a capture; a ring needs
+ * a bound to know when to move on. */
+static int check_pcap(struct parse *p)
+{
+	const struct options *o = p->o;
+
+	if (!o->pcap && o->pcap_size)
+		return fail(p, "--pcap-size requires --pcap");
+	if (!o->pcap && o->pcap_files)
+		return fail(p, "--pcap-files requires --pcap");
+	if (o->pcap_files > 1 && !o->pcap_size)
+		return fail(p, "--pcap-files requires --pcap-size (the size of each file)");
+	if (!p->o->pcap_files)
+		p->o->pcap_files = 1;
 	return 0;
 }
 
@@ -489,7 +548,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	}
 	if (optind < argc)
 		return fail(&p, "unexpected argument \"%s\"", argv[optind]);
-	if (check_endpoint(&p) < 0 || check_offload(&p) < 0)
+	if (check_endpoint(&p) < 0 || check_offload(&p) < 0 || check_pcap(&p) < 0)
 		return -1;
 	if (o->network)
 		return check_network(&p);
@@ -537,6 +596,19 @@ int options_set_network(struct options *o, enum op_mode mode, uint32_t start, ui
 	return 0;
 }
 
+int options_pcap_file(const char *path, unsigned nfiles, unsigned i, char *buf, size_t len)
+{
+	int width = 1, n;
+
+	for (unsigned m = nfiles - 1; m >= 10; m /= 10)
+		width++;
+	if (nfiles <= 1)
+		n = snprintf(buf, len, "%s", path);
+	else
+		n = snprintf(buf, len, "%s%0*u", path, width, i);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 void options_usage(FILE *out)
 {
 	fputs("Usage: vmnet-helper (--fd FD | --socket PATH) [options]\n"
@@ -572,6 +644,13 @@ void options_usage(FILE *out)
 	      "                              mode; default: 1500 for a new network, the\n"
 	      "                              network's own MTU when joining one)\n"
 	      "  --stats-interval SECONDS    log interface statistics every SECONDS (1..86400)\n"
+	      "  --pcap FILE                 capture every frame between the VM and the helper\n"
+	      "                              into FILE (pcapng; made as the invoking user),\n"
+	      "                              those it drops or answers itself marked\n"
+	      "  --pcap-size MB              FILE grows to MB millions of bytes at most, then\n"
+	      "                              the capture stops (1..1000000)\n"
+	      "  --pcap-files N              with --pcap-size: a ring of N files, FILE0..,\n"
+	      "                              the oldest overwritten (1..100)\n"
 	      "  -v, --verbose               debug logging\n"
 	      "      --version               print the version and exit\n"
 	      "  -h, --help                  print this help and exit\n"

@@ -38,6 +38,9 @@ struct options {
 				     * network's own MTU, DEFAULT_MTU for a new one) */
 	const char *network;        /* --network NAME: mode, addresses and interface
 				     * come from the named network (options_set_network) */
+	const char *pcap;           /* --pcap FILE: capture every frame (NULL: off) */
+	unsigned pcap_size;         /* --pcap-size MB: each file's bound, 10^6 bytes (0: none) */
+	unsigned pcap_files;        /* --pcap-files N: a ring of N files (1: FILE alone) */
 	bool verbose;
 	bool version;
 	bool help;
@@ -79,6 +82,18 @@ bool options_network_name_valid(const char *name);
 int options_set_network(struct options *o, enum op_mode mode, uint32_t start, uint32_t end,
 			uint32_t mask, const char *shared_interface, bool isolation, unsigned mtu,
 			char *err, size_t errlen);
+
+/* --pcap-size (millions of bytes, as tcpdump's -C) and --pcap-files. */
+#define PCAP_SIZE_MAX  1000000
+#define PCAP_FILES_MAX 100
+
+/*
+ * The name of capture file i of nfiles: path itself for a single file; for
+ * a ring, path followed by i, zero-padded to the width of nfiles - 1 (as
+ * tcpdump -W names them: FILE0..FILE9, FILE00..FILE99). 0, or -1 if it
+ * does not fit in len.
+ */
+int options_pcap_file(const char *path, unsigned nfiles, unsigned i, char *buf, size_t len);
 
 /* Usage text for --help. */
 void options_usage(FILE *out);

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "datapath/datapath.h"
 #include "datapath/dnsfwd.h"
+#include "datapath/statusreply.h"
 
 /* Router advertisement lifetimes (RFC 4861 defaults for a 600 s maximum
  * interval; forward.c re-advertises every 200 s). The prefix outlives a
@@ -54,11 +55,27 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 
 /* The datapath's filter: every module that runs there, and libc. */
 const struct sandbox_list *const datapath_lists[] = {
-	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox, NULL,
+	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
+	&capture_sandbox, &statusreply_sandbox, NULL,
 };
+
+/* --pcap's files if the capture never started; the capture's summary
+ * once the threads are gone. */
+static void stop_capture(struct helper *h)
+{
+	for (unsigned i = 0; i < h->pcap_n; i++)
+		close(h->pcap_fds[i]);
+	h->pcap_n = 0;
+	capture_stop(h->fwd.cap);
+	h->fwd.cap = NULL;
+}
 
 _Noreturn void datapath_finish(struct helper *h, int code)
 {
+	stop_capture(h);
+	if (h->status_fd >= 0)
+		close(h->status_fd);
+	h->status_fd = -1;
 	dnsfwd_close(h->dns);
 	h->dns = NULL;
 	dnsfwd_close(h->dns6);
@@ -379,6 +396,11 @@ void datapath_start_forwarding(struct helper *h)
 	}
 	f->first = h->first;
 	f->first_len = h->first_len;
+	if (h->pcap_n) {
+		f->cap = capture_start(h->pcap_fds, h->pcap_n, (uint64_t)h->opt.pcap_size * 1000000u,
+				       h->opt.pcap, h->tap.name);
+		h->pcap_n = 0;   /* the capture's now, started or not */
+	}
 	if (forward_start(f) < 0) {
 		ERROR("main", "cannot start forwarding");
 		datapath_finish(h, EXIT_FAILURE);
@@ -387,15 +409,18 @@ void datapath_start_forwarding(struct helper *h)
 	INFO("main", "vm forwarding started");
 }
 
+/* Upstream's five counters (forward.h says what fast and slow count here). */
 static void counters_json(struct json *j, const char *key, struct fwd_counters *fc)
 {
-	char buf[128];
+	char buf[192];
 	struct json o;
 
 	json_begin(&o, buf, sizeof(buf));
 	json_num(&o, "packets", (long long)atomic_load(&fc->packets));
 	json_num(&o, "bytes", (long long)atomic_load(&fc->bytes));
 	json_num(&o, "drops", (long long)atomic_load(&fc->drops));
+	json_num(&o, "fast", (long long)atomic_load(&fc->fast));
+	json_num(&o, "slow", (long long)atomic_load(&fc->slow));
 	json_end(&o);
 	json_raw(j, key, buf);
 }
@@ -414,9 +439,15 @@ static void dns_counters_json(struct json *j, const char *key, struct dns_counte
 	json_raw(j, key, buf);
 }
 
+/*
+ * Upstream's log contract: "[stats] " and one JSON object, "time" in ISO
+ * 8601 with its UTC offset written out (+00:00: what Python's
+ * datetime.fromisoformat reads in every version, where "Z" needs 3.11),
+ * "host" and "vm" with its five counters; ours adds "dns" and "dns6".
+ */
 static void log_stats(struct helper *h)
 {
-	char buf[768], when[40];
+	char buf[1024], when[40];
 	struct timespec ts;
 	struct tm tm;
 	struct json j;
@@ -424,7 +455,7 @@ static void log_stats(struct helper *h)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(when + n, sizeof(when) - n, ".%03ld+00:00", ts.tv_nsec / 1000000);
 	json_begin(&j, buf, sizeof(buf));
 	json_str(&j, "time", when);
 	counters_json(&j, "host", &h->fwd.host);
@@ -445,20 +476,23 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Until a signal, the VM going away, or a device error. Checks once a second. */
+/* Until a signal, the VM going away, or a device error. Checks once a
+ * second; answers vmnet-status meanwhile (statusreply.h). */
 void datapath_wait_for_termination(struct helper *h)
 {
-	struct pollfd p = { h->sig_fd, POLLIN, 0 };
+	struct pollfd p[2] = { { h->sig_fd, POLLIN, 0 }, { h->status_fd, POLLIN, 0 } };
 	double next_stats = now_seconds() + h->opt.stats_interval;
 
 	INFO("main", "waiting for termination");
 	for (;;) {
-		if (poll(&p, 1, 1000) > 0) {
+		if (poll(p, h->status_fd >= 0 ? 2 : 1, 1000) > 0) {
 			struct signalfd_siginfo si;
-			if (read(h->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			if (p[0].revents && read(h->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				INFO("main", "received signal %s", strsignal((int)si.ssi_signo));
 				break;
 			}
+			if (p[1].revents)
+				statusreply_serve(h);
 		}
 		if (atomic_load(&h->fwd.vm_gone) || atomic_load(&h->fwd.failed))
 			break;

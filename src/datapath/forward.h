@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "datapath/capture.h"
 #include "parse/dhcp.h"
 #include "parse/ndp.h"
 #include "datapath/streamio.h"
@@ -30,8 +31,19 @@
 struct ring;
 struct to_vm;
 
+/*
+ * One direction's counters, as upstream's [stats] line has them. packets,
+ * bytes: frames delivered (to the TAP, or to the VM); drops: frames lost.
+ * fast, slow: calls on the VM's socket, counted as upstream counts its
+ * batched (recvmsg_x/sendmsg_x) and single-frame (read/write) calls:
+ * fast is a call that can carry a whole batch (recvmmsg/sendmmsg on a
+ * datagram socket; a 256 KiB read, or a sendmsg of many length-prefixed
+ * frames, on a stream), slow a call that carries one frame (the helper's
+ * own replies toward the VM, a --socket client's first datagram). Every
+ * call counts, a retry on a full socket included.
+ */
 struct fwd_counters {
-	_Atomic uint64_t packets, bytes, drops;
+	_Atomic uint64_t packets, bytes, drops, fast, slow;
 };
 
 struct forward {
@@ -70,6 +82,10 @@ struct forward {
 	 * the guards' state (the VM's second MAC) has one writer only. */
 	uint8_t *first;
 	size_t first_len;
+
+	/* --pcap: every frame both ways (capture.h); NULL: off, which costs
+	 * one predictable branch per frame. */
+	struct capture *cap;
 
 	struct fwd_counters vm;    /* frames from the VM, toward the host */
 	struct fwd_counters host;  /* frames from the host, toward the VM */

@@ -25,6 +25,7 @@
 #include "setup/netlink.h"
 #include "setup/network.h"
 #include "setup/setup.h"
+#include "setup/statussock.h"
 
 /* What the reaper bound for this VM on the datapath's claims: teardown
  * removes the IPv6 entries (the TAP's removal takes the MAC pins). */
@@ -66,12 +67,13 @@ static void remove_tap(struct helper *h)
 		ERROR("reaper", "cannot delete %s: %s", h->tap.name, strerror(-rc));
 }
 
-/* After the datapath process is gone. Network state only: the --socket
- * files are the files process's. */
+/* After the datapath process is gone: its status socket (root's), then the
+ * network state. The --socket and --pcap files are the user's. */
 void teardown(void *arg)
 {
 	struct helper *h = arg;
 
+	statussock_remove(h->status_path);
 	remove_tap(h);
 	if (h->opt.mode == MODE_BRIDGED) {
 		/* A macvtap outlives its fd. */

@@ -17,19 +17,23 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ident.h"
 #include "common/ip4.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/version.h"
 #include "datapath/dnsfwd.h"
+#include "files/capfile.h"
 #include "parse/dns.h"
 #include "setup/bridged.h"
 #include "setup/lease.h"
 #include "setup/nat.h"
 #include "setup/netlink.h"
 #include "setup/setup.h"
+#include "setup/statussock.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
 /* systemd-resolved's list of the servers it forwards to: the host's real
@@ -196,6 +200,21 @@ void setup_transport(struct helper *h)
 		exit(EXIT_FAILURE);
 	exiting = h;
 	atexit(close_transport);
+}
+
+/*
+ * The capture files, opened with the user's identity by a files process of
+ * their own (capfile.h) and kept here for the datapath, which writes them
+ * by descriptor (datapath/capture.h). Before the network: a path the user
+ * cannot use is one line, nothing changed.
+ */
+void setup_capture(struct helper *h)
+{
+	if (!h->opt.pcap)
+		return;
+	if (capfile_open(h->opt.pcap, h->opt.pcap_files, &h->user, h->pcap_fds) < 0)
+		exit(EXIT_FAILURE);
+	h->pcap_n = h->opt.pcap_files;
 }
 
 /* Logged only once the invocation is known to be valid: a bad one gets one line. */
@@ -474,4 +493,11 @@ void setup_dns(struct helper *h)
 		dnsfwd_log(h->dns, h->tap.name);
 	if (h->dns6)
 		dnsfwd_log(h->dns6, h->tap.name);
+}
+
+void setup_status(struct helper *h)
+{
+	h->started = (int64_t)time(NULL);
+	h->started_ms = text_now_ms();
+	h->status_fd = statussock_open(h->status_path, sizeof(h->status_path));
 }

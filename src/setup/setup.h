@@ -27,6 +27,9 @@ void setup_identify(struct helper *h);
 void setup_check(struct helper *h);
 /* --fd, or --socket's files made by the files process (files/sockfile.h). */
 void setup_transport(struct helper *h);
+/* --pcap's files, made by a files process as the user (files/capfile.h):
+ * before anything is set up, so a path that cannot be used is one line. */
+void setup_capture(struct helper *h);
 /* Under the network lock: bridge, lease, TAP, port (or the macvtap). */
 void setup_network(struct helper *h);
 /* Undoes the lease's use (its time becomes its last use), under the
@@ -34,5 +37,8 @@ void setup_network(struct helper *h);
 void setup_release_lease(const struct helper *h);
 /* The VM's own DNS sockets and the nftables rules that steer its queries. */
 void setup_dns(struct helper *h);
+/* The status socket vmnet-status asks (setup/statussock.h); without it
+ * (a WARN line) the helper serves its VM all the same. */
+void setup_status(struct helper *h);
 
 #endif

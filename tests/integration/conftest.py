@@ -39,6 +39,7 @@ HELPER = BUILD / "vmnet-helper"
 CLIENT = BUILD / "vmnet-client"   # the spec's name of vmnet-run: the same program
 RUN = BUILD / "vmnet-run"
 VMSIM = BUILD / "tools" / "vmsim"
+STATUS = BUILD / "vmnet-status"
 
 # What every program's --version prints: "NAME RELEASE (commit HASH)", the
 # release being debian/changelog's newest (Makefile).
@@ -829,7 +830,12 @@ def leftovers(ns, ip_forward=None, allow_leases=True):
         found.append("net.ipv4.ip_forward=%s (was %s)" % (ns.sysctl("net.ipv4.ip_forward"),
                                                           ip_forward))
     if ns.run_dir.exists():
-        extra = [p.name for p in ns.run_dir.iterdir() if p.name != "lock"]
+        # The lock and the status directory stay; the helpers' status
+        # sockets in it go with them (vmnet-status).
+        extra = [p.name for p in ns.run_dir.iterdir() if p.name not in ("lock", "status")]
+        status = ns.run_dir / "status"
+        if status.is_dir():
+            extra += ["status/" + p.name for p in status.iterdir()]
         if extra:
             found.append("files in %s: %s" % (ns.run_dir, extra))
     if not allow_leases and ns.lib_dir.exists():

@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO
 
 PREFIX = "/opt/vmnet-helper"
-PROGRAMS = ("vmnet-helper", "vmnet-client")
+PROGRAMS = ("vmnet-helper", "vmnet-client", "vmnet-status")
 PAGE = 4096
 
 
@@ -96,8 +96,10 @@ def test_stack_clash_protection(installed, program):
     allocs = stack_allocations(installed[program])
     big = [(f, n) for f, n, probed in allocs if n > PAGE or (n == PAGE and not probed)]
     assert not big, "stack allocations past the guard page without probes: %s" % big
-    # Both programs have frames larger than a page: the probes must be there.
-    assert any(n == PAGE and probed for _, n, probed in allocs)
+    # The helper and the client have frames larger than a page: the probes
+    # must be there (vmnet-status has no frame that large).
+    if program != "vmnet-status":
+        assert any(n == PAGE and probed for _, n, probed in allocs)
 
 
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="x86-64 code checks")

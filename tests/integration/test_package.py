@@ -36,7 +36,8 @@ import pytest
 from conftest import REPO, VERSION_LINE, assert_clean, sh, sudo_env
 
 PACKAGE = "vmnet-helper"
-BINARIES = ("/usr/bin/vmnet-helper", "/usr/bin/vmnet-run", "/usr/bin/vmnet-client")
+BINARIES = ("/usr/bin/vmnet-helper", "/usr/bin/vmnet-run", "/usr/bin/vmnet-client",
+            "/usr/bin/vmnet-status")
 OPT_BIN = Path("/opt/vmnet-helper/bin")
 CONF = Path("/etc/vmnet-helper/vmnet-helper.conf")
 STATE = Path("/var/lib/vmnet-helper")
@@ -44,8 +45,8 @@ RUN_DIR = Path("/run/vmnet-helper")
 DOC = Path("/usr/share/doc/vmnet-helper")
 UNIT_DIR = Path("/lib/systemd/system")
 UNITS = ("vmnet-broker.socket", "vmnet-broker.service")
-MAN_PAGES = ("man1/vmnet-run.1.gz", "man1/vmnet-client.1.gz", "man5/vmnet-helper.conf.5.gz",
-             "man8/vmnet-helper.8.gz", "man8/vmnet-broker.8.gz")
+MAN_PAGES = ("man1/vmnet-run.1.gz", "man1/vmnet-client.1.gz", "man1/vmnet-status.1.gz",
+             "man5/vmnet-helper.conf.5.gz", "man8/vmnet-helper.8.gz", "man8/vmnet-broker.8.gz")
 # What the package or its maintainer scripts may leave on the host, and must
 # not once purged (unless it was there before).
 TRACKED = (list(BINARIES) + ["/usr/sbin/vmnet-broker", "/etc/vmnet-helper", "/opt/vmnet-helper",

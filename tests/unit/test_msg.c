@@ -73,12 +73,43 @@ static void test_field_ranges(void)
 	CHECK(msg_parse(&c, sizeof(c), MSG_FROM_FILES, &m) == MSG_FILES_CONNECTED);
 }
 
+/* A status (vmnet-status reads it as root, from a datapath a VM may have
+ * taken over): strings ended within their arrays, flags and mode in range. */
+static void test_status(void)
+{
+	struct msg_status st = { .h = msg_hdr(MSG_STATUS, 0), .mode = 2, .for_user = 1 };
+	struct msg_capture_ready r = { .h = msg_hdr(MSG_CAPTURE_READY, 0), .nfiles = 100 };
+	union msg m;
+
+	strcpy(st.tap, "vmtap0");
+	CHECK(msg_parse(&st, sizeof(st), MSG_FROM_HELPER, &m) == MSG_STATUS);
+	CHECK(strcmp(m.status.tap, "vmtap0") == 0);
+	CHECK(msg_parse(&st, sizeof(st), MSG_TO_REAPER, &m) == -EBADMSG);
+	memset(st.socket, 'x', sizeof(st.socket));
+	CHECK(msg_parse(&st, sizeof(st), MSG_FROM_HELPER, &m) == -EBADMSG);
+	st.socket[sizeof(st.socket) - 1] = '\0';
+	CHECK(msg_parse(&st, sizeof(st), MSG_FROM_HELPER, &m) == MSG_STATUS);
+	memset(st.id, 'x', sizeof(st.id));
+	CHECK(msg_parse(&st, sizeof(st), MSG_FROM_HELPER, &m) == -EBADMSG);
+	st.id[0] = '\0';
+	st.mode = 3;
+	CHECK(msg_parse(&st, sizeof(st), MSG_FROM_HELPER, &m) == -EBADMSG);
+	st.mode = 0;
+	st.capture = 2;
+	CHECK(msg_parse(&st, sizeof(st), MSG_FROM_HELPER, &m) == -EBADMSG);
+
+	CHECK(msg_parse(&r, sizeof(r), MSG_FROM_CAPTURE_FILES, &m) == MSG_CAPTURE_READY);
+	r.nfiles = 101;
+	CHECK(msg_parse(&r, sizeof(r), MSG_FROM_CAPTURE_FILES, &m) == -EBADMSG);
+}
+
 static void tests(void)
 {
 	test_whole_messages();
 	test_size_is_the_types();
 	test_type_must_be_the_channels();
 	test_field_ranges();
+	test_status();
 }
 
 T_MAIN
