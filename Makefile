@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# make              build build/vmnet-helper and build/vmnet-run (also as vmnet-client)
+# make              build build/vmnet-helper, build/vmnet-run (also as vmnet-client)
+#                   and build/vmnet-broker
 # make SAN=1        the same with ASan+UBSan, into build-san/
 # make check        unit tests (sanitized) and fuzz smoke runs
 # make fuzz         every fuzz harness for FUZZ_TIME seconds (default 180)
@@ -65,7 +66,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-all: $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client $(TOOL_BINS)
+all: $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client $(BUILD)/vmnet-broker $(TOOL_BINS)
 
 # Test and benchmark tools (the VM simulator): standalone programs.
 $(BUILD)/tools/%: tests/tools/%.c
@@ -86,6 +87,10 @@ $(BUILD)/vmnet-helper: $(BUILD)/obj/cmd/vmnet-helper.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/vmnet-run: $(BUILD)/obj/cmd/vmnet-run.o $(BUILD)/libvmnet.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The root daemon that starts helpers for the members of a group (no sudo).
+$(BUILD)/vmnet-broker: $(BUILD)/obj/cmd/vmnet-broker.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # vmnet-run under the spec's name: the same program (it names itself after argv[0]).
@@ -130,6 +135,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/vmnet-helper $(DESTDIR)$(PREFIX)/bin/vmnet-helper
 	install -m 0755 $(BUILD)/vmnet-run $(DESTDIR)$(PREFIX)/bin/vmnet-run
+	install -m 0755 $(BUILD)/vmnet-broker $(DESTDIR)$(PREFIX)/bin/vmnet-broker
 	ln -sf vmnet-run $(DESTDIR)$(PREFIX)/bin/vmnet-client
 	install -d $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d
 	sed 's|/opt/vmnet-helper|$(PREFIX)|g' sudoers.d/vmnet-helper \

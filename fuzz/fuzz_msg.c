@@ -14,7 +14,8 @@
 #include "parse/msg.h"
 
 static const uint32_t channels[] = {
-	MSG_TO_REAPER, MSG_FROM_REAPER, MSG_TO_FILES, MSG_FROM_FILES, ~0u,
+	MSG_TO_REAPER, MSG_FROM_REAPER, MSG_TO_FILES, MSG_FROM_FILES, MSG_TO_HELPER, MSG_TO_USER,
+	~0u,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,6 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (t == MSG_VERDICT && m.verdict.granted > 1)
 			abort();
 		if (t == MSG_FILES_CONNECTED && m.files_connected.fromlen > sizeof(m.files_connected.from))
+			abort();
+		if (t == MSG_BROKER_EXIT && (m.broker_exit.status < 0 || m.broker_exit.status > 255 ||
+					     strlen(m.broker_exit.line) >= sizeof(m.broker_exit.line)))
 			abort();
 	}
 	return 0;

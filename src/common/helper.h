@@ -48,12 +48,15 @@ struct helper {
 	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
 	bool dns_steered;          /* nat_dns_add done: the reaper undoes it */
 	int sig_fd;                /* SIGTERM and SIGINT, once they are blocked */
+	int starter_fd;            /* through sudo: a pidfd on the process that ran sudo
+				    * (common/lifeline.h); -1: none */
+	pid_t starter_pid;
 	uint8_t first[PKT_MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
 };
 
 #define HELPER_INIT { .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
-		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1 }
+		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1, .starter_fd = -1 }
 
 /* The lease file of the helper's network. */
 void helper_lease_path(const struct helper *h, char *buf, size_t len);

@@ -45,11 +45,14 @@ static int fail(const char *fmt, const char *path, int err)
 	return -1;
 }
 
-/* The owner of the path: the invoking user, or root for root's own paths. */
+/* The owner of the path: the invoking user, or root for root's own paths;
+ * none (NULL) in a user's own vmnet-helper, which is the user already. */
 static int become_owner(const struct priv_user *u)
 {
 	prctl(PR_SET_NAME, "vmnet-files", 0, 0, 0);
 	log_set_process("files");
+	if (!u)
+		return 0;
 	if (u->from_sudo)
 		return priv_become(u->uid, u->gid, 0);
 	return priv_become(0, 0, PRIV_CAP(CAP_DAC_OVERRIDE) | PRIV_CAP(CAP_DAC_READ_SEARCH) |
@@ -349,6 +352,9 @@ int sockfile_connect_first(struct sockfile *f, struct sockaddr_un *from, socklen
 		return -EPIPE;
 	while ((n = recv(f->ctl, buf, sizeof(buf), 0)) < 0 && errno == EINTR)
 		;
+	/* Over a broker's connection the user's side may say stop instead. */
+	if (n > 0 && msg_parse(buf, (size_t)n, MSG_BIT(MSG_BROKER_STOP), &m) == MSG_BROKER_STOP)
+		return -ECANCELED;
 	if (n <= 0 || msg_parse(buf, (size_t)n, MSG_BIT(MSG_FILES_CONNECTED), &m) < 0)
 		return -EPIPE;
 	r = &m.files_connected;

@@ -10,6 +10,14 @@
  *   datapath -> reaper   MSG_CLAIM_MAC, MSG_CLAIM_ADDR6   (reaper answers MSG_VERDICT)
  *   files    -> setup    MSG_FILES_READY (+ the socket and lock fds when rc is 0)
  *   datapath -> files    MSG_FILES_CONNECT                (files answers MSG_FILES_CONNECTED)
+ *
+ * And on the connection between a user's vmnet-helper and the root helper
+ * vmnet-broker started for it (--broker-fd; the request itself is
+ * brokermsg.h's):
+ *   user -> helper       MSG_BROKER_STOP, MSG_FILES_CONNECTED (the user's
+ *                        side plays the files process for --socket)
+ *   helper -> user       MSG_FILES_CONNECT, MSG_BROKER_EXIT (also the
+ *                        broker's answer to a request it refuses)
  */
 #ifndef VMNET_MSG_H
 #define VMNET_MSG_H
@@ -26,6 +34,8 @@ enum msg_type {
 	MSG_FILES_READY,         /* the files process made (or not) the socket files */
 	MSG_FILES_CONNECT,       /* connect the datagram socket to its first client */
 	MSG_FILES_CONNECTED,     /* the files process's answer */
+	MSG_BROKER_STOP,         /* the user's side: stop, as SIGTERM would */
+	MSG_BROKER_EXIT,         /* the helper's exit status, or the broker's refusal */
 	MSG_TYPES
 };
 
@@ -35,6 +45,8 @@ enum msg_type {
 #define MSG_FROM_REAPER MSG_BIT(MSG_VERDICT)
 #define MSG_TO_FILES    MSG_BIT(MSG_FILES_CONNECT)
 #define MSG_FROM_FILES  (MSG_BIT(MSG_FILES_READY) | MSG_BIT(MSG_FILES_CONNECTED))
+#define MSG_TO_HELPER   (MSG_BIT(MSG_BROKER_STOP) | MSG_BIT(MSG_FILES_CONNECTED))
+#define MSG_TO_USER     (MSG_BIT(MSG_BROKER_EXIT) | MSG_BIT(MSG_FILES_CONNECT))
 
 struct msg_hdr {
 	uint16_t type;           /* enum msg_type */
@@ -73,6 +85,20 @@ struct msg_files_connected {
 	struct sockaddr_un from; /* the client the socket is now connected to */
 };
 
+struct msg_broker_stop {
+	struct msg_hdr h;
+};
+
+/* The line the broker or the user's side prints: at most this long. */
+#define MSG_LINE_MAX 256
+
+struct msg_broker_exit {
+	struct msg_hdr h;
+	int32_t status;          /* 0..255, what the user's vmnet-helper exits with */
+	char line[MSG_LINE_MAX]; /* NUL-terminated; empty from a helper (it logged on
+				    the user's stderr itself), the reason from the broker */
+};
+
 union msg {
 	struct msg_hdr h;
 	struct msg_claim_mac claim_mac;
@@ -81,6 +107,8 @@ union msg {
 	struct msg_files_ready files_ready;
 	struct msg_files_connect files_connect;
 	struct msg_files_connected files_connected;
+	struct msg_broker_stop broker_stop;
+	struct msg_broker_exit broker_exit;
 };
 
 /* The size of a message of type t, 0 for no such type. */

@@ -21,6 +21,7 @@
 
 #include "common/ident.h"
 #include "common/ip4.h"
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "datapath/dnsfwd.h"
 #include "parse/dns.h"
@@ -167,6 +168,28 @@ void setup_check(struct helper *h)
 	check_policy(h);
 }
 
+/*
+ * What the helper lives for (common/lifeline.h). The broker's connection
+ * was set up at start (its exit status is reported there); through sudo,
+ * the process that ran sudo, watched by the datapath. Root without sudo:
+ * nothing, as before. A starter that cannot be found leaves the helper as
+ * it was before this existed: running until SIGTERM or its VM goes.
+ */
+void setup_lifeline(struct helper *h)
+{
+	int fd;
+
+	if (h->opt.broker_fd >= 0 || !h->user.from_sudo)
+		return;
+	fd = lifeline_starter(&h->starter_pid);
+	if (fd < 0) {
+		DEBUG("main", "no process to follow (%s): running until stopped", strerror(-fd));
+		return;
+	}
+	h->starter_fd = fd;
+	DEBUG("main", "stops when pid %d, which ran sudo, ends", (int)h->starter_pid);
+}
+
 static void close_transport(void)
 {
 	transport_close(&exiting->vm);
@@ -182,6 +205,8 @@ void setup_transport(struct helper *h)
 {
 	int rc = h->opt.socket_path
 		 ? transport_bind(&h->vm, h->opt.socket_path, h->opt.socket_type, &h->user)
+		 : h->opt.broker_fd >= 0
+		 ? transport_from_broker(&h->vm, h->opt.fd, h->opt.socket_type, h->opt.broker_fd)
 		 : transport_from_fd(&h->vm, h->opt.fd, h->opt.socket_type);
 	if (rc < 0)
 		exit(EXIT_FAILURE);
