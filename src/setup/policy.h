@@ -22,6 +22,8 @@
  *   end-address = 10.20.0.254
  *   subnet-mask = 255.255.255.0
  *   isolation = yes
+ *   users = alice, bob                       # who may use it: these users
+ *   groups = vmnet-lab                       # and the members of these groups
  *
  * "shared" and "host" exist without being defined: the modes' default
  * networks, chosen automatically (network_choose). A "[network shared]" or
@@ -34,6 +36,16 @@
  * user's own (policy_allows_subnet). So "named-networks-only = yes" with
  * "subnets" outside 192.168.105.0-192.168.255.0 keeps users on the
  * networks with the administrator's addresses.
+ *
+ * Who may use a network (policy_allows_user): a section's "users" and
+ * "groups" (lxc-usernet's and qemu-bridge-helper's idea): with neither, every
+ * user; with either, the users listed and the members of the groups listed
+ * (primary or supplementary, in the user database), no one else. A request
+ * with --network NAME falls under [network NAME]; one without, in shared or
+ * host mode, under the section of the mode's built-in network ([network
+ * shared] or [network host], whose mode may then be omitted); bridged mode
+ * without --network under none (bridged and bridged-interfaces decide).
+ * Root is not limited; sudo and vmnet-broker take the same path.
  *
  * Parsing and checking are pure (unit-tested and fuzzed); policy_load reads
  * the file.
@@ -55,6 +67,8 @@
 #define POLICY_NAME_MAX 32           /* a network name, with its NUL */
 #define POLICY_FILE_MAX 65536
 #define POLICY_DEFAULT_MAX_HELPERS 64
+#define POLICY_MAX_MEMBERS 32        /* users, and groups, of one network */
+#define POLICY_MEMBER_MAX 33         /* a user or group name, with its NUL */
 
 struct policy_subnet {
 	uint32_t addr, mask;         /* host order, addr & mask == addr */
@@ -67,6 +81,11 @@ struct policy_network {
 	char shared_interface[IF_NAMESIZE];   /* bridged */
 	bool isolation;              /* every VM of it is isolated */
 	unsigned mtu;                /* 0: not set */
+	/* Who may use it; neither listed: every user. */
+	char users[POLICY_MAX_MEMBERS][POLICY_MEMBER_MAX];
+	int nusers;
+	char groups[POLICY_MAX_MEMBERS][POLICY_MEMBER_MAX];
+	int ngroups;
 };
 
 struct policy {
@@ -115,6 +134,20 @@ int policy_allows(const struct policy *p, const struct policy_request *r, char *
  * err naming it and the allowed ones. Pure. */
 int policy_allows_subnet(const struct policy *p, uint32_t start, uint32_t mask, char *err,
 			 size_t errlen);
+
+/* The network whose allow-list covers a request: --network's (named), or
+ * for shared and host mode without it the mode's built-in name; NULL for
+ * bridged mode without --network. Pure. */
+const char *policy_network_of(const char *named, enum op_mode mode);
+
+/*
+ * 0 if user (a name; NULL: one the user database does not know), member of
+ * groups[0..ngroups) (names), may use network (policy_network_of: NULL,
+ * or a network the policy does not define, have no list: allowed), or -1
+ * with one line in err. Pure.
+ */
+int policy_allows_user(const struct policy *p, const char *network, const char *user,
+		       const char *const *groups, int ngroups, char *err, size_t errlen);
 
 /*
  * Reads path into p: the defaults when it does not exist; -1 with one line

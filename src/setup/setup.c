@@ -8,7 +8,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +132,43 @@ void setup_identify(struct helper *h)
 	ident_mac_from_uuid(h->opt.interface_id, h->mac);
 }
 
+/* The user's name and groups (user database: the same through sudo and the
+ * broker), for the network's allow-list. NULL, 0: none known. */
+static int user_groups(const struct helper *h, char *name, size_t cap, char (*names)[64],
+		       int max)
+{
+	const struct passwd *pw = getpwuid(h->user.uid);
+	gid_t gids[64];
+	int n = 64, count = 0;
+
+	if (!pw)
+		return -1;
+	snprintf(name, cap, "%s", pw->pw_name);
+	if (getgrouplist(name, h->user.gid, gids, &n) < 0)
+		n = 64;   /* more than that: the first 64 */
+	for (int i = 0; i < n && count < max; i++) {
+		const struct group *g = getgrgid(gids[i]);
+
+		if (g)
+			snprintf(names[count++], 64, "%s", g->gr_name);
+	}
+	return count;
+}
+
+/* Who may use the network asked for (policy.h: users, groups). */
+static void check_access(const struct helper *h)
+{
+	char name[64], names[64][64], err[512];
+	const char *groups[64];
+	int n = user_groups(h, name, sizeof(name), names, 64);
+
+	for (int i = 0; i < n; i++)
+		groups[i] = names[i];
+	if (policy_allows_user(&h->policy, policy_network_of(h->opt.network, h->opt.mode),
+			       n < 0 ? NULL : name, groups, n < 0 ? 0 : n, err, sizeof(err)) < 0)
+		die(err);
+}
+
 /*
  * A user who ran the helper through sudo gets what the policy allows
  * (policy.h); root is not limited. Before anything is set up, so a refusal
@@ -151,6 +190,7 @@ static void check_policy(struct helper *h)
 		return;
 	if (policy_allows(&h->policy, &r, err, sizeof(err)) < 0)
 		die(err);
+	check_access(h);
 	running = policy_count_helpers(h->user.uid);
 	if (running >= (int)h->policy.max_helpers) {
 		snprintf(err, sizeof(err), "uid %u already runs %d helpers, the most the administrator "
