@@ -209,8 +209,8 @@ def test_install_puts_vmnet_run_beside_vmnet_client(lab, tmp_path):
                         "PREFIX=/opt/vmnet-helper"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     bindir = dest / "opt" / "vmnet-helper" / "bin"
-    assert sorted(p.name for p in bindir.iterdir()) == ["vmnet-client", "vmnet-helper",
-                                                       "vmnet-run"]
+    assert sorted(p.name for p in bindir.iterdir()) == ["vmnet-broker", "vmnet-client",
+                                                       "vmnet-helper", "vmnet-run"]
     assert os.readlink(bindir / "vmnet-client") == "vmnet-run"
     for name in ("vmnet-run", "vmnet-client"):
         r = run_client(lab, ["--version"], client=bindir / name)

@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO
 
 PREFIX = "/opt/vmnet-helper"
-PROGRAMS = ("vmnet-helper", "vmnet-client")
+PROGRAMS = ("vmnet-helper", "vmnet-client", "vmnet-broker")
 PAGE = 4096
 
 
