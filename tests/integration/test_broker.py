@@ -180,6 +180,26 @@ def test_member_gets_a_network(lab, bins, activate):
                      r"--fd 3 --operation-mode host" % (uid, USER_A), broker.log()), broker.log()
 
 
+def test_identity_comes_from_the_kernel(lab, bins):
+    """SUDO_UID/SUDO_GID/SUDO_USER in the user's own environment change
+    nothing: the request carries none, the broker sets them from
+    SO_PEERCRED. The datapath and the lease are the user's."""
+    broker = Broker(lab, bins)
+    uid, gid = unpriv_user(USER_A)
+    victim, _ = unpriv_user(USER_B)
+    env = dict(broker.env, SUDO_UID="0", SUDO_GID="0", SUDO_USER="root")
+    h, _ = lab.helper(["--operation-mode", "host"], env=env, binary=bins / "vmnet-helper",
+                      policy=AsUser(USER_A))
+    env = dict(broker.env, SUDO_UID=str(victim), SUDO_GID=str(victim))
+    h2, _ = lab.helper(["--operation-mode", "host"], env=env, binary=bins / "vmnet-helper",
+                       policy=AsUser(USER_A))
+    for helper in (h, h2):
+        assert "running as uid: %d gid: %d" % (uid, gid) in helper.stderr(), helper.stderr()
+    leases = (lab.host.lib_dir / ("%s.leases" % h.bridge)).read_text()
+    assert len(re.findall(r"uid=%d$" % uid, leases, re.M)) == 2, leases
+    assert h.stop() == 0 and h2.stop() == 0
+
+
 def test_helper_refusal_is_its_exit_status(lab, bins):
     """What the helper refuses, it says on the user's stderr with its own
     line, and the user's vmnet-helper exits with its status; no JSON."""
@@ -709,4 +729,92 @@ def test_vmnet_run_uses_the_broker(lab, bins):
     assert '"vmnet_mac_address"' in r.stdout
     assert "sudo" not in r.stderr
     assert "started vmnet-helper" in broker.log()
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
+# --------------------------------------------------------------------------
+# a real guest: QEMU booted by the user, networked through the broker
+
+from test_sudo import QEMU, VM_DIR, guest_image  # noqa: E402,F401 (guest_image: a fixture)
+
+PORT = 8080
+GREETER = textwrap.dedent("""
+    import socket, sys
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((sys.argv[1], int(sys.argv[2])))
+    s.listen(8)
+    print("ready", flush=True)
+    while True:
+        c, peer = s.accept()
+        c.sendall(("hello %s\\n" % peer[0]).encode())
+        c.close()
+""")
+
+
+@pytest.fixture
+def qemu_lab(lab, bins, guest_image):
+    """The guest where an installation would be (the user boots it), the
+    remote namespace with a TCP server that greets each client with the
+    address it came from."""
+    for src in (VM_DIR / "run-vm.sh", os.path.join(guest_image, "vmlinuz"),
+                os.path.join(guest_image, "initramfs.gz")):
+        name = os.path.basename(str(src))
+        shutil.copy2(src, bins / name)
+        os.chmod(bins / name, 0o755 if name.endswith(".sh") else 0o644)
+    remote = lab.remote()
+    server = lab.popen(remote.cmd([sys.executable, "-c", GREETER, REMOTE_ADDR, PORT]),
+                       stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert read_line(server.stdout.fileno(), 10) == b"ready\n"
+    return bins
+
+
+def check_guest(out, info, ctx):
+    lease = re.search(r"^VMTEST lease (\S+)/", out, re.M)
+    assert lease, "no lease in the guest\n" + ctx
+    assert lease.group(1) == info["lease_address"], (lease.group(1), info)
+    assert re.search(r"^VMTEST ping \S+ ok", out, re.M), "no ping to the gateway\n" + ctx
+    tcp = re.search(r"^VMTEST tcp %s:%d ok hello (\S+)" % (re.escape(REMOTE_ADDR), PORT), out, re.M)
+    assert tcp, "no TCP to the outside\n" + ctx
+    # The remote saw the host's uplink address: NAT.
+    assert tcp.group(1) == "203.0.113.1", tcp.group(0)
+
+
+@pytest.mark.parametrize("kind", ["fd-dgram", "fd-stream", "socket-dgram", "socket-stream"])
+def test_qemu_guest_of_a_member(lab, qemu_lab, kind):
+    """A member boots a QEMU guest with no sudo: vmnet-run over --fd (a
+    datagram or stream socketpair), or vmnet-helper --socket with QEMU
+    connecting itself. The guest gets the JSON line's lease, pings the
+    gateway and reaches the outside through NAT; everything goes after."""
+    if shutil.which(QEMU) is None:
+        pytest.fail("%s not installed (scripts/install-deps.sh)" % QEMU)
+    bins = qemu_lab
+    broker = Broker(lab, bins)
+    env = dict(broker.env, VMNET_VM_CACHE=str(bins), HOME="/nonexistent")
+    checks = ["vmtest.ping=router", "vmtest.tcp=%s:%d" % (REMOTE_ADDR, PORT)]
+    stream = kind.endswith("stream")
+    if kind.startswith("fd"):
+        r = run_as(lab, USER_A, [bins / "vmnet-run"] +
+                   (["--socket-type", "stream"] if stream else []) +
+                   ["--", bins / "run-vm.sh", "--timeout", "50"] + (["--stream"] if stream else []) +
+                   checks, env, timeout=90)
+        ctx = "exit %d\n%s\n%s" % (r.returncode, r.stdout, r.stderr)
+        info = json.loads(next(l for l in r.stdout.splitlines() if l.startswith("{")))
+        out = r.stdout
+        assert r.returncode == 0, ctx
+    else:
+        d, path = socket_as_user(lab, USER_A)
+        h, _ = user_helper(lab, broker, bins, USER_A,
+                           ["--socket", path] + (["--socket-type", "stream"] if stream else []))
+        r = run_as(lab, USER_A, [bins / "run-vm.sh", "--socket", path, "--timeout", "50"] +
+                   (["--stream"] if stream else []) + checks, env, timeout=90)
+        ctx = "exit %d\n%s\n%s\n--- helper ---\n%s" % (r.returncode, r.stdout, r.stderr,
+                                                      h.stderr())
+        info, out = h.info, r.stdout
+        assert r.returncode == 0, ctx
+        # The VM gone, the helper stops by itself, and its files go.
+        assert h.wait() == 0, ctx
+        assert list(d.iterdir()) == [], list(d.iterdir())
+    print("%s: json %s" % (kind, info))
+    check_guest(out, info, ctx)
     assert not broker_free(lab, broker), broker_free(lab, broker)
