@@ -185,7 +185,7 @@ static bool client_option(struct client *cl, int argc, char **argv, int *i)
 		return true;
 	}
 	if (!strcmp(arg, "--socket-type")) {
-		bool has = *i + 1 < argc && strcmp(argv[*i + 1], "--");
+		bool has = *i + 1 < argc && strcmp(argv[*i + 1], "--") != 0;
 		set_socket_type(cl, has ? argv[++*i] : NULL);
 		return true;
 	}
@@ -207,7 +207,7 @@ static void parse_args(struct client *cl, int argc, char **argv)
 
 	cl->name = program_name(argc > 0 ? argv[0] : "vmnet-run");
 	find_helper(cl);
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		client_option(cl, argc, argv, &i);
 	if (geteuid() != 0 && !cl->unprivileged && !broker_available()) {
 		push(cl, "sudo");
@@ -217,7 +217,7 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	push(cl, cl->helper);
 	first = cl->helper_argc;
 	push(cl, "--fd=3");
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (client_option(cl, argc, argv, &i))
 			continue;
 		if (!strncmp(argv[i], "--fd", 4) || !strncmp(argv[i], "--socket", 8)) {

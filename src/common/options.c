@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The helper's command line (options.h): parsed and checked before anything
+ * else, as whoever started the helper (root through sudo or the broker).
+ * No side effects: a bad invocation is one line and an exit.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>

@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Identity changes (privileges.h): closing inherited descriptors, who the
+ * datapath runs as (SUDO_UID/SUDO_GID, checked), and priv_become/priv_drop,
+ * read back from the kernel. Runs as root in setup, and in the files
+ * process and the reaper as they confine themselves.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

@@ -206,7 +206,8 @@ void datapath_print_json(struct helper *h)
 		ERROR("main", "JSON line too long");
 		datapath_finish(h, EXIT_FAILURE);
 	}
-	strcat(buf, "\n");
+	buf[strlen(buf) + 1] = '\0';
+	buf[strlen(buf)] = '\n';
 	write_line(h, buf);
 }
 

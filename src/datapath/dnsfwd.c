@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM's DNS service (dnsfwd.h): sockets opened as root in setup (the
+ * nftables steering is nat.c's), then two threads in the datapath (the
+ * user, sandboxed: dnsfwd_sandbox below) that forward the VM's queries to
+ * the host's resolvers. The bytes are parsed by parse/dns.c and dnstcp.c.
+ */
 #include "datapath/dnsfwd.h"
 
 #include <arpa/inet.h>
@@ -190,6 +196,7 @@ static uint16_t bound_port(int fd)
 	struct sockaddr_storage a;
 	socklen_t len = sizeof(a);
 
+	memset(&a, 0, sizeof(a));
 	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
 		return 0;
 	return ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
@@ -427,7 +434,7 @@ static void udp_query(struct dnsfwd *d, const struct sockaddr_storage *from, siz
 static void udp_receive(struct dnsfwd *d, int64_t now)
 {
 	for (int i = 0; i < UDP_BATCH; i++) {
-		struct sockaddr_storage from;
+		struct sockaddr_storage from = { 0 };
 		socklen_t fl = sizeof(from);
 		/* One byte more than we accept, to see a query that is too large. */
 		ssize_t n = recvfrom(d->udp_fd, d->buf, DNS_MAX_QUERY + 1, MSG_DONTWAIT,
@@ -561,7 +568,7 @@ static void tcp_accept(struct dnsfwd *d, int64_t now)
 {
 	for (int i = 0; i < MAX_TCP; i++) {
 		struct tcpconn *c = tcp_slot(d);
-		struct sockaddr_storage from;
+		struct sockaddr_storage from = { 0 };
 		socklen_t fl = sizeof(from);
 		int fd;
 

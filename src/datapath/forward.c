@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The datapath's threads (forward.h): frames between the VM's socket and
+ * the TAP, each judged by parse/vmframe.c first, DHCP/RA answered here.
+ * Runs as the invoking user with no capabilities under the seccomp lists
+ * below (forward_sandbox): every byte it handles may be hostile.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -213,6 +219,14 @@ static bool send_ra(struct forward *f, int64_t now)
 
 /* Milliseconds until the next unsolicited RA is due (-1: none), sending it
  * first if it is due now. VM thread only. */
+static int64_t ra_due(const struct forward *f, int64_t now)
+{
+	if (f->ra_count == 0)
+		return now;
+	return f->last_ra_ms + (f->ra_count < RA_INITIAL_COUNT ? RA_INITIAL_INTERVAL_MS
+							      : RA_INTERVAL_MS);
+}
+
 static int ra_timer(struct forward *f)
 {
 	int64_t now, due;
@@ -220,13 +234,11 @@ static int ra_timer(struct forward *f)
 	if (!f->ra_enabled)
 		return -1;
 	now = text_now_ms();
-	due = f->ra_count == 0 ? now
-	    : f->last_ra_ms + (f->ra_count < RA_INITIAL_COUNT ? RA_INITIAL_INTERVAL_MS
-							     : RA_INTERVAL_MS);
+	due = ra_due(f, now);
 	if (now >= due) {
-		send_ra(f, now);
+		send_ra(f, now);   /* now the last RA: the next is an interval away */
 		f->ra_count++;
-		return ra_timer(f);
+		due = ra_due(f, now);
 	}
 	return (int)(due - now);
 }

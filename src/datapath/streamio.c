@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reads and writes on a stream VM socket (streamio.h): the framing is
+ * parse/vmstream.c's, the buffering and non-blocking writes are here. Runs
+ * in the datapath (the user, sandboxed).
+ */
 #include "datapath/streamio.h"
 
 #include <errno.h>

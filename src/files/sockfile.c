@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The files process (sockfile.h): forked by setup before the network
+ * exists, it makes, hands over and finally removes --socket's PATH and
+ * PATH.lock with the invoking user's identity and no capabilities (root's
+ * own paths: root with the file capabilities only). Its channel to the
+ * helper carries typed messages (parse/msg.h).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -171,7 +178,7 @@ static void serve_connect(const struct files *s)
 		     &fromlen);
 	r.fromlen = fromlen;
 	if (n < 0)
-		r.rc = -errno;
+		r.rc = -errno; /* NOLINT(bugprone-branch-clone): errno of another call */
 	else if (r.fromlen <= offsetof(struct sockaddr_un, sun_path))
 		r.rc = -EDESTADDRREQ;
 	else if (connect(s->sock, (struct sockaddr *)&r.from, r.fromlen) < 0)

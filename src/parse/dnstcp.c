@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DNS over TCP as a state machine without I/O (dnstcp.h). Pure: the
+ * lengths it reads come from a VM; runs in the datapath's DNS thread.
+ */
 #include "parse/dnstcp.h"
 
 #include <string.h>

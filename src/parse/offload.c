@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Checksum and segmentation offload between the VM's frames and the
+ * TAP's virtio-net headers (offload.h). Pure: judges and rewrites frames a
+ * VM sent; runs in the datapath.
+ */
 #include "parse/offload.h"
 
 #include <endian.h>

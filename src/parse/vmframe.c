@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The verdict on each frame from the VM (vmframe.h): the guards, DHCP and
+ * NDP recognised, offload applied. Pure: the first code to read what a VM
+ * sends; runs in the datapath.
+ */
 #include "parse/vmframe.h"
 
 #include <string.h>

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The stream sockets' framing, a 4-byte length before each frame
+ * (vmstream.h). Pure: the lengths come from a VM; runs in the datapath.
+ */
 #include "parse/vmstream.h"
 
 #include "parse/pkt.h"

@@ -287,7 +287,7 @@ static int next_verdict(struct reaper *r, struct msg_verdict *v, int timeout_ms)
 int reaper_claim(struct reaper *r, union msg *claim, int timeout_ms)
 {
 	static uint16_t seq;
-	struct msg_verdict v;
+	struct msg_verdict v = { 0 };
 	int rc;
 
 	claim->h.seq = ++seq;

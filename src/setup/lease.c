@@ -707,8 +707,8 @@ static int load(const char *path, struct lease **out, size_t *n, size_t *cap)
 	char *text = NULL;
 	int err = read_text(path, &text);
 
-	if (err)
-		return err;
+	if (err || !text)
+		return err ? err : -EIO;
 	*cap = count_lines(text) + 1;
 	*cap = *cap > LEASE_MAX ? LEASE_MAX : *cap;
 	*out = calloc(*cap, sizeof(**out));

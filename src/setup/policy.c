@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The administrator's policy file and its checks (policy.h). Runs as root
+ * in setup: reads the root-owned file at the fixed VMNET_CONF path only.
+ */
 #include "setup/policy.h"
 
 #include <dirent.h>
@@ -417,7 +421,7 @@ static int section(struct parser *ps, const char *s, size_t n)
 
 /* One line: blank, a comment, a section or a setting. A '#' at the start or
  * after a blank starts a comment. */
-static int line(struct parser *ps, const char *s, size_t n)
+static int parse_line(struct parser *ps, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '#' && (i == 0 || text_is_blank(s[i - 1]))) {
@@ -449,7 +453,7 @@ int policy_parse(const char *text, size_t len, struct policy *p, char *err, size
 		size_t n = nl ? (size_t)(nl - (text + i)) : len - i;
 
 		ps.line++;
-		if (line(&ps, text + i, n) < 0)
+		if (parse_line(&ps, text + i, n) < 0)
 			return -1;
 		i += n + (nl ? 1 : 0);
 	}
