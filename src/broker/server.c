@@ -332,7 +332,7 @@ static int wait_events(struct server *s, struct pollfd *p)
 		if (s->conns[i].deadline < next)
 			next = s->conns[i].deadline;
 	}
-	return poll(p, (nfds_t)(2 + 2 * s->n), next > now ? (int)(next - now) : 0);
+	return poll(p, 2 + 2 * (nfds_t)s->n, next > now ? (int)(next - now) : 0);
 }
 
 static int setup_signals(struct server *s)

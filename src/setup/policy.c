@@ -372,7 +372,8 @@ static int finish_network(struct parser *ps)
 	if (!net)
 		return 0;
 	/* The built-in networks' sections may only say who may use them. */
-	if (!(ps->seen & (1u << K_MODE)) && strcmp(net->name, "shared") && strcmp(net->name, "host"))
+	if (!(ps->seen & (1u << K_MODE)) && strcmp(net->name, "shared") != 0 &&
+	    strcmp(net->name, "host") != 0)
 		return fail(ps, "network \"%s\" has no mode", net->name);
 	if (!(ps->seen & (1u << K_MODE)))
 		net->mode = strcmp(net->name, "shared") == 0 ? MODE_SHARED : MODE_HOST;
