@@ -780,19 +780,21 @@ def check_guest(out, info, ctx):
     assert tcp.group(1) == "203.0.113.1", tcp.group(0)
 
 
-@pytest.mark.parametrize("kind", ["fd-dgram", "fd-stream", "socket-dgram", "socket-stream"])
+@pytest.mark.parametrize("kind", ["fd-dgram", "fd-stream", "socket-dgram", "socket-stream",
+                                  "fd-dgram-socket-activate"])
 def test_qemu_guest_of_a_member(lab, qemu_lab, kind):
     """A member boots a QEMU guest with no sudo: vmnet-run over --fd (a
     datagram or stream socketpair), or vmnet-helper --socket with QEMU
-    connecting itself. The guest gets the JSON line's lease, pings the
-    gateway and reaches the outside through NAT; everything goes after."""
+    connecting itself; the broker in the foreground, or socket-activated.
+    The guest gets the JSON line's lease, pings the gateway and reaches the
+    outside through NAT; everything goes after."""
     if shutil.which(QEMU) is None:
         pytest.fail("%s not installed (scripts/install-deps.sh)" % QEMU)
     bins = qemu_lab
-    broker = Broker(lab, bins)
+    broker = Broker(lab, bins, activate=kind.endswith("activate"))
     env = dict(broker.env, VMNET_VM_CACHE=str(bins), HOME="/nonexistent")
     checks = ["vmtest.ping=router", "vmtest.tcp=%s:%d" % (REMOTE_ADDR, PORT)]
-    stream = kind.endswith("stream")
+    stream = "stream" in kind
     if kind.startswith("fd"):
         r = run_as(lab, USER_A, [bins / "vmnet-run"] +
                    (["--socket-type", "stream"] if stream else []) +
