@@ -14,6 +14,7 @@ import grp
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -492,6 +493,10 @@ def hold(lab, user, path, n, garbage):
     return p
 
 
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
 def time_to_json(lab, broker, bins, user):
     t0 = time.monotonic()
     h, _ = user_helper(lab, broker, bins, user, ["--operation-mode", "host"])
@@ -525,7 +530,7 @@ def test_flood_does_not_delay_a_real_request(lab, bins):
     """200 connections that send nothing or garbage (from one member and from
     root) delay a member's real request by less than a second."""
     broker = Broker(lab, bins)
-    base = min(time_to_json(lab, broker, bins, USER_A) for _ in range(3))
+    base = median([time_to_json(lab, broker, bins, USER_A) for _ in range(5)])
     floods = [hold(lab, USER_B, broker.path, 100, True)]
     held = []
     for i in range(100):
@@ -534,9 +539,9 @@ def test_flood_does_not_delay_a_real_request(lab, bins):
         if i % 2:
             s.send(b"\0" * 12)
         held.append(s)
-    loaded = max(time_to_json(lab, broker, bins, USER_A) for _ in range(3))
-    print("time to the JSON line: %.3f s alone, %.3f s beside 200 idle or garbage "
-          "connections" % (base, loaded))
+    loaded = median([time_to_json(lab, broker, bins, USER_A) for _ in range(5)])
+    print("time to the JSON line (median of 5): %.3f s alone, %.3f s beside 200 idle or "
+          "garbage connections" % (base, loaded))
     assert loaded - base < 1.0, (base, loaded)
     for p in floods:
         p.kill()
@@ -564,12 +569,23 @@ def start_run(lab, user, bins, env, args=()):
     return p, json.loads(line)
 
 
-def killed_cleans_up(lab, proc, clean):
-    """SIGKILL of proc; seconds until clean() is true (at most 5)."""
-    proc.kill()
-    t0 = time.monotonic()
-    assert wait_until(clean, 5, 0.01), "not cleaned up"
-    return time.monotonic() - t0
+def killed_cleans_up(lab, victim, clean):
+    """SIGKILL of victim; seconds until the helper's datapath exited, which
+    it does only once the reaper's teardown is over (waited for exactly, with
+    a pidfd, rather than by polling the namespace); then clean() holds."""
+    helpers = [p for p in lab.host.pids() if open_comm(p) == "vmnet-helper"]
+    assert len(helpers) == 1, helpers
+    fd = os.pidfd_open(helpers[0])
+    try:
+        victim.kill()
+        t0 = time.monotonic()
+        ended = select.select([fd], [], [], 10)[0]
+        took = time.monotonic() - t0
+    finally:
+        os.close(fd)
+    assert ended, "the helper did not stop"
+    assert wait_until(clean, 3, 0.05), "not cleaned up"
+    return took
 
 
 @pytest.mark.parametrize("mode", ["host", "shared"])
