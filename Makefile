@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # make              build build/vmnet-helper, build/vmnet-run (also as vmnet-client),
-#                   build/vmnet-status, and build/vmnet-broker once
-#                   src/cmd/vmnet-broker.c exists
+#                   build/vmnet-status and build/vmnet-broker
 # make SAN=1        the same with ASan+UBSan, into build-san/
 # make check        unit tests (sanitized) and fuzz smoke runs
 # make fuzz         every fuzz harness for FUZZ_TIME seconds (default 180)
@@ -93,10 +92,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-# The broker (issue 18) is built and installed once its source is there.
-ifneq ($(wildcard src/cmd/vmnet-broker.c),)
 BROKER      := $(BUILD)/vmnet-broker
-endif
 PROGRAMS    := $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client \
 	       $(BUILD)/vmnet-status $(BROKER)
 

@@ -106,7 +106,8 @@ def main():
             f.write(data)
 
     for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
-                           ("fuzz_vmstream", vmstream_seeds()), ("fuzz_msg", msg_seeds())):
+                           ("fuzz_vmstream", vmstream_seeds()), ("fuzz_msg", msg_seeds()),
+                           ("fuzz_brokermsg", brokermsg_seeds())):
         out = os.path.join(HERE, "corpus", harness)
         os.makedirs(out, exist_ok=True)
         for name, data in seeds.items():
@@ -355,6 +356,28 @@ def msg_seeds():
         "claim-addr4": hdr(7, 3) + struct.pack("<I", 0xc0a869c8),
         "capture-ready": hdr(8, 0) + struct.pack("<iI", 0, 3),
         "status": hdr(9, 0) + status_body(),
+        "broker-stop": hdr(10, 0),
+        "broker-exit": hdr(11, 0) + struct.pack("<i", 1) + b"not in group vmnet".ljust(256, b"\0"),
+    }
+
+
+def brokermsg_seeds():
+    """Requests to vmnet-broker (src/parse/brokermsg.h): a byte for the number
+    of descriptors (3), then the header (magic "VMNB", version, argc, length)
+    and the options as NUL-terminated strings."""
+    def req(*args, nfds=3):
+        body = b"".join(a.encode() + b"\0" for a in args)
+        return bytes([nfds]) + struct.pack("<IHHI", 0x424e4d56, 1, len(args), len(body)) + body
+    return {
+        "fd": req("--fd", "3"),
+        "socket-stream": req("--socket", "/home/u/vm.sock", "--socket-type", "stream", "-v"),
+        "network": req("--fd=5", "--network", "lab", "--mtu", "9000", "--enable-isolation"),
+        "addresses": req("--fd", "3", "--start-address", "10.0.0.1", "--end-address", "10.0.0.9",
+                         "--subnet-mask", "255.255.255.0", "--interface-id",
+                         "2835E074-9892-4A79-AFFB-7E41D2605678"),
+        "broker-fd": req("--fd", "3", "--broker-fd", "5"),
+        "tricky": req("--interface-id", "--fd", "--fd", "3", "--", "x"),
+        "no-fds": req("--fd", "3", nfds=0),
     }
 
 

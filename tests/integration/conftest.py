@@ -38,6 +38,7 @@ BUILD = _build if _build.is_absolute() else REPO / _build
 HELPER = BUILD / "vmnet-helper"
 CLIENT = BUILD / "vmnet-client"   # the spec's name of vmnet-run: the same program
 RUN = BUILD / "vmnet-run"
+BROKER = BUILD / "vmnet-broker"
 VMSIM = BUILD / "tools" / "vmsim"
 STATUS = BUILD / "vmnet-status"
 
@@ -122,7 +123,7 @@ def read_line(fd, timeout):
 
 # System users made for the tests (created on first use, kept: creating them is
 # idempotent and concurrent runs share them). None can log in.
-TEST_USERS = ("vmnet-test-a", "vmnet-test-b", "vmnet-test-c")
+TEST_USERS = ("vmnet-test-a", "vmnet-test-b", "vmnet-test-c", "vmnet-test-d")
 
 
 def unpriv_user(name):
@@ -862,7 +863,7 @@ def pytest_configure(config):
 def _environment():
     if os.geteuid() != 0:
         pytest.skip("integration tests need root", allow_module_level=True)
-    missing = [str(p) for p in (HELPER, CLIENT, RUN, VMSIM) if not os.access(p, os.X_OK)]
+    missing = [str(p) for p in (HELPER, CLIENT, RUN, BROKER, VMSIM) if not os.access(p, os.X_OK)]
     if missing:
         pytest.fail("missing binaries (run make): %s" % ", ".join(missing), pytrace=False)
     yield

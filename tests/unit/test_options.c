@@ -194,6 +194,19 @@ static void test_endpoint(void)
 	FAILS("--socket", "--socket", longpath);
 }
 
+/* --broker-fd: vmnet-broker's connection, beside the VM's --fd. */
+static void test_broker_fd(void)
+{
+	OK("--fd", "3");
+	CHECK(o.broker_fd == -1);
+	OK("--broker-fd", "4", "--fd", "3");
+	CHECK(o.broker_fd == 4 && o.fd == 3);
+	FAILS("--broker-fd needs --fd", "--broker-fd", "4", "--socket", "/tmp/x.sock");
+	FAILS("--broker-fd needs --fd, another", "--broker-fd", "3", "--fd", "3");
+	FAILS("invalid --broker-fd \"2\"", "--broker-fd", "2", "--fd", "3");
+	FAILS("invalid --broker-fd \"x\"", "--broker-fd", "x", "--fd", "3");
+}
+
 static void test_values(void)
 {
 	FAILS("--interface-id", "--fd", "3", "--interface-id", "not-a-uuid");
@@ -429,6 +442,7 @@ static void test_pcap(void)
 
 static void tests(void)
 {
+	test_broker_fd();
 	test_defaults();
 	test_all_options();
 	test_early_exit();
