@@ -15,6 +15,7 @@ import signal
 import frames
 from conftest import STATUS, Policy, as_user, assert_clean, sudo_env, wait_until
 from test_bridged import veth_to
+from test_broker import Broker, bins, user_helper  # noqa: F401 (bins: the broker's fixture)
 
 USER_A, USER_B, USER_C = "vmnet-test-a", "vmnet-test-b", "vmnet-test-c"
 
@@ -165,4 +166,33 @@ def test_bridged_and_stream_socket_helpers(lab, tmp_path):
     assert e["socket"] == str(d / "vm.sock") and e["capture"] is True
     for h in (hb, hs):
         h.stop()
+    assert_clean(lab.host)
+
+
+def test_helpers_started_through_the_broker(lab, bins):
+    """Helpers the broker started for its members are listed as theirs: root
+    sees both users', each user only their own (the entry's pid is the root
+    helper the broker forked, not the user's side)."""
+    broker = Broker(lab, bins)
+    ha, _ = user_helper(lab, broker, bins, USER_A, ["--operation-mode", "host"])
+    hb, _ = user_helper(lab, broker, bins, USER_B, ["--operation-mode", "host"])
+
+    def by_id(entries):
+        return {e["interface_id"]: e for e in entries}
+
+    every = by_id(status(lab))
+    ids = {h.info["vmnet_interface_id"]: (h, u) for h, u in ((ha, USER_A), (hb, USER_B))}
+    assert set(every) == set(ids), every
+    for iid, (h, user) in ids.items():
+        e = every[iid]
+        check_entry(e, h, user, "host")
+        assert e["started_by"] == "user"
+        assert e["pid"] != h.pid       # the root helper, not the user's side
+    assert list(by_id(status(lab, USER_A))) == [ha.info["vmnet_interface_id"]]
+    assert list(by_id(status(lab, USER_B))) == [hb.info["vmnet_interface_id"]]
+    assert "vmnet-user" not in status(lab, json_out=False)
+    for h in (ha, hb):
+        assert h.stop() == 0, h.stderr()
+    assert wait_until(lambda: status(lab) == [], 5)
+    broker.stop()
     assert_clean(lab.host)
