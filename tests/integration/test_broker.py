@@ -34,7 +34,7 @@ USER_A, USER_B, OUTSIDER, USER_D = "vmnet-test-a", "vmnet-test-b", "vmnet-test-c
 MEMBERS = (USER_A, USER_B, USER_D)
 
 # parse/msg.h: the messages on the connection (host byte order).
-MSG_BROKER_STOP, MSG_BROKER_EXIT = 7, 8
+MSG_BROKER_STOP, MSG_BROKER_EXIT = 10, 11
 EXIT_SIZE = 4 + 4 + 256
 
 
