@@ -344,7 +344,7 @@ int main(int argc, char **argv)
 
 	/* Nothing inherited reaches the helper or COMMAND through us, and
 	 * nothing we open can land on a closed stdin/stdout/stderr. */
-	status = priv_close_inherited(-1, -1);
+	status = priv_close_inherited(NULL, 0);
 	if (status < 0)
 		fail("cannot close inherited descriptors: %s", strerror(-status));
 	parse_args(&cl, argc, argv);
