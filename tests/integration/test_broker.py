@@ -941,6 +941,26 @@ def test_vmnet_run_uses_the_broker(lab, bins):
     assert not broker_free(lab, broker), broker_free(lab, broker)
 
 
+def test_vmnet_run_refused_is_one_line(lab, bins):
+    """vmnet-run refused through the broker (the network's allow-list, and a
+    user outside the group): exactly one line on stderr, the helper's or the
+    broker's own, not a second one of vmnet-run's repeating it; a non-zero
+    exit, nothing on stdout, COMMAND never run, nothing made."""
+    policy = Policy(lab, "[network host]\nusers = %s\n" % USER_A)
+    broker = Broker(lab, bins, policy=policy)
+    for user, why in ((USER_B, 'ERROR [main] user %s may not use network "host"' % USER_B),
+                      (OUTSIDER, "ERROR [broker] cannot reach vmnet-broker at")):
+        d = lab.user_dir(user)
+        mark = d / "ran"
+        r = run_as(lab, user, [bins / "vmnet-run", "--operation-mode", "host", "--", "touch",
+                               mark], broker.env)
+        refused(r, why)
+        assert "vmnet-helper failed" not in r.stderr, r.stderr
+        assert not mark.exists(), "COMMAND ran"
+    assert "started vmnet-helper" in broker.log()
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
 # --------------------------------------------------------------------------
 # a real guest: QEMU booted by the user, networked through the broker
 
