@@ -17,8 +17,10 @@ It changes the machine (dpkg's database, /usr, /etc, a group) and so refuses
 to run where a vmnet-helper package or any of its files is already there:
 that is someone's installation. Runs hold a lock, so two never overlap.
 
-A later test (the broker's) runs a VM as a plain user through the installed
-broker: it takes the `installed` fixture like the tests below.
+A plain user in group vmnet boots a QEMU guest with the installed vmnet-run
+through the installed broker, started as its units start it, with no sudo
+(test_vm_of_a_plain_user_through_the_installed_broker: before the upgrade
+test, which removes the package).
 """
 
 import fcntl
@@ -391,73 +393,6 @@ def test_helper_calls_within_the_units_filter(installed, lab, args):
     assert_clean(lab.host)
 
 
-def test_upgrade_remove_purge(installed, package, tmp_path):
-    """A newer version over this one keeps the administrator's edit of the
-    conffile, the group and the links; remove keeps the conffile and the
-    leases' directory; purge leaves the host as it was before the install."""
-    before = installed
-    edited = CONF.read_text() + "max-helpers-per-user = 7\n"
-    CONF.write_text(edited)
-    # The same package, numbered higher: an upgrade as dpkg runs it
-    # (prerm upgrade, postrm upgrade, postinst configure OLD).
-    tree = tmp_path / "newer"
-    sh(["dpkg-deb", "-R", str(package[0]), str(tree)])
-    control = tree / "DEBIAN" / "control"
-    old = re.search(r"^Version: (.*)$", control.read_text(), re.M).group(1)
-    new = old + "+test1"
-    control.write_text(re.sub(r"^Version: .*$", "Version: " + new, control.read_text(),
-                              flags=re.M))
-    newer = tmp_path / "newer.deb"
-    sh(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(newer)], timeout=120)
-    gid = grp.getgrnam("vmnet").gr_gid
-    dpkg("-i", str(newer))
-    assert dpkg_status() == "ii %s" % new
-    assert CONF.read_text() == edited, "the upgrade replaced the administrator's edit"
-    assert grp.getgrnam("vmnet").gr_gid == gid
-    assert os.readlink(OPT_BIN / "vmnet-run") == "/usr/bin/vmnet-run"
-
-    dpkg("--remove", PACKAGE)
-    assert dpkg_status().startswith("rc")
-    for path in BINARIES:
-        assert not os.path.lexists(path), path
-    assert not os.path.lexists("/opt/vmnet-helper"), "the /opt links outlived the package"
-    assert CONF.read_text() == edited, "remove took the conffile"
-    assert STATE.exists() and grp.getgrnam("vmnet")
-
-    run_before = RUN_DIR.exists()
-    dpkg("--purge", PACKAGE)
-    after = snapshot()
-    # /run/vmnet-helper (tmpfiles.d) goes if no helper left state in it.
-    assert run_before or not RUN_DIR.exists() or any(RUN_DIR.iterdir())
-    assert after == before, "\n".join(
-        "%s: before %s, after %s" % (k, before[k], after[k]) for k in before
-        if before[k] != after[k]) or str(after)
-
-
-def test_purge_keeps_the_group_that_was_there(package, lock):
-    """A group vmnet made before the package (the sudo setup of docs/security.md
-    makes one) is not the package's: purge leaves it, with its members."""
-    theirs = [p for p, there in snapshot()["paths"].items() if there]
-    if dpkg_status() or theirs:
-        pytest.skip("the package or its files are there (%s)" % (dpkg_status() or theirs))
-    try:
-        grp.getgrnam("vmnet")
-        pytest.skip("group vmnet exists on this machine: someone's")
-    except KeyError:
-        pass
-    sh(["addgroup", "--quiet", "--system", "vmnet"])
-    try:
-        gid = grp.getgrnam("vmnet").gr_gid
-        dpkg("-i", str(package[0]))
-        assert not (STATE / ".group-made-by-package").exists()
-        dpkg("--purge", PACKAGE)
-        assert grp.getgrnam("vmnet").gr_gid == gid, "purge removed a group it did not make"
-    finally:
-        if dpkg_status():
-            dpkg("--purge", PACKAGE, check=False)
-        subprocess.run(["delgroup", "--quiet", "--system", "vmnet"], capture_output=True)
-
-
 # --------------------------------------------------------------------------
 # no sudo: a plain user's VM through the installed broker
 
@@ -566,3 +501,70 @@ def test_vm_of_a_plain_user_through_the_installed_broker(installed, lab, guest_i
             broker.stop()
         if not was_member:
             sh(["gpasswd", "--delete", user, "vmnet"], check=False)
+
+
+def test_upgrade_remove_purge(installed, package, tmp_path):
+    """A newer version over this one keeps the administrator's edit of the
+    conffile, the group and the links; remove keeps the conffile and the
+    leases' directory; purge leaves the host as it was before the install."""
+    before = installed
+    edited = CONF.read_text() + "max-helpers-per-user = 7\n"
+    CONF.write_text(edited)
+    # The same package, numbered higher: an upgrade as dpkg runs it
+    # (prerm upgrade, postrm upgrade, postinst configure OLD).
+    tree = tmp_path / "newer"
+    sh(["dpkg-deb", "-R", str(package[0]), str(tree)])
+    control = tree / "DEBIAN" / "control"
+    old = re.search(r"^Version: (.*)$", control.read_text(), re.M).group(1)
+    new = old + "+test1"
+    control.write_text(re.sub(r"^Version: .*$", "Version: " + new, control.read_text(),
+                              flags=re.M))
+    newer = tmp_path / "newer.deb"
+    sh(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(newer)], timeout=120)
+    gid = grp.getgrnam("vmnet").gr_gid
+    dpkg("-i", str(newer))
+    assert dpkg_status() == "ii %s" % new
+    assert CONF.read_text() == edited, "the upgrade replaced the administrator's edit"
+    assert grp.getgrnam("vmnet").gr_gid == gid
+    assert os.readlink(OPT_BIN / "vmnet-run") == "/usr/bin/vmnet-run"
+
+    dpkg("--remove", PACKAGE)
+    assert dpkg_status().startswith("rc")
+    for path in BINARIES:
+        assert not os.path.lexists(path), path
+    assert not os.path.lexists("/opt/vmnet-helper"), "the /opt links outlived the package"
+    assert CONF.read_text() == edited, "remove took the conffile"
+    assert STATE.exists() and grp.getgrnam("vmnet")
+
+    run_before = RUN_DIR.exists()
+    dpkg("--purge", PACKAGE)
+    after = snapshot()
+    # /run/vmnet-helper (tmpfiles.d) goes if no helper left state in it.
+    assert run_before or not RUN_DIR.exists() or any(RUN_DIR.iterdir())
+    assert after == before, "\n".join(
+        "%s: before %s, after %s" % (k, before[k], after[k]) for k in before
+        if before[k] != after[k]) or str(after)
+
+
+def test_purge_keeps_the_group_that_was_there(package, lock):
+    """A group vmnet made before the package (the sudo setup of docs/security.md
+    makes one) is not the package's: purge leaves it, with its members."""
+    theirs = [p for p, there in snapshot()["paths"].items() if there]
+    if dpkg_status() or theirs:
+        pytest.skip("the package or its files are there (%s)" % (dpkg_status() or theirs))
+    try:
+        grp.getgrnam("vmnet")
+        pytest.skip("group vmnet exists on this machine: someone's")
+    except KeyError:
+        pass
+    sh(["addgroup", "--quiet", "--system", "vmnet"])
+    try:
+        gid = grp.getgrnam("vmnet").gr_gid
+        dpkg("-i", str(package[0]))
+        assert not (STATE / ".group-made-by-package").exists()
+        dpkg("--purge", PACKAGE)
+        assert grp.getgrnam("vmnet").gr_gid == gid, "purge removed a group it did not make"
+    finally:
+        if dpkg_status():
+            dpkg("--purge", PACKAGE, check=False)
+        subprocess.run(["delgroup", "--quiet", "--system", "vmnet"], capture_output=True)
