@@ -3,10 +3,11 @@
  * libFuzzer harness for brokermsg.c: what vmnet-broker (root) parses from
  * any member of its group, and the helper's command line it makes of it.
  * The first byte is the number of descriptors that came with the message
- * (0..4), the rest the message. A request taken must give the helper the
- * broker's descriptors and nothing of the user's: --fd 3, --broker-fd 4,
- * no --socket, whatever the options said; the strings it points to are
- * inside the input.
+ * (0..BROKERMSG_FDS_MAX + 1), the rest the message. A request taken must
+ * give the helper the broker's descriptors and nothing of the user's:
+ * --fd 3, --broker-fd 4, --pcap-fd 5 exactly when capture descriptors came
+ * (one per --pcap file the options ask for), no --socket, whatever the
+ * options said; the strings it points to are inside the input.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,13 +31,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!msg)
 		return 0;
 	memcpy(msg, data + 1, size - 1);
-	if (brokermsg_parse(msg, size - 1, data[0] % 5, &r, err, sizeof(err)) < 0) {
+	if (brokermsg_parse(msg, size - 1, data[0] % (BROKERMSG_FDS_MAX + 2), &r, err,
+			    sizeof(err)) < 0) {
 		if (strchr(err, '\n'))
 			abort();
 		free(msg);
 		return 0;
 	}
-	if (r.argc < 0 || r.argc > BROKERMSG_MAX_ARGS || r.argv[r.argc] != NULL)
+	if (r.argc < 0 || r.argc > BROKERMSG_MAX_ARGS || r.argv[r.argc] != NULL || r.npcap < 0 ||
+	    r.npcap > PCAP_FILES_MAX)
 		abort();
 	for (int i = 0; i < r.argc; i++)
 		if ((const uint8_t *)r.argv[i] < msg || (const uint8_t *)r.argv[i] >= msg + size - 1)
@@ -48,6 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (o.fd != BROKERMSG_HELPER_VM_FD || o.broker_fd != BROKERMSG_HELPER_CONN_FD ||
 		    o.socket_path || o.help || o.version || o.list_shared_interfaces)
+			abort();
+		if (o.pcap_fd != (r.npcap ? BROKERMSG_HELPER_PCAP_FD : -1) ||
+		    (o.pcap ? (int)o.pcap_files : 0) != r.npcap)
 			abort();
 	} else if (strchr(err, '\n')) {
 		abort();

@@ -363,8 +363,8 @@ def msg_seeds():
 
 def brokermsg_seeds():
     """Requests to vmnet-broker (src/parse/brokermsg.h): a byte for the number
-    of descriptors (3), then the header (magic "VMNB", version, argc, length)
-    and the options as NUL-terminated strings."""
+    of descriptors (3, and one per --pcap file), then the header (magic
+    "VMNB", version, argc, length) and the options as NUL-terminated strings."""
     def req(*args, nfds=3):
         body = b"".join(a.encode() + b"\0" for a in args)
         return bytes([nfds]) + struct.pack("<IHHI", 0x424e4d56, 1, len(args), len(body)) + body
@@ -378,6 +378,14 @@ def brokermsg_seeds():
         "broker-fd": req("--fd", "3", "--broker-fd", "5"),
         "tricky": req("--interface-id", "--fd", "--fd", "3", "--", "x"),
         "no-fds": req("--fd", "3", nfds=0),
+        # --pcap: one descriptor per file after the three (a ring of 3 here).
+        "pcap": req("--fd", "3", "--pcap", "/home/u/vm.pcapng", nfds=4),
+        "pcap-ring": req("--socket", "/tmp/u/vm.sock", "--pcap=/tmp/u/ring", "--pcap-size", "5",
+                         "--pcap-files", "3", nfds=6),
+        "pcap-missing": req("--fd", "3", "--pcap", "/x", "--pcap-files", "2", "--pcap-size", "1",
+                            nfds=4),
+        "pcap-without": req("--fd", "3", nfds=5),
+        "pcap-fd": req("--fd", "3", "--pcap", "/x", "--pcap-fd", "7", nfds=4),
     }
 
 

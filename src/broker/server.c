@@ -21,6 +21,7 @@
 #include "broker/server.h"
 #include "broker/spawn.h"
 #include "common/log.h"
+#include "files/capfile.h"
 #include "parse/brokermsg.h"
 #include "parse/msg.h"
 
@@ -147,7 +148,7 @@ static void accept_burst(struct server *s)
 struct received {
 	uint8_t data[BROKERMSG_MAX + 1];
 	size_t len;
-	int fds[BROKERMSG_FDS + 1];
+	int fds[BROKERMSG_FDS_MAX + 1];
 	int nfds;
 	bool truncated;
 };
@@ -163,7 +164,7 @@ static void take_fds(struct msghdr *msg, struct received *r)
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (r->nfds < BROKERMSG_FDS + 1)
+			if (r->nfds < BROKERMSG_FDS_MAX + 1)
 				r->fds[r->nfds++] = fd;
 			else
 				close(fd);
@@ -174,7 +175,7 @@ static void take_fds(struct msghdr *msg, struct received *r)
 /* One message: 1, 0 if none yet, -1 if the client is gone. */
 static int receive(int fd, struct received *r)
 {
-	union { char buf[CMSG_SPACE(sizeof(int) * (BROKERMSG_FDS + 1))]; struct cmsghdr align; } u;
+	union { char buf[CMSG_SPACE(sizeof(int) * (BROKERMSG_FDS_MAX + 1))]; struct cmsghdr align; } u;
 	struct iovec iov = { r->data, sizeof(r->data) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			      .msg_controllen = sizeof(u.buf) };
@@ -211,6 +212,23 @@ static const char *vm_fd_refused(int fd)
 	return NULL;
 }
 
+/* The VM's socket, then each capture file (capfile.h: only looked at). */
+static const char *fds_refused(const struct received *r, int npcap, char *buf, size_t len)
+{
+	const char *why = vm_fd_refused(r->fds[BROKERMSG_FD_VM]);
+
+	for (int i = 0; !why && i < npcap; i++) {
+		const char *file = capfile_fd_refused(r->fds[BROKERMSG_FD_PCAP + i]);
+
+		if (file) {
+			snprintf(buf, len, "the descriptor of --pcap's file %d of %d %s", i + 1, npcap,
+				 file);
+			why = buf;
+		}
+	}
+	return why;
+}
+
 /* The helper's options, for the log: joined, cut short if long. */
 static const char *joined(char *const argv[])
 {
@@ -234,20 +252,20 @@ static void start(struct server *s, const struct conn *c, struct received *r)
 
 	if (r->truncated) {
 		snprintf(err, sizeof(err), "malformed request: larger than %d bytes or with more "
-			 "than %d descriptors", BROKERMSG_MAX, BROKERMSG_FDS);
+			 "than %d descriptors", BROKERMSG_MAX, BROKERMSG_FDS_MAX);
 		why = err;
 	} else if (brokermsg_parse(r->data, r->len, r->nfds, &req, err, sizeof(err)) < 0 ||
 		   brokermsg_helper_argv(&req, s->c->helper, argv, BROKERMSG_MAX_ARGS + 8, err,
 					 sizeof(err)) < 0) {
 		why = err;
 	} else {
-		why = vm_fd_refused(r->fds[BROKERMSG_FD_VM]);
+		why = fds_refused(r, req.npcap, err, sizeof(err));
 	}
 	if (why) {
 		refuse(c->fd, &c->peer, why);
 		return;
 	}
-	pid = spawn_helper(s->c->helper, argv, &c->peer, c->fd, r->fds);
+	pid = spawn_helper(s->c->helper, argv, &c->peer, c->fd, r->fds, r->nfds);
 	if (pid < 0) {
 		snprintf(err, sizeof(err), "vmnet-broker cannot start vmnet-helper: %s",
 			 strerror((int)-pid));

@@ -67,34 +67,45 @@ static _Noreturn void child_failed(const char *what, const char *helper, int err
 	_exit(127);
 }
 
-/* 0..4 as the helper expects them; nothing else open. */
-static int place_fds(int conn, const int fds[BROKERMSG_FDS])
+/* 0..4 as the helper expects them, the capture files from 5; nothing else
+ * open. */
+static int place_fds(int conn, const int *fds, int nfds)
 {
-	int src[5] = { open("/dev/null", O_RDWR | O_CLOEXEC), fds[BROKERMSG_FD_STDOUT],
-		       fds[BROKERMSG_FD_STDERR], fds[BROKERMSG_FD_VM], conn };
-	int tmp[5];
+	enum { MAX = BROKERMSG_HELPER_PCAP_FD + PCAP_FILES_MAX };
+	int src[MAX], tmp[MAX];
+	int n = BROKERMSG_HELPER_PCAP_FD + nfds - BROKERMSG_FDS;
 
-	_Static_assert(BROKERMSG_HELPER_VM_FD == 3 && BROKERMSG_HELPER_CONN_FD == 4, "src[]");
+	_Static_assert(BROKERMSG_HELPER_VM_FD == 3 && BROKERMSG_HELPER_CONN_FD == 4 &&
+		       BROKERMSG_HELPER_PCAP_FD == 5, "src[]");
+	if (nfds < BROKERMSG_FDS || nfds > BROKERMSG_FDS_MAX)
+		return -1;
+	src[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	src[1] = fds[BROKERMSG_FD_STDOUT];
+	src[2] = fds[BROKERMSG_FD_STDERR];
+	src[3] = fds[BROKERMSG_FD_VM];
+	src[4] = conn;
+	for (int i = BROKERMSG_FDS; i < nfds; i++)
+		src[BROKERMSG_HELPER_PCAP_FD + i - BROKERMSG_FDS] = fds[i];
 	/* Out of the way first, so no dup2 clobbers a source. */
-	for (int i = 0; i < 5; i++)
-		if (src[i] < 0 || (tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 16)) < 0)
+	for (int i = 0; i < n; i++)
+		if (src[i] < 0 || (tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, n + 16)) < 0)
 			return -1;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < n; i++)
 		if (dup2(tmp[i], i) < 0)   /* dup2 clears close-on-exec */
 			return -1;
 	/* The broker reads without blocking; the helper waits on its answers. */
 	if (fcntl(BROKERMSG_HELPER_CONN_FD, F_SETFL,
 		  fcntl(BROKERMSG_HELPER_CONN_FD, F_GETFL) & ~O_NONBLOCK) < 0)
 		return -1;
-	return close_range(5, ~0U, 0);
+	return close_range((unsigned)n, ~0U, 0);
 }
 
 static _Noreturn void child(const char *helper, char *const argv[], char *const envp[], int conn,
-			    const int fds[BROKERMSG_FDS])
+			    const int *fds, int nfds)
 {
 	sigset_t none;
 
-	if (place_fds(conn, fds) < 0)
+	if (place_fds(conn, fds, nfds) < 0)
 		_exit(127);
 	/* The broker's signal state is not the helper's (SIGPIPE ignored, its
 	 * signals blocked for signalfd); a session of its own: the broker's
@@ -110,7 +121,7 @@ static _Noreturn void child(const char *helper, char *const argv[], char *const 
 }
 
 pid_t spawn_helper(const char *helper, char *const argv[], const struct peer *p, int conn,
-		   const int fds[BROKERMSG_FDS])
+		   const int *fds, int nfds)
 {
 	struct env e;
 	pid_t pid;
@@ -119,6 +130,6 @@ pid_t spawn_helper(const char *helper, char *const argv[], const struct peer *p,
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
-		child(helper, argv, e.vars, conn, fds);
+		child(helper, argv, e.vars, conn, fds, nfds);
 	return pid < 0 ? -errno : pid;
 }

@@ -17,11 +17,12 @@
 
 /*
  * Forks and executes helper with argv (brokermsg_helper_argv) for peer p;
- * conn is the connection, fds the request's (BROKERMSG_FD_*). If the
+ * conn is the connection, fds the request's nfds (BROKERMSG_FD_*, then the
+ * capture files, which go to BROKERMSG_HELPER_PCAP_FD and on). If the
  * program cannot be executed, the child says so on conn (MSG_BROKER_EXIT).
  * The child's pid, or -errno.
  */
 pid_t spawn_helper(const char *helper, char *const argv[], const struct peer *p, int conn,
-		   const int fds[BROKERMSG_FDS]);
+		   const int *fds, int nfds);
 
 #endif

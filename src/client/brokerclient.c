@@ -23,6 +23,7 @@
 
 #include "client/brokerclient.h"
 #include "common/log.h"
+#include "files/capfile.h"
 #include "files/sockfile.h"
 #include "parse/brokermsg.h"
 #include "parse/msg.h"
@@ -35,15 +36,23 @@ struct client {
 	int type;                  /* --socket's: SOCK_DGRAM or SOCK_STREAM */
 	struct sockfile files;     /* --socket: the user's files process */
 	int lock_fd;
+	const char *pcap;          /* --pcap FILE: its files, opened here */
+	unsigned npcap;
+	int pcap_fds[PCAP_FILES_MAX];
+	bool pcap_made[PCAP_FILES_MAX];
 	bool stopping;             /* MSG_BROKER_STOP sent */
 };
 
-/* Removes --socket's files (the files process does, as for a helper) and exits. */
+/* Removes --socket's files (the files process does, as for a helper) and,
+ * when the helper failed before its capture started, the capture files
+ * made here (a refusal leaves nothing), and exits. */
 static _Noreturn void finish(struct client *c, int status)
 {
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	sockfile_close(&c->files);
+	if (c->npcap)
+		capfile_close_own(c->pcap, c->npcap, c->pcap_fds, c->pcap_made, status != 0);
 	exit(status);
 }
 
@@ -119,14 +128,27 @@ static void vm_socket(struct client *c, const struct options *o)
 		finish(c, EXIT_FAILURE);
 }
 
-/* The request: the options as given, and the three descriptors. A send the
+/* --pcap FILE: its files, made or opened here as the user (one line and
+ * nothing left made when a path cannot be used), for the request. */
+static void capture_files(struct client *c, const struct options *o)
+{
+	if (!o->pcap)
+		return;
+	if (capfile_open_own(o->pcap, o->pcap_files, c->pcap_fds, c->pcap_made) < 0)
+		finish(c, EXIT_FAILURE);
+	c->pcap = o->pcap;
+	c->npcap = o->pcap_files;
+}
+
+/* The request: the options as given, and the descriptors. A send the
  * broker cut short (it refused us first) is not an error here: its answer
  * is waiting on the connection. */
 static void send_request(struct client *c, int argc, char **argv)
 {
 	uint8_t buf[BROKERMSG_MAX];
 	ssize_t n = brokermsg_build(argc - 1, argv + 1, buf, sizeof(buf));
-	int fds[BROKERMSG_FDS] = { c->vm_fd, STDOUT_FILENO, STDERR_FILENO };
+	int fds[BROKERMSG_FDS_MAX] = { c->vm_fd, STDOUT_FILENO, STDERR_FILENO };
+	size_t nfds = BROKERMSG_FDS + c->npcap;
 	union { char buf[CMSG_SPACE(sizeof(fds))]; struct cmsghdr align; } u;
 	struct iovec iov = { buf, (size_t)n };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
@@ -138,12 +160,14 @@ static void send_request(struct client *c, int argc, char **argv)
 		      BROKERMSG_MAX_ARGS, BROKERMSG_MAX);
 		finish(c, EXIT_FAILURE);
 	}
+	memcpy(fds + BROKERMSG_FD_PCAP, c->pcap_fds, c->npcap * sizeof(int));
 	memset(&u, 0, sizeof(u));
+	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 	cm = CMSG_FIRSTHDR(&msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	while (sendmsg(c->conn, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
 		;
 	/* The helper has its own copy now: a stream listener must close with
@@ -236,6 +260,7 @@ _Noreturn void brokerclient_run(const struct options *o, int argc, char **argv)
 	take_signals(&c);
 	connect_broker(&c);
 	vm_socket(&c, o);
+	capture_files(&c, o);
 	send_request(&c, argc, argv);
 	for (;;) {
 		struct pollfd p[2] = { { c.conn, POLLIN, 0 }, { c.sig_fd, POLLIN, 0 } };

@@ -7,7 +7,9 @@
  *
  *  - The request (parse/brokermsg.h): the options as given, the VM's socket
  *    (--fd's, or for --socket PATH the socket bound here, as the user, by a
- *    files process of the user's: files/sockfile.h), stdout and stderr. The
+ *    files process of the user's: files/sockfile.h), stdout and stderr, and
+ *    for --pcap FILE its files, opened here as the user (files/capfile.h:
+ *    the broker's service could not even see the user's home or /tmp). The
  *    root helper writes the JSON line and the log there itself: this
  *    process prints nothing on success.
  *  - Then it waits on the connection, which is the helper's lifeline: its
@@ -15,7 +17,8 @@
  *    SIGINT sends MSG_BROKER_STOP; MSG_FILES_CONNECT is answered for
  *    --socket's datagram socket, as the files process would; MSG_BROKER_EXIT
  *    (the helper's status, or the broker's refusal and its line) ends it
- *    with that status, the --socket files removed.
+ *    with that status, the --socket files removed, and on a failure the
+ *    capture files it created if the capture never started.
  *  - No broker, or no access to it: one line saying why and what to do, a
  *    non-zero exit, nothing created.
  */

@@ -41,7 +41,7 @@ struct broker {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vmnet-broker [--listen PATH [--group NAME]] [--helper PATH] [-v]\n"
+		"Usage: vmnet-broker [--listen PATH] [--group NAME] [--helper PATH] [-v]\n"
 		"\n"
 		"Starts vmnet-helper, as root, for the members of a group who ask on its\n"
 		"socket (a user's vmnet-helper or vmnet-run does), exactly as sudo would.\n"
@@ -49,7 +49,8 @@ static void usage(FILE *out)
 		"\n"
 		"  --listen PATH   listen on a unix SOCK_SEQPACKET socket of its own at PATH\n"
 		"                  (mode 0660, root and the group; e.g. " VMNET_BROKER_SOCKET ")\n"
-		"  --group NAME    the group whose members may ask (default " DEFAULT_GROUP ")\n"
+		"  --group NAME    the group whose members may ask (default " DEFAULT_GROUP "):\n"
+		"                  checked on each client; with --listen, the socket's group\n"
 		"  --helper PATH   the vmnet-helper to run (default " VMNET_HELPER_BIN ")\n"
 		"  -v, --verbose   debug logging\n"
 		"      --version   print the version and exit\n"

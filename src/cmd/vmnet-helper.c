@@ -50,11 +50,18 @@ static void parse_options(struct helper *h, int argc, char **argv)
 	log_set_verbose(h->opt.verbose);
 }
 
-/* Nothing inherited survives but stdio and the VM's --fd: a descriptor
- * left open by whoever started us is no business of the VM's helper. */
+/* Nothing inherited survives but stdio, the VM's --fd, and from the broker
+ * its connection and --pcap-fd's files: a descriptor left open by whoever
+ * started us is no business of the VM's helper. */
 static void close_inherited(const struct helper *h)
 {
-	int rc = priv_close_inherited(h->opt.fd, h->opt.broker_fd);
+	int keep[2 + PCAP_FILES_MAX] = { h->opt.fd, h->opt.broker_fd };
+	size_t n = 2;
+	int rc;
+
+	for (unsigned i = 0; h->opt.pcap_fd >= 0 && i < h->opt.pcap_files; i++)
+		keep[n++] = h->opt.pcap_fd + (int)i;
+	rc = priv_close_inherited(keep, n);
 
 	if (rc < 0) {
 		ERROR("main", "cannot close inherited descriptors: %s", strerror(-rc));

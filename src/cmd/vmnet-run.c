@@ -307,6 +307,28 @@ static int wait_pid(pid_t pid)
 	return status;
 }
 
+/* The helper exited without its JSON line. One that exits non-zero has
+ * said why on our stderr already (the helper's line, the broker's refusal,
+ * sudo's, or spawn's "cannot run"): a second line would only repeat it.
+ * Only a helper that said nothing (killed, or 0 without a line) gets one. */
+static void helper_failed(pid_t pid)
+{
+	int status;
+
+	if (pid < 0) {
+		ERROR("client", "cannot start vmnet-helper: fork: %s", strerror(errno));
+		return;
+	}
+	status = wait_pid(pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		return;
+	if (WIFSIGNALED(status))
+		ERROR("client", "vmnet-helper was killed by signal %d before it started",
+		      WTERMSIG(status));
+	else
+		ERROR("client", "vmnet-helper exited without printing its JSON line");
+}
+
 /* Forwards signals to COMMAND until it exits; returns its wait status. */
 static int supervise(struct client *cl, int sfd)
 {
@@ -344,7 +366,7 @@ int main(int argc, char **argv)
 
 	/* Nothing inherited reaches the helper or COMMAND through us, and
 	 * nothing we open can land on a closed stdin/stdout/stderr. */
-	status = priv_close_inherited(-1, -1);
+	status = priv_close_inherited(NULL, 0);
 	if (status < 0)
 		fail("cannot close inherited descriptors: %s", strerror(-status));
 	parse_args(&cl, argc, argv);
@@ -363,8 +385,7 @@ int main(int argc, char **argv)
 	close(out[1]);
 	close(sv[0]);
 	if (cl.helper_pid < 0 || !relay_json(out[0])) {
-		status = cl.helper_pid > 0 ? wait_pid(cl.helper_pid) : 0;
-		ERROR("client", "vmnet-helper failed to start (status %d)", exit_code(status));
+		helper_failed(cl.helper_pid);
 		return EXIT_FAILURE;
 	}
 	close(out[0]);

@@ -40,6 +40,7 @@ enum {
 	OPT_PCAP_SIZE,
 	OPT_PCAP_FILES,
 	OPT_BROKER_FD,
+	OPT_PCAP_FD,
 	OPT_VERSION,
 };
 
@@ -64,6 +65,7 @@ static const struct option long_options[] = {
 	{ "pcap-size", required_argument, NULL, OPT_PCAP_SIZE },
 	{ "pcap-files", required_argument, NULL, OPT_PCAP_FILES },
 	{ "broker-fd", required_argument, NULL, OPT_BROKER_FD },
+	{ "pcap-fd", required_argument, NULL, OPT_PCAP_FD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -145,6 +147,17 @@ static int parse_broker_fd(struct parse *p, const char *arg)
 	if (parse_long(arg, 3, INT_MAX, &v) < 0)
 		return fail(p, "invalid --broker-fd \"%s\": not a descriptor above 2", arg);
 	p->o->broker_fd = (int)v;
+	return 0;
+}
+
+/* Room for the ring after it: its last descriptor is still an int. */
+static int parse_pcap_fd(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, 3, INT_MAX - PCAP_FILES_MAX, &v) < 0)
+		return fail(p, "invalid --pcap-fd \"%s\": not a descriptor above 2", arg);
+	p->o->pcap_fd = (int)v;
 	return 0;
 }
 
@@ -324,6 +337,7 @@ static int handle_option(struct parse *p, int opt, const char *arg, char **argv)
 	case OPT_PCAP_SIZE: return parse_pcap_size(p, arg);
 	case OPT_PCAP_FILES: return parse_pcap_files(p, arg);
 	case OPT_BROKER_FD: return parse_broker_fd(p, arg);
+	case OPT_PCAP_FD: return parse_pcap_fd(p, arg);
 	case ':':
 		if (optopt >= 256)
 			return fail(p, "option --%s requires an argument", option_name(optopt));
@@ -375,6 +389,23 @@ static int check_offload(struct parse *p)
 	return 0;
 }
 
+/* --pcap-fd's descriptors, one per file, clear of --fd's and --broker-fd's. */
+static int check_pcap_fd(struct parse *p)
+{
+	const struct options *o = p->o;
+	int last = o->pcap_fd + (int)o->pcap_files - 1;
+
+	if (o->pcap_fd < 0)
+		return 0;
+	if (!o->pcap)
+		return fail(p, "--pcap-fd requires --pcap (the name of its files)");
+	if ((o->fd >= o->pcap_fd && o->fd <= last) ||
+	    (o->broker_fd >= o->pcap_fd && o->broker_fd <= last))
+		return fail(p, "--pcap-fd: descriptors %d to %d (one per --pcap file) cannot hold "
+			    "--fd or --broker-fd", o->pcap_fd, last);
+	return 0;
+}
+
 /* The bound and the ring only mean something for a capture; a ring needs
  * a bound to know when to move on. */
 static int check_pcap(struct parse *p)
@@ -389,7 +420,7 @@ static int check_pcap(struct parse *p)
 		return fail(p, "--pcap-files requires --pcap-size (the size of each file)");
 	if (!p->o->pcap_files)
 		p->o->pcap_files = 1;
-	return 0;
+	return check_pcap_fd(p);
 }
 
 static bool any_address(const struct parse *p)
@@ -529,6 +560,7 @@ static void options_init(struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
 	o->broker_fd = -1;
+	o->pcap_fd = -1;
 	o->mode = MODE_SHARED;
 }
 
@@ -580,6 +612,7 @@ static const char *refused_in_request(int opt)
 {
 	switch (opt) {
 	case OPT_BROKER_FD:
+	case OPT_PCAP_FD:
 		return "is the broker's to give";
 	case OPT_VERSION:
 	case OPT_LIST_SHARED_INTERFACES:
@@ -724,6 +757,9 @@ void options_usage(FILE *out)
 	      "                              the oldest overwritten (1..100)\n"
 	      "  --broker-fd FD              set by vmnet-broker: the connection to the user's\n"
 	      "                              vmnet-helper (stop at its end, exit status sent)\n"
+	      "  --pcap-fd FD                set by vmnet-broker: --pcap's files, opened by the\n"
+	      "                              user's vmnet-helper, on FD and the descriptors\n"
+	      "                              after it (one per file); FILE names them\n"
 	      "  -v, --verbose               debug logging\n"
 	      "      --version               print the version and exit\n"
 	      "  -h, --help                  print this help and exit\n"

@@ -43,6 +43,10 @@ struct options {
 	const char *pcap;           /* --pcap FILE: capture every frame (NULL: off) */
 	unsigned pcap_size;         /* --pcap-size MB: each file's bound, 10^6 bytes (0: none) */
 	unsigned pcap_files;        /* --pcap-files N: a ring of N files (1: FILE alone) */
+	int pcap_fd;                /* --pcap-fd: --pcap's files, open already, on this
+				       descriptor and the pcap_files - 1 after it; FILE
+				       then only names them in messages (-1: none, the
+				       helper opens FILE as the user itself) */
 	bool verbose;
 	bool version;
 	bool help;
@@ -108,10 +112,10 @@ int options_pcap_file(const char *path, unsigned nfiles, unsigned i, char *buf, 
  * --socket (and their arguments), which name the user's descriptor or
  * path: the broker passes the socket it received instead. The kept words
  * go to out (pointers into argv, at most cap). A word that is not an
- * option of the helper's, a positional argument, --broker-fd (the
- * broker's to give), and --help, --version and --list-shared-interfaces
- * (answered by the user's own vmnet-helper) are refused. The number kept,
- * or -1 with a one-line reason in err. No I/O.
+ * option of the helper's, a positional argument, --broker-fd and
+ * --pcap-fd (the broker's to give), and --help, --version and
+ * --list-shared-interfaces (answered by the user's own vmnet-helper) are
+ * refused. The number kept, or -1 with a one-line reason in err. No I/O.
  */
 int options_strip_endpoint(int argc, char **argv, char **out, int cap, char *err, size_t errlen);
 

@@ -30,21 +30,40 @@
 
 /* ---- descriptors ---- */
 
-int priv_close_inherited(int keep_fd, int keep_fd2)
+/* keep[0..n) above stderr, ascending, without repeats, into out: how many. */
+static size_t sorted_keep(const int *keep, size_t n, int *out)
 {
-	int keep[2] = { keep_fd, keep_fd2 }, from = 3;
+	size_t m = 0;
 
-	if (keep[0] > keep[1]) {
-		keep[0] = keep_fd2;
-		keep[1] = keep_fd;
-	}
-	/* Every range between the kept descriptors above stderr, ascending. */
-	for (int i = 0; i < 2; i++) {
-		if (keep[i] < from)
+	for (size_t i = 0; i < n; i++) {
+		size_t j = m;
+
+		if (keep[i] <= 2)
 			continue;
-		if (keep[i] > from && close_range((unsigned)from, (unsigned)keep[i] - 1, 0) < 0)
+		while (j > 0 && out[j - 1] > keep[i])
+			j--;
+		if (j > 0 && out[j - 1] == keep[i])
+			continue;
+		memmove(out + j + 1, out + j, (m - j) * sizeof(int));
+		out[j] = keep[i];
+		m++;
+	}
+	return m;
+}
+
+int priv_close_inherited(const int *keep, size_t n)
+{
+	int sorted[PRIV_KEEP_MAX], from = 3;
+	size_t m;
+
+	if (n > PRIV_KEEP_MAX)
+		return -EINVAL;
+	m = sorted_keep(keep, n, sorted);
+	/* Every range between the kept descriptors above stderr, ascending. */
+	for (size_t i = 0; i < m; i++) {
+		if (sorted[i] > from && close_range((unsigned)from, (unsigned)sorted[i] - 1, 0) < 0)
 			return -errno;
-		from = keep[i] + 1;
+		from = sorted[i] + 1;
 	}
 	if (close_range((unsigned)from, ~0U, 0) < 0)
 		return -errno;

@@ -192,11 +192,20 @@ static void capture_free(struct capture *c)
 }
 
 /* Every file starts as a capture with no frames: a file of the ring not
- * reached yet still reads as one. */
+ * reached yet still reads as one. Emptied first: a file the broker's user
+ * opened was left as it was until now (files/capfile.h). */
 static int write_headers(struct capture *c)
 {
 	for (c->cur = c->n; c->cur-- > 0;) {
 		c->size = 0;
+		if (ftruncate(c->fds[c->cur], 0) < 0) {
+			char name[PATH_MAX];
+
+			WARN("capture", "capture stopped: cannot empty \"%s\": %s (the VM's traffic "
+			     "goes on)", file_name(c, c->cur, name, sizeof(name)), strerror(errno));
+			stop(c);
+			return -1;
+		}
 		if (write_all(c, c->header, c->header_len) < 0)
 			return -1;
 	}

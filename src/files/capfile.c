@@ -3,8 +3,10 @@
  * The --pcap files (capfile.h): opened by a short-lived files process that
  * setup forks before anything is set up, with the invoking user's identity
  * and no capabilities (root's own paths: root with the file capabilities
- * only), or by the user's own process itself. Its channel carries one typed
- * message (parse/msg.h) with the descriptors.
+ * only), or by the user's own process itself (the user's side of
+ * vmnet-broker). Its channel carries one typed message (parse/msg.h) with
+ * the descriptors. capfile_fd_refused and capfile_take run as root (the
+ * broker, the helper's setup) on descriptors a user passed: they only look.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,14 +30,17 @@
 
 #define CTL_FD 3            /* the channel, in the files process */
 
+/* "files" wherever it runs (the files process, the user's side of the
+ * broker): the same line either way. */
 static void fail(const char *name, const char *why)
 {
-	ERROR(LOG_SELF, "cannot use --pcap \"%s\": %s", name, why);
+	ERROR("files", "cannot use --pcap \"%s\": %s", name, why);
 }
 
-/* Creates name, or empties it if it is a regular file already there.
- * *created: this call made it. 0 or -1 (ERROR logged). */
-static int open_one(const char *name, int *fd, bool *created)
+/* Creates name, or opens it if it is a regular file already there, and
+ * empties it if empty is set. *created: this call made it. 0 or -1 (ERROR
+ * logged). */
+static int open_one(const char *name, bool empty, int *fd, bool *created)
 {
 	struct stat st;
 
@@ -57,7 +63,7 @@ static int open_one(const char *name, int *fd, bool *created)
 	}
 	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		fail(name, "it exists and is not a regular file");
-	} else if (ftruncate(*fd, 0) < 0) {
+	} else if (empty && ftruncate(*fd, 0) < 0) {
 		fail(name, strerror(errno));
 	} else {
 		fcntl(*fd, F_SETFL, 0);
@@ -69,10 +75,9 @@ static int open_one(const char *name, int *fd, bool *created)
 }
 
 /* Every file, or none: those made here go again on a failure. */
-static int open_all(const char *path, unsigned nfiles, int *fds)
+static int open_all(const char *path, unsigned nfiles, bool empty, int *fds, bool *created)
 {
 	char name[PATH_MAX];
-	bool created[PCAP_FILES_MAX] = { false };
 	unsigned i;
 
 	for (i = 0; i < nfiles; i++) {
@@ -80,7 +85,7 @@ static int open_all(const char *path, unsigned nfiles, int *fds)
 			fail(path, "path too long");
 			break;
 		}
-		if (open_one(name, &fds[i], &created[i]) < 0)
+		if (open_one(name, empty, &fds[i], &created[i]) < 0)
 			break;
 	}
 	if (i == nfiles)
@@ -120,12 +125,13 @@ static void send_ready(int rc, const int *fds, unsigned nfiles)
 static _Noreturn void files_main(const char *path, unsigned nfiles, const struct priv_user *u)
 {
 	int fds[PCAP_FILES_MAX];
+	bool created[PCAP_FILES_MAX] = { false };
 	int rc;
 
 	umask(077);
 	rc = files_become_owner(u);
 	if (rc == 0)
-		rc = open_all(path, nfiles, fds);
+		rc = open_all(path, nfiles, true, fds, created);
 	send_ready(rc, fds, nfiles);
 	_exit(rc == 0 ? 0 : 1);
 }
@@ -183,10 +189,8 @@ int capfile_open(const char *path, unsigned nfiles, const struct priv_user *u, i
 	int sv[2], rc, status;
 	pid_t pid;
 
-	if (nfiles < 1 || nfiles > PCAP_FILES_MAX)
+	if (nfiles < 1 || nfiles > PCAP_FILES_MAX || u == NULL)
 		return -1;
-	if (u == NULL)
-		return open_all(path, nfiles, fds);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		ERROR("main", "cannot create a socketpair: %s", strerror(errno));
 		return -1;
@@ -212,4 +216,89 @@ int capfile_open(const char *path, unsigned nfiles, const struct priv_user *u, i
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return rc;
+}
+
+/* ---- the user's side of vmnet-broker ---- */
+
+int capfile_open_own(const char *path, unsigned nfiles, int *fds, bool *created)
+{
+	mode_t old;
+	int rc;
+
+	if (nfiles < 1 || nfiles > PCAP_FILES_MAX)
+		return -1;
+	for (unsigned i = 0; i < nfiles; i++)
+		created[i] = false;
+	old = umask(077);
+	rc = open_all(path, nfiles, false, fds, created);
+	umask(old);
+	return rc;
+}
+
+/* Whether every file is still empty: the capture, which writes a header
+ * into each as it starts, never did. */
+static bool untouched(const int *fds, unsigned nfiles)
+{
+	struct stat st;
+
+	for (unsigned i = 0; i < nfiles; i++)
+		if (fstat(fds[i], &st) < 0 || st.st_size != 0)
+			return false;
+	return true;
+}
+
+void capfile_close_own(const char *path, unsigned nfiles, int *fds, const bool *created,
+		       bool discard)
+{
+	char name[PATH_MAX];
+	struct stat mine, there;
+
+	discard = discard && untouched(fds, nfiles);
+	for (unsigned i = 0; i < nfiles; i++) {
+		if (discard && created[i] && fstat(fds[i], &mine) == 0 &&
+		    options_pcap_file(path, nfiles, i, name, sizeof(name)) == 0 &&
+		    lstat(name, &there) == 0 && there.st_dev == mine.st_dev &&
+		    there.st_ino == mine.st_ino)
+			unlink(name);
+		close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* ---- descriptors a user passed: looked at, as root ---- */
+
+const char *capfile_fd_refused(int fd)
+{
+	struct statx stx;
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return "is not open";
+	/* The type alone, as the kernel has it: no filesystem is asked (a
+	 * user's FUSE or NFS server cannot hold root here). */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0 ||
+	    !(stx.stx_mask & STATX_TYPE) || !S_ISREG(stx.stx_mode))
+		return "is not a regular file";
+	if ((flags & O_PATH) || ((flags & O_ACCMODE) != O_WRONLY && (flags & O_ACCMODE) != O_RDWR))
+		return "is not open for writing";
+	return NULL;
+}
+
+int capfile_take(int first, unsigned nfiles, int *fds)
+{
+	if (nfiles < 1 || nfiles > PCAP_FILES_MAX)
+		return -1;
+	for (unsigned i = 0; i < nfiles; i++) {
+		int fd = first + (int)i;
+		const char *why = capfile_fd_refused(fd);
+
+		if (why) {
+			ERROR("main", "invalid --pcap-fd %d: descriptor %d (--pcap file %u of %u) %s",
+			      first, fd, i + 1, nfiles, why);
+			return -1;
+		}
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fds[i] = fd;
+	}
+	return 0;
 }

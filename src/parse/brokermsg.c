@@ -91,6 +91,7 @@ int brokermsg_parse(const uint8_t *buf, size_t len, int nfds, struct brokermsg_r
 
 	r->argc = 0;
 	r->argv[0] = NULL;
+	r->npcap = 0;
 	if (len > BROKERMSG_MAX)
 		return fail(err, errlen, "malformed request: larger than %d bytes", BROKERMSG_MAX);
 	if (len < sizeof(h))
@@ -106,22 +107,38 @@ int brokermsg_parse(const uint8_t *buf, size_t len, int nfds, struct brokermsg_r
 	if (h.len != len - sizeof(h))
 		return fail(err, errlen, "malformed request: %zu bytes of options, not %u as it says",
 			    len - sizeof(h), h.len);
-	if (nfds != BROKERMSG_FDS)
+	if (nfds < BROKERMSG_FDS || nfds > BROKERMSG_FDS_MAX)
 		return fail(err, errlen, "malformed request: %d descriptors, not %d (the VM's socket, "
-			    "stdout, stderr)", nfds, BROKERMSG_FDS);
+			    "stdout, stderr) and one per --pcap file (%d at most)", nfds,
+			    BROKERMSG_FDS, PCAP_FILES_MAX);
+	r->npcap = nfds - BROKERMSG_FDS;
 	return split(buf + sizeof(h), buf + len, h.argc, r, err, errlen);
+}
+
+/* The capture descriptors match the options: one per --pcap file. */
+static int check_pcap(const struct brokermsg_req *r, const struct options *o, char *err,
+		      size_t errlen)
+{
+	int want = o->pcap ? (int)o->pcap_files : 0;
+
+	if (r->npcap != want)
+		return fail(err, errlen, "malformed request: %d --pcap file descriptor%s, not %d",
+			    r->npcap, r->npcap == 1 ? "" : "s", want);
+	return 0;
 }
 
 int brokermsg_helper_argv(const struct brokermsg_req *r, const char *helper, char **out, int cap,
 			  char *err, size_t errlen)
 {
-	static char broker_fd[] = "--broker-fd", broker_fd_num[] = "4", fd[] = "--fd", fd_num[] = "3";
+	static char broker_fd[] = "--broker-fd", broker_fd_num[] = "4", fd[] = "--fd", fd_num[] = "3",
+		    pcap_fd[] = "--pcap-fd", pcap_fd_num[] = "5";
 	char *user[BROKERMSG_MAX_ARGS + 2];
 	struct options o;
 	int kept, argc = 0;
 
-	_Static_assert(BROKERMSG_HELPER_CONN_FD == 4 && BROKERMSG_HELPER_VM_FD == 3, "argv below");
-	if (cap < 6)
+	_Static_assert(BROKERMSG_HELPER_CONN_FD == 4 && BROKERMSG_HELPER_VM_FD == 3 &&
+		       BROKERMSG_HELPER_PCAP_FD == 5, "argv below");
+	if (cap < 8)
 		return fail(err, errlen, "no room for the helper's options");
 	/* getopt's argv: the program's name first. */
 	user[0] = (char *)helper;
@@ -133,12 +150,22 @@ int brokermsg_helper_argv(const struct brokermsg_req *r, const char *helper, cha
 	out[argc++] = broker_fd_num;
 	out[argc++] = fd;
 	out[argc++] = fd_num;
-	kept = options_strip_endpoint(r->argc + 1, user, out + argc, cap - argc - 1, err, errlen);
+	/* Room kept for --pcap-fd 5, placed after --fd 3 once the user's
+	 * options are known to ask for exactly these files. */
+	kept = options_strip_endpoint(r->argc + 1, user, out + argc, cap - argc - 3, err, errlen);
 	if (kept < 0)
 		return -1;
 	argc += kept;
 	out[argc] = NULL;
-	if (options_parse(&o, argc, out, err, errlen) < 0)
+	if (options_parse(&o, argc, out, err, errlen) < 0 || check_pcap(r, &o, err, errlen) < 0)
 		return -1;
+	if (r->npcap > 0) {
+		memmove(out + 7, out + 5, (size_t)(argc - 5 + 1) * sizeof(*out));
+		out[5] = pcap_fd;
+		out[6] = pcap_fd_num;
+		argc += 2;
+		if (options_parse(&o, argc, out, err, errlen) < 0)
+			return -1;
+	}
 	return argc;
 }

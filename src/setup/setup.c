@@ -272,12 +272,24 @@ void setup_transport(struct helper *h)
  * their own (capfile.h) and kept here for the datapath, which writes them
  * by descriptor (datapath/capture.h). Before the network: a path the user
  * cannot use is one line, nothing changed.
+ *
+ * From vmnet-broker (--pcap-fd) they come open, from the user's own
+ * vmnet-helper: the broker's service sees neither the user's home nor
+ * their /tmp, and root follows no path of theirs. Passed by anyone else
+ * (a sudo user, root) the option gives nothing: the descriptors are only
+ * looked at here (capfile_take: regular files open for writing) and
+ * written by the datapath once it is the user with no capabilities, so
+ * every write is one the user could make through their own descriptor.
  */
 void setup_capture(struct helper *h)
 {
+	int rc;
+
 	if (!h->opt.pcap)
 		return;
-	if (capfile_open(h->opt.pcap, h->opt.pcap_files, &h->user, h->pcap_fds) < 0)
+	rc = h->opt.pcap_fd >= 0 ? capfile_take(h->opt.pcap_fd, h->opt.pcap_files, h->pcap_fds)
+				 : capfile_open(h->opt.pcap, h->opt.pcap_files, &h->user, h->pcap_fds);
+	if (rc < 0)
 		exit(EXIT_FAILURE);
 	h->pcap_n = h->opt.pcap_files;
 }

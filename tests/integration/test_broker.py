@@ -26,6 +26,7 @@ import time
 
 import pytest
 
+import frames
 from conftest import (BROKER, HELPER, REMOTE_ADDR, RUN, START_TIMEOUT, VMSIM, Policy, leftovers,
                       read_line, sh, unpriv_user, wait_until)
 
@@ -298,6 +299,168 @@ def test_socket_files_go_when_the_user_is_killed(lab, bins):
 
 
 # --------------------------------------------------------------------------
+# --pcap: the user's side opens the files, the root helper only writes them
+
+class HiddenFrom:
+    """For Broker(policy=...): the broker (and every helper it starts) in a
+    mount namespace of its own where each directory given is an empty tmpfs,
+    as the unit's ProtectHome=yes and PrivateTmp=yes hide the users' homes and
+    /tmp from the service. A helper that opened the user's path itself would
+    write into that tmpfs, never where the user asked."""
+
+    def __init__(self, *dirs):
+        self.dirs = [str(d) for d in dirs]
+
+    def wrap(self, argv):
+        mounts = " && ".join('mount -t tmpfs -o mode=0755 vmnet-hidden "$%d"' % (i + 1)
+                             for i in range(len(self.dirs)))
+        script = "%s && shift %d && exec \"$@\"" % (mounts, len(self.dirs))
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"] + \
+            self.dirs + [str(a) for a in argv]
+
+
+def pcap_helper(lab, bins, user, path, extra=()):
+    """A broker that cannot see the user's directory, and the user's
+    vmnet-helper capturing into path there: (broker, Helper, RawVM)."""
+    broker = Broker(lab, bins, policy=HiddenFrom(path.parent))
+    h, vm = user_helper(lab, broker, bins, user, ["--operation-mode", "host", "--pcap", path,
+                                                  "--stats-interval", "1"] + list(extra))
+    return broker, h, vm
+
+
+def test_capture_into_a_directory_only_the_user_enters(lab, bins):
+    """--pcap through the broker: the user's vmnet-helper opens FILE in its
+    0700 directory (which the broker's namespace does not even show) and
+    passes the descriptor; the root helper takes it (--pcap-fd 5) and its
+    datapath writes every frame there. tcpdump -r reads DHCP and ping both
+    ways; the file is the user's, 0600."""
+    from test_pcap import tcpdump
+    d = lab.user_dir(USER_A)
+    assert os.stat(d).st_mode & 0o777 == 0o700
+    pcap = d / "vm.pcapng"
+    broker, h, vm = pcap_helper(lab, bins, USER_A, pcap)
+    assert re.search(r"started vmnet-helper pid \d+: --broker-fd 4 --fd 3 --pcap-fd 5 "
+                     r"--operation-mode host --pcap %s" % re.escape(str(pcap)), broker.log()), \
+        broker.log()
+    mac = h.info["vmnet_mac_address"]
+    lease = frames.dhcp_lease(vm, mac)
+    gw_mac = frames.arp_resolve(vm, mac, lease["yiaddr"], h.gateway)
+    vm.send(frames.icmp_echo(mac, gw_mac, lease["yiaddr"], h.gateway, ident=0x4242))
+    assert vm.recv_until(frames.icmp_reply_for(h.gateway, 0x4242), 3)
+    assert h.stop() == 0, h.stderr()
+    assert re.search(r'INFO  \[capture\] \d+ frames \(\d+ bytes\) captured into "%s"'
+                     % re.escape(str(pcap)), h.stderr()), h.stderr()
+    uid, gid = unpriv_user(USER_A)
+    st = os.stat(pcap)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o600)
+    text = "\n".join(tcpdump(pcap))
+    for what in ("BOOTP/DHCP, Request", "BOOTP/DHCP, Reply", "ICMP echo request",
+                 "ICMP echo reply"):
+        assert what in text, text
+    assert sorted(os.listdir(d)) == ["vm.pcapng"]
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
+def test_capture_ring_through_the_broker(lab, bins):
+    """--pcap-size and --pcap-files through the broker: three files, each
+    bounded and readable, the ring gone round, as through sudo."""
+    from test_pcap import blocks, fill, tcpdump
+    d = lab.user_dir(USER_A)
+    pcap = d / "ring.pcapng"
+    broker, h, vm = pcap_helper(lab, bins, USER_A, pcap,
+                                ["--pcap-size", "1", "--pcap-files", "3"])
+    assert "--pcap-fd 5" in broker.log()
+    assert fill(vm, h, h.info["vmnet_mac_address"], 2400) >= 1000
+    assert h.stop() == 0
+    assert "went round" in h.stderr(), h.stderr()
+    names = sorted(os.listdir(d))
+    assert names == ["ring.pcapng0", "ring.pcapng1", "ring.pcapng2"], names
+    for n in names:
+        assert 0 < os.path.getsize(d / n) <= 1000000
+        assert len(tcpdump(d / n)) == len(blocks(d / n)) > 0
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
+def test_capture_full_disk_through_the_broker(lab, bins):
+    """A full disk under the user's capture: one WARN, the VM's traffic goes
+    on, the file reads to its end."""
+    from test_pcap import blocks, fill, tcpdump
+    uid, gid = unpriv_user(USER_A)
+    small = lab.user_dir(USER_A) / "small"
+    small.mkdir()
+    sh(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700,uid=%d,gid=%d" % (uid, gid),
+        "vmnet-test", str(small)])
+    try:
+        pcap = small / "vm.pcapng"
+        broker, h, vm = pcap_helper(lab, bins, USER_A, pcap)
+        mac = h.info["vmnet_mac_address"]
+        assert fill(vm, h, mac, 200) >= 150
+        assert h.wait_stderr(r"capture stopped: cannot write .*No space left", 5), h.stderr()
+        assert fill(vm, h, mac, 20) >= 15 and h.alive()
+        assert h.stop() == 0
+        warns = [l for l in h.stderr_lines() if l.startswith("WARN")]
+        assert len(warns) == 1, warns
+        n = len(tcpdump(pcap))
+        assert n > 10 and len(blocks(pcap)) == n
+    finally:
+        sh(["umount", str(small)], check=False)
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
+def test_capture_path_refused_before_anything_starts(lab, bins):
+    """A --pcap path the user cannot use is refused by the user's own side
+    with one line, before the request: the broker starts nothing, nothing is
+    made (not in root's directory through a symbolic link either)."""
+    broker = Broker(lab, bins)
+    uid, gid = unpriv_user(USER_A)
+    d = lab.user_dir(USER_A)
+    root = lab.root_dir("rootdir")
+    (d / "dir").mkdir()
+    os.chown(d / "dir", uid, gid)
+    os.symlink(root / "x.pcapng", d / "link.pcapng")
+    os.mkfifo(d / "fifo")
+    os.chown(d / "fifo", uid, gid)
+    cases = [(root / "vm.pcapng", "Permission denied"),
+             (d / "link.pcapng", "symbolic link"),
+             (d / "dir", "Is a directory"),
+             ("/dev/null", "not a regular file"),
+             (d / "fifo", "No such device"),
+             (d / "missing" / "vm.pcapng", "No such file")]
+    _, vm_end = lab.socketpair()
+    for path, why in cases:
+        r = run_as(lab, USER_A, [bins / "vmnet-helper", "--fd", vm_end.fileno(), "--operation-mode",
+                                 "host", "--pcap", path], broker.env, pass_fds=(vm_end.fileno(),))
+        line = refused(r, why)
+        assert line.startswith('ERROR [files] cannot use --pcap "%s": ' % path), line
+    assert "started vmnet-helper" not in broker.log(), broker.log()
+    assert not os.listdir(root)
+    assert sorted(os.listdir(d)) == ["dir", "fifo", "link.pcapng"]
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
+def test_capture_refused_by_the_policy_leaves_nothing(lab, bins):
+    """The helper refuses the user (the network's allow-list) after the
+    user's side opened the capture files: one line, the file it made is gone,
+    a file that was there is left as it was (the capture empties it only as
+    it starts)."""
+    policy = Policy(lab, "[network host]\nusers = %s\n" % USER_A)
+    broker = Broker(lab, bins, policy=policy)
+    uid, gid = unpriv_user(USER_B)
+    d = lab.user_dir(USER_B)
+    old = d / "old.pcapng"
+    old.write_bytes(b"an older capture")
+    os.chown(old, uid, gid)
+    _, vm_end = lab.socketpair()
+    for path in (d / "new.pcapng", old):
+        r = run_as(lab, USER_B, [bins / "vmnet-helper", "--fd", vm_end.fileno(), "--operation-mode",
+                                 "host", "--pcap", path], broker.env, pass_fds=(vm_end.fileno(),))
+        refused(r, 'ERROR [main] user %s may not use network "host"' % USER_B)
+    assert sorted(os.listdir(d)) == ["old.pcapng"]
+    assert old.read_bytes() == b"an older capture"
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
+# --------------------------------------------------------------------------
 # refused: one line, nothing made
 
 def refused(r, needle):
@@ -383,7 +546,7 @@ def test_over_the_limit_refused(lab, bins):
 # requests the broker refuses: crafted by a member
 
 CRAFT = textwrap.dedent("""
-    import json, os, socket, struct, sys
+    import json, os, socket, struct, sys, tempfile
     path, kind = sys.argv[1], sys.argv[2]
     def header(args):
         body = b"".join(a.encode() + b"\\0" for a in args)
@@ -405,6 +568,21 @@ CRAFT = textwrap.dedent("""
         fds = fds + [r]
     elif kind == "eight-fds":
         fds = fds + [r, w, r, w, r]
+    elif kind == "too-many-fds":
+        fds = fds + [r] * 102
+    elif kind == "pcap-pipe":
+        msg, fds = header(["--fd", "3", "--pcap", "/x"]), fds + [w]
+    elif kind == "pcap-readonly":
+        msg = header(["--fd", "3", "--pcap", "/x"])
+        fds = fds + [os.open("/etc/passwd", os.O_RDONLY)]
+    elif kind == "pcap-count":
+        msg = header(["--fd", "3", "--pcap", "/x", "--pcap-size", "1", "--pcap-files", "2"])
+        tf = tempfile.TemporaryFile()
+        fds = fds + [tf.fileno()]
+    elif kind == "pcap-fd":
+        msg = header(["--fd", "3", "--pcap", "/x", "--pcap-fd", "5"])
+        tf = tempfile.TemporaryFile()
+        fds = fds + [tf.fileno()]
     elif kind == "pipe":
         fds = [r, 1, 2]
     elif kind == "seqpacket":
@@ -440,8 +618,14 @@ CRAFT = textwrap.dedent("""
     ("garbage", "malformed request: not a vmnet-helper request"),
     ("empty", "malformed request: 0 bytes, shorter than its header"),
     ("no-fds", "malformed request: 0 descriptors, not 3"),
-    ("four-fds", "malformed request: 4 descriptors, not 3 (the VM's socket, stdout, stderr)"),
-    ("eight-fds", "malformed request: larger than 4096 bytes or with more than 3 descriptors"),
+    ("four-fds", "malformed request: 1 --pcap file descriptor, not 0"),
+    ("eight-fds", "malformed request: 5 --pcap file descriptors, not 0"),
+    ("too-many-fds", "malformed request: larger than 4096 bytes or with more than 103 "
+                     "descriptors"),
+    ("pcap-pipe", "the descriptor of --pcap's file 1 of 1 is not a regular file"),
+    ("pcap-readonly", "the descriptor of --pcap's file 1 of 1 is not open for writing"),
+    ("pcap-count", "malformed request: 1 --pcap file descriptor, not 2"),
+    ("pcap-fd", "--pcap-fd is the broker's to give"),
     ("pipe", "the VM's descriptor is not a unix socket"),
     ("seqpacket", "the VM's socket is neither a datagram nor a stream socket"),
     ("too-big", "malformed request: larger than 4096 bytes"),
@@ -753,6 +937,26 @@ def test_vmnet_run_uses_the_broker(lab, bins):
     assert r.returncode == 7, r.stderr
     assert '"vmnet_mac_address"' in r.stdout
     assert "sudo" not in r.stderr
+    assert "started vmnet-helper" in broker.log()
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
+def test_vmnet_run_refused_is_one_line(lab, bins):
+    """vmnet-run refused through the broker (the network's allow-list, and a
+    user outside the group): exactly one line on stderr, the helper's or the
+    broker's own, not a second one of vmnet-run's repeating it; a non-zero
+    exit, nothing on stdout, COMMAND never run, nothing made."""
+    policy = Policy(lab, "[network host]\nusers = %s\n" % USER_A)
+    broker = Broker(lab, bins, policy=policy)
+    for user, why in ((USER_B, 'ERROR [main] user %s may not use network "host"' % USER_B),
+                      (OUTSIDER, "ERROR [broker] cannot reach vmnet-broker at")):
+        d = lab.user_dir(user)
+        mark = d / "ran"
+        r = run_as(lab, user, [bins / "vmnet-run", "--operation-mode", "host", "--", "touch",
+                               mark], broker.env)
+        refused(r, why)
+        assert "vmnet-helper failed" not in r.stderr, r.stderr
+        assert not mark.exists(), "COMMAND ran"
     assert "started vmnet-helper" in broker.log()
     assert not broker_free(lab, broker), broker_free(lab, broker)
 

@@ -17,12 +17,15 @@ It changes the machine (dpkg's database, /usr, /etc, a group) and so refuses
 to run where a vmnet-helper package or any of its files is already there:
 that is someone's installation. Runs hold a lock, so two never overlap.
 
-A later test (the broker's) runs a VM as a plain user through the installed
-broker: it takes the `installed` fixture like the tests below.
+A plain user in group vmnet boots a QEMU guest with the installed vmnet-run
+through the installed broker, started as its units start it, with no sudo
+(test_vm_of_a_plain_user_through_the_installed_broker: before the upgrade
+test, which removes the package).
 """
 
 import fcntl
 import grp
+import json
 import os
 import re
 import shutil
@@ -33,7 +36,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, VERSION_LINE, assert_clean, sh, sudo_env
+from conftest import (REMOTE_ADDR, REPO, VERSION_LINE, assert_clean, read_line, sh, sudo_env,
+                      unpriv_user, wait_until)
+from test_sudo import guest_image  # noqa: F401 (a fixture)
 
 PACKAGE = "vmnet-helper"
 BINARIES = ("/usr/bin/vmnet-helper", "/usr/bin/vmnet-run", "/usr/bin/vmnet-client",
@@ -386,6 +391,116 @@ def test_helper_calls_within_the_units_filter(installed, lab, args):
     outside = calls - unit_filter()
     assert not outside, "calls the unit's filter refuses: %s" % sorted(outside)
     assert_clean(lab.host)
+
+
+# --------------------------------------------------------------------------
+# no sudo: a plain user's VM through the installed broker
+
+def unit_value(unit, key):
+    m = re.search(r"^%s=(.*)$" % key, (UNIT_DIR / unit).read_text(), re.M)
+    assert m, "%s has no %s=" % (unit, key)
+    return m.group(1).strip()
+
+
+class InstalledBroker:
+    """The installed broker started as its units start it, in the lab's host
+    namespace: systemd-socket-activate on the socket unit's
+    ListenSequentialPacket= path running the service's ExecStart= (no
+    arguments: the socket comes from LISTEN_FDS), within the service's
+    capability bounding set and no_new_privs; the socket unit's SocketGroup=
+    and SocketMode= given by hand (systemd is not PID 1 here)."""
+
+    def __init__(self, lab):
+        self.path = Path(unit_value("vmnet-broker.socket", "ListenSequentialPacket"))
+        if os.path.lexists(self.path):
+            pytest.skip("%s exists: someone's broker" % self.path)
+        self.log_path = lab.tmp / "installed-broker.log"
+        argv = ["systemd-socket-activate", "--seqpacket", "-l", self.path] + \
+            unit_value("vmnet-broker.service", "ExecStart").split()
+        self.proc = lab.popen(lab.host.cmd(UnitLimits().wrap(argv)), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=open(self.log_path, "wb"),
+                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        assert wait_until(lambda: "Listening on" in self.log() or self.proc.poll() is not None,
+                          10), self.log()
+        assert self.proc.poll() is None, self.log()
+        os.chown(self.path, 0, grp.getgrnam(unit_value("vmnet-broker.socket",
+                                                       "SocketGroup")).gr_gid)
+        os.chmod(self.path, int(unit_value("vmnet-broker.socket", "SocketMode"), 8))
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        if os.path.lexists(self.path):     # RemoveOnStop=yes
+            os.unlink(self.path)
+
+
+def test_vm_of_a_plain_user_through_the_installed_broker(installed, lab, guest_image):
+    """The no-sudo path end to end, as the package sets it up: a plain user
+    added to the package's group vmnet (no sudo rule, no VMNET_* variable,
+    no option naming the broker) boots the test's QEMU guest with the
+    installed vmnet-run; the installed broker (as its units start it) runs
+    the installed helper for them. The guest gets the JSON line's lease,
+    pings the gateway and reaches the outside through NAT; the helper's
+    datapath ran as the user; a user outside the group is refused with one
+    line; everything goes after."""
+    from test_broker import GREETER, PORT, as_member, check_guest
+
+    def run_as(user, argv, env, timeout=30):
+        """argv as user (the groups the user database gives, as after a
+        login) in the lab's host namespace, in env alone: no SUDO_*, no
+        VMNET_BROKER_SOCKET."""
+        return subprocess.run(lab.host.cmd(as_member(user, argv)), capture_output=True,
+                              text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+    user, outsider = "vmnet-test-a", "vmnet-test-c"
+    unpriv_user(user)
+    unpriv_user(outsider)
+    assert outsider not in grp.getgrnam("vmnet").gr_mem
+    was_member = user in grp.getgrnam("vmnet").gr_mem
+    if not was_member:
+        sh(["gpasswd", "--add", user, "vmnet"])
+    broker = None
+    try:
+        d = lab.root_dir("guest")
+        for src in (REPO / "tests" / "vm" / "run-vm.sh", Path(guest_image) / "vmlinuz",
+                    Path(guest_image) / "initramfs.gz"):
+            shutil.copy2(src, d / src.name)
+            os.chmod(d / src.name, 0o755 if src.name.endswith(".sh") else 0o644)
+        remote = lab.remote()
+        server = lab.popen(remote.cmd(["/usr/bin/python3", "-c", GREETER, REMOTE_ADDR, PORT]),
+                           stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        assert read_line(server.stdout.fileno(), 10) == b"ready\n"
+        broker = InstalledBroker(lab)
+        env = {"VMNET_VM_CACHE": str(d), "HOME": "/nonexistent",
+               "PATH": "/usr/local/bin:/usr/bin:/bin"}
+        r = run_as(user, ["/usr/bin/vmnet-run", "--", d / "run-vm.sh", "--timeout", "50",
+                               "vmtest.ping=router", "vmtest.tcp=%s:%d" % (REMOTE_ADDR, PORT)],
+                   env, timeout=90)
+        ctx = "exit %d\n%s\n%s\n--- broker ---\n%s" % (r.returncode, r.stdout, r.stderr,
+                                                     broker.log())
+        assert r.returncode == 0, ctx
+        info = json.loads(next(l for l in r.stdout.splitlines() if l.startswith("{")))
+        check_guest(r.stdout, info, ctx)
+        assert "sudo" not in r.stderr, ctx
+        # For the user, from the kernel's credentials; the installed helper.
+        assert re.search(r"uid %d \(%s\) pid \d+: started vmnet-helper pid \d+: --broker-fd 4 "
+                         r"--fd 3" % (unpriv_user(user)[0], user), broker.log()), ctx
+        assert "running /usr/bin/vmnet-helper" in broker.log(), ctx
+        r = run_as(outsider, ["/usr/bin/vmnet-run", "--", "true"], env)
+        lines = r.stderr.splitlines()
+        assert r.returncode != 0 and len(lines) == 1, r.stderr
+        assert "cannot reach vmnet-broker at %s: permission denied" % broker.path in lines[0], \
+            lines[0]
+        broker.stop()
+        assert_clean(lab.host)
+    finally:
+        if broker:
+            broker.stop()
+        if not was_member:
+            sh(["gpasswd", "--delete", user, "vmnet"], check=False)
 
 
 def test_upgrade_remove_purge(installed, package, tmp_path):

@@ -162,6 +162,50 @@ def test_unusable_path_is_one_line_before_setup(lab):
     assert_clean(lab.host)
 
 
+def test_pcap_fd_from_a_sudo_user(lab):
+    """--pcap-fd is vmnet-broker's, but a sudo user may pass it: the helper
+    only checks the descriptors (regular files open for writing; one line,
+    nothing set up, otherwise), never opens --pcap's path, and its datapath
+    writes them as the user. It gives the user nothing they lacked."""
+    uid, gid = unpriv_user(USER)
+    d = lab.user_dir(USER)
+    root = lab.root_dir("rootdir")
+    # What the user could open themselves: a file in their own directory.
+    mine = d / "mine.pcapng"
+    fd = os.open(mine, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.fchown(fd, uid, gid)
+    try:
+        h, vm = lab.helper(["--pcap", root / "never.pcapng", "--pcap-fd", fd],
+                           env=sudo_env(USER), extra_fds=(fd,))
+        frames.dhcp_lease(vm, h.info["vmnet_mac_address"])
+        assert h.stop() == 0
+    finally:
+        os.close(fd)
+    assert "BOOTP/DHCP, Reply" in "\n".join(tcpdump(mine))
+    assert not os.listdir(root), "--pcap's path was opened"
+    r_pipe, w_pipe = os.pipe()
+    ro = os.open("/etc/passwd", os.O_RDONLY)
+    before = open("/etc/passwd", "rb").read()
+    try:
+        for bad, why in ((w_pipe, "is not a regular file"), (ro, "is not open for writing"),
+                         (200, "is not open")):
+            a, b = lab.socketpair()
+            r = lab.run_helper(["--fd", b.fileno(), "--pcap", root / "never.pcapng",
+                                "--pcap-fd", bad], env=sudo_env(USER),
+                               pass_fds=(b.fileno(), w_pipe, ro))
+            err = [l for l in r.stderr.splitlines() if l.strip()]
+            assert r.returncode != 0 and r.stdout == "", r.stderr
+            assert err == ["ERROR [main] invalid --pcap-fd %d: descriptor %d (--pcap file 1 of 1) "
+                           "%s" % (bad, bad, why)], err
+            assert lab.host.link_names() == ["lo"]
+    finally:
+        for f in (r_pipe, w_pipe, ro):
+            os.close(f)
+    assert open("/etc/passwd", "rb").read() == before
+    assert not os.listdir(root)
+    assert_clean(lab.host)
+
+
 def fill(vm, h, mac, count, size=1400):
     """count ping requests of size bytes from the VM's lease to the gateway;
     returns the replies that came back."""

@@ -306,6 +306,32 @@ def test_builtin_networks_restricted_or_redefined(lab):
     assert h.info["net_ipv4_subnet"] == "10.47.0.0", h.info
 
 
+def test_allow_lists_as_the_manual_says(lab):
+    """vmnet-helper.conf(5), "Who may join a network": [network shared]'s
+    list governs every shared helper without --network, its own addresses
+    included, and --network shared; a group matches the group the helper
+    runs for (SUDO_GID: vmnet-test-b's own); root is not limited; one line,
+    nothing made, for those refused."""
+    import grp
+    group_b = grp.getgrgid(int(sudo_env(USER_B)["SUDO_GID"])).gr_name
+    pol = Policy(lab, "[network shared]\nusers = %s\n[network host]\ngroups = , %s\n"
+                 % (USER_A, group_b))
+    own = ["--start-address", "192.168.150.1", "--end-address", "192.168.150.20",
+           "--subnet-mask", "255.255.255.0"]
+    for args in (["--operation-mode", "shared"] + own, ["--network", "shared"], []):
+        refused(lab, args, env=sudo_env(USER_C), policy=pol,
+                needle='ERROR [main] user %s may not use network "shared": it is for the users '
+                       'and groups listed in its section of /etc/vmnet-helper/vmnet-helper.conf'
+                       % USER_C)
+    refused(lab, ["--operation-mode", "host"], env=sudo_env(USER_A), policy=pol,
+            needle='user %s may not use network "host"' % USER_A)
+    for args, user in ((own, USER_A), (["--operation-mode", "host"], USER_B)):
+        h = started(lab, args, env=sudo_env(user), policy=pol)
+        assert h.stop() == 0, h.stderr()
+    h = started(lab, ["--operation-mode", "host"], policy=pol)   # root
+    assert h.stop() == 0, h.stderr()
+
+
 @pytest.mark.parametrize("case", ["malformed", "unknown-key", "world-writable",
                                   "user-owned", "group-writable", "directory-writable"])
 def test_bad_policy_file_refused(lab, case):

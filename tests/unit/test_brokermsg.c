@@ -72,7 +72,12 @@ static void test_malformed(void)
 
 	CHECK(n == (ssize_t)sizeof(h) + 7);
 	REFUSED("descriptors", (size_t)n, 0);
-	REFUSED("descriptors", (size_t)n, 4);
+	REFUSED("2 descriptors, not 3", (size_t)n, 2);
+	REFUSED("104 descriptors, not 3 (the VM's socket, stdout, stderr) and one per --pcap file "
+		"(100 at most)", (size_t)n, BROKERMSG_FDS_MAX + 1);
+	CHECK(brokermsg_parse(buf, (size_t)n, BROKERMSG_FDS_MAX, &req, err, sizeof(err)) == 0);
+	CHECK(req.npcap == PCAP_FILES_MAX);
+	CHECK(brokermsg_parse(buf, (size_t)n, 4, &req, err, sizeof(err)) == 0 && req.npcap == 1);
 	REFUSED("shorter than its header", 3, 3);
 	REFUSED("bytes of options", (size_t)n - 1, 3);
 	memcpy(&h, buf, sizeof(h));
@@ -107,10 +112,35 @@ static void test_malformed(void)
 /* The helper's argv for the options of a request (NULL-ended). */
 static char *out[BROKERMSG_MAX_ARGS + 8];
 
+static int helper_argv_pcap(int npcap, const char *first, va_list ap)
+{
+	req.argc = 0;
+	req.npcap = npcap;
+	for (const char *a = first; a; a = va_arg(ap, const char *))
+		req.argv[req.argc++] = a;
+	req.argv[req.argc] = NULL;
+	memset(err, 0, sizeof(err));
+	return brokermsg_helper_argv(&req, "/usr/bin/vmnet-helper", out, BROKERMSG_MAX_ARGS + 8,
+				     err, sizeof(err));
+}
+
+/* The same, with npcap capture descriptors. */
+static int helper_argv_n(int npcap, const char *first, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, first);
+	rc = helper_argv_pcap(npcap, first, ap);
+	va_end(ap);
+	return rc;
+}
+
 static int helper_argv(const char *first, ...)
 {
 	va_list ap;
 
+	req.npcap = 0;
 	req.argc = 0;
 	va_start(ap, first);
 	for (const char *a = first; a; a = va_arg(ap, const char *))
@@ -182,6 +212,36 @@ static void test_helper_argv(void)
 	ARGV_REFUSED("--enable-tso requires", "--fd", "3", "--enable-tso");
 	/* --fd's own value is not checked: it is replaced. */
 	ARGV("", "--fd", "abc");
+	/* --pcap-fd too is the broker's to give. */
+	ARGV_REFUSED("--pcap-fd is the broker's", "--fd", "3", "--pcap", "x", "--pcap-fd", "5");
+	/* --pcap without its descriptors, or descriptors without --pcap. */
+	ARGV_REFUSED("malformed request: 0 --pcap file descriptors, not 1", "--fd", "3",
+		     "--pcap", "x");
+	CHECK(helper_argv_n(2, "--fd", "3", (const char *)NULL) == -1);
+	CHECK(strstr(err, "2 --pcap file descriptors, not 0") != NULL);
+	CHECK(helper_argv_n(2, "--fd", "3", "--pcap", "x", "--pcap-size", "1", "--pcap-files", "3",
+			    (const char *)NULL) == -1);
+	CHECK(strstr(err, "2 --pcap file descriptors, not 3") != NULL);
+}
+
+/* With --pcap: the files come as descriptors, --pcap-fd 5 after --fd 3;
+ * FILE stays, to name them in the helper's messages. */
+static void test_helper_argv_pcap(void)
+{
+	CHECK(helper_argv_n(3, "--pcap=/home/u/ring", "--socket", "/home/u/vm.sock", "--pcap-size",
+			    "1", "--pcap-files", "3", (const char *)NULL) == 12);
+	CHECK_STR(out[3], "--fd");
+	CHECK_STR(out[4], "3");
+	CHECK_STR(out[5], "--pcap-fd");
+	CHECK_STR(out[6], "5");
+	CHECK_STR(out[7], "--pcap=/home/u/ring");
+	CHECK_STR(out[8], "--pcap-size");
+	CHECK_STR(out[11], "3");
+	CHECK(out[12] == NULL);
+	CHECK(helper_argv_n(1, "--fd", "3", "--pcap", "x", (const char *)NULL) == 9);
+	CHECK_STR(out[5], "--pcap-fd");
+	CHECK_STR(out[7], "--pcap");
+	CHECK(out[9] == NULL);
 }
 
 static void tests(void)
@@ -190,6 +250,7 @@ static void tests(void)
 	test_bounds();
 	test_malformed();
 	test_helper_argv();
+	test_helper_argv_pcap();
 }
 
 T_MAIN

@@ -72,6 +72,23 @@ static void test_frames_both_sides(void)
 	close(dup_fd);
 }
 
+/* A file that held something (the broker's user opens files without
+ * emptying them, capfile.h): emptied as the capture starts. */
+static void test_emptied_at_start(void)
+{
+	int fd = temp_file(), dup_fd = dup(fd);
+	struct capture *c;
+
+	CHECK(write(fd, frame, sizeof(frame)) == (ssize_t)sizeof(frame));
+	c = capture_start(&fd, 1, 0, "test", "vmtap0");
+	CHECK(c != NULL);
+	CHECK(packets(dup_fd) == 0 && size_of(dup_fd) > 0 && size_of(dup_fd) < 512);
+	capture_frame(c, CAPTURE_VM, CAPTURE_FROM_VM, frame, 60, 60, NULL);
+	capture_stop(c);
+	CHECK(packets(dup_fd) == 1);
+	close(dup_fd);
+}
+
 /* More than a stage holds: written as it fills, nothing lost. */
 static void test_large_batches(void)
 {
@@ -168,6 +185,7 @@ static void tests(void)
 	for (size_t i = 0; i < sizeof(frame); i++)
 		frame[i] = (uint8_t)(i * 7);
 	test_frames_both_sides();
+	test_emptied_at_start();
 	test_large_batches();
 	test_bound();
 	test_ring();

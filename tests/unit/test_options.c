@@ -430,6 +430,18 @@ static void test_pcap(void)
 	      "--pcap-files", "101");
 	FAILS("empty path", "--fd", "3", "--pcap", "");
 	FAILS("requires an argument", "--fd", "3", "--pcap");
+	/* --pcap-fd: the files open already (vmnet-broker's), one per file. */
+	OK("--fd", "3", "--broker-fd", "4", "--pcap-fd", "5", "--pcap", "x");
+	CHECK(o.pcap_fd == 5 && o.pcap_files == 1);
+	OK("--fd", "3", "--pcap-fd", "9", "--pcap", "x", "--pcap-size", "1", "--pcap-files", "3");
+	CHECK(o.pcap_fd == 9 && o.pcap_files == 3);
+	FAILS("--pcap-fd requires --pcap", "--fd", "3", "--pcap-fd", "5");
+	FAILS("invalid --pcap-fd \"2\"", "--fd", "3", "--pcap", "x", "--pcap-fd", "2");
+	FAILS("invalid --pcap-fd", "--fd", "3", "--pcap", "x", "--pcap-fd", "2147483600");
+	FAILS("descriptors 4 to 6 (one per --pcap file) cannot hold --fd or --broker-fd", "--fd",
+	      "6", "--pcap", "x", "--pcap-fd", "4", "--pcap-size", "1", "--pcap-files", "3");
+	FAILS("cannot hold --fd or --broker-fd", "--fd", "3", "--broker-fd", "5", "--pcap", "x",
+	      "--pcap-fd", "5");
 
 	CHECK(options_pcap_file("a", 1, 0, name, sizeof(name)) == 0 && strcmp(name, "a") == 0);
 	CHECK(options_pcap_file("a", 3, 2, name, sizeof(name)) == 0 && strcmp(name, "a2") == 0);

@@ -395,8 +395,8 @@ static void test_load(void)
 
 /* The file the package installs (etc/vmnet-helper.conf, run from the
  * repository's top): as installed, every setting commented out, it is the
- * defaults; with each example setting uncommented it still parses (the
- * broker's coming keys, "users" and "groups", aside until they exist). */
+ * defaults; with each example setting uncommented it still parses, and
+ * the example's allow-list means what its comments say. */
 static char *read_example(size_t *len)
 {
 	static char buf[POLICY_FILE_MAX];
@@ -428,9 +428,8 @@ static void test_example_file(void)
 		char *nl = strchr(line, '\n');
 		size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
 		bool setting = line[0] == '#' && ((line[1] >= 'a' && line[1] <= 'z') || line[1] == '[');
-		bool coming = !strncmp(line, "#users", 6) || !strncmp(line, "#groups", 7);
 
-		if (setting && !coming) {
+		if (setting) {
 			memcpy(o, line + 1, n - 1);
 			o += n - 1;
 		}
@@ -441,6 +440,15 @@ static void test_example_file(void)
 		fprintf(stderr, "etc/vmnet-helper.conf uncommented: %s\n", err);
 	CHECK(p.nnetworks == 2 && p.max_helpers == POLICY_DEFAULT_MAX_HELPERS);
 	CHECK(p.nsubnets == d.nsubnets && memcmp(p.subnets, d.subnets, sizeof(d.subnets)) == 0);
+	/* [network lab]: users alice and bob, members of vmnet-lab; no one else. */
+	const struct policy_network *lab = policy_network(&p, "lab");
+	const char *in_lab[] = { "users", "vmnet-lab" }, *elsewhere[] = { "users" };
+
+	CHECK(lab && lab->nusers == 2 && lab->ngroups == 1);
+	CHECK(policy_allows_user(&p, "lab", "bob", elsewhere, 1, err, sizeof(err)) == 0);
+	CHECK(policy_allows_user(&p, "lab", "dave", in_lab, 2, err, sizeof(err)) == 0);
+	CHECK(policy_allows_user(&p, "lab", "dave", elsewhere, 1, err, sizeof(err)) == -1);
+	CHECK(policy_allows_user(&p, "lan", "dave", elsewhere, 1, err, sizeof(err)) == 0);
 	free(out);
 }
 

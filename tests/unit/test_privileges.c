@@ -88,7 +88,7 @@ static int close_keeping_7(void)
 		if (!is_open(fd) && dup2(2, fd) < 0)
 			return 1;
 	close(1);
-	if (priv_close_inherited(7, -1) < 0)
+	if (priv_close_inherited((const int[]){ 7 }, 1) < 0)
 		return 2;
 	for (int fd = 3; fd < 10; fd++)
 		if (is_open(fd) != (fd == 7))
@@ -104,7 +104,7 @@ static int close_keeping_0(void)
 {
 	dup2(2, 3);
 	dup2(2, 50);
-	if (priv_close_inherited(0, -1) < 0 || is_open(3) || is_open(50) || !is_open(0))
+	if (priv_close_inherited((const int[]){ 0, -1 }, 2) < 0 || is_open(3) || is_open(50) || !is_open(0))
 		return 1;
 	return 0;
 }
@@ -115,7 +115,7 @@ static int close_keeping_two(int a, int b)
 	for (int fd = 3; fd < 12; fd++)
 		if (!is_open(fd) && dup2(2, fd) < 0)
 			return 1;
-	if (priv_close_inherited(a, b) < 0)
+	if (priv_close_inherited((const int[]){ a, b }, 2) < 0)
 		return 2;
 	for (int fd = 3; fd < 12; fd++)
 		if (is_open(fd) != (fd == a || fd == b))
@@ -127,6 +127,21 @@ static int close_keeping_3_and_4(void) { return close_keeping_two(3, 4); }
 static int close_keeping_9_and_5(void) { return close_keeping_two(9, 5); }
 static int close_keeping_11_and_none(void) { return close_keeping_two(-1, 11); }
 
+/* The broker's layout with a ring of capture files: --fd 3, --broker-fd 4,
+ * --pcap-fd 5 for three files, listed in any order, one twice. */
+static int close_keeping_a_ring(void)
+{
+	for (int fd = 3; fd < 14; fd++)
+		if (!is_open(fd) && dup2(2, fd) < 0)
+			return 1;
+	if (priv_close_inherited((const int[]){ 7, 3, 5, -1, 6, 4, 5 }, 7) < 0)
+		return 2;
+	for (int fd = 3; fd < 14; fd++)
+		if (is_open(fd) != (fd >= 3 && fd <= 7))
+			return 10 + fd;
+	return 0;
+}
+
 static void test_close_inherited(void)
 {
 	CHECK(in_child(close_keeping_7) == 0);
@@ -134,6 +149,7 @@ static void test_close_inherited(void)
 	CHECK(in_child(close_keeping_3_and_4) == 0);
 	CHECK(in_child(close_keeping_9_and_5) == 0);
 	CHECK(in_child(close_keeping_11_and_none) == 0);
+	CHECK(in_child(close_keeping_a_ring) == 0);
 }
 
 /* The datapath's drop: nobody, nothing left, no way back. */
