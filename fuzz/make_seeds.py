@@ -106,6 +106,7 @@ def main():
             f.write(data)
 
     for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
+                           ("fuzz_frame", frame_seeds()),
                            ("fuzz_vmstream", vmstream_seeds()), ("fuzz_msg", msg_seeds())):
         out = os.path.join(HERE, "corpus", harness)
         os.makedirs(out, exist_ok=True)
@@ -284,6 +285,22 @@ def vmframe_seeds():
                            ip4("192.168.105.150") +
                            l4_frame(False, 17, bytes(64), partial=False)[30:],
     }
+
+
+def frame_seeds():
+    """The frames of vmframe_seeds() without their two configuration bytes,
+    and IPv6 header chains at the view's limits (fuzz_frame.c)."""
+    seeds = {name: data[2:] for name, data in vmframe_seeds().items()}
+    dst8 = b"".join(bytes([6 if i == 7 else 60, 0]) + bytes(6) for i in range(8))
+    seeds["tcp6-behind-8-dstopts"] = ip6_frame(60, dst8, l4=l4_frame(True, 6, b"")[54:],
+                                               l4_nh=6)
+    seeds["udp6-ah-routing"] = ip6_frame(51, bytes([43, 2]) + bytes(14) +
+                                         bytes([17, 0, 0, 0]) + bytes(4), l4=bytes(8),
+                                         l4_nh=17)
+    seeds["udp6-first-then-later-fragment"] = ip6_frame(44, bytes([44, 0, 0, 1]) + bytes(4) +
+                                                        bytes([17, 0, 0, 9]) + bytes(4) +
+                                                        bytes(4))
+    return seeds
 
 
 def offer_from(offer, sport):

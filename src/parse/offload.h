@@ -6,10 +6,10 @@
  *
  * VM -> TAP: an offloading VM (libkrun with offloading=on) sends TCP and UDP
  * frames whose checksum field holds only the pseudo-header sum, and TCP frames
- * of up to 64 KiB. offload_from_vm() parses each frame and builds the header
- * the kernel needs: NEEDS_CSUM with csum_start/csum_offset for a partial
- * checksum, and for a frame longer than the MTU a TCP GSO type with gso_size
- * (the MSS) derived from the MTU.
+ * of up to 64 KiB. offload_from_vm() reads each frame's view (frame.h) and
+ * builds the header the kernel needs: NEEDS_CSUM with csum_start/csum_offset
+ * for a partial checksum, and for a frame longer than the MTU a TCP GSO type
+ * with gso_size (the MSS) derived from the MTU.
  *
  * TAP -> VM: nothing on the socket can tell the VM that a checksum is partial
  * (libkrun hands its guest a zeroed header), so offload_to_vm() completes the
@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parse/frame.h"
 #include "parse/pkt.h"
-
 
 /* The virtio-net header on the TAP (TUNSETVNETHDRSZ): the 10-byte legacy one. */
 #define OFFLOAD_HDR_LEN ((int)sizeof(struct virtio_net_hdr))
@@ -46,6 +46,10 @@
  */
 int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 		    struct virtio_net_hdr *hdr);
+/* The same on the frame's view (frame.h), parsed from frame already: what
+ * vmframe_check calls after the guards read the same view. */
+int offload_from_vm_view(uint8_t *frame, const struct frame_view *v, unsigned mtu, bool tso,
+			 struct virtio_net_hdr *hdr);
 
 /*
  * Completes the checksum of a frame read from the TAP when its header says

@@ -9,14 +9,9 @@
 #include <string.h>
 
 #include "parse/dhcp.h"
+#include "parse/frame.h"
 #include "parse/ndp.h"
 #include "parse/pkt.h"
-
-/* Shorter than an Ethernet header: nothing to forward. */
-
-#define ETHERTYPE_QINQ 0x88a8        /* 802.1ad service tag */
-#define ETHERTYPE_QINQ_OLD1 0x9100   /* pre-standard double tagging */
-#define ETHERTYPE_QINQ_OLD2 0x9200
 
 #define ARPHRD_ETHER_ 1
 #define ARPHRD_IEEE802_ 6
@@ -38,12 +33,6 @@ static bool mac_valid_source(const uint8_t m[6])
 	static const uint8_t zero[6];
 
 	return !(m[0] & 1) && !mac_eq(m, zero);
-}
-
-static bool is_vlan(uint16_t ethertype)
-{
-	return ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ ||
-	       ethertype == ETHERTYPE_QINQ_OLD1 || ethertype == ETHERTYPE_QINQ_OLD2;
 }
 
 /* What an address in a frame is to the VM (IPv4 sources, ARP senders; IPv6
@@ -111,23 +100,6 @@ static enum own arp_own(const struct vmframe_config *c, struct cursor p,
 	    hln != 6 || pln != 4 || (op != ARP_REQUEST && op != ARP_REPLY))
 		return OWN_NOT;
 	return mac_eq(sha, eth_src) ? ip4_own(c, *spa) : OWN_NOT;
-}
-
-/* The IPv4 header checks of Linux's ip_rcv_core (but the checksum, which
- * offload may leave to us), then the source (*src). */
-static enum own ip4_header_own(const struct vmframe_config *c, struct cursor p, uint32_t *src)
-{
-	uint8_t vihl;
-	uint16_t total;
-	size_t avail = p.rem;
-
-	if (!cur_u8(&p, &vihl) || !cur_skip(&p, 1) || !cur_be16(&p, &total) ||
-	    !cur_skip(&p, 8) || !cur_be32(&p, src))
-		return OWN_NOT;
-	if (vihl >> 4 != 4 || (vihl & 0xf) < 5 || (size_t)(vihl & 0xf) * 4 > avail ||
-	    total < (vihl & 0xf) * 4 || total > avail)
-		return OWN_NOT;
-	return ip4_own(c, *src);
 }
 
 /* The claim of a pool address (pool_own said OWN_CLAIM), once the frame's
@@ -240,48 +212,48 @@ static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const str
 }
 
 /* Every guard of shared and host mode, in the order a receiver would read
- * the frame. *ndp: what the IPv6 guard saw (for check_local). */
+ * the frame's view. *ndp: what the IPv6 guard saw (for check_local). */
 static enum vmframe_verdict check_guards(const struct vmframe_config *c, const uint8_t *frame,
-					 size_t len, struct ndp_msg *ndp)
+					 const struct frame_view *fv, struct ndp_msg *ndp)
 {
-	struct cursor p = cur_init(frame, len);
-	uint8_t src[6];
-	uint16_t ethertype;
 	enum vmframe_verdict v;
 	enum own o = OWN_YES;
 	uint32_t a4 = 0;
 	bool ip6 = false;
 
-	if (!cur_skip(&p, 6) || !cur_bytes(&p, src, 6) || !cur_be16(&p, &ethertype))
+	if (!mac_valid_source(fv->src) || mac_eq(fv->src, c->gateway_mac) || fv->tagged)
 		return VMF_DROP;
-	if (!mac_valid_source(src) || mac_eq(src, c->gateway_mac) || is_vlan(ethertype))
-		return VMF_DROP;
-	if (ethertype == ETHERTYPE_ARP)
-		o = arp_own(c, p, src, &a4);
-	else if (ethertype == ETHERTYPE_IPV4)
-		o = ip4_header_own(c, p, &a4);
-	else if ((ip6 = ndp_inspect(frame, len, ndp)) && !ip6_own(c, ndp))
+	if (fv->l3 == FRAME_L3_ARP) {
+		o = arp_own(c, cur_init(frame + fv->l3_off, fv->len - fv->l3_off), fv->src, &a4);
+	} else if (fv->l3 == FRAME_L3_IPV4) {
+		/* A header Linux's ip_rcv_core would refuse (the view's
+		 * l3_ok: but the checksum, which offload may leave to us). */
+		a4 = fv->ip4_src;
+		o = fv->l3_ok ? ip4_own(c, a4) : OWN_NOT;
+	} else if ((ip6 = ndp_inspect(frame, fv, ndp)) && !ip6_own(c, ndp)) {
 		o = OWN_NOT;
+	}
 	if (o == OWN_NOT)
 		return VMF_DROP;
 	/* The MAC first: an address is bound to a MAC the VM owns. */
-	v = mac_own(c, src);
+	v = mac_own(c, fv->src);
 	if (v == VMF_FORWARD && ip6)
-		v = addrs6_own(c, ndp, src);
+		v = addrs6_own(c, ndp, fv->src);
 	else if (o == OWN_CLAIM && v == VMF_FORWARD)
 		v = addr4_claim(c, a4);   /* an ARP or IPv4 frame's pool address */
 	return v;
 }
 
 /* Frames the helper answers or refuses itself (shared and host mode). */
-static enum vmframe_verdict check_local(const struct vmframe_config *c, const uint8_t *frame,
-					size_t len, const struct ndp_msg *ndp, bool *handled)
+static enum vmframe_verdict check_local(const struct vmframe_config *c,
+					const struct frame_view *fv, const struct ndp_msg *ndp,
+					bool *handled)
 {
 	*handled = true;
 	/* A router advertisement or DHCPv6 server message was dropped already. */
 	if (ndp->kind == NDP_RS && c->ra)
 		return VMF_RS;
-	switch (dhcp_classify(frame, len)) {
+	switch (dhcp_classify_view(fv)) {
 	case DHCP_CLIENT:
 		return VMF_DHCP;
 	case DHCP_SERVER:
@@ -294,25 +266,35 @@ static enum vmframe_verdict check_local(const struct vmframe_config *c, const ui
 	return VMF_FORWARD;
 }
 
+/*
+ * The frame is parsed once, into its view (frame.h), when anything is to
+ * read it: the guards, NDP and DHCP read the view, then offload, the last
+ * to read it, may rewrite checksum fields in place. A frame checked again
+ * after a claim is parsed again (the claims are few: vmframe.h's bounds).
+ */
 enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *frame, size_t *len,
 				   bool truncated, struct virtio_net_hdr *hdr)
 {
 	enum vmframe_verdict v;
+	struct frame_view fv;
 	struct ndp_msg ndp = { .kind = NDP_NONE };
 	bool handled;
 
 	if (truncated || *len < PKT_ETH_HLEN || *len > c->max_packet)
 		return VMF_DROP;
+	if (!c->local && !c->vnet_hdr)
+		return VMF_FORWARD;
+	frame_parse(frame, *len, &fv);
 	if (c->local) {
-		v = check_guards(c, frame, *len, &ndp);
+		v = check_guards(c, frame, &fv, &ndp);
 		if (v != VMF_FORWARD)
 			return v;
-		v = check_local(c, frame, *len, &ndp, &handled);
+		v = check_local(c, &fv, &ndp, &handled);
 		if (handled)
 			return v;
 	}
 	if (c->vnet_hdr) {
-		int n = offload_from_vm(frame, *len, c->mtu, c->tso, hdr);
+		int n = offload_from_vm_view(frame, &fv, c->mtu, c->tso, hdr);
 		if (n <= 0)
 			return VMF_DROP;
 		*len = (size_t)n;

@@ -3,8 +3,9 @@
  * What happens to one frame from the VM, decided by its bytes alone. Every
  * frame a VM sends goes through vmframe_check() before anything else looks at
  * it, so this is the helper's first line against a hostile VM. Pure: no I/O;
- * it may rewrite the frame in place (offload.h) and builds the TAP's
- * virtio-net header. forward.c does what the verdict says.
+ * it parses the frame once into its view (frame.h), which the guards, NDP,
+ * DHCP and offload read; it may rewrite the frame in place (offload.h) and
+ * builds the TAP's virtio-net header. forward.c does what the verdict says.
  *
  * In shared and host mode (local) the guards keep a VM to what is its own,
  * so that no VM can take another's or the gateway's place on the network
