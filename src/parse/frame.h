@@ -64,22 +64,22 @@ enum frame_chain {
 
 struct frame_view {
 	size_t len;                /* the frame, as received (Ethernet padding included) */
+	enum frame_l3 l3;          /* the layer after Ethernet */
+	enum frame_chain chain;    /* IPv6: how the extension header walk ended */
 	/* Ethernet */
 	uint8_t src[6];
 	uint16_t ethertype;        /* a tag's TPID for a tagged frame */
 	bool tagged;               /* 802.1Q, 802.1ad, or the older 0x9100/0x9200 */
 	/* L3 */
-	enum frame_l3 l3;
 	bool l3_ok;                /* IPv4/IPv6: the header is whole and its lengths
 				    * fit the frame (what a kernel checks first) */
-	size_t l3_off;             /* PKT_ETH_HLEN */
-	size_t l3_len;             /* IPv4 total length, IPv6 40 + payload length:
-				    * the datagram, without Ethernet padding */
+	uint8_t l3_off;            /* PKT_ETH_HLEN */
 	uint8_t ip4_hlen;          /* IPv4: header length in bytes (20..60) */
-	uint16_t ip4_frag;         /* IPv4: flags and fragment offset as sent */
+	uint32_t l3_len;           /* IPv4 total length, IPv6 40 + payload length:
+				    * the datagram, without Ethernet padding */
 	uint32_t ip4_src;          /* IPv4: source, host order */
+	uint16_t ip4_frag;         /* IPv4: flags and fragment offset as sent */
 	/* IPv6 extension headers, walked once */
-	enum frame_chain chain;
 	uint8_t ext_count;         /* extension headers walked */
 	bool ext_opts_only;        /* every one met (one cut short too) was
 				    * hop-by-hop or destination options */
@@ -93,8 +93,8 @@ struct frame_view {
 				    * later fragment, not an extension header, not
 				    * a chain cut short) */
 	uint8_t l4_proto;          /* the protocol (next header) at l4_off */
-	size_t l4_off;             /* from the start of the frame */
-	size_t l4_len;             /* to the end of the datagram */
+	uint32_t l4_off;           /* from the start of the frame */
+	uint16_t l4_len;           /* to the end of the datagram */
 	uint16_t sport, dport;     /* TCP, UDP (FRAME_SPORT_END, FRAME_DPORT_END) */
 	uint16_t udp_len;          /* UDP (FRAME_UDP_HLEN) */
 	uint16_t l4_csum;          /* UDP (FRAME_UDP_HLEN), TCP (FRAME_TCP_FIELDS_END) */
