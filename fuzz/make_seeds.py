@@ -87,7 +87,8 @@ def main():
             f.write(data)
 
     for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
-                           ("fuzz_vmstream", vmstream_seeds())):
+                           ("fuzz_vmstream", vmstream_seeds()),
+                           ("fuzz_vhost_msg", vhost_msg_seeds()), ("fuzz_vring", vring_seeds())):
         out = os.path.join(HERE, "corpus", harness)
         os.makedirs(out, exist_ok=True)
         for name, data in seeds.items():
@@ -306,6 +307,56 @@ def vmstream_seeds():
         "zero-and-max": framed(b"") + framed(big + bytes(65550 - len(big))),
         "broken": framed(arp) + struct.pack("!I", 65551) + bytes(16),
     }
+
+
+def vhost_msg(request, payload=b"", flags=1, nfds=0):
+    """One vhost-user message (host byte order: little endian here) behind its fd count."""
+    return bytes([nfds]) + struct.pack("<III", request, flags, len(payload)) + payload
+
+
+def vhost_msg_seeds():
+    """QEMU 7.2's vhost-user-net start-up, and a few it must refuse."""
+    u64 = lambda v: struct.pack("<Q", v)
+    state = lambda i, n: struct.pack("<II", i, n)
+    mem = struct.pack("<II", 2, 0) + struct.pack("<QQQQ", 0, 0xa0000, 0x7f0000000000, 0) + \
+        struct.pack("<QQQQ", 0xc0000, 0xff40000, 0x7f00000c0000, 0xc0000)
+    addr = struct.pack("<IIQQQQ", 1, 0, 0x7f0000010000, 0x7f0000012000, 0x7f0000011000, 0)
+    start = (vhost_msg(1) + vhost_msg(15) + vhost_msg(16, u64(9)) + vhost_msg(17) +
+             vhost_msg(3) + vhost_msg(1) + vhost_msg(13, u64(0), nfds=1) +
+             vhost_msg(14, u64(1), nfds=1))
+    run = (vhost_msg(2, u64(0x140008000)) + vhost_msg(5, mem, 9, nfds=2) +
+           vhost_msg(8, state(1, 256)) + vhost_msg(10, state(1, 0)) + vhost_msg(9, addr) +
+           vhost_msg(12, u64(1), nfds=1) + vhost_msg(13, u64(0x101)) +
+           vhost_msg(18, state(1, 1), 9) + vhost_msg(11, state(1, 0)))
+    return {
+        "qemu-start": start,
+        "qemu-run": run,
+        "refused": vhost_msg(6, u64(0), nfds=1) + vhost_msg(24, bytes(12)) +
+        vhost_msg(5, mem[:40], nfds=2) + vhost_msg(1, flags=5),
+    }
+
+
+def vring_seeds():
+    """A ring of 8 (descriptors at 0x100, avail at 0x200, used at 0x300) with
+    a transmit chain, a receive chain and an indirect one."""
+    cfg = bytes([3, 2]) + struct.pack("<HHHHH", 0x100, 0x200, 0x300, 0, 0) + \
+        bytes([0, 0xff, 0, 0]) + struct.pack("<H", 0x800)
+    gpa = 0x1000
+    mem = bytearray(4096)
+    def desc(at, i, addr, length, flags, nxt):
+        struct.pack_into("<QIHH", mem, at + 16 * i, addr, length, flags, nxt)
+    desc(0x100, 0, gpa + 0x800, 12, 1, 1)
+    desc(0x100, 1, gpa + 0x900, 60, 0, 0)
+    desc(0x100, 2, gpa + 0xa00, 1526, 2, 0)
+    desc(0x100, 3, gpa + 0x400, 32, 4, 0)
+    desc(0x400, 0, gpa + 0x800, 12, 1, 1)
+    desc(0x400, 1, gpa + 0x900, 60, 0, 0)
+    struct.pack_into("<HHHHH", mem, 0x200, 0, 3, 0, 2, 3)
+    plain = cfg + bytes(mem)
+    indirect_cfg = cfg[:1] + bytes([3]) + cfg[2:]
+    return {"plain": plain, "indirect-event-idx": indirect_cfg + bytes(mem),
+            "two-regions": cfg[:1] + bytes([7]) + cfg[2:10] + struct.pack("<H", 0x600) +
+            cfg[12:] + bytes(mem)}
 
 
 if __name__ == "__main__":
