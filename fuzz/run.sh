@@ -25,6 +25,8 @@ for f in "$@"; do
     fuzz_offload|fuzz_vmframe) extra=-max_len=65551 ;;
     # A VM's byte stream: room for two of the largest frames behind their lengths.
     fuzz_vmstream) extra=-max_len=131108 ;;
+    # Ring set-up and a guest's memory (64 KiB).
+    fuzz_vring) extra=-max_len=65552 ;;
     *) extra= ;;
   esac
   mkdir -p "build-fuzz/corpus-$n" "fuzz/corpus/$n"
