@@ -172,6 +172,7 @@ static void inspect_icmp6(const struct ip6 *p, const uint8_t eth_src[6], struct 
 
 	if (!cur_u8(&l4, &type) || !cur_u8(&l4, &code))
 		return;
+	m->icmp6_type = type;
 	if (type == ICMP6_RA || type == ICMP6_REDIRECT) {
 		m->kind = NDP_ROGUE;
 		return;

@@ -50,6 +50,7 @@ struct ndp_msg {
 	uint8_t target[16];
 	bool lla_foreign;         /* a link-layer address option that is not the
 				   * frame's Ethernet source */
+	uint8_t icmp6_type;       /* an ICMPv6 message's type, 0 for anything else */
 };
 
 /* Fills m for an IPv6 frame. Returns false for a frame that is not IPv6

@@ -19,6 +19,10 @@
 #define ARP_REQUEST 1
 #define ARP_REPLY 2
 
+/* Neighbour discovery's ICMPv6 types: RS, RA, NS, NA, redirect. */
+#define ICMP6_ND_FIRST 133
+#define ICMP6_ND_LAST 137
+
 /* IPv4 link-local (RFC 3927): never routed, fine for a VM to use. */
 #define IP4_LL_NET 0xa9fe0000u
 #define IP4_LL_MASK 0xffff0000u
@@ -245,6 +249,59 @@ enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *fram
 		*len = (size_t)n;
 	}
 	return VMF_FORWARD;
+}
+
+/*
+ * The guards' view of a long frame's head: the IP length clipped to the
+ * head, so they read a shorter frame with the same headers. -1 when the IP
+ * length says more than the whole frame has (what a kernel drops).
+ */
+static int clip_view(uint8_t *view, size_t head_len, size_t len)
+{
+	uint16_t type = (uint16_t)(view[12] << 8 | view[13]);
+	size_t ip = len - ETH_HLEN_, held = head_len - ETH_HLEN_;
+
+	if (type == ETHERTYPE_IPV4) {
+		size_t total = (size_t)(view[16] << 8 | view[17]);
+		if (total > ip)
+			return -1;
+		if (total > held)
+			put_be16(view + 16, (uint16_t)held);
+	} else if (type == ETHERTYPE_IPV6) {
+		size_t total = 40 + (size_t)(view[18] << 8 | view[19]);
+		if (total > ip)
+			return -1;
+		if (total > held)
+			put_be16(view + 18, (uint16_t)(held - 40));
+	}
+	return 0;
+}
+
+enum vmframe_verdict vmframe_check_head(const struct vmframe_config *c, const uint8_t *head,
+					size_t head_len, size_t len)
+{
+	uint8_t view[VMFRAME_HEAD];
+	struct ndp_msg ndp = { .kind = NDP_NONE };
+	enum vmframe_verdict v;
+	bool handled;
+
+	if (head_len < VMFRAME_HEAD_MIN || head_len > VMFRAME_HEAD || head_len >= len ||
+	    len > c->max_packet)
+		return VMF_DROP;
+	if (!c->local)
+		return VMF_FORWARD;
+	memcpy(view, head, head_len);
+	if (clip_view(view, head_len, len) < 0)
+		return VMF_DROP;
+	v = check_guards(c, view, head_len, &ndp);
+	if (v != VMF_FORWARD)
+		return v;
+	/* Neighbour discovery is judged whole (its options name addresses),
+	 * and nothing is answered from part of a frame. */
+	if (ndp.icmp6_type >= ICMP6_ND_FIRST && ndp.icmp6_type <= ICMP6_ND_LAST)
+		return VMF_DROP;
+	check_local(c, view, head_len, &ndp, &handled);
+	return handled ? VMF_DROP : VMF_FORWARD;
 }
 
 void vmframe_mac_granted(struct vmframe_macs *m, bool granted)
