@@ -26,6 +26,8 @@ struct l3 {
 	size_t l4_off;       /* from the start of the frame */
 	size_t l4_len;
 	uint32_t pseudo;     /* pseudo-header sum without the length and protocol */
+	size_t avail;        /* bytes of the frame held here (a guest frame's head copy
+			      * holds fewer than its len): nothing beyond is read */
 };
 
 /* What the TCP/UDP header says. */
@@ -36,9 +38,17 @@ struct l4 {
 	bool cwr;
 };
 
+/* The bytes off..off+len of the frame, as far as they are held. */
+static struct cursor held(const uint8_t *frame, const struct l3 *p, size_t off, size_t len)
+{
+	size_t have = off < p->avail ? p->avail - off : 0;
+
+	return cur_init(frame + (off < p->avail ? off : p->avail), len < have ? len : have);
+}
+
 static int parse_ipv4(const uint8_t *frame, size_t len, struct l3 *p)
 {
-	struct cursor c = cur_init(frame + ETH_HLEN_, len - ETH_HLEN_);
+	struct cursor c = cur_init(frame + ETH_HLEN_, p->avail - ETH_HLEN_);
 	uint8_t vihl, proto, addrs[8];
 	uint16_t tot, frag;
 	size_t ihl;
@@ -68,7 +78,7 @@ static int parse_ipv4(const uint8_t *frame, size_t len, struct l3 *p)
 static int skip_ipv6_ext(const uint8_t *frame, struct l3 *p)
 {
 	for (int i = 0; i < IP6_MAX_EXT; i++) {
-		struct cursor c = cur_init(frame + p->l4_off, p->l4_len);
+		struct cursor c = held(frame, p, p->l4_off, p->l4_len);
 		uint8_t next, units;
 		size_t size;
 
@@ -88,7 +98,7 @@ static int skip_ipv6_ext(const uint8_t *frame, struct l3 *p)
 
 static int parse_ipv6(const uint8_t *frame, size_t len, struct l3 *p)
 {
-	struct cursor c = cur_init(frame + ETH_HLEN_, len - ETH_HLEN_);
+	struct cursor c = cur_init(frame + ETH_HLEN_, p->avail - ETH_HLEN_);
 	uint8_t ver, next, addrs[32];
 	uint16_t plen;
 
@@ -109,12 +119,14 @@ static int parse_ipv6(const uint8_t *frame, size_t len, struct l3 *p)
 	return 0;
 }
 
-/* 1: an IP frame parsed into p, 0: not IP, -1: malformed IP. */
-static int parse_l3(const uint8_t *frame, size_t len, struct l3 *p)
+/* 1: an IP frame parsed into p, 0: not IP, -1: malformed IP. Of a frame of
+ * len bytes, avail (at least the Ethernet header) are held at frame. */
+static int parse_l3(const uint8_t *frame, size_t avail, size_t len, struct l3 *p)
 {
-	struct cursor c = cur_init(frame, len);
+	struct cursor c = cur_init(frame, avail);
 	uint16_t type;
 
+	p->avail = avail;
 	if (!cur_skip(&c, 12) || !cur_be16(&c, &type))
 		return -1;
 	if (type == ETHERTYPE_IPV4)
@@ -126,7 +138,7 @@ static int parse_l3(const uint8_t *frame, size_t len, struct l3 *p)
 
 static int parse_tcp(const uint8_t *frame, const struct l3 *p, struct l4 *t)
 {
-	struct cursor c = cur_init(frame + p->l4_off, p->l4_len);
+	struct cursor c = held(frame, p, p->l4_off, p->l4_len);
 	uint8_t doff, flags;
 	uint16_t csum;
 
@@ -144,7 +156,7 @@ static int parse_tcp(const uint8_t *frame, const struct l3 *p, struct l4 *t)
 
 static int parse_udp(const uint8_t *frame, const struct l3 *p, struct l4 *u)
 {
-	struct cursor c = cur_init(frame + p->l4_off, p->l4_len);
+	struct cursor c = held(frame, p, p->l4_off, p->l4_len);
 	uint16_t ulen, csum;
 
 	if (!cur_skip(&c, 4) || !cur_be16(&c, &ulen) || !cur_be16(&c, &csum))
@@ -257,7 +269,7 @@ int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 	memset(hdr, 0, sizeof(*hdr));
 	if (len < ETH_HLEN_ || len > OFFLOAD_MAX_PACKET || (large && !tso))
 		return -1;
-	ip = parse_l3(frame, len, &p);
+	ip = parse_l3(frame, len, len, &p);
 	if (ip < 0 || (ip == 0 && large))
 		return -1;
 	if (ip == 0)
@@ -271,6 +283,61 @@ int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 	if (!p.v6)
 		set_ipv4_header_csum(frame, &p);
 	return (int)len;
+}
+
+/*
+ * A guest's GSO request for the frame p describes (TCP in t): the type must
+ * be TCP of the frame's own IP version (ECN only if negotiated), and its
+ * segments must fit the MTU with these headers.
+ */
+static int guest_gso(const struct virtio_net_hdr *g, const struct l3 *p, const struct l4 *t,
+		     unsigned mtu, unsigned allowed)
+{
+	unsigned type = g->gso_type & ~VIRTIO_NET_HDR_GSO_ECN, size = le16toh(g->gso_size);
+	size_t headers = p->l4_off - ETH_HLEN_ + t->hlen;
+
+	if ((g->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(allowed & OFFLOAD_G_ECN))
+		return -1;
+	if (p->proto != IPPROTO_TCP_ || p->fragment)
+		return -1;
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4 ? p->v6 || !(allowed & OFFLOAD_G_TSO4)
+	    : type != VIRTIO_NET_HDR_GSO_TCPV6 || !p->v6 || !(allowed & OFFLOAD_G_TSO6))
+		return -1;
+	if (size == 0 || headers + size > mtu)
+		return -1;
+	return 0;
+}
+
+int offload_from_guest(const struct virtio_net_hdr *g, const uint8_t *head, size_t head_len,
+		       size_t len, unsigned mtu, unsigned allowed, struct virtio_net_hdr *out)
+{
+	struct l3 p;
+	struct l4 t;
+	bool gso = g->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+
+	memset(out, 0, sizeof(*out));
+	if (len < ETH_HLEN_ || head_len < ETH_HLEN_ || head_len > len || len > OFFLOAD_MAX_PACKET)
+		return -1;
+	if (g->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		return -1;   /* DATA_VALID and RSC_INFO are the device's to set */
+	if (!(g->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return gso || len > (size_t)mtu + ETH_HLEN_ ? -1 : (int)len;
+	if (!(allowed & OFFLOAD_G_CSUM) || parse_l3(head, head_len, len, &p) != 1 || p.fragment)
+		return -1;
+	if (p.proto == IPPROTO_TCP_ ? parse_tcp(head, &p, &t) < 0
+	    : p.proto != IPPROTO_UDP_ || parse_udp(head, &p, &t) < 0)
+		return -1;
+	/* The header we judge is in the copy; the checksum goes where the
+	 * frame's own protocol has it, nowhere else. */
+	if (p.l4_off + t.hlen > head_len || le16toh(g->csum_start) != p.l4_off ||
+	    le16toh(g->csum_offset) != t.csum_off)
+		return -1;
+	if (gso ? guest_gso(g, &p, &t, mtu, allowed) < 0 : p.ip_len > mtu)
+		return -1;
+	set_csum(out, &p, &t);
+	out->gso_type = g->gso_type;
+	out->gso_size = gso ? g->gso_size : 0;
+	return (int)(ETH_HLEN_ + p.ip_len);
 }
 
 int offload_to_vm(const struct virtio_net_hdr *hdr, uint8_t *frame, size_t len)
