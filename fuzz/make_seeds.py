@@ -88,7 +88,8 @@ def main():
 
     for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
                            ("fuzz_vmstream", vmstream_seeds()),
-                           ("fuzz_vhost_msg", vhost_msg_seeds()), ("fuzz_vring", vring_seeds())):
+                           ("fuzz_vhost_msg", vhost_msg_seeds()), ("fuzz_vring", vring_seeds()),
+                           ("fuzz_guest_frame", guest_frame_seeds())):
         out = os.path.join(HERE, "corpus", harness)
         os.makedirs(out, exist_ok=True)
         for name, data in seeds.items():
@@ -357,6 +358,22 @@ def vring_seeds():
     return {"plain": plain, "indirect-event-idx": indirect_cfg + bytes(mem),
             "two-regions": cfg[:1] + bytes([7]) + cfg[2:10] + struct.pack("<H", 0x600) +
             cfg[12:] + bytes(mem)}
+
+
+def guest_frame_seeds():
+    """A configuration byte (bit 0 shared, 1-2 MTU 1500, 3-7 the head copied),
+    a guest's virtio-net header, a frame: what Linux's virtio-net sends."""
+    none = struct.pack("<BBHHHH", 0, 0, 0, 0, 0, 0)
+    tso4 = struct.pack("<BBHHHH", 1, 1, 66, 1448, 34, 16)
+    tso6 = struct.pack("<BBHHHH", 1, 4, 86, 1428, 54, 16)
+    udp = struct.pack("<BBHHHH", 1, 0, 42, 0, 34, 6)
+    return {
+        "plain-arp": b"\x01" + none + arp(1, MAC, "192.168.105.2", "192.168.105.1"),
+        "udp4-partial": b"\x01" + udp + l4_frame(False, 17, bytes(300)),
+        "tso4-64k": b"\xf9" + tso4 + l4_frame(False, 6, big_payload(65483)),
+        "tso6-9k": b"\x01" + tso6 + l4_frame(True, 6, big_payload(9000)),
+        "bridged-tso4": b"\x00" + tso4 + l4_frame(False, 6, big_payload(5000)),
+    }
 
 
 if __name__ == "__main__":
