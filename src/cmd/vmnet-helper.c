@@ -44,6 +44,7 @@
 #include "common/sandbox.h"
 #include "setup/tap.h"
 #include "datapath/transport.h"
+#include "datapath/vhost.h"
 
 #define ETH_HEADER 14
 /* The largest frame: bridged mode, an MTU of up to 65536; TSO, OFFLOAD_MAX_PACKET;
@@ -376,13 +377,24 @@ static void acquire_lease(struct ctx *c)
 	DEBUG("main", "leasing %s to %s", ip4_format(c->lease, ip), c->id);
 }
 
+/* The TAP's virtio-net headers: ours for --enable-checksum-offload, the
+ * guest's own for vhost-user. 0 or -errno. */
+static int setup_vnet_hdr(struct ctx *c)
+{
+	if (c->opt.vhost_user)
+		return tap_set_vhost(&c->tap);
+	if (c->tap.vnet_hdr)
+		return tap_set_offload(&c->tap, c->opt.enable_tso);
+	return 0;
+}
+
 /* Bridged mode: the VM on the network of --shared-interface, no lease. */
 static void setup_bridged(struct ctx *c)
 {
-	bool offload = c->opt.enable_checksum_offload;
+	bool vnet_hdr = c->opt.enable_checksum_offload || c->opt.vhost_user;
 
-	if (bridged_open(&c->br, c->opt.shared_interface, c->mac, offload, &c->tap) < 0 ||
-	    (offload && tap_set_offload(&c->tap, c->opt.enable_tso) < 0)) {
+	if (bridged_open(&c->br, c->opt.shared_interface, c->mac, vnet_hdr, &c->tap) < 0 ||
+	    setup_vnet_hdr(c) < 0) {
 		tap_close(&c->tap);
 		bridged_teardown(&c->br);
 		exit(EXIT_FAILURE);
@@ -479,13 +491,13 @@ static void setup_network(struct ctx *c)
 	if (rc == 0) {
 		/* The network's MTU: ours, or the one of the network we joined. */
 		c->mtu = c->net.mtu;
-		rc = tap_open(&c->tap, c->opt.enable_checksum_offload, c->opt.enable_isolation,
-			      c->mtu);
+		rc = tap_open(&c->tap, c->opt.enable_checksum_offload || c->opt.vhost_user,
+			      c->opt.enable_isolation, c->mtu);
 		if (rc < 0)
 			ERROR("main", "cannot create TAP device: %s", strerror(-rc));
 	}
-	if (rc == 0 && c->tap.vnet_hdr)
-		rc = tap_set_offload(&c->tap, c->opt.enable_tso);
+	if (rc == 0)
+		rc = setup_vnet_hdr(c);
 	if (rc == 0)
 		rc = network_add_port(&c->net, c->tap.ifindex, c->mac, c->opt.enable_isolation);
 	if (rc < 0) {
@@ -580,14 +592,23 @@ static void json_bridged(struct ctx *c, struct json *j)
 }
 
 /* With TSO the VM sends and receives TCP frames of up to 64 KiB (an IPv4
- * datagram of 65535 bytes), whatever the MTU; without it, MTU-sized frames. */
+ * datagram of 65535 bytes), whatever the MTU; without it, MTU-sized frames.
+ * vhost-user: as the guest negotiates, up to 64 KiB. */
 static size_t max_packet(const struct ctx *c)
 {
 	size_t mtu_frame = c->mtu + ETH_HEADER;
 
-	if (c->opt.enable_tso && mtu_frame < OFFLOAD_MAX_PACKET)
+	if ((c->opt.enable_tso || c->opt.vhost_user) && mtu_frame < OFFLOAD_MAX_PACKET)
 		return OFFLOAD_MAX_PACKET;
 	return mtu_frame;
+}
+
+/* The transport to the VM, as --socket-type names it. */
+static const char *socket_type_name(const struct ctx *c)
+{
+	if (c->opt.vhost_user)
+		return "vhost-user";
+	return c->vm.type == SOCK_STREAM ? "stream" : "dgram";
 }
 
 /* Once the reaper and the datapath are confined: whoever reads the line
@@ -609,6 +630,7 @@ static void print_json(struct ctx *c)
 	else
 		json_network(c, &j);
 	json_str(&j, "tap", c->tap.name);
+	json_str(&j, "socket_type", socket_type_name(c));
 	if (c->opt.network)
 		json_named(c, &j);
 	if (json_end(&j) < 0 || strlen(buf) + 1 >= sizeof(buf))
@@ -887,7 +909,8 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 
 /* The datapath's filter: every module that runs there, and libc. */
 static const struct sandbox_list *const datapath_lists[] = {
-	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox, NULL,
+	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
+	&vhost_sandbox, NULL,
 };
 
 /*
@@ -1007,7 +1030,8 @@ static void start_forwarding(struct ctx *c)
 	struct forward *f = &c->fwd;
 
 	f->vm_fd = c->vm.fd;
-	f->stream = c->vm.type == SOCK_STREAM;
+	f->vhost_user = c->opt.vhost_user;
+	f->stream = c->vm.type == SOCK_STREAM && !f->vhost_user;
 	f->tap_fd = c->tap.fd;
 	f->vnet_hdr = c->tap.vnet_hdr;
 	f->tso = c->opt.enable_tso;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "datapath/forward.h"
+#include "datapath/vhost.h"
 #include "common/log.h"
 #include "parse/offload.h"
 #include "common/sandbox.h"
@@ -78,7 +79,7 @@ static int batch_init(struct batch *b, int frames, size_t bufsz)
 	return 0;
 }
 
-static void count(struct fwd_counters *c, uint64_t packets, uint64_t bytes, uint64_t drops)
+void forward_count(struct fwd_counters *c, uint64_t packets, uint64_t bytes, uint64_t drops)
 {
 	if (packets)
 		atomic_fetch_add_explicit(&c->packets, packets, memory_order_relaxed);
@@ -161,6 +162,8 @@ static int stream_send(struct forward *f, const struct iovec *frames, int n, int
 /* Sends one frame the helper made itself (a DHCP reply) to the VM. */
 static bool send_local(struct forward *f, const uint8_t *frame, size_t len)
 {
+	if (f->vhost)
+		return vhost_send_local(f->vhost, frame, len);
 	if (f->stream) {
 		struct iovec iov = { (void *)frame, len };
 		bool room;
@@ -219,7 +222,7 @@ static bool send_ra(struct forward *f, int64_t now)
 
 /* Milliseconds until the next unsolicited RA is due (-1: none), sending it
  * first if it is due now. VM thread only. */
-static int ra_timer(struct forward *f)
+int forward_ra_timer(struct forward *f)
 {
 	int64_t now, due;
 
@@ -232,7 +235,7 @@ static int ra_timer(struct forward *f)
 	if (now >= due) {
 		send_ra(f, now);
 		f->ra_count++;
-		return ra_timer(f);
+		return forward_ra_timer(f);
 	}
 	return (int)(due - now);
 }
@@ -254,30 +257,43 @@ static bool answer_dhcp(struct forward *f, const uint8_t *frame, size_t len)
 	return n >= 0 && (n == 0 || send_local(f, reply, (size_t)n));
 }
 
+/* The guards' verdict on a whole frame, or (vhost-user: held < wire) on the
+ * copy of a long frame's head. */
+static enum vmframe_verdict judge(struct forward *f, uint8_t *frame, size_t *len, size_t wire,
+				  int flags, struct virtio_net_hdr *hdr)
+{
+	if (*len < wire)
+		return vmframe_check_head(&f->check, frame, *len, wire);
+	return vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+}
+
 /*
  * Checks one frame from the VM (vmframe.h) and prepares it for the TAP (the
- * virtio-net header in *hdr when offloading). Returns its length to write,
- * 0 if the helper answered it itself, -1 to drop it.
+ * virtio-net header in *hdr when offloading). frame holds len bytes of a
+ * frame of wire bytes (len < wire: only its head, vhost-user). Returns its
+ * length to write, 0 if the helper answered it itself, -1 to drop it.
  */
-static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, int flags,
-				struct virtio_net_hdr *hdr)
+static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, size_t wire,
+				int flags, struct virtio_net_hdr *hdr)
 {
-	enum vmframe_verdict v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
+	enum vmframe_verdict v = judge(f, frame, &len, wire, flags, hdr);
 
 	if (v == VMF_CLAIM) {
 		/* Once per VM at most: the first frame from a second MAC waits for
 		 * the answer, then goes through the guards again. */
 		vmframe_mac_granted(&f->macs, f->claim_mac ? f->claim_mac(f->claim_arg, f->macs.mac)
 							   : true);
-		v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
+		v = judge(f, frame, &len, wire, flags, hdr);
 	}
 	/* An IPv6 address used for the first time (its source, then an
 	 * advertisement's target): bounded in number by the guards. */
 	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
 		vmframe_addr6_granted(&f->addrs6, f->claim_addr6(f->claim_arg, f->addrs6.claim,
 								 f->addrs6.claim_mac));
-		v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
+		v = judge(f, frame, &len, wire, flags, hdr);
 	}
+	if (v == VMF_FORWARD && len < wire)
+		return (ssize_t)wire;
 	switch (v) {
 	case VMF_FORWARD:
 		return (ssize_t)len;
@@ -290,10 +306,17 @@ static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, i
 	}
 }
 
+ssize_t forward_vm_judge(struct forward *f, uint8_t *copy, size_t held, size_t len)
+{
+	struct virtio_net_hdr unused;
+
+	return vm_frame_prepare(f, copy, held, len, 0, &unused);
+}
+
 static bool vm_frame(struct forward *f, uint8_t *frame, size_t len, int flags)
 {
 	struct virtio_net_hdr hdr;
-	ssize_t n = vm_frame_prepare(f, frame, len, flags, &hdr);
+	ssize_t n = vm_frame_prepare(f, frame, len, len, flags, &hdr);
 
 	return n == 0 || (n > 0 && tap_write(f, &hdr, frame, (size_t)n));
 }
@@ -303,9 +326,9 @@ static void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len)
 	int flags = len > f->max_packet ? MSG_TRUNC : 0;
 
 	if (vm_frame(f, frame, len, flags))
-		count(&f->vm, 1, len, 0);
+		forward_count(&f->vm, 1, len, 0);
 	else
-		count(&f->vm, 0, 0, 1);
+		forward_count(&f->vm, 0, 0, 1);
 }
 
 /* ---- TAP -> VM ---- */
@@ -465,7 +488,7 @@ static int to_vm_pass(struct forward *f, bool *drained, int retries)
 		t->full = !vm_stream_batch(f, &t->b, n, &packets, &bytes, &drops, retries);
 	else if (n > 0)
 		t->full = !vm_send_batch(f, &t->b, n, &packets, &bytes, &drops, retries);
-	count(&f->host, packets, bytes, drops);
+	forward_count(&f->host, packets, bytes, drops);
 	return n;
 }
 
@@ -635,7 +658,7 @@ static void slot_write(struct forward *f, struct slot *s)
 			drops++;
 		}
 	}
-	count(&f->vm, packets, bytes, drops);
+	forward_count(&f->vm, packets, bytes, drops);
 }
 
 /* Checks a received slot; returns how many frames are left to write. */
@@ -646,7 +669,7 @@ static int slot_prepare(struct forward *f, struct slot *s)
 
 	for (int i = 0; i < s->n; i++) {
 		struct mmsghdr *m = &s->b.msgs[i];
-		ssize_t n = vm_frame_prepare(f, s->b.iov[i].iov_base, m->msg_len,
+		ssize_t n = vm_frame_prepare(f, s->b.iov[i].iov_base, m->msg_len, m->msg_len,
 					     m->msg_hdr.msg_flags, &s->b.hdrs[i]);
 		s->len[i] = n > 0 ? (uint32_t)n : 0;
 		if (n > 0) {
@@ -658,7 +681,7 @@ static int slot_prepare(struct forward *f, struct slot *s)
 			drops++;
 		}
 	}
-	count(&f->vm, local, local_bytes, drops);
+	forward_count(&f->vm, local, local_bytes, drops);
 	return towrite;
 }
 
@@ -668,7 +691,7 @@ static void stream_end(struct forward *f)
 	size_t left = stream_rx_left(&f->rx);
 
 	if (left) {
-		count(&f->vm, 0, 0, 1);
+		forward_count(&f->vm, 0, 0, 1);
 		INFO("forward", "the VM closed its stream in the middle of a frame (%zu bytes "
 		     "dropped)", left);
 	}
@@ -693,7 +716,7 @@ static int stream_recv(struct forward *f, struct slot *s)
 
 		while (n < s->b.frames && (v = stream_rx_next(&f->rx, &p, &len)) == VMS_FRAME) {
 			if (len > f->max_packet) {
-				count(&f->vm, 0, 0, 1);
+				forward_count(&f->vm, 0, 0, 1);
 				continue;
 			}
 			memcpy(s->b.iov[n].iov_base, p, len);
@@ -707,7 +730,7 @@ static int stream_recv(struct forward *f, struct slot *s)
 			WARN("forward", "the VM sent a frame length of %zu bytes (at most %d): "
 			     "closing its stream", len, VMSTREAM_MAX_LEN);
 			shutdown(f->vm_fd, SHUT_RDWR);
-			count(&f->vm, 0, 0, 1);
+			forward_count(&f->vm, 0, 0, 1);
 			vm_gone(f);
 			errno = EPIPE;
 			return -1;
@@ -739,7 +762,7 @@ static void *vm_rx(void *arg)
 	bool empty = false;   /* the last receive took all there was */
 
 	while (!atomic_load(&f->stopping)) {
-		int timeout = ra_timer(f);
+		int timeout = forward_ra_timer(f);
 		uint32_t head = atomic_load(&r->head);
 		struct slot *s = &r->slot[head % SLOTS];
 
@@ -854,6 +877,17 @@ int forward_start(struct forward *f)
 	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (f->stop_fd < 0)
 		return -errno;
+	/* vhost-user: one thread of its own (vhost.c); the guest's own
+	 * virtio-net header goes to the TAP, not one we build. */
+	if (f->vhost_user) {
+		int rc;
+
+		f->check.vnet_hdr = false;
+		rc = vhost_start(f);
+		if (rc < 0)
+			forward_stop(f);
+		return rc;
+	}
 	f->ring = ring_new(f);
 	f->to_vm = to_vm_new(f);
 	if (f->ring == NULL || f->to_vm == NULL ||
@@ -884,6 +918,7 @@ void forward_stop(struct forward *f)
 		if (f->threads[i])
 			pthread_join(f->threads[i], NULL);
 	memset(f->threads, 0, sizeof(f->threads));
+	vhost_stop(f);
 	ring_free(f->ring);
 	f->ring = NULL;
 	to_vm_free(f->to_vm);
