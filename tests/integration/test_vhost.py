@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: Apache-2.0
+"""--socket-type vhost-user, with bench/vhostsim playing QEMU's vhost-user
+frontend and the guest's virtio-net driver (a TAP in a guest namespace, the
+rings in a shared memfd, kicks and calls through eventfds): traffic both ways
+with and without offloads, the guards on frames in guest memory, one client,
+the helper stopping with its VM, and a hostile guest or frontend (descriptors
+outside its memory, a looping chain, a memory table larger than its file, a
+frame rewritten while the helper reads it). The real-QEMU tests are in
+tests/vm/test_qemu.py."""
+
+import errno
+import ipaddress
+import socket
+
+import pytest
+
+from conftest import assert_clean, last_stats, vm_drops, wait_until
+from test_datapath import bulk_transfer
+
+
+def start(lab, extra=()):
+    path = lab.tmp / "vhost.sock"
+    h, vm = lab.helper(["--socket", path, "--socket-type", "vhost-user", "--stats-interval", "1"]
+                       + list(extra))
+    assert vm is None and h.info["socket_type"] == "vhost-user", h.info
+    assert wait_until(path.exists, 5), "socket %s not created" % path
+    return h, path
+
+
+def guest(lab, h, path, **kw):
+    g = lab.guest_vhost(path, mac=h.info["vmnet_mac_address"], **kw)
+    g.configure(h.info["lease_address"], h.prefixlen, h.gateway)
+    return g
+
+
+def other_lease(h):
+    """An address of the pool that is not this VM's: another VM's to be."""
+    lease = ipaddress.IPv4Address(h.info["lease_address"])
+    return str(lease + 1 if lease + 1 <= ipaddress.IPv4Address(h.info["vmnet_end_address"])
+               else lease - 1)
+
+
+def stopped_clean(lab, h, path):
+    assert h.stop() == 0, h.stderr()
+    assert not path.exists() and not path.with_name(path.name + ".lock").exists()
+    assert_clean(lab.host)
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["offloads", "plain"])
+def test_traffic_both_ways(lab, plain):
+    """Ping and 16 MiB of TCP each way, every byte checked; with offloads
+    the frames are TCP super-frames both ways (the TAP takes the guest's
+    virtio-net header), without them never longer than the MTU's."""
+    h, path = start(lab)
+    g = guest(lab, h, path, plain=plain)
+    assert g.ping(h.gateway, count=3), h.stderr()
+    for vm_sends in (True, False):
+        bulk_transfer(lab, lab.host, h.gateway, g, vm_sends, 16 << 20)
+    state = "off" if plain else "on"
+    assert "offloads: checksum %s/%s, TSO %s/%s" % ((state,) * 4) in h.stderr(), h.stderr()
+    # Both transfers counted (a stats line a second).
+    assert wait_until(lambda: all((last_stats(h) or {}).get(side, {}).get("bytes", 0) > 16 << 20
+                                  for side in ("vm", "host")), 5), h.stderr()
+    st = last_stats(h)
+    assert st["vm"]["drops"] == 0 and st["host"]["drops"] == 0, st
+    for side in ("vm", "host"):
+        average = st[side]["bytes"] / st[side]["packets"]
+        assert (average > 1514) != plain, (side, st)
+    stopped_clean(lab, h, path)
+
+
+def test_vm_gone_stops_helper(lab):
+    """The frontend closing its connection (QEMU gone) stops the helper,
+    which removes its files and its network."""
+    h, path = start(lab)
+    g = guest(lab, h, path)
+    assert g.ping(h.gateway), h.stderr()
+    g.proc.kill()
+    assert h.wait() == 0, h.stderr()
+    assert "the VM closed its vhost-user connection" in h.stderr()
+    assert not path.exists()
+    assert_clean(lab.host)
+
+
+def test_second_frontend_refused(lab):
+    """One frontend: once it is served the listener is gone."""
+    h, path = start(lab)
+    g = guest(lab, h, path)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with pytest.raises(OSError) as e:
+        s.connect(str(path))
+    assert e.value.errno in (errno.ECONNREFUSED, errno.ENOENT), e.value
+    s.close()
+    assert g.ping(h.gateway), h.stderr()
+    stopped_clean(lab, h, path)
+
+
+def test_guards_on_guest_memory(lab):
+    """The guards hold for frames in guest memory: another VM's address as
+    source (the pool is leased address by address) is dropped and counted,
+    the host learns nothing of it; the VM's own address works."""
+    h, path = start(lab)
+    g = guest(lab, h, path)
+    other = other_lease(h)
+    g.run(["ip", "addr", "add", "%s/32" % other, "dev", g.tap])
+    assert not g.run(["ping", "-n", "-c", "3", "-i", "0.2", "-W", "1", "-I", other, h.gateway],
+                     check=False).returncode == 0, "a spoofed source reached the gateway"
+    assert wait_until(lambda: vm_drops(h) > 0, 5), h.stderr()
+    neigh = lab.host.run(["ip", "neigh", "show", other]).stdout
+    assert "lladdr" not in neigh, "the host learned %s: %s" % (other, neigh)
+    assert g.ping(h.gateway), h.stderr()
+    stopped_clean(lab, h, path)
+
+
+@pytest.mark.parametrize("evil", ["bad-desc", "loop"])
+def test_hostile_descriptors(lab, evil):
+    """Descriptors pointing past the guest's memory (every 8th frame) or a
+    chain that loops: those frames are dropped and counted, the helper lives
+    on and serves the rest."""
+    h, path = start(lab)
+    g = guest(lab, h, path, evil=evil)
+    r = g.run(["ping", "-n", "-c", "16", "-i", "0.1", "-W", "1", h.gateway], check=False)
+    assert " 0 received" not in r.stdout, r.stdout + h.stderr()
+    assert wait_until(lambda: vm_drops(h) > 0, 5), h.stderr()
+    assert h.alive(), h.stderr()
+    assert g.ping(h.gateway), h.stderr()
+    stopped_clean(lab, h, path)
+
+
+def test_memory_table_larger_than_its_file(lab):
+    """A region larger than the file behind it (touching its end would kill
+    the helper): refused, and the frontend's next, right table is served."""
+    h, path = start(lab)
+    g = guest(lab, h, path, evil="big-region")
+    assert "REFUSED big-region" in g.before, g.before
+    assert "SET_MEM_TABLE: a region its descriptor cannot map" in h.stderr(), h.stderr()
+    assert g.ping(h.gateway), h.stderr()
+    stopped_clean(lab, h, path)
+
+
+def test_frame_rewritten_while_judged(lab):
+    """The guest rewrites the IPv4 source of its frames, in its memory, all
+    the time (its own address and another VM's) while the helper reads them:
+    the frame judged is the frame written, so not one frame with the other
+    VM's source reaches the bridge, while frames with its own do."""
+    h, path = start(lab)
+    other = other_lease(h)
+    lab.host.run(["nft", "-f", "-"], input=(
+        "table bridge vhost_test {\n chain pre {\n type filter hook prerouting priority -300\n"
+        " ip saddr %s counter\n ip saddr %s counter\n }\n}\n" % (other, h.info["lease_address"])))
+    g = guest(lab, h, path, evil="flip:%s:%s" % (h.info["lease_address"], other))
+    g.run(["ping", "-n", "-f", "-c", "3000", "-W", "1", h.gateway], check=False, timeout=60)
+    rules = lab.host.run(["nft", "list", "chain", "bridge", "vhost_test", "pre"]).stdout
+    counts = {}
+    for line in rules.splitlines():
+        words = line.split()
+        if "saddr" in words and "packets" in words:
+            counts[words[words.index("saddr") + 1]] = int(words[words.index("packets") + 1])
+    assert counts.get(other) == 0, "frames from %s reached the bridge: %s" % (other, rules)
+    assert counts.get(h.info["lease_address"], 0) > 0, rules
+    assert wait_until(lambda: vm_drops(h) > 0, 5), h.stderr()
+    lab.host.run(["nft", "delete", "table", "bridge", "vhost_test"])
+    stopped_clean(lab, h, path)
