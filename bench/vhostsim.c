@@ -22,6 +22,12 @@
  *
  * Usage: vhostsim --tap NAME --socket PATH [--mtu N] [--mac MAC] [--plain]
  *                 [--evil bad-desc|loop|big-region|flip:A.B.C.D:E.F.G.H]
+ *                 [--gen DST_MAC,SRC_IP,DST_IP]
+ *
+ * --gen makes the guest's driver transmit 60-byte UDP frames (to port 9,
+ * from --mac) as fast as the backend takes them, the same frame in every
+ * buffer, made available again as soon as it is used: the frame-rate
+ * benchmark's load, with no cost of its own but the ring.
  * Prints "READY <tap>" once the queues are set up; exits 0 when the backend
  * closes the connection or on SIGTERM, 1 on errors, 2 on a bad command line.
  *
@@ -105,6 +111,7 @@ static struct {
 	int mtu;
 	bool plain;
 	const char *evil;
+	const char *gen;
 } opt;
 
 static int sock = -1, tap = -1, memfd = -1;
@@ -117,6 +124,7 @@ static uint16_t free_tx[QSIZE];
 static unsigned nfree_tx;
 static unsigned tx_count;
 static uint32_t flip_own, flip_other;
+static uint8_t gen_frame[60];
 
 static void fail(const char *what)
 {
@@ -127,7 +135,7 @@ static void fail(const char *what)
 static void usage(void)
 {
 	fprintf(stderr, "usage: vhostsim --tap NAME --socket PATH [--mtu N] [--mac MAC] [--plain] "
-		"[--evil bad-desc|loop|big-region|flip:OWN:OTHER]\n");
+		"[--evil bad-desc|loop|big-region|flip:OWN:OTHER] [--gen DST_MAC,SRC_IP,DST_IP]\n");
 	exit(2);
 }
 
@@ -363,6 +371,58 @@ static void guest_tx(void)
 	publish_and_kick(v);
 }
 
+/* --gen: every free buffer holds the frame; all of them go out again. */
+static void gen_tx(void)
+{
+	struct vq *v = &q[1];
+
+	while (nfree_tx > 0) {
+		uint16_t id = free_tx[--nfree_tx];
+
+		set_desc(v, id, gpa(mem + TX_BUFS + (size_t)id * TX_BUF), HDR + sizeof(gen_frame), 0, 0);
+		make_available(v, id);
+	}
+	publish_and_kick(v);
+}
+
+static void parse_gen(void)
+{
+	unsigned m[6], d[6];
+	char src[16], dst[16];
+	uint8_t *f = gen_frame, *ip = f + 14, *udp = ip + 20;
+	uint32_t sum = 0;
+
+	if (!opt.gen)
+		return;
+	if (!opt.mac || sscanf(opt.gen, "%x:%x:%x:%x:%x:%x,%15[0-9.],%15[0-9.]", &d[0], &d[1],
+			       &d[2], &d[3], &d[4], &d[5], src, dst) != 8 ||
+	    sscanf(opt.mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 ||
+	    inet_pton(AF_INET, src, ip + 12) != 1 || inet_pton(AF_INET, dst, ip + 16) != 1)
+		usage();
+	for (int i = 0; i < 6; i++) {
+		f[i] = (uint8_t)d[i];
+		f[6 + i] = (uint8_t)m[i];
+	}
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[3] = 46;                     /* 20 + 8 + 18 */
+	ip[8] = 64;
+	ip[9] = 17;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip[10] = (uint8_t)(~sum >> 8);
+	ip[11] = (uint8_t)~sum;
+	/* From port 1234 to the discard port, 26 bytes, no checksum. */
+	udp[0] = 0x04;
+	udp[1] = 0xd2;
+	udp[3] = 9;
+	udp[5] = 26;
+	for (unsigned i = 0; i < QSIZE; i++)
+		memcpy(mem + TX_BUFS + (size_t)i * TX_BUF + HDR, gen_frame, sizeof(gen_frame));
+}
+
 /* Transmit buffers the backend is done with. */
 static void reap_tx(void)
 {
@@ -375,8 +435,6 @@ static void reap_tx(void)
 		if (id < QSIZE && nfree_tx < QSIZE)
 			free_tx[nfree_tx++] = (uint16_t)id;
 	}
-	/* Out of buffers: a call when one comes back. */
-	want_call(v, nfree_tx == 0);
 }
 
 /* One received frame: num_buffers used entries from the first one's header. */
@@ -460,7 +518,7 @@ static void main_loop(void)
 	for (;;) {
 		struct pollfd p[4] = {
 			{ sock, POLLIN, 0 },
-			{ tap, (short)(nfree_tx ? POLLIN : 0), 0 },
+			{ tap, (short)(nfree_tx && !opt.gen ? POLLIN : 0), 0 },
 			{ q[0].call, POLLIN, 0 },
 			{ q[1].call, POLLIN, 0 },
 		};
@@ -478,9 +536,16 @@ static void main_loop(void)
 		if (p[3].revents)
 			drain(q[1].call);
 		guest_rx();
-		reap_tx();
-		if (p[1].revents)
-			guest_tx();
+		do {
+			reap_tx();
+			if (opt.gen)
+				gen_tx();
+			else if (p[1].revents)
+				guest_tx();
+			/* Out of buffers: a call when one comes back, and one more
+			 * look (what came back meanwhile sent none). */
+			want_call(&q[1], nfree_tx == 0);
+		} while (nfree_tx == 0 && has_used(&q[1]));
 	}
 }
 
@@ -567,6 +632,7 @@ int main(int argc, char **argv)
 		{ "tap", required_argument, NULL, 't' }, { "socket", required_argument, NULL, 's' },
 		{ "mtu", required_argument, NULL, 'm' }, { "mac", required_argument, NULL, 'a' },
 		{ "plain", no_argument, NULL, 'p' }, { "evil", required_argument, NULL, 'e' },
+		{ "gen", required_argument, NULL, 'g' },
 		{ 0 },
 	};
 	pthread_t t;
@@ -580,6 +646,7 @@ int main(int argc, char **argv)
 		case 'a': opt.mac = optarg; break;
 		case 'p': opt.plain = true; break;
 		case 'e': opt.evil = optarg; break;
+		case 'g': opt.gen = optarg; break;
 		default: usage();
 		}
 	}
@@ -592,9 +659,12 @@ int main(int argc, char **argv)
 	connect_backend();
 	negotiate();
 	init_rings();
+	parse_gen();
 	for (unsigned i = 0; i < 2; i++)
 		setup_queue(i);
 	publish_and_kick(&q[0]);
+	if (opt.gen)
+		gen_tx();
 	if (flip_own && pthread_create(&t, NULL, flipper, NULL) != 0)
 		fail("pthread_create");
 	printf("READY %s\n", opt.tap_name);
