@@ -30,7 +30,7 @@ static const uint8_t QUERY[] = {
 
 struct run {
 	struct dnstcp c;
-	struct dnsfwd_counters cnt;
+	struct dns_counters cnt;
 	int64_t now;
 	const uint8_t *in;
 	size_t left;

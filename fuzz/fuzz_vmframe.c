@@ -63,10 +63,10 @@ static struct vmframe_config config(uint8_t b, uint8_t g, bool *truncated)
 	}
 
 	c.tso = c.vnet_hdr && (b & 8);
-	/* As main.c's max_packet(): with TSO at least OFFLOAD_MAX_PACKET. */
+	/* As helper_max_packet() (common/helper.c): with TSO at least PKT_MAX_FRAME. */
 	c.max_packet = c.mtu + 14;
-	if (c.tso && c.max_packet < OFFLOAD_MAX_PACKET)
-		c.max_packet = OFFLOAD_MAX_PACKET;
+	if (c.tso && c.max_packet < PKT_MAX_FRAME)
+		c.max_packet = PKT_MAX_FRAME;
 	*truncated = b & 16;
 	return c;
 }

@@ -14,7 +14,7 @@
 #include "parse/vmstream.h"
 
 #define READ 4096
-#define CAP (READ + VMSTREAM_HDR + VMSTREAM_MAX_LEN)
+#define CAP (READ + VMSTREAM_HDR + PKT_MAX_FRAME)
 #define MAX_FRAMES 4096
 
 struct seen {
@@ -43,7 +43,7 @@ static int take(const uint8_t *buf, size_t *start, size_t end, struct seen *s)
 						       &used);
 		if (v != VMS_FRAME)
 			return v;
-		if (len > VMSTREAM_MAX_LEN || used != VMSTREAM_HDR + len || frame < buf + *start ||
+		if (len > PKT_MAX_FRAME || used != VMSTREAM_HDR + len || frame < buf + *start ||
 		    frame + len > buf + end)
 			abort();
 		record(s, frame, len);

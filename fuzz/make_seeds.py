@@ -87,7 +87,7 @@ def main():
             f.write(data)
 
     for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
-                           ("fuzz_vmstream", vmstream_seeds()),
+                           ("fuzz_vmstream", vmstream_seeds()), ("fuzz_msg", msg_seeds()),
                            ("fuzz_vhost_msg", vhost_msg_seeds()), ("fuzz_vring", vring_seeds()),
                            ("fuzz_guest_frame", guest_frame_seeds())):
         out = os.path.join(HERE, "corpus", harness)
@@ -293,6 +293,22 @@ def dnstcp_seeds():
         "eof-mid-answer": b"\1" + whole + connected + write_all + ev(1, 3) + b"\0\x40\x12\x34" +
         ev(3) + connected + write_all + whole + write_all,
         "idle": b"\0" + ev(6, 31) * 2 + whole,
+    }
+
+
+def msg_seeds():
+    """Messages between a helper's processes (src/parse/msg.h, host byte order
+    on x86-64): a header (type, seq) and the type's fixed layout."""
+    def hdr(t, seq=1):
+        return struct.pack("<HH", t, seq)
+    sun = struct.pack("<H", 1) + b"/tmp/vm/client.sock".ljust(108, b"\0")
+    return {
+        "claim-mac": hdr(1) + MAC,
+        "claim-addr6": hdr(2, 2) + bytes.fromhex("fe8000000000000008d636fffec1eaf3") + MAC,
+        "verdict": hdr(3, 2) + b"\1" + b"\0",
+        "files-ready": hdr(4, 0) + struct.pack("<i", 0),
+        "files-connect": hdr(5, 0),
+        "files-connected": hdr(6, 0) + struct.pack("<iI", 0, 21) + sun + b"\0\0",
     }
 
 

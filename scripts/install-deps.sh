@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential pkg-config libmnl-dev libnftables-dev nftables uuid-dev libseccomp-dev
   python3 python3-pytest python3-scapy iproute2 iputils-ping sudo jq
   busybox-static dhcpcd5 dnsmasq-base cpio gzip qemu-system-x86 qemu-utils
-  iperf3 passt slirp4netns clang procps psmisc kmod ndisc6 python3-matplotlib linux-perf"
+  iperf3 passt slirp4netns clang clang-tidy cppcheck procps psmisc kmod ndisc6 python3-matplotlib linux-perf"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -9,12 +9,15 @@ cd "$(dirname "$0")/.."
 . ./scripts/as-root.sh
 as_root run-all.sh "network namespaces, TAP devices, bridges" "$(pwd)/tests/run-all.sh" "$@"
 scripts/install-deps.sh
-make -s
-make -s SAN=1
+# Warnings are errors here, and static analysis must find nothing.
+make -s WERROR=1
+make -s SAN=1 WERROR=1
+make -s lint
 make -s check
 tests/vm/build-image.sh
 # The integration tests run the sanitized helper, so a memory error fails them.
 export VMNET_BUILD=build-san
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration tests/vm "$@"
+# -rs: every skipped test and why.
+exec /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration tests/vm "$@"

@@ -48,6 +48,7 @@ struct client {
 	char dir[PATH_MAX];        /* vhost-user: our directory, "" if none */
 	char path[PATH_MAX + 32];  /* vhost-user: the socket in it */
 	char socket_arg[PATH_MAX + 48];
+	char **command_owned;      /* vhost-user: COMMAND's arguments, {socket} replaced */
 	char helper[PATH_MAX];
 	char *helper_argv[MAX_ARGS + 8];
 	int helper_argc;
@@ -201,7 +202,7 @@ static bool client_option(struct client *cl, int argc, char **argv, int *i)
 		return true;
 	}
 	if (!strcmp(arg, "--socket-type")) {
-		bool has = *i + 1 < argc && strcmp(argv[*i + 1], "--");
+		bool has = *i + 1 < argc && strcmp(argv[*i + 1], "--") != 0;
 		set_socket_type(cl, has ? argv[++*i] : NULL);
 		return true;
 	}
@@ -214,7 +215,7 @@ static void parse_args(struct client *cl, int argc, char **argv)
 
 	cl->name = program_name(argc > 0 ? argv[0] : "vmnet-run");
 	find_helper(cl);
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		client_option(cl, argc, argv, &i);
 	if (geteuid() != 0 && !cl->unprivileged) {
 		push(cl, "sudo");
@@ -232,7 +233,7 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	} else {
 		push(cl, "--fd=3");
 	}
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (client_option(cl, argc, argv, &i))
 			continue;
 		if (!strncmp(argv[i], "--fd", 4) || !strncmp(argv[i], "--socket", 8)) {
@@ -305,10 +306,42 @@ static void remove_socket_dir(struct client *cl)
 	cl->dir[0] = '\0';
 }
 
+/* arg with every {socket} replaced by path, allocated. */
+static char *substitute(const char *arg, const char *path)
+{
+	size_t plen = strlen(SOCKET_PLACEHOLDER), len = 1, off = 0;
+	const char *p;
+	char *out;
+
+	for (p = arg; *p;) {
+		if (strncmp(p, SOCKET_PLACEHOLDER, plen) == 0) {
+			len += strlen(path);
+			p += plen;
+		} else {
+			len++;
+			p++;
+		}
+	}
+	out = malloc(len);
+	if (!out)
+		fail("%s", "out of memory");
+	for (p = arg; *p;) {
+		if (strncmp(p, SOCKET_PLACEHOLDER, plen) == 0) {
+			for (const char *v = path; *v; v++)
+				out[off++] = *v;
+			p += plen;
+		} else {
+			out[off++] = *p++;
+		}
+	}
+	out[off] = '\0';
+	return out;
+}
+
 /* COMMAND's arguments with every {socket} replaced by the socket's path. */
 static char **command_argv(struct client *cl, char **argv)
 {
-	size_t n = 0, plen = strlen(SOCKET_PLACEHOLDER);
+	size_t n = 0;
 	char **out;
 
 	while (argv[n])
@@ -316,24 +349,16 @@ static char **command_argv(struct client *cl, char **argv)
 	out = calloc(n + 1, sizeof(*out));
 	if (!out)
 		fail("%s", "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		char *arg = argv[i], *at;
-		size_t len = strlen(arg) + 1;
-
-		for (at = strstr(arg, SOCKET_PLACEHOLDER); at; at = strstr(at + plen, SOCKET_PLACEHOLDER))
-			len += strlen(cl->path);
-		out[i] = malloc(len);
-		if (!out[i])
-			fail("%s", "out of memory");
-		out[i][0] = '\0';
-		for (at = strstr(arg, SOCKET_PLACEHOLDER); at; at = strstr(arg, SOCKET_PLACEHOLDER)) {
-			strncat(out[i], arg, (size_t)(at - arg));
-			strcat(out[i], cl->path);
-			arg = at + plen;
-		}
-		strcat(out[i], arg);
-	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = substitute(argv[i], cl->path);
 	return out;
+}
+
+static void free_argv(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
 }
 
 static pid_t spawn(struct client *cl, char **argv, int fd, int target, int out_fd)
@@ -447,7 +472,7 @@ int main(int argc, char **argv)
 		fail("cannot create sockets: %s", strerror(errno));
 	if (cl.vhost_user) {
 		make_socket_dir(&cl);
-		cl.command = command_argv(&cl, cl.command);
+		cl.command = cl.command_owned = command_argv(&cl, cl.command);
 	}
 
 	cl.helper_pid = spawn(&cl, cl.helper_argv, sv[0], HELPER_FD, out[1]);
@@ -458,6 +483,7 @@ int main(int argc, char **argv)
 		status = cl.helper_pid > 0 ? wait_pid(cl.helper_pid) : 0;
 		ERROR("client", "vmnet-helper failed to start (status %d)", exit_code(status));
 		remove_socket_dir(&cl);
+		free_argv(cl.command_owned);
 		return EXIT_FAILURE;
 	}
 	close(out[0]);
@@ -473,5 +499,6 @@ int main(int argc, char **argv)
 		wait_pid(cl.helper_pid);
 	}
 	remove_socket_dir(&cl);
+	free_argv(cl.command_owned);
 	return exit_code(status);
 }

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Interface ids to MACs and a network's name to its ULA prefix, by hashing
+ * (ident.h). Pure; runs in setup (root).
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * IPv4 address parsing, formatting and arithmetic (ip4.h). Pure; runs in
+ * every process.
+ */
 #include <stdio.h>
 
 #include "common/ip4.h"

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The JSON writer (json.h) of the JSON line and the [stats] lines. Pure;
+ * runs in the datapath (the user, sandboxed).
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Logging to stderr (log.h), in every process. Lines logged while root
+ * holds the network lock wait in a pipe of our own (log_hold), since the
+ * user can make a write to their stderr block.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -9,11 +14,14 @@
 #include "common/log.h"
 
 static bool verbose;
+static const char *process = "main";
 /* Between log_hold and log_release: the pipe lines wait in. */
 static int held[2] = { -1, -1 };
 
 void log_set_verbose(bool v) { verbose = v; }
 bool log_verbose(void) { return verbose; }
+void log_set_process(const char *name) { process = name; }
+const char *log_process(void) { return process; }
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 {
@@ -27,7 +35,10 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	strcat(line, "\n");
+	/* The room for it was kept: sizeof(line) - 1 above. */
+	n = (int)strlen(line);
+	line[n] = '\n';
+	line[n + 1] = '\0';
 	if (held[1] >= 0) {
 		/* Non-blocking: a line that does not fit is dropped. */
 		ssize_t w = write(held[1], line, strlen(line));

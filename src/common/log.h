@@ -8,6 +8,12 @@
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 
 void log_set_verbose(bool verbose);
+/* The name of the process that logs (a static string): "main" for setup
+ * and the datapath, "reaper", "files". LOG_SELF names it in lines logged by
+ * code that runs in more than one of them. */
+void log_set_process(const char *name);
+const char *log_process(void);
+#define LOG_SELF log_process()
 bool log_verbose(void);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The helper's command line (options.h): parsed and checked before anything
+ * else, as whoever started the helper (root through sudo or the broker).
+ * No side effects: a bad invocation is one line and an exit.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -129,9 +134,7 @@ static int parse_socket_type(struct parse *p, const char *arg)
 {
 	if (strcmp(arg, "dgram") == 0)
 		p->o->socket_type = SOCK_DGRAM;
-	else if (strcmp(arg, "stream") == 0)
-		p->o->socket_type = SOCK_STREAM;
-	else if (strcmp(arg, "vhost-user") == 0)
+	else if (strcmp(arg, "stream") == 0 || strcmp(arg, "vhost-user") == 0)
 		p->o->socket_type = SOCK_STREAM;
 	else
 		return fail(p, "invalid --socket-type \"%s\": expected dgram, stream or vhost-user",

@@ -65,33 +65,4 @@ int priv_become(uid_t uid, gid_t gid, uint64_t keep);
 /* The datapath: become u with no capabilities. -1 with one ERROR line. */
 int priv_drop(const struct priv_user *u);
 
-struct reaper {
-	pid_t pid;
-	int pipe_fd;   /* our end of the reaper's channel (a SOCK_SEQPACKET pair) */
-};
-
-typedef void (*reaper_fn)(void *arg);
-/* A request from the datapath, len bytes of it (untrusted): the reaper's
- * answer, one byte. */
-typedef uint8_t (*reaper_ask_fn)(void *arg, const uint8_t *msg, size_t len);
-
-/*
- * Forks the reaper ("vmnet-reaper" in ps). It keeps only stderr and its
- * channel to the datapath, blocks every signal in a session of its own,
- * confines itself (uid 0 with CAP_NET_ADMIN alone) and reports back; then,
- * until the channel closes, it answers each request with ask(arg, ...)
- * (NULL: none answered), and runs fn(arg). 0, or -1 with one ERROR line: no reaper (r->pid -1),
- * or one that could not confine itself (it still tears down once the
- * caller exits, so the caller must not).
- */
-int reaper_start(struct reaper *r, reaper_fn fn, reaper_ask_fn ask, void *arg);
-/* Sends the reaper a request and waits up to timeout_ms for its one-byte
- * answer. The answer, or -errno (-ETIMEDOUT). */
-int reaper_ask(struct reaper *r, const void *msg, size_t len, int timeout_ms);
-/* Waits up to timeout_ms for one more answer (one that came after its
- * request's timeout). The answer, or -errno (-ETIMEDOUT). */
-int reaper_next_answer(struct reaper *r, int timeout_ms);
-/* Closes the channel and waits for the reaper to finish teardown. */
-void reaper_finish(struct reaper *r);
-
 #endif

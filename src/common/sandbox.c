@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The seccomp allow-lists' installer and the datapath's empty filesystem
+ * (sandbox.h). sandbox_isolate_fs runs as root in setup (it needs
+ * CAP_SYS_ADMIN); sandbox_install in the datapath and the reaper, each on
+ * its own lists.
+ */
 #include "common/sandbox.h"
 
 #include <errno.h>

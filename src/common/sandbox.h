@@ -6,9 +6,10 @@
  * Each module that runs in a sandboxed process lists the syscalls it makes
  * there as a `struct sandbox_list` beside its own code, each group commented
  * with what needs it:
- *   datapath: main.c (main loop), forward.c (frames), dnsfwd.c (DNS),
- *             transport.c (the VM socket), sandbox.c (libc: malloc, threads)
- *   reaper:   privileges.c (its wait and the whole teardown)
+ *   datapath: datapath/datapath.c (its main loop), forward.c (frames),
+ *             dnsfwd.c (DNS), transport.c (the VM socket), sandbox.c (libc:
+ *             malloc, threads)
+ *   reaper:   reaper/reaper.c (its wait and the whole teardown)
  * A filter allows the union of its lists; every other call is refused with
  * the action the process's owner chose (docs/security.md says which and why).
  * clone3 always fails with ENOSYS, so that glibc creates threads with clone,

@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM's DNS service (dnsfwd.h): sockets opened as root in setup (the
+ * nftables steering is nat.c's), then two threads in the datapath (the
+ * user, sandboxed: dnsfwd_sandbox below) that forward the VM's queries to
+ * the host's resolvers. The bytes are parsed by parse/dns.c and dnstcp.c.
+ */
 #include "datapath/dnsfwd.h"
 
 #include <arpa/inet.h>
@@ -18,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "parse/dns.h"
 #include "parse/dnstcp.h"
 #include "common/ip4.h"
@@ -86,20 +93,13 @@ struct dnsfwd {
 	int nup;
 	bool started;
 	pthread_t thread;
-	struct dnsfwd_counters cnt;
+	struct dns_counters cnt;
 	struct pending pend[MAX_PENDING];
 	struct tcpconn tcp[MAX_TCP];
 	uint8_t buf[DNS_MAX_MESSAGE + 1];   /* one datagram in flight at a time */
 	struct pollset ps;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint16_t random_id(void)
 {
@@ -107,7 +107,7 @@ static uint16_t random_id(void)
 	uint16_t id;
 
 	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id))
-		id = (uint16_t)(atomic_fetch_add(&fallback, 40503) ^ (uint16_t)now_ms());
+		id = (uint16_t)(atomic_fetch_add(&fallback, 40503) ^ (uint16_t)text_now_ms());
 	return id;
 }
 
@@ -196,6 +196,7 @@ static uint16_t bound_port(int fd)
 	struct sockaddr_storage a;
 	socklen_t len = sizeof(a);
 
+	memset(&a, 0, sizeof(a));
 	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
 		return 0;
 	return ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
@@ -315,7 +316,7 @@ struct dnsfwd *dnsfwd_open6(const uint8_t gateway6[16], const char *resolv_path)
 	return dns_listen(d, resolv_path, " over IPv6, router advertisements name no DNS server");
 }
 
-struct dnsfwd_counters *dnsfwd_counters(struct dnsfwd *d)
+struct dns_counters *dnsfwd_counters(struct dnsfwd *d)
 {
 	return &d->cnt;
 }
@@ -348,7 +349,7 @@ static void udp_error(struct dnsfwd *d, const struct sockaddr_storage *to, const
 	int n = dns_error_reply(query, q, rcode, out, sizeof(out));
 
 	if (n > 0) {
-		dnsfwd_count(&d->cnt.servfails);
+		dns_count(&d->cnt.servfails);
 		udp_send_client(d, to, out, (size_t)n);
 	}
 }
@@ -407,10 +408,10 @@ static void udp_query(struct dnsfwd *d, const struct sockaddr_storage *from, siz
 	struct pending *p;
 
 	if (len > DNS_MAX_QUERY || !from_subnet(d, from) || dns_parse_query(d->buf, len, &q) < 0) {
-		dnsfwd_count(&d->cnt.drops);
+		dns_count(&d->cnt.drops);
 		return;
 	}
-	dnsfwd_count(&d->cnt.queries);
+	dns_count(&d->cnt.queries);
 	if (q.opcode != DNS_OPCODE_QUERY) {
 		udp_error(d, from, d->buf, &q, DNS_RCODE_NOTIMP);
 		return;
@@ -433,7 +434,7 @@ static void udp_query(struct dnsfwd *d, const struct sockaddr_storage *from, siz
 static void udp_receive(struct dnsfwd *d, int64_t now)
 {
 	for (int i = 0; i < UDP_BATCH; i++) {
-		struct sockaddr_storage from;
+		struct sockaddr_storage from = { 0 };
 		socklen_t fl = sizeof(from);
 		/* One byte more than we accept, to see a query that is too large. */
 		ssize_t n = recvfrom(d->udp_fd, d->buf, DNS_MAX_QUERY + 1, MSG_DONTWAIT,
@@ -461,7 +462,7 @@ static void pend_readable(struct dnsfwd *d, struct pending *p, int64_t now)
 	if (!dns_reply_matches(p->query, &p->q, p->up_id, d->buf, (size_t)n))
 		return;
 	dns_set_id(d->buf, p->q.id);
-	dnsfwd_count(&d->cnt.answers);
+	dns_count(&d->cnt.answers);
 	udp_send_client(d, &p->client, d->buf, (size_t)n);
 	pend_free(p);
 }
@@ -567,7 +568,7 @@ static void tcp_accept(struct dnsfwd *d, int64_t now)
 {
 	for (int i = 0; i < MAX_TCP; i++) {
 		struct tcpconn *c = tcp_slot(d);
-		struct sockaddr_storage from;
+		struct sockaddr_storage from = { 0 };
 		socklen_t fl = sizeof(from);
 		int fd;
 
@@ -577,7 +578,7 @@ static void tcp_accept(struct dnsfwd *d, int64_t now)
 		if (fd < 0)
 			return;
 		if (!from_subnet(d, &from)) {
-			dnsfwd_count(&d->cnt.drops);
+			dns_count(&d->cnt.drops);
 			close(fd);
 			continue;
 		}
@@ -672,7 +673,7 @@ static void *dns_thread(void *arg)
 	struct pollset *ps = &d->ps;
 
 	for (;;) {
-		int timeout = build_pollset(d, ps, now_ms());
+		int timeout = build_pollset(d, ps, text_now_ms());
 		int n = poll(ps->fds, (nfds_t)ps->n, timeout);
 
 		if (n < 0 && errno != EINTR) {
@@ -681,7 +682,7 @@ static void *dns_thread(void *arg)
 		}
 		if (n > 0 && ps->fds[0].revents)
 			break;
-		int64_t now = now_ms();
+		int64_t now = text_now_ms();
 		if (n > 0)
 			dispatch(d, ps, now);
 		pend_timers(d, now);

@@ -20,23 +20,11 @@
 #ifndef VMNET_DNSFWD_H
 #define VMNET_DNSFWD_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
+#include "parse/dns.h"
+
 struct dnsfwd;
-
-struct dnsfwd_counters {
-	_Atomic uint64_t queries;    /* valid queries received (UDP and TCP) */
-	_Atomic uint64_t answers;    /* upstream answers relayed */
-	_Atomic uint64_t servfails;  /* SERVFAIL (or NOTIMP) we made ourselves */
-	_Atomic uint64_t drops;      /* malformed or foreign queries dropped */
-};
-
-/* Counts one (the main thread reads the counters while the DNS thread counts). */
-static inline void dnsfwd_count(_Atomic uint64_t *c)
-{
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
 
 /*
  * Reads the upstream servers from resolv_path and binds UDP and TCP sockets
@@ -58,7 +46,7 @@ void dnsfwd_log(const struct dnsfwd *d, const char *tap);
 int dnsfwd_start(struct dnsfwd *d);
 /* Stops and joins the thread (if started), closes every socket, frees d. NULL is fine. */
 void dnsfwd_close(struct dnsfwd *d);
-struct dnsfwd_counters *dnsfwd_counters(struct dnsfwd *d);
+struct dns_counters *dnsfwd_counters(struct dnsfwd *d);
 /* The syscalls the forwarding thread makes (sandbox.h). */
 extern const struct sandbox_list dnsfwd_sandbox;
 

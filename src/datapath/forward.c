@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The datapath's threads (forward.h): frames between the VM's socket and
+ * the TAP, each judged by parse/vmframe.c first, DHCP/RA answered here.
+ * Runs as the invoking user with no capabilities under the seccomp lists
+ * below (forward_sandbox): every byte it handles may be hostile.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -12,6 +18,8 @@
 #include "datapath/forward.h"
 #include "datapath/vhost.h"
 #include "common/log.h"
+#include "common/text.h"
+#include "parse/pkt.h"
 #include "parse/offload.h"
 #include "common/sandbox.h"
 #include "parse/vmframe.h"
@@ -30,7 +38,6 @@
 #define BATCH_BYTES (1 << 20)
 /* How often a full VM socket is waited for (1 ms each) before frames are dropped. */
 #define SEND_RETRIES 10
-#define RUNT 14
 
 /*
  * Unsolicited router advertisements (RFC 4861 6.2.4): one when forwarding
@@ -201,13 +208,6 @@ static bool tap_write(struct forward *f, const struct virtio_net_hdr *hdr, const
 	return false;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sends our router advertisement to the VM. last_ra_ms is atomic: the first
  * frame of a --socket client is handled outside the VM thread. */
@@ -222,20 +222,26 @@ static bool send_ra(struct forward *f, int64_t now)
 
 /* Milliseconds until the next unsolicited RA is due (-1: none), sending it
  * first if it is due now. VM thread only. */
+static int64_t ra_due(const struct forward *f, int64_t now)
+{
+	if (f->ra_count == 0)
+		return now;
+	return f->last_ra_ms + (f->ra_count < RA_INITIAL_COUNT ? RA_INITIAL_INTERVAL_MS
+							      : RA_INTERVAL_MS);
+}
+
 int forward_ra_timer(struct forward *f)
 {
 	int64_t now, due;
 
 	if (!f->ra_enabled)
 		return -1;
-	now = now_ms();
-	due = f->ra_count == 0 ? now
-	    : f->last_ra_ms + (f->ra_count < RA_INITIAL_COUNT ? RA_INITIAL_INTERVAL_MS
-							     : RA_INTERVAL_MS);
+	now = text_now_ms();
+	due = ra_due(f, now);
 	if (now >= due) {
-		send_ra(f, now);
+		send_ra(f, now);   /* now the last RA: the next is an interval away */
 		f->ra_count++;
-		return forward_ra_timer(f);
+		due = ra_due(f, now);
 	}
 	return (int)(due - now);
 }
@@ -244,7 +250,7 @@ int forward_ra_timer(struct forward *f)
  * consumed silently: the VM just asked, and got, the same answer). */
 static bool answer_rs(struct forward *f)
 {
-	int64_t now = now_ms();
+	int64_t now = text_now_ms();
 
 	return now - f->last_ra_ms < RA_MIN_GAP_MS || send_ra(f, now);
 }
@@ -368,7 +374,7 @@ static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops, b
 			}
 			return n ? n : -1;
 		}
-		if ((size_t)r < RUNT || (size_t)r > f->max_packet ||
+		if ((size_t)r < PKT_ETH_HLEN || (size_t)r > f->max_packet ||
 		    (f->vnet_hdr && offload_to_vm(&b->hdrs[n], buf, (size_t)r) < 0)) {
 			(*drops)++;
 			continue;
@@ -728,7 +734,7 @@ static int stream_recv(struct forward *f, struct slot *s)
 			return n;
 		if (v == VMS_BROKEN) {
 			WARN("forward", "the VM sent a frame length of %zu bytes (at most %d): "
-			     "closing its stream", len, VMSTREAM_MAX_LEN);
+			     "closing its stream", len, PKT_MAX_FRAME);
 			shutdown(f->vm_fd, SHUT_RDWR);
 			forward_count(&f->vm, 0, 0, 1);
 			vm_gone(f);

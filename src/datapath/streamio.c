@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reads and writes on a stream VM socket (streamio.h): the framing is
+ * parse/vmstream.c's, the buffering and non-blocking writes are here. Runs
+ * in the datapath (the user, sandboxed).
+ */
 #include "datapath/streamio.h"
 
 #include <errno.h>
@@ -12,8 +17,8 @@
  * whole frame, the most a read can leave unfinished.
  */
 #define RX_READ (256u << 10)
-#define RX_CAP (RX_READ + VMSTREAM_HDR + VMSTREAM_MAX_LEN)
-#define TX_PENDING (VMSTREAM_HDR + VMSTREAM_MAX_LEN)
+#define RX_CAP (RX_READ + VMSTREAM_HDR + PKT_MAX_FRAME)
+#define TX_PENDING (VMSTREAM_HDR + PKT_MAX_FRAME)
 /* Frames per writev: each takes two iovecs (length, frame). */
 #define TX_FRAMES 64
 

@@ -58,7 +58,7 @@ void stream_tx_free(struct stream_tx *t);
  * Returns how many the stream took (written, or begun with the rest
  * pending): the caller may wait for POLLOUT and call again with the others,
  * or drop them. -errno when the socket failed (-EPIPE, -ECONNRESET: the VM
- * is gone). Frames must be at most VMSTREAM_MAX_LEN bytes.
+ * is gone). Frames must be at most PKT_MAX_FRAME bytes.
  */
 int stream_tx_send(struct stream_tx *t, int fd, const struct iovec *frames, int n);
 /* Sends what is pending. 0 when nothing is left, -EAGAIN when some is,

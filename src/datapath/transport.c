@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM's socket (transport.h): --fd checked and --socket made (by the
+ * files process, files/sockfile.c) as root in setup; waiting for the first
+ * client and watching the peer in the datapath (the user, sandboxed: its
+ * calls are in transport_sandbox below).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -247,7 +253,7 @@ static int diag_query(int nl, unsigned ino, unsigned *peer)
 		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 			continue;
 		struct unix_diag_msg *m = NLMSG_DATA(h);
-		int alen = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+		int alen = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
 		/* The socket is kept open: an answer to an earlier query is not this one's. */
 		if (m->udiag_ino != ino)
 			continue;

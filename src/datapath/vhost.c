@@ -157,7 +157,7 @@ static int set_tap_offload(struct vhost *v)
 		WARN("vhost", "cannot set the TAP's offloads: %s", strerror(errno));
 		return -1;
 	}
-	v->rx_max = (flags & (TUN_F_TSO4 | TUN_F_TSO6)) ? OFFLOAD_MAX_PACKET
+	v->rx_max = (flags & (TUN_F_TSO4 | TUN_F_TSO6)) ? PKT_MAX_FRAME
 							 : v->f->mtu + 14u;
 	return 0;
 }
@@ -387,7 +387,7 @@ static int recv_full(int sock, uint8_t *buf, size_t len)
 /* The descriptors a header came with (SCM_RIGHTS), at most VHOST_MSG_MAX_FDS. */
 static int take_fds(struct msghdr *mh, int *fds, unsigned *nfds)
 {
-	int bad = mh->msg_flags & MSG_CTRUNC ? -EMSGSIZE : 0;
+	int bad = (mh->msg_flags & MSG_CTRUNC) ? -EMSGSIZE : 0;
 
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		size_t n;
@@ -444,7 +444,11 @@ static int handle_message(struct vhost *v)
 	unsigned nfds = 0;
 	struct vhost_msg m;
 	const char *why = NULL;
-	int rc = recv_header(v->sock, buf, fds, &nfds), size = 0;
+	int rc, size = 0;
+
+	for (unsigned i = 0; i < VHOST_MSG_MAX_FDS; i++)
+		fds[i] = -1;
+	rc = recv_header(v->sock, buf, fds, &nfds);
 
 	if (rc == 0 && (size = vhost_msg_payload_size(buf, &why)) < 0)
 		rc = -EPROTO;

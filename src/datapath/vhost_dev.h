@@ -8,6 +8,7 @@
 #ifndef VMNET_VHOST_DEV_H
 #define VMNET_VHOST_DEV_H
 
+#include <linux/virtio_net.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +24,8 @@
 #define VHOST_RX_CHAINS 64
 /* The TAP's virtio-net header: virtio 1.0's, with num_buffers (tap_set_vhost). */
 #define VHOST_TAP_HDR 12
+/* iovecs of one readv from the TAP. */
+#define VHOST_RX_IOV 1024
 
 struct forward;
 
@@ -57,6 +60,8 @@ struct vhost {
 	bool rx_starved;            /* too few buffers: wait for the guest's kick */
 	struct vring_chain rx[VHOST_RX_CHAINS];   /* taken ahead, in ring order */
 	unsigned rx_first, rx_held;
+	struct iovec rx_iov[VHOST_RX_IOV];       /* one readv: the TAP's header, the chains */
+	struct virtio_net_hdr_mrg_rxbuf rx_hdr;  /* the TAP's header of a frame read */
 	/* Transmit side: the copy a frame is judged on (vmframe.h). */
 	uint8_t copy[VMFRAME_WHOLE];
 	pthread_t thread;

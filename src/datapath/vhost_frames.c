@@ -26,8 +26,6 @@
 /* How often a full TAP is waited for (1 ms each) before a frame is dropped. */
 #define SEND_RETRIES 10
 #define RUNT 14
-/* iovecs of one readv: the TAP's header, then the receive chains' buffers. */
-#define RX_IOV 1024
 
 void vhost_notify(struct vhost *v, struct vq *q)
 {
@@ -161,7 +159,7 @@ bool vhost_tx(struct vhost *v)
 
 /* ---- TAP to guest -------------------------------------------------------- */
 
-static struct vring_chain *held(struct vhost *v, unsigned i)
+static struct vring_chain *rx_chain(struct vhost *v, unsigned i)
 {
 	return &v->rx[(v->rx_first + i) % VHOST_RX_CHAINS];
 }
@@ -172,7 +170,7 @@ static size_t rx_room(struct vhost *v)
 	size_t room = 0;
 
 	for (unsigned i = 0; i < v->rx_held; i++)
-		room += held(v, i)->len;
+		room += rx_chain(v, i)->len;
 	return room;
 }
 
@@ -194,7 +192,7 @@ static bool rx_take(struct vhost *v, struct vq *q, size_t need, uint64_t *drops)
 	size_t room = rx_room(v);
 
 	while (room < need && v->rx_held < most) {
-		struct vring_chain *c = held(v, v->rx_held);
+		struct vring_chain *c = rx_chain(v, v->rx_held);
 		const char *why = NULL;
 		enum vring_result r = vring_pop(&q->ring, &v->mem, VRING_IN, c, &why);
 
@@ -224,14 +222,14 @@ static void rx_give(struct vhost *v, struct vq *q, struct virtio_net_hdr_mrg_rxb
 	size_t left = total;
 
 	while (left > 0 && k < v->rx_held) {
-		size_t len = held(v, k++)->len;
+		size_t len = rx_chain(v, k++)->len;
 		left -= len < left ? len : left;
 	}
 	h->num_buffers = htole16((uint16_t)k);
-	vring_copy_to(held(v, 0), 0, h, v->hdr_len);
+	vring_copy_to(rx_chain(v, 0), 0, h, v->hdr_len);
 	left = total;
 	for (unsigned i = 0; i < k; i++) {
-		struct vring_chain *c = held(v, i);
+		struct vring_chain *c = rx_chain(v, i);
 		size_t used = c->len < left ? c->len : left;
 
 		vring_push(&q->ring, c->head, (uint32_t)used);
@@ -267,8 +265,8 @@ static int rx_iov(struct vhost *v, struct virtio_net_hdr_mrg_rxbuf *h, struct io
 	int n = 1;
 
 	iov[0] = (struct iovec){ h, VHOST_TAP_HDR };
-	for (unsigned i = 0; i < v->rx_held && n < RX_IOV; i++)
-		n += vring_iov_from(held(v, i), i ? 0 : v->hdr_len, iov + n, RX_IOV - n);
+	for (unsigned i = 0; i < v->rx_held && n < VHOST_RX_IOV; i++)
+		n += vring_iov_from(rx_chain(v, i), i ? 0 : v->hdr_len, iov + n, VHOST_RX_IOV - n);
 	*room = 0;
 	for (int i = 1; i < n; i++)
 		*room += iov[i].iov_len;
@@ -280,24 +278,24 @@ enum rx_result { RX_FRAME, RX_DROP, RX_STARVED, RX_EMPTY, RX_ERROR };
 /* One frame from the TAP straight into the guest's buffers. */
 static enum rx_result rx_frame(struct vhost *v, struct vq *q, size_t *len, uint64_t *drops)
 {
-	static struct iovec iov[RX_IOV];
-	struct virtio_net_hdr_mrg_rxbuf h;
+	struct iovec *iov = v->rx_iov;
+	struct virtio_net_hdr_mrg_rxbuf *h = &v->rx_hdr;
 	size_t room;
 	ssize_t r;
 
 	if (!rx_take(v, q, v->hdr_len + v->rx_max, drops))
 		return RX_STARVED;
-	r = readv(v->f->tap_fd, iov, rx_iov(v, &h, iov, &room));
+	r = readv(v->f->tap_fd, iov, rx_iov(v, h, iov, &room));
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return RX_EMPTY;
 	if (r < 0 && errno != EFAULT)
 		return RX_ERROR;
 	/* A frame longer than the buffers: tun says how long it was, macvtap
 	 * fails with EFAULT. Either way it is lost; the buffers stay ours. */
-	if (r < VHOST_TAP_HDR + RUNT || (size_t)r - VHOST_TAP_HDR > room || !rx_header(v, &h.hdr))
+	if (r < VHOST_TAP_HDR + RUNT || (size_t)r - VHOST_TAP_HDR > room || !rx_header(v, &h->hdr))
 		return RX_DROP;
 	*len = (size_t)r - VHOST_TAP_HDR;
-	rx_give(v, q, &h, v->hdr_len + *len);
+	rx_give(v, q, h, v->hdr_len + *len);
 	return RX_FRAME;
 }
 
@@ -362,7 +360,7 @@ bool vhost_send_local(struct vhost *v, const uint8_t *frame, size_t len)
 	    rx_room(v) < v->hdr_len + len)
 		return false;
 	for (size_t done = 0; done < len && i < v->rx_held; i++, off = 0) {
-		size_t n = vring_copy_to(held(v, i), off, frame + done, len - done);
+		size_t n = vring_copy_to(rx_chain(v, i), off, frame + done, len - done);
 		done += n;
 	}
 	rx_give(v, q, &h, v->hdr_len + len);

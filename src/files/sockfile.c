@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The files process (sockfile.h): forked by setup before the network
+ * exists, it makes, hands over and finally removes --socket's PATH and
+ * PATH.lock with the invoking user's identity and no capabilities (root's
+ * own paths: root with the file capabilities only). Its channel to the
+ * helper carries typed messages (parse/msg.h).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +26,11 @@
 
 #include "common/log.h"
 #include "files/sockfile.h"
+#include "parse/msg.h"
 
 #define CTL_FD 3            /* the channel, in the files process */
 #define LOCK_TRIES 3
 #define CLOSE_WAIT_MS 5000
-
-/* What the files process sends once: its verdict, with the two fds on success. */
-struct hello {
-	int rc;
-};
-
-/* Its answer to a connect request. */
-struct connect_reply {
-	int rc;
-	socklen_t fromlen;
-	struct sockaddr_un from;
-};
 
 /* ---- in the files process ---- */
 
@@ -50,7 +48,7 @@ static int fail(const char *fmt, const char *path, int err)
 	char line[400];
 
 	snprintf(line, sizeof(line), fmt, path);
-	ERROR("main", "%s%s%s", line, err ? ": " : "", err ? strerror(err) : "");
+	ERROR("files", "%s%s%s", line, err ? ": " : "", err ? strerror(err) : "");
 	return -1;
 }
 
@@ -58,6 +56,7 @@ static int fail(const char *fmt, const char *path, int err)
 static int become_owner(const struct priv_user *u)
 {
 	prctl(PR_SET_NAME, "vmnet-files", 0, 0, 0);
+	log_set_process("files");
 	if (u->from_sudo)
 		return priv_become(u->uid, u->gid, 0);
 	return priv_become(0, 0, PRIV_CAP(CAP_DAC_OVERRIDE) | PRIV_CAP(CAP_DAC_READ_SEARCH) |
@@ -133,9 +132,19 @@ static int bind_path(struct files *s)
 	return 0;
 }
 
+/* Its verdict, once (MSG_FILES_READY), with the two fds on success. */
+/* Whether the channel's other end is gone: an empty message reads as its
+ * end does on a SOCK_SEQPACKET, only a hang-up tells them apart. */
+static bool hung_up(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLERR));
+}
+
 static int send_hello(int rc, int sock, int lock)
 {
-	struct hello h = { rc };
+	struct msg_files_ready h = { .h = msg_hdr(MSG_FILES_READY, 0), .rc = rc };
 	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } u;
 	struct iovec iov = { &h, sizeof(h) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -158,13 +167,15 @@ static int send_hello(int rc, int sock, int lock)
 /* Connects to the sender of the datagram at the head of the queue. */
 static void serve_connect(const struct files *s)
 {
-	struct connect_reply r = { .fromlen = sizeof(r.from) };
+	struct msg_files_connected r = { .h = msg_hdr(MSG_FILES_CONNECTED, 0) };
+	socklen_t fromlen = sizeof(r.from);
 	ssize_t n;
 
 	n = recvfrom(s->sock, NULL, 0, MSG_PEEK | MSG_DONTWAIT, (struct sockaddr *)&r.from,
-		     &r.fromlen);
+		     &fromlen);
+	r.fromlen = fromlen;
 	if (n < 0)
-		r.rc = -errno;
+		r.rc = -errno; /* NOLINT(bugprone-branch-clone): errno of another call */
 	else if (r.fromlen <= offsetof(struct sockaddr_un, sun_path))
 		r.rc = -EDESTADDRREQ;
 	else if (connect(s->sock, (struct sockaddr *)&r.from, r.fromlen) < 0)
@@ -185,18 +196,30 @@ static void remove_files(const struct files *s)
 		unlink(s->lock_path);
 }
 
-/* Serves requests until the channel's other end is gone from every process. */
+/*
+ * Serves requests until the channel's other end is gone from every process.
+ * The datapath's requests are untrusted (a VM may have taken it over): one
+ * that is not a whole MSG_FILES_CONNECT is refused, logged once, not
+ * answered. An empty message reads as the end would: only a hang-up is.
+ */
 static void serve(const struct files *s)
 {
-	char req;
+	uint8_t buf[sizeof(union msg) + 1];
+	unsigned refused = 0;
+	union msg m;
 
 	for (;;) {
-		ssize_t n = recv(CTL_FD, &req, 1, 0);
+		ssize_t n = recv(CTL_FD, buf, sizeof(buf), 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0 || (n == 0 && hung_up(CTL_FD)))
 			return;
+		if (msg_parse(buf, (size_t)n, MSG_TO_FILES, &m) < 0) {
+			if (refused++ == 0)
+				WARN("files", "refused a malformed request (%zd bytes)", n);
+			continue;
+		}
 		if (s->type == SOCK_DGRAM)
 			serve_connect(s);
 	}
@@ -252,23 +275,26 @@ static void files_fds(int ctl)
 /* The files process's verdict, with the socket and lock on success. */
 static int recv_hello(struct sockfile *f, int *sock_fd, int *lock_fd)
 {
-	struct hello h = { -1 };
+	uint8_t h[sizeof(union msg) + 1];
+	union msg m;
 	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } u;
 	struct iovec iov = { &h, sizeof(h) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			      .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *c;
 	ssize_t n;
+	bool ok;
 
 	while ((n = recvmsg(f->ctl, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
-	c = n == (ssize_t)sizeof(h) ? CMSG_FIRSTHDR(&msg) : NULL;
+	ok = n > 0 && msg_parse(h, (size_t)n, MSG_BIT(MSG_FILES_READY), &m) == MSG_FILES_READY;
+	c = ok ? CMSG_FIRSTHDR(&msg) : NULL;
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 	    c->cmsg_len == CMSG_LEN(2 * sizeof(int))) {
 		int fds[2];
 
 		memcpy(fds, CMSG_DATA(c), sizeof(fds));
-		if (h.rc == 0) {
+		if (m.files_ready.rc == 0) {
 			*sock_fd = fds[0];
 			*lock_fd = fds[1];
 			return 0;
@@ -277,7 +303,7 @@ static int recv_hello(struct sockfile *f, int *sock_fd, int *lock_fd)
 		close(fds[1]);
 	}
 	/* It said why (one ERROR line) unless it died without a word. */
-	if (n != (ssize_t)sizeof(h))
+	if (!ok)
 		ERROR("main", "the socket files process failed");
 	return -1;
 }
@@ -320,23 +346,26 @@ int sockfile_open(struct sockfile *f, const char *path, int type, const struct p
 
 int sockfile_connect_first(struct sockfile *f, struct sockaddr_un *from, socklen_t *fromlen)
 {
-	struct connect_reply r;
-	char req = 'c';
+	struct msg_files_connect req = { .h = msg_hdr(MSG_FILES_CONNECT, 0) };
+	uint8_t buf[sizeof(union msg) + 1];
+	struct msg_files_connected *r;
+	union msg m;
 	ssize_t n;
 
-	if (f->ctl < 0 || send(f->ctl, &req, 1, MSG_NOSIGNAL) != 1)
+	if (f->ctl < 0 || send(f->ctl, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
 		return -EPIPE;
-	while ((n = recv(f->ctl, &r, sizeof(r), 0)) < 0 && errno == EINTR)
+	while ((n = recv(f->ctl, buf, sizeof(buf), 0)) < 0 && errno == EINTR)
 		;
-	if (n != (ssize_t)sizeof(r))
+	if (n <= 0 || msg_parse(buf, (size_t)n, MSG_BIT(MSG_FILES_CONNECTED), &m) < 0)
 		return -EPIPE;
-	if (r.rc == 0) {
-		if (r.fromlen > sizeof(*from))
+	r = &m.files_connected;
+	if (r->rc == 0) {
+		if (r->fromlen > sizeof(*from))
 			return -EINVAL;
-		memcpy(from, &r.from, r.fromlen);
-		*fromlen = r.fromlen;
+		memcpy(from, &r->from, r->fromlen);
+		*fromlen = r->fromlen;
 	}
-	return r.rc == -EPIPE ? -EIO : r.rc;
+	return r->rc == -EPIPE ? -EIO : r->rc;
 }
 
 /* Bounded: the files process runs as the user, who may stop it; our exit

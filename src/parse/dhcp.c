@@ -23,7 +23,7 @@
 
 #define IP4_HLEN 20
 #define UDP_HLEN 8
-#define HDRS_LEN (ETH_HLEN_ + IP4_HLEN + UDP_HLEN)
+#define HDRS_LEN (PKT_ETH_HLEN + IP4_HLEN + UDP_HLEN)
 
 enum {
 	OPT_PAD = 0,
@@ -379,8 +379,8 @@ static void write_headers(uint8_t *out, const struct dhcp_config *cfg,
 	memcpy(out, dst ? r->chaddr : bcast_mac, 6);
 	memcpy(out + 6, cfg->server_mac, 6);
 	put_be16(out + 12, ETHERTYPE_IPV4);
-	write_ip4(out + ETH_HLEN_, cfg->server, dst ? dst : 0xffffffffu, UDP_HLEN + dhcp_len);
-	write_udp(out + ETH_HLEN_, dhcp_len);
+	write_ip4(out + PKT_ETH_HLEN, cfg->server, dst ? dst : 0xffffffffu, UDP_HLEN + dhcp_len);
+	write_udp(out + PKT_ETH_HLEN, dhcp_len);
 }
 
 int dhcp_reply(const struct dhcp_config *cfg, const uint8_t *in, size_t len,

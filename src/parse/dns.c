@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DNS message checks and answers for the forwarder, and resolv.conf's
+ * nameservers (dns.h). Pure: parses bytes a VM sent (in the datapath) and
+ * root's resolv.conf (in setup).
+ */
 #include "parse/dns.h"
 
 #include <ctype.h>

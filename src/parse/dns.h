@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define DNS_HEADER 12
@@ -74,5 +75,19 @@ static inline uint8_t dns_rcode(const uint8_t *msg) { return msg[3] & 0x0f; }
  */
 #define DNS_ADDR_TEXT 64
 int dns_resolv_nameservers(const char *text, char (*out)[DNS_ADDR_TEXT], int max);
+
+/* What the DNS service counts (dnsfwd.h, dnstcp.h). */
+struct dns_counters {
+	_Atomic uint64_t queries;    /* valid queries received (UDP and TCP) */
+	_Atomic uint64_t answers;    /* upstream answers relayed */
+	_Atomic uint64_t servfails;  /* SERVFAIL (or NOTIMP) we made ourselves */
+	_Atomic uint64_t drops;      /* malformed or foreign queries dropped */
+};
+
+/* Counts one (the main thread reads the counters while the DNS thread counts). */
+static inline void dns_count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
 
 #endif

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * DNS over TCP as a state machine without I/O (dnstcp.h). Pure: the
+ * lengths it reads come from a VM; runs in the datapath's DNS thread.
+ */
 #include "parse/dnstcp.h"
 
 #include <string.h>
@@ -24,7 +28,7 @@ static void wait_query(struct dnstcp *c, int64_t now)
 	c->deadline = now + DNSTCP_IDLE_MS;
 }
 
-void dnstcp_open(struct dnstcp *c, int nup, struct dnsfwd_counters *cnt, int64_t now)
+void dnstcp_open(struct dnstcp *c, int nup, struct dns_counters *cnt, int64_t now)
 {
 	c->nup = nup;
 	c->cnt = cnt;
@@ -51,7 +55,7 @@ static enum dnstcp_action error_reply(struct dnstcp *c, uint8_t rcode, int64_t n
 
 	if (n < 0)
 		return finish(c);
-	dnsfwd_count(&c->cnt->servfails);
+	dns_count(&c->cnt->servfails);
 	return reply(c, (size_t)n, now);
 }
 
@@ -75,10 +79,10 @@ static enum dnstcp_action query_read(struct dnstcp *c, int64_t now)
 	if (c->qlen < 2 + DNS_HEADER)
 		return finish(c);
 	if (dns_parse_query(c->qbuf + 2, c->qlen - 2, &c->q) < 0) {
-		dnsfwd_count(&c->cnt->drops);
+		dns_count(&c->cnt->drops);
 		return finish(c);
 	}
-	dnsfwd_count(&c->cnt->queries);
+	dns_count(&c->cnt->queries);
 	if (c->q.opcode != DNS_OPCODE_QUERY)
 		return error_reply(c, DNS_RCODE_NOTIMP, now);
 	c->deadline = now + DNS_DEADLINE_MS;
@@ -91,7 +95,7 @@ static enum dnstcp_action answer_read(struct dnstcp *c, int64_t now)
 {
 	if (c->rlen < 2 + DNS_HEADER || dns_get_id(c->rbuf + 2) != c->q.id)
 		return error_reply(c, DNS_RCODE_SERVFAIL, now);
-	dnsfwd_count(&c->cnt->answers);
+	dns_count(&c->cnt->answers);
 	return reply(c, c->rlen - 2, now);
 }
 

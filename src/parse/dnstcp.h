@@ -22,7 +22,6 @@
 #include <stdint.h>
 
 #include "parse/dns.h"
-#include "datapath/dnsfwd.h"
 
 /* A query is answered by this deadline, with SERVFAIL if need be (UDP too). */
 #define DNS_DEADLINE_MS 2000
@@ -61,7 +60,7 @@ struct dnstcp {
 	int server;               /* the one being tried */
 	int64_t deadline;         /* of the current state (ms, monotonic) */
 	int64_t attempt_end;      /* then the next upstream server is tried */
-	struct dnsfwd_counters *cnt;
+	struct dns_counters *cnt;
 	struct dns_query q;
 	size_t qlen, qoff;        /* bytes in qbuf (with the length prefix), sent upstream */
 	size_t rlen, roff;        /* bytes in rbuf, sent to the client */
@@ -70,7 +69,7 @@ struct dnstcp {
 };
 
 /* A client was accepted: wait for its first query. nup >= 1 servers. */
-void dnstcp_open(struct dnstcp *c, int nup, struct dnsfwd_counters *cnt, int64_t now);
+void dnstcp_open(struct dnstcp *c, int nup, struct dns_counters *cnt, int64_t now);
 /* Where the next transfer goes (not in DNSTCP_FREE). In DNSTCP_CONNECT the
  * upstream socket becomes writable when connected: report dnstcp_connected(). */
 struct dnstcp_io dnstcp_io(struct dnstcp *c);

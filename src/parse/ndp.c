@@ -286,7 +286,7 @@ int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap)
 {
 	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
 	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
-	const size_t hdrs = ETH_HLEN_ + IP6_HLEN;
+	const size_t hdrs = PKT_ETH_HLEN + IP6_HLEN;
 	struct wbuf w;
 	uint16_t sum;
 	size_t mlen;

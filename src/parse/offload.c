@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Checksum and segmentation offload between the VM's frames and the
+ * TAP's virtio-net headers (offload.h). Pure: judges and rewrites frames a
+ * VM sent; runs in the datapath.
+ */
 #include "parse/offload.h"
 
 #include <endian.h>
@@ -48,7 +53,7 @@ static struct cursor held(const uint8_t *frame, const struct l3 *p, size_t off, 
 
 static int parse_ipv4(const uint8_t *frame, size_t len, struct l3 *p)
 {
-	struct cursor c = cur_init(frame + ETH_HLEN_, p->avail - ETH_HLEN_);
+	struct cursor c = cur_init(frame + PKT_ETH_HLEN, p->avail - PKT_ETH_HLEN);
 	uint8_t vihl, proto, addrs[8];
 	uint16_t tot, frag;
 	size_t ihl;
@@ -58,13 +63,13 @@ static int parse_ipv4(const uint8_t *frame, size_t len, struct l3 *p)
 	    !cur_bytes(&c, addrs, sizeof(addrs)))
 		return -1;
 	ihl = (size_t)(vihl & 0x0f) * 4;
-	if (vihl >> 4 != 4 || ihl < 20 || tot < ihl || tot > len - ETH_HLEN_)
+	if (vihl >> 4 != 4 || ihl < 20 || tot < ihl || tot > len - PKT_ETH_HLEN)
 		return -1;
 	p->v6 = false;
 	p->fragment = (frag & 0x3fff) != 0;   /* more fragments, or an offset */
 	p->proto = proto;
 	p->ip_len = tot;
-	p->l4_off = ETH_HLEN_ + ihl;
+	p->l4_off = PKT_ETH_HLEN + ihl;
 	p->l4_len = tot - ihl;
 	p->pseudo = csum_add(0, addrs, sizeof(addrs));
 	return 0;
@@ -98,19 +103,19 @@ static int skip_ipv6_ext(const uint8_t *frame, struct l3 *p)
 
 static int parse_ipv6(const uint8_t *frame, size_t len, struct l3 *p)
 {
-	struct cursor c = cur_init(frame + ETH_HLEN_, p->avail - ETH_HLEN_);
+	struct cursor c = cur_init(frame + PKT_ETH_HLEN, p->avail - PKT_ETH_HLEN);
 	uint8_t ver, next, addrs[32];
 	uint16_t plen;
 
 	if (!cur_u8(&c, &ver) || !cur_skip(&c, 3) || !cur_be16(&c, &plen) || !cur_u8(&c, &next) ||
 	    !cur_skip(&c, 1) || !cur_bytes(&c, addrs, sizeof(addrs)))
 		return -1;
-	if (ver >> 4 != 6 || (size_t)plen + 40 > len - ETH_HLEN_)
+	if (ver >> 4 != 6 || (size_t)plen + 40 > len - PKT_ETH_HLEN)
 		return -1;
 	p->v6 = true;
 	p->proto = next;
 	p->ip_len = (size_t)plen + 40;
-	p->l4_off = ETH_HLEN_ + 40;
+	p->l4_off = PKT_ETH_HLEN + 40;
 	p->l4_len = plen;
 	p->pseudo = csum_add(0, addrs, sizeof(addrs));
 	if (skip_ipv6_ext(frame, p) < 0)
@@ -200,7 +205,7 @@ static int build_gso(uint8_t *frame, const struct l3 *p, unsigned mtu,
 		     struct virtio_net_hdr *hdr)
 {
 	struct l4 t;
-	size_t l3_hlen = p->l4_off - ETH_HLEN_, mss;
+	size_t l3_hlen = p->l4_off - PKT_ETH_HLEN, mss;
 
 	if (p->proto != IPPROTO_TCP_ || p->fragment || parse_tcp(frame, p, &t) < 0)
 		return -1;
@@ -253,21 +258,21 @@ static int build_single(const uint8_t *frame, const struct l3 *p, struct virtio_
  */
 static void set_ipv4_header_csum(uint8_t *frame, const struct l3 *p)
 {
-	uint8_t *ip = frame + ETH_HLEN_;
+	uint8_t *ip = frame + PKT_ETH_HLEN;
 
 	put_be16(ip + IPV4_CSUM_OFF, 0);
-	put_be16(ip + IPV4_CSUM_OFF, csum_fold(csum_add(0, ip, p->l4_off - ETH_HLEN_)));
+	put_be16(ip + IPV4_CSUM_OFF, csum_fold(csum_add(0, ip, p->l4_off - PKT_ETH_HLEN)));
 }
 
 int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 		    struct virtio_net_hdr *hdr)
 {
 	struct l3 p;
-	bool large = len > (size_t)mtu + ETH_HLEN_;
+	bool large = len > (size_t)mtu + PKT_ETH_HLEN;
 	int ip;
 
 	memset(hdr, 0, sizeof(*hdr));
-	if (len < ETH_HLEN_ || len > OFFLOAD_MAX_PACKET || (large && !tso))
+	if (len < PKT_ETH_HLEN || len > PKT_MAX_FRAME || (large && !tso))
 		return -1;
 	ip = parse_l3(frame, len, len, &p);
 	if (ip < 0 || (ip == 0 && large))
@@ -276,8 +281,8 @@ int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 		return (int)len;
 	/* Anything after the datagram is Ethernet padding; the kernel's
 	 * checksum would cover it, so it does not go to the TAP. */
-	len = ETH_HLEN_ + p.ip_len;
-	large = len > (size_t)mtu + ETH_HLEN_;
+	len = PKT_ETH_HLEN + p.ip_len;
+	large = len > (size_t)mtu + PKT_ETH_HLEN;
 	if (large ? build_gso(frame, &p, mtu, hdr) : build_single(frame, &p, hdr))
 		return -1;
 	if (!p.v6)
@@ -294,7 +299,7 @@ static int guest_gso(const struct virtio_net_hdr *g, const struct l3 *p, const s
 		     unsigned mtu, unsigned allowed)
 {
 	unsigned type = g->gso_type & ~VIRTIO_NET_HDR_GSO_ECN, size = le16toh(g->gso_size);
-	size_t headers = p->l4_off - ETH_HLEN_ + t->hlen;
+	size_t headers = p->l4_off - PKT_ETH_HLEN + t->hlen;
 
 	if ((g->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(allowed & OFFLOAD_G_ECN))
 		return -1;
@@ -316,12 +321,12 @@ int offload_from_guest(const struct virtio_net_hdr *g, const uint8_t *head, size
 	bool gso = g->gso_type != VIRTIO_NET_HDR_GSO_NONE;
 
 	memset(out, 0, sizeof(*out));
-	if (len < ETH_HLEN_ || head_len < ETH_HLEN_ || head_len > len || len > OFFLOAD_MAX_PACKET)
+	if (len < PKT_ETH_HLEN || head_len < PKT_ETH_HLEN || head_len > len || len > PKT_MAX_FRAME)
 		return -1;
 	if (g->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
 		return -1;   /* DATA_VALID and RSC_INFO are the device's to set */
 	if (!(g->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-		return gso || len > (size_t)mtu + ETH_HLEN_ ? -1 : (int)len;
+		return gso || len > (size_t)mtu + PKT_ETH_HLEN ? -1 : (int)len;
 	if (!(allowed & OFFLOAD_G_CSUM) || parse_l3(head, head_len, len, &p) != 1 || p.fragment)
 		return -1;
 	if (p.proto == IPPROTO_TCP_ ? parse_tcp(head, &p, &t) < 0
@@ -337,7 +342,7 @@ int offload_from_guest(const struct virtio_net_hdr *g, const uint8_t *head, size
 	set_csum(out, &p, &t);
 	out->gso_type = g->gso_type;
 	out->gso_size = gso ? g->gso_size : 0;
-	return (int)(ETH_HLEN_ + p.ip_len);
+	return (int)(PKT_ETH_HLEN + p.ip_len);
 }
 
 int offload_to_vm(const struct virtio_net_hdr *hdr, uint8_t *frame, size_t len)

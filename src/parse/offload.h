@@ -27,16 +27,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* vmnet_max_packet_size with TSO: an IPv4 datagram of 65535 bytes in an
- * Ethernet frame, rounded up as vmnet-helper on macOS reports it. */
-#define OFFLOAD_MAX_PACKET 65550
+#include "parse/pkt.h"
+
 
 /* The virtio-net header on the TAP (TUNSETVNETHDRSZ): the 10-byte legacy one. */
 #define OFFLOAD_HDR_LEN ((int)sizeof(struct virtio_net_hdr))
 
 /*
  * Builds the header for a frame from the VM, len bytes, at most
- * OFFLOAD_MAX_PACKET. mtu is the interface MTU; tso allows frames longer than
+ * PKT_MAX_FRAME. mtu is the interface MTU; tso allows frames longer than
  * mtu + 14 (TCP only). May rewrite the TCP checksum field of a GSO frame to
  * the pseudo-header sum the kernel's segmentation expects.
  *

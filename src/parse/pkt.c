@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The bounds-checked cursor every parser of VM bytes reads through, and
+ * the Internet checksum (pkt.h). Pure; runs in the datapath.
+ */
 #include "parse/pkt.h"
 
 #if defined(__x86_64__)

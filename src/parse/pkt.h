@@ -130,7 +130,11 @@ static inline void wb_zero(struct wbuf *w, size_t n)
 uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t csum_fold(uint32_t sum);
 
-#define ETH_HLEN_ 14
+/* An Ethernet header without a VLAN tag. */
+#define PKT_ETH_HLEN 14
+/* The largest frame on any socket: an MTU of 65536 (bridged mode, the
+ * kernel's largest) or a 64 KiB TSO frame (offload.h), plus the header. */
+#define PKT_MAX_FRAME 65550
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_ARP  0x0806
 #define ETHERTYPE_IPV6 0x86dd

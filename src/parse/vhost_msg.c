@@ -128,9 +128,8 @@ static bool size_fits(enum shape s, uint32_t size)
 		return size == SIZE_NONE;
 	case U64:
 	case FILE_:
-		return size == SIZE_U64;
 	case STATE:
-		return size == SIZE_STATE;
+		return size == SIZE_U64;    /* SIZE_STATE: two 32-bit words */
 	case ADDR:
 		return size == SIZE_ADDR;
 	case MEM:

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The verdict on each frame from the VM (vmframe.h): the guards, DHCP and
+ * NDP recognised, offload applied. Pure: the first code to read what a VM
+ * sends; runs in the datapath.
+ */
 #include "parse/vmframe.h"
 
 #include <string.h>
@@ -8,7 +13,6 @@
 #include "parse/pkt.h"
 
 /* Shorter than an Ethernet header: nothing to forward. */
-#define RUNT 14
 
 #define ETHERTYPE_QINQ 0x88a8        /* 802.1ad service tag */
 #define ETHERTYPE_QINQ_OLD1 0x9100   /* pre-standard double tagging */
@@ -232,7 +236,7 @@ enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *fram
 	struct ndp_msg ndp = { .kind = NDP_NONE };
 	bool handled;
 
-	if (truncated || *len < RUNT || *len > c->max_packet)
+	if (truncated || *len < PKT_ETH_HLEN || *len > c->max_packet)
 		return VMF_DROP;
 	if (c->local) {
 		v = check_guards(c, frame, *len, &ndp);
@@ -259,7 +263,7 @@ enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *fram
 static int clip_view(uint8_t *view, size_t head_len, size_t len)
 {
 	uint16_t type = (uint16_t)(view[12] << 8 | view[13]);
-	size_t ip = len - ETH_HLEN_, held = head_len - ETH_HLEN_;
+	size_t ip = len - PKT_ETH_HLEN, held = head_len - PKT_ETH_HLEN;
 
 	if (type == ETHERTYPE_IPV4) {
 		size_t total = (size_t)(view[16] << 8 | view[17]);

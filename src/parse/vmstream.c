@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The stream sockets' framing, a 4-byte length before each frame
+ * (vmstream.h). Pure: the lengths come from a VM; runs in the datapath.
+ */
 #include "parse/vmstream.h"
 
 #include "parse/pkt.h"
@@ -11,7 +15,7 @@ enum vmstream_result vmstream_next(const uint8_t *buf, size_t len, const uint8_t
 
 	if (!cur_be32(&c, &n))
 		return VMS_PARTIAL;
-	if (n > VMSTREAM_MAX_LEN) {
+	if (n > PKT_MAX_FRAME) {
 		*frame_len = n;
 		return VMS_BROKEN;
 	}

@@ -12,26 +12,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parse/pkt.h"
+
 #define VMSTREAM_HDR 4
 /*
- * No frame anyone may send is longer (vmnet_max_packet_size with TSO). A
- * longer length means the byte stream cannot be followed (garbage, or a peer
- * that lost its place): the connection is closed. Lengths up to this but
- * over the helper's own vmnet_max_packet_size are frames to drop and count.
+ * No frame anyone may send is longer than PKT_MAX_FRAME (pkt.h). A longer
+ * length means the byte stream cannot be followed (garbage, or a peer that
+ * lost its place): the connection is closed. Lengths up to it but over the
+ * helper's own vmnet_max_packet_size are frames to drop and count.
  */
-#define VMSTREAM_MAX_LEN 65550
 
 enum vmstream_result {
 	VMS_FRAME,     /* a whole frame at *frame, *len bytes; *used bytes consumed */
 	VMS_PARTIAL,   /* no whole frame in the bytes yet: read more, nothing consumed */
-	VMS_BROKEN,    /* a length over VMSTREAM_MAX_LEN (in *len): the stream is broken */
+	VMS_BROKEN,    /* a length over PKT_MAX_FRAME (in *len): the stream is broken */
 };
 
 /* The first frame in buf[0..len). */
 enum vmstream_result vmstream_next(const uint8_t *buf, size_t len, const uint8_t **frame,
 				   size_t *frame_len, size_t *used);
 
-/* The 4-byte header for a frame of len bytes (len <= VMSTREAM_MAX_LEN). */
+/* The 4-byte header for a frame of len bytes (len <= PKT_MAX_FRAME). */
 void vmstream_header(uint8_t hdr[VMSTREAM_HDR], size_t len);
 
 #endif

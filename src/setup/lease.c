@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "common/ip4.h"
 #include "setup/lease.h"
 #include "common/privileges.h"
@@ -28,16 +29,6 @@
 #define LEASE_FILE_MAX ((size_t)LEASE_MAX * LEASE_LINE_MAX)
 
 /* ---- parsing ---- */
-
-/* A token's value as a NUL-terminated copy; false if it does not fit. */
-static bool copy_value(const char *v, size_t n, char *buf, size_t cap)
-{
-	if (n >= cap)
-		return false;
-	memcpy(buf, v, n);
-	buf[n] = '\0';
-	return true;
-}
 
 static int hex_digit(char c)
 {
@@ -83,7 +74,7 @@ static bool parse_decimal(const char *v, size_t n, long long max, long long *out
 }
 
 /* Interface ids are stored uppercase so files and comparisons agree. */
-static bool parse_id(const char *v, size_t n, char id[37])
+static bool parse_interface_id(const char *v, size_t n, char id[37])
 {
 	if (n == 0 || n > 36)
 		return false;
@@ -112,7 +103,7 @@ static bool parse_field(struct lease *l, const char *k, size_t kn, const char *v
 
 	if (key_is(k, kn, "ip_address")) {
 		*have |= HAVE_IP;
-		return copy_value(v, vn, buf, sizeof(buf)) && ip4_parse(buf, &l->addr) == 0;
+		return text_copy(v, vn, buf, sizeof(buf)) && ip4_parse(buf, &l->addr) == 0;
 	}
 	if (key_is(k, kn, "hw_address")) {
 		*have |= HAVE_MAC;
@@ -120,7 +111,7 @@ static bool parse_field(struct lease *l, const char *k, size_t kn, const char *v
 	}
 	if (key_is(k, kn, "interface_id")) {
 		*have |= HAVE_ID;
-		return parse_id(v, vn, l->id);
+		return parse_interface_id(v, vn, l->id);
 	}
 	if (key_is(k, kn, "uid"))
 		return parse_decimal(v, vn, 0xffffffffLL, &l->uid);
@@ -135,11 +126,6 @@ static bool parse_field(struct lease *l, const char *k, size_t kn, const char *v
 	return true;
 }
 
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
 /* One line of n bytes (no newline). */
 static bool parse_line(const char *s, size_t n, struct lease *l)
 {
@@ -151,12 +137,12 @@ static bool parse_line(const char *s, size_t n, struct lease *l)
 	while (i < n) {
 		size_t start, eq;
 
-		while (i < n && is_blank(s[i]))
+		while (i < n && text_is_blank(s[i]))
 			i++;
 		if (i == n)
 			break;
 		start = i;
-		while (i < n && !is_blank(s[i]))
+		while (i < n && !text_is_blank(s[i]))
 			i++;
 		eq = start;
 		while (eq < i && s[eq] != '=')
@@ -256,7 +242,7 @@ static bool reclaimable(const struct lease *l, const struct lease_request *r)
 static void set_lease(struct lease *l, uint32_t addr, const struct lease_request *r)
 {
 	l->addr = addr;
-	parse_id(r->id, strlen(r->id), l->id);  /* validated by lease_pick */
+	parse_interface_id(r->id, strlen(r->id), l->id);  /* validated by lease_pick */
 	memcpy(l->mac, r->mac, 6);
 	l->uid = r->uid;
 	l->pid = r->pid;
@@ -486,7 +472,7 @@ int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_r
 	int idx;
 	char canon[37];
 
-	if (r->end <= r->start || !r->id || !parse_id(r->id, strlen(r->id), canon) ||
+	if (r->end <= r->start || !r->id || !parse_interface_id(r->id, strlen(r->id), canon) ||
 	    r->uid < 0 || *n > cap || cap > 0x7fffffff)
 		return -EINVAL;
 	idx = live_conflict(leases, *n, r);
@@ -721,8 +707,8 @@ static int load(const char *path, struct lease **out, size_t *n, size_t *cap)
 	char *text = NULL;
 	int err = read_text(path, &text);
 
-	if (err)
-		return err;
+	if (err || !text)
+		return err ? err : -EIO;
 	*cap = count_lines(text) + 1;
 	*cap = *cap > LEASE_MAX ? LEASE_MAX : *cap;
 	*out = calloc(*cap, sizeof(**out));

@@ -116,10 +116,6 @@ int nl_open(void)
 	return 0;
 }
 
-void nl_close(void)
-{
-}
-
 /* mnl_attr_parse callback: remember each attribute by type. */
 static int attr_store(const struct nlattr *a, void *data)
 {

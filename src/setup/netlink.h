@@ -13,10 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Kept for callers that want an early check: verifies rtnetlink can be
- * opened. Nothing stays open, so nl_close() does nothing. */
+/* An early check that rtnetlink can be opened: each call below opens and
+ * closes its own socket, so nothing is shared across fork(). 0 or -errno. */
 int nl_open(void);
-void nl_close(void);
 
 struct nl_link {
 	int ifindex;

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The administrator's policy file and its checks (policy.h). Runs as root
+ * in setup: reads the root-owned file at the fixed VMNET_CONF path only.
+ */
 #include "setup/policy.h"
 
 #include <dirent.h>
@@ -12,10 +16,9 @@
 #include <unistd.h>
 
 #include "common/ip4.h"
+#include "common/text.h"
 
 #define LINE_MAX_ 1024
-#define MTU_MIN 1280
-#define MTU_MAX 65520
 
 /* ---- parsing (pure) ---- */
 
@@ -58,35 +61,20 @@ void policy_defaults(struct policy *p)
 	p->max_helpers = POLICY_DEFAULT_MAX_HELPERS;
 }
 
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
 /* s[0..n) without leading and trailing blanks. */
 static void trim(const char **s, size_t *n)
 {
-	while (*n && is_blank(**s)) {
+	while (*n && text_is_blank(**s)) {
 		(*s)++;
 		(*n)--;
 	}
-	while (*n && is_blank((*s)[*n - 1]))
+	while (*n && text_is_blank((*s)[*n - 1]))
 		(*n)--;
 }
 
 static bool word_is(const char *s, size_t n, const char *w)
 {
 	return strlen(w) == n && memcmp(s, w, n) == 0;
-}
-
-/* Copies s[0..n) as a C string into buf; false if it does not fit. */
-static bool copy(const char *s, size_t n, char *buf, size_t cap)
-{
-	if (n >= cap)
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return true;
 }
 
 static int parse_bool(struct parser *ps, const char *key, const char *v, size_t n, bool *out)
@@ -125,7 +113,7 @@ static int parse_addr(struct parser *ps, const char *key, const char *v, size_t 
 {
 	char buf[16];
 
-	if (!copy(v, n, buf, sizeof(buf)) || ip4_parse(buf, out) < 0)
+	if (!text_copy(v, n, buf, sizeof(buf)) || ip4_parse(buf, out) < 0)
 		return fail(ps, "%s: \"%.*s\" is not an IPv4 address", key, (int)n, v);
 	return 0;
 }
@@ -133,12 +121,12 @@ static int parse_addr(struct parser *ps, const char *key, const char *v, size_t 
 /* The next list item of v[*i..n): separated by commas and blanks. */
 static bool next_item(const char *v, size_t n, size_t *i, const char **item, size_t *len)
 {
-	while (*i < n && (v[*i] == ',' || is_blank(v[*i])))
+	while (*i < n && (v[*i] == ',' || text_is_blank(v[*i])))
 		(*i)++;
 	if (*i == n)
 		return false;
 	*item = v + *i;
-	while (*i < n && v[*i] != ',' && !is_blank(v[*i]))
+	while (*i < n && v[*i] != ',' && !text_is_blank(v[*i]))
 		(*i)++;
 	*len = (size_t)(v + *i - *item);
 	return true;
@@ -151,7 +139,7 @@ static int parse_subnet(struct parser *ps, const char *s, size_t n, struct polic
 	unsigned prefix = 0;
 	uint32_t a, m;
 
-	if (!copy(s, n, buf, sizeof(buf)) || !(slash = strchr(buf, '/')))
+	if (!text_copy(s, n, buf, sizeof(buf)) || !(slash = strchr(buf, '/')))
 		return fail(ps, "subnets: \"%.*s\" is not ADDRESS/PREFIX", (int)n, s);
 	*slash = '\0';
 	if (ip4_parse(buf, &a) < 0 || parse_uint(ps, "subnets", slash + 1, strlen(slash + 1), 8, 30,
@@ -211,7 +199,7 @@ static int parse_interfaces(struct parser *ps, const char *v, size_t n)
 				    item);
 		if (p->ninterfaces == POLICY_MAX_INTERFACES)
 			return fail(ps, "bridged-interfaces: more than %d", POLICY_MAX_INTERFACES);
-		copy(item, len, p->bridged_interfaces[p->ninterfaces++], IF_NAMESIZE);
+		text_copy(item, len, p->bridged_interfaces[p->ninterfaces++], IF_NAMESIZE);
 	}
 	return 0;
 }
@@ -268,10 +256,10 @@ static int network_key(struct parser *ps, enum key k, const char *v, size_t n)
 	case K_SHARED_INTERFACE:
 		if (!valid_ifname(v, n))
 			return fail(ps, "shared-interface: \"%.*s\" is not an interface name", (int)n, v);
-		copy(v, n, net->shared_interface, IF_NAMESIZE);
+		text_copy(v, n, net->shared_interface, IF_NAMESIZE);
 		return 0;
 	case K_ISOLATION: return parse_bool(ps, key_names[k], v, n, &net->isolation);
-	case K_MTU: return parse_uint(ps, key_names[k], v, n, MTU_MIN, MTU_MAX, &net->mtu);
+	case K_MTU: return parse_uint(ps, key_names[k], v, n, MIN_MTU, MAX_MTU, &net->mtu);
 	default: return fail(ps, "\"%s\" is a global setting: put it before any [network] section",
 			    key_names[k]);
 	}
@@ -371,7 +359,7 @@ static int section(struct parser *ps, const char *s, size_t n)
 		return fail(ps, "expected \"[network NAME]\"");
 	nn--;
 	trim(&name, &nn);
-	if (nn < 8 || memcmp(name, "network", 7) != 0 || !is_blank(name[7]))
+	if (nn < 8 || memcmp(name, "network", 7) != 0 || !text_is_blank(name[7]))
 		return fail(ps, "expected \"[network NAME]\"");
 	name += 8;
 	nn -= 8;
@@ -387,17 +375,17 @@ static int section(struct parser *ps, const char *s, size_t n)
 	if (ps->p->nnetworks == POLICY_MAX_NETWORKS)
 		return fail(ps, "more than %d networks", POLICY_MAX_NETWORKS);
 	ps->net = &ps->p->networks[ps->p->nnetworks++];
-	copy(name, nn, ps->net->name, POLICY_NAME_MAX);
+	text_copy(name, nn, ps->net->name, POLICY_NAME_MAX);
 	ps->seen = 0;
 	return 0;
 }
 
 /* One line: blank, a comment, a section or a setting. A '#' at the start or
  * after a blank starts a comment. */
-static int line(struct parser *ps, const char *s, size_t n)
+static int parse_line(struct parser *ps, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '#' && (i == 0 || is_blank(s[i - 1]))) {
+		if (s[i] == '#' && (i == 0 || text_is_blank(s[i - 1]))) {
 			n = i;
 			break;
 		}
@@ -426,7 +414,7 @@ int policy_parse(const char *text, size_t len, struct policy *p, char *err, size
 		size_t n = nl ? (size_t)(nl - (text + i)) : len - i;
 
 		ps.line++;
-		if (line(&ps, text + i, n) < 0)
+		if (parse_line(&ps, text + i, n) < 0)
 			return -1;
 		i += n + (nl ? 1 : 0);
 	}

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Network sysctls under /proc/sys/net (sysctl.h): set as root in setup,
+ * restored by the reaper (uid 0) at teardown. Paths are built from fixed
+ * prefixes and our own interface names, never from user input.
+ */
 #include "setup/sysctl.h"
 
 #include <errno.h>

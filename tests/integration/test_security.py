@@ -184,7 +184,7 @@ def test_socket_at_root_files_refused(lab):
             h.stop()
         assert not started, "--socket %s was accepted" % path
         line = assert_refused(h, "--socket %s" % path)
-        assert line.startswith("ERROR [main] "), line
+        assert line.startswith("ERROR [files] "), line
         assert str(path) in line, line
         assert not leftovers(lab.host), leftovers(lab.host)
         assert not lab.host.run_dir.exists(), "state directory created"

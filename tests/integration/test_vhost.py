@@ -10,11 +10,12 @@ tests/vm/test_qemu.py."""
 
 import errno
 import ipaddress
+import os
 import socket
 
 import pytest
 
-from conftest import assert_clean, last_stats, vm_drops, wait_until
+from conftest import RUN, VHOSTSIM, assert_clean, last_stats, sh, vm_drops, wait_until
 from test_datapath import bulk_transfer
 
 
@@ -161,3 +162,29 @@ def test_frame_rewritten_while_judged(lab):
     assert wait_until(lambda: vm_drops(h) > 0, 5), h.stderr()
     lab.host.run(["nft", "delete", "table", "bridge", "vhost_test"])
     stopped_clean(lab, h, path)
+
+
+def test_vmnet_run_vhost_user(lab, tmp_path):
+    """vmnet-run --socket-type vhost-user: COMMAND gets the socket's path in
+    place of {socket} (inside an argument too) and as $VMNET_SOCKET, in a
+    directory of its own, mode 0700, under $XDG_RUNTIME_DIR; vhostsim
+    connects there and reaches the gateway; the directory is gone after."""
+    guest = lab.netns("guest")
+    inner = ('test -S "$1" && test "$2" = "path=$1" && test "$1" = "$VMNET_SOCKET" || exit 91; '
+             'd=$(dirname "$1"); test "$(stat -c %%a "$d")" = 700 || exit 93; '
+             'ip netns exec %s %s --tap eth0 --socket "$1" >/dev/null & pid=$!; '
+             'i=0; while ! ip -n %s link show eth0 >/dev/null 2>&1; do i=$((i+1)); '
+             '[ $i -gt 100 ] && exit 90; sleep 0.05; done; '
+             'ip -n %s addr add 192.168.105.200/24 dev eth0; '
+             'ip netns exec %s ping -n -c 2 -W 2 192.168.105.1 >/dev/null || exit 92; '
+             'kill $pid; wait $pid; exit 0') % (guest.name, VHOSTSIM, guest.name, guest.name,
+                                                 guest.name)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    r = sh(lab.host.cmd([RUN, "--socket-type", "vhost-user", "--start-address", "192.168.105.1",
+                         "--end-address", "192.168.105.100", "--subnet-mask", "255.255.255.0",
+                         "--", "sh", "-c", inner, "sh", "{socket}", "path={socket}"]),
+           check=False, timeout=40, env=env)
+    assert r.returncode == 0, "exit %d (90: no TAP, 91: no path, 92: no ping, 93: mode)\n%s" % (
+        r.returncode, r.stderr)
+    assert list(tmp_path.iterdir()) == [], "left behind: %s" % list(tmp_path.iterdir())
+    assert_clean(lab.host)

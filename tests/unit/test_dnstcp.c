@@ -24,7 +24,7 @@ static const uint8_t ANSWER[] = {
 	0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 99, 0, 77,
 };
 
-static struct dnsfwd_counters cnt;
+static struct dns_counters cnt;
 static struct dnstcp conn;
 
 static struct dnstcp *fresh(int nup)

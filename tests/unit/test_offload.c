@@ -8,7 +8,7 @@
 #include "t.h"
 
 #define MTU 1500
-static uint8_t f[OFFLOAD_MAX_PACKET + 64];
+static uint8_t f[PKT_MAX_FRAME + 64];
 
 /* The byte-pair sum RFC 1071 describes, to check the fast one against. */
 static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
@@ -248,7 +248,7 @@ static void test_bad(void)
 	len = build(&big_tcp);
 	f[14 + 20 + 12] = 0x40;                           /* TCP header of 16 bytes */
 	CHECK(from_vm(len) == -1);
-	CHECK(from_vm(OFFLOAD_MAX_PACKET + 1) == -1);
+	CHECK(from_vm(PKT_MAX_FRAME + 1) == -1);
 	CHECK(from_vm(13) == -1);
 
 	len = build(&tcp);
@@ -457,7 +457,7 @@ static void test_from_guest(void)
 	n = build(&tcp4);
 	g = guest_hdr(&tcp4, VIRTIO_NET_HDR_GSO_TCPV4, 1460);
 	CHECK(from_guest(&g, 128, n - 1, all, &h) == -1);
-	CHECK(from_guest(&g, 128, OFFLOAD_MAX_PACKET + 1, all, &h) == -1);
+	CHECK(from_guest(&g, 128, PKT_MAX_FRAME + 1, all, &h) == -1);
 }
 
 static void tests(void)

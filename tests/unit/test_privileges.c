@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/privileges.h"
+#include "reaper/reaper.h"
 #include "t.h"
 
 static int from_env(const char *uid, const char *gid, struct priv_user *u)
@@ -161,15 +162,31 @@ static void mark_ran(void *arg)
 		_exit(1);
 }
 
+/* Reads what is in the pipe now (non-blocking), NUL-terminated. */
+static size_t drain(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	while (len + 1 < cap && poll(&pfd, 1, 200) == 1) {
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+	return len;
+}
+
 /* The reaper tears down once the datapath's end of its channel is gone, not
- * on a message (which a datapath taken over by a VM could send), an empty
- * one included: recv() returns 0 for it as for the end. */
+ * on a message (which a datapath taken over by a VM could send), a
+ * malformed or an empty one included (recv() returns 0 for an empty one as
+ * for the end): those are refused, logged once and counted. */
 static void test_reaper_waits_for_the_end(void)
 {
 	struct reaper rp;
-	struct pollfd pfd;
 	int p[2], saved = dup(STDERR_FILENO), rc;
-	char buf[8];
+	char buf[1024];
 
 	CHECK(pipe2(p, O_CLOEXEC) == 0);
 	/* The reaper keeps only stderr: make it the pipe fn writes to. */
@@ -181,11 +198,44 @@ static void test_reaper_waits_for_the_end(void)
 	CHECK(rc == 0);
 	CHECK(write(rp.pipe_fd, "x", 1) == 1);
 	CHECK(send(rp.pipe_fd, "", 0, 0) == 0);
-	pfd = (struct pollfd){ p[0], POLLIN, 0 };
-	CHECK(poll(&pfd, 1, 500) == 0);
+	drain(p[0], buf, sizeof(buf));
+	CHECK(strstr(buf, "refused a malformed request") != NULL);
+	CHECK(strstr(buf, "ran") == NULL);
 	reaper_finish(&rp);
-	CHECK(read(p[0], buf, sizeof(buf)) == 3 && memcmp(buf, "ran", 3) == 0);
+	drain(p[0], buf, sizeof(buf));
+	CHECK(strstr(buf, "refused 2 malformed requests") != NULL);
+	CHECK(strlen(buf) >= 3 && strcmp(buf + strlen(buf) - 3, "ran") == 0);
 	close(p[0]);
+}
+
+/* A claim gets a verdict with its own number; the reaper answers what its
+ * ask function says, and a claim of a type it does not take is refused. */
+static bool grant_mac(void *arg, const union msg *m)
+{
+	(void)arg;
+	return m->h.type == MSG_CLAIM_MAC && m->claim_mac.mac[0] == 2;
+}
+
+static void nothing(void *arg)
+{
+	(void)arg;
+}
+
+static void test_reaper_claims(void)
+{
+	union msg m = { .claim_mac = { .h = msg_hdr(MSG_CLAIM_MAC, 0), .mac = { 2, 0, 0, 0, 0, 1 } } };
+	struct msg_verdict wrong = { .h = msg_hdr(MSG_VERDICT, 0), .granted = 1 };
+	struct reaper rp;
+
+	CHECK(reaper_start(&rp, nothing, grant_mac, NULL) == 0);
+	CHECK(reaper_claim(&rp, &m, 1000) == 1);
+	m.claim_mac.mac[0] = 4;
+	CHECK(reaper_claim(&rp, &m, 1000) == 0);
+	/* A verdict is not a claim: not answered. */
+	CHECK(send(rp.pipe_fd, &wrong, sizeof(wrong), 0) == (ssize_t)sizeof(wrong));
+	m = (union msg){ .claim_addr6 = { .h = msg_hdr(MSG_CLAIM_ADDR6, 0) } };
+	CHECK(reaper_claim(&rp, &m, 1000) == 0);
+	reaper_finish(&rp);
 }
 
 static void test_become(void)
@@ -197,6 +247,7 @@ static void test_become(void)
 	CHECK(in_child(become_nobody) == 0);
 	CHECK(in_child(become_reaper) == 0);
 	test_reaper_waits_for_the_end();
+	test_reaper_claims();
 }
 
 static void tests(void)

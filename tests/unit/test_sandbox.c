@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The seccomp filters, installed for real in forked children: the datapath's
- * (the very lists main.c installs, so main.c is compiled in here) kills the
- * process on a call outside them; the reaper's (installed by reaper_start()
- * itself, after the reaper dropped to CAP_NET_ADMIN) makes such a call fail
- * with EPERM. Run as root (a reaper needs it).
+ * (the very lists datapath_confine installs) kills the process on a call
+ * outside them; the reaper's (installed by reaper_start() itself, after the
+ * reaper dropped to CAP_NET_ADMIN) makes such a call fail with EPERM. Run as
+ * root (a reaper needs it).
  */
-#define main vmnet_helper_main
-#include "cmd/vmnet-helper.c"
-#undef main
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "datapath/datapath.h"
+#include "reaper/reaper.h"
 
 #include <linux/if_ether.h>
 #include <linux/netlink.h>

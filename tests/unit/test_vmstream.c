@@ -22,7 +22,7 @@ static enum vmstream_result next(const void *buf, size_t len, size_t *flen, size
 
 static void test_next(void)
 {
-	uint8_t b[16 + VMSTREAM_MAX_LEN + 8] = { 0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 0 };
+	uint8_t b[16 + PKT_MAX_FRAME + 8] = { 0, 0, 0, 3, 'a', 'b', 'c', 0, 0, 0, 0 };
 	const uint8_t *frame = NULL;
 	size_t flen = 0, used = 0;
 
@@ -36,8 +36,8 @@ static void test_next(void)
 	/* The largest length anyone may send, and one more. */
 	b[0] = 0; b[1] = 0x01; b[2] = 0x00; b[3] = 0x0e;   /* 65550 */
 	CHECK(next(b, 4, &flen, &used) == VMS_PARTIAL);
-	CHECK(next(b, 4 + VMSTREAM_MAX_LEN - 1, &flen, &used) == VMS_PARTIAL);
-	CHECK(next(b, 4 + VMSTREAM_MAX_LEN, &flen, &used) == VMS_FRAME && flen == 65550);
+	CHECK(next(b, 4 + PKT_MAX_FRAME - 1, &flen, &used) == VMS_PARTIAL);
+	CHECK(next(b, 4 + PKT_MAX_FRAME, &flen, &used) == VMS_FRAME && flen == 65550);
 	b[3] = 0x0f;
 	CHECK(next(b, 4, &flen, &used) == VMS_BROKEN && flen == 65551 && used == 0);
 	memset(b, 0xff, 4);

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One helper's state, from the command line to its exit: filled as root at
+ * setup (setup/setup.c), read by the reaper's teardown and its answers to
+ * the datapath (reaper/teardown.c), and by the datapath (datapath/datapath.c).
+ * Each process has its own copy after fork(): nothing here is shared memory.
+ */
+#ifndef VMNET_HELPER_H
+#define VMNET_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/options.h"
+#include "common/privileges.h"
+#include "datapath/forward.h"
+#include "datapath/transport.h"
+#include "parse/pkt.h"
+#include "reaper/reaper.h"
+#include "setup/bridged.h"
+#include "setup/network.h"
+#include "setup/policy.h"
+#include "setup/tap.h"
+
+/* The DHCP lease time, seconds. */
+#define HELPER_LEASE_TIME 86400
+
+struct helper {
+	struct options opt;
+	struct priv_user user;
+	struct policy policy;      /* the administrator's (policy.h) */
+	char id[37];
+	uint8_t mac[6];
+	uint32_t lease;
+	pid_t lease_pid;           /* the helper holding it (this process) */
+	char nat66[40];
+	struct transport vm;
+	struct network net;
+	struct tap tap;
+	struct bridged br;         /* bridged mode */
+	bool physical;             /* --shared-interface is a physical Ethernet interface */
+	unsigned mtu;              /* vmnet_mtu */
+	struct reaper reaper;
+	struct forward fwd;
+	struct dnsfwd *dns;        /* NULL: no DNS service (leases name no server) */
+	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
+	bool dns_steered;          /* nat_dns_add done: the reaper undoes it */
+	int sig_fd;                /* SIGTERM and SIGINT, once they are blocked */
+	uint8_t first[PKT_MAX_FRAME + 1];  /* a --socket client's first datagram */
+	size_t first_len;
+};
+
+#define HELPER_INIT { .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
+		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1 }
+
+/* The lease file of the helper's network. */
+void helper_lease_path(const struct helper *h, char *buf, size_t len);
+
+/* With TSO the VM sends and receives TCP frames of up to 64 KiB (an IPv4
+ * datagram of 65535 bytes), whatever the MTU; without it, MTU-sized frames. */
+size_t helper_max_packet(const struct helper *h);
+
+#endif
