@@ -124,7 +124,8 @@ def test_hostile_descriptors(lab, evil):
     assert " 0 received" not in r.stdout, r.stdout + h.stderr()
     assert wait_until(lambda: vm_drops(h) > 0, 5), h.stderr()
     assert h.alive(), h.stderr()
-    assert g.ping(h.gateway), h.stderr()
+    # (Every 8th frame is lost: one ping of three gets through whatever the count.)
+    assert g.ping(h.gateway, count=3), h.stderr()
     stopped_clean(lab, h, path)
 
 
