@@ -299,14 +299,22 @@ static enum rx_result rx_frame(struct vhost *v, struct vq *q, size_t *len, uint6
 	return RX_FRAME;
 }
 
-/* Out of buffers: kicks on, one more try (some may have come meanwhile). */
+/*
+ * Out of buffers: kicks on (at the next entry we would take), then one more
+ * look, as often as buffers came meanwhile but not enough: the kick must be
+ * wished for where we stand, or the guest's next buffers send none.
+ */
 static bool rx_starve(struct vhost *v, struct vq *q, uint64_t *drops)
 {
-	vring_kick_enable(&q->ring, true);
-	if (rx_take(v, q, v->hdr_len + v->rx_max, drops))
-		return false;
-	v->rx_starved = true;
-	return true;
+	for (;;) {
+		vring_kick_enable(&q->ring, true);
+		if (vring_avail(&q->ring) == 0) {
+			v->rx_starved = true;
+			return true;
+		}
+		if (rx_take(v, q, v->hdr_len + v->rx_max, drops))
+			return false;
+	}
 }
 
 bool vhost_rx(struct vhost *v, bool *tap_empty)
