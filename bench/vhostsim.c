@@ -89,13 +89,14 @@ enum {
 #define FRAME_MAX 65550
 #define TX_BUF 65600                  /* a header and the largest frame */
 #define MRG_BUF 4096                  /* Linux's mergeable buffers, at most a page */
-#define MEM_SIZE (32u << 20)
+#define MEM_SIZE (48u << 20)
 #define RING_AT(q) ((size_t)(q) * 0x4000)
 #define DESC_OFF 0
 #define AVAIL_OFF 0x1000
 #define USED_OFF 0x2000
+/* Room for 256 buffers of a header and the largest frame each way. */
 #define RX_BUFS 0x10000
-#define TX_BUFS 0x200000
+#define TX_BUFS 0x1100000
 #define BATCH 64
 
 struct vq {
@@ -337,7 +338,14 @@ static void init_rings(void)
 		q[i].avail = mem + RING_AT(i) + AVAIL_OFF;
 		q[i].used = mem + RING_AT(i) + USED_OFF;
 	}
-	rx_buf = mrg ? MRG_BUF : (HDR + FRAME_MAX + 63) / 64 * 64;
+	/* As Linux: mergeable buffers of a page; without them "big" buffers
+	 * for a whole super-frame with TSO, else one MTU-sized frame. */
+	if (mrg)
+		rx_buf = MRG_BUF;
+	else if (features & (1ull << 7 | 1ull << 8))
+		rx_buf = (HDR + FRAME_MAX + 63) / 64 * 64;
+	else
+		rx_buf = (size_t)(HDR + (opt.mtu > 0 ? opt.mtu : 1500) + 14 + 63) / 64 * 64;
 	for (uint16_t i = 0; i < QSIZE; i++) {
 		post_rx(i);
 		free_tx[nfree_tx++] = (uint16_t)(QSIZE - 1 - i);

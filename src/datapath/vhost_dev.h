@@ -64,6 +64,7 @@ struct vhost {
 	struct virtio_net_hdr_mrg_rxbuf rx_hdr;  /* the TAP's header of a frame read */
 	/* Transmit side: the copy a frame is judged on (vmframe.h). */
 	uint8_t copy[VMFRAME_WHOLE];
+	uint64_t moved;             /* frames moved either way, ever (the busy poll's clue) */
 	pthread_t thread;
 	bool running;
 };
