@@ -828,7 +828,8 @@ def hop_by_hop(lab, seconds, log):
         return {"unavailable": "perf not installed (linux-perf)"}
     import hops
     try:
-        return hops.measure(lab, ["veth", "helper", "slirp"], 10000, max(3, seconds // 2), log)
+        return hops.measure(lab, ["veth", "helper", "vhost", "slirp"], 10000,
+                            max(3, seconds // 2), log)
     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
         log("  hops failed: %s" % e)
         return {"unavailable": "failed: %s" % e}
@@ -932,14 +933,19 @@ def latency_targets(result):
     """The helper's own share of a round trip against what slirp4netns adds."""
     out = []
     h = result.get("hops", {})
-    helper, slirp = h.get("helper", {}), h.get("slirp", {})
-    if "helper" in helper.get("shares_us", {}) and "slirp4netns" in slirp.get("shares_us", {}):
+    slirp = h.get("slirp", {})
+    for name in ("helper", "vhost"):
+        helper = h.get(name, {})
+        if "helper" not in helper.get("shares_us", {}) or \
+                "slirp4netns" not in slirp.get("shares_us", {}):
+            continue
         a, b = helper["shares_us"]["helper"], slirp["shares_us"]["slirp4netns"]
         out.append({"target": "latency: the helper's own hops <= slirp4netns's (traced UDP "
-                              "request/response, 10 ms apart)",
+                              "request/response, 10 ms apart; %s)"
+                    % ("vhost-user" if name == "vhost" else "dgram"),
                     "measured": "%.0f vs %.0f us per round trip (VM side %.0f us)"
                     % (a, b, helper["shares_us"].get("VM side", 0)), "met": a <= b})
-    else:
+    if not out:
         out.append({"target": "latency: the helper's own hops <= slirp4netns's",
                     "measured": h.get("unavailable", "not measured"), "met": None})
     return out
