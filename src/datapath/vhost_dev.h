@@ -24,6 +24,7 @@
 #define VHOST_RX_CHAINS 64
 /* The TAP's virtio-net header: virtio 1.0's, with num_buffers (tap_set_vhost). */
 #define VHOST_TAP_HDR 12
+_Static_assert(sizeof(struct virtio_net_hdr_mrg_rxbuf) == VHOST_TAP_HDR, "virtio 1.0's header");
 /* iovecs of one readv from the TAP. */
 #define VHOST_RX_IOV 1024
 
@@ -62,8 +63,12 @@ struct vhost {
 	unsigned rx_first, rx_held;
 	struct iovec rx_iov[VHOST_RX_IOV];       /* one readv: the TAP's header, the chains */
 	struct virtio_net_hdr_mrg_rxbuf rx_hdr;  /* the TAP's header of a frame read */
-	/* Transmit side: the copy a frame is judged on (vmframe.h). */
-	uint8_t copy[VMFRAME_WHOLE];
+	/* Transmit side: the TAP's header and right behind it the copy a frame
+	 * is judged on (vmframe.h): one buffer, one iovec for both. */
+	struct {
+		struct virtio_net_hdr_mrg_rxbuf hdr;
+		uint8_t copy[VMFRAME_WHOLE];
+	} __attribute__((packed)) tx;
 	uint64_t moved;             /* frames moved either way, ever (the busy poll's clue) */
 	pthread_t thread;
 	bool running;

@@ -84,30 +84,30 @@ static int iov_trim(struct iovec *iov, int n, size_t want)
  */
 static ssize_t tx_frame(struct vhost *v, const struct vring_chain *c)
 {
-	struct virtio_net_hdr_mrg_rxbuf tap = { 0 };
-	struct virtio_net_hdr g;
-	struct iovec iov[2 + VRING_CHAIN_MAX];
+	struct virtio_net_hdr g, tap;
+	struct iovec iov[1 + VRING_CHAIN_MAX];
 	size_t len, held;
 	ssize_t n;
-	int k = 2;
+	int k = 1;
 
 	if (c->len < v->hdr_len + RUNT)
 		return -1;
 	len = c->len - v->hdr_len;
 	held = len <= VMFRAME_WHOLE ? len : VMFRAME_HEAD;
 	vring_copy_from(c, 0, &g, sizeof(g));
-	vring_copy_from(c, v->hdr_len, v->copy, held);
-	n = forward_vm_judge(v->f, v->copy, held, len);
+	vring_copy_from(c, v->hdr_len, v->tx.copy, held);
+	n = forward_vm_judge(v->f, v->tx.copy, held, len);
 	if (n <= 0)
 		return n;
-	n = offload_from_guest(&g, v->copy, held, len, v->f->mtu, v->offload, &tap.hdr);
+	n = offload_from_guest(&g, v->tx.copy, held, len, v->f->mtu, v->offload, &tap);
 	if (n < 0)
 		return -1;
-	iov[0] = (struct iovec){ &tap, VHOST_TAP_HDR };
-	iov[1] = (struct iovec){ v->copy, (size_t)n < held ? (size_t)n : held };
+	memset(&v->tx.hdr, 0, sizeof(v->tx.hdr));
+	v->tx.hdr.hdr = tap;
+	iov[0] = (struct iovec){ &v->tx, VHOST_TAP_HDR + ((size_t)n < held ? (size_t)n : held) };
 	if ((size_t)n > held) {
-		int rest = vring_iov_from(c, v->hdr_len + held, iov + 2, VRING_CHAIN_MAX);
-		k += iov_trim(iov + 2, rest, (size_t)n - held);
+		int rest = vring_iov_from(c, v->hdr_len + held, iov + 1, VRING_CHAIN_MAX);
+		k += iov_trim(iov + 1, rest, (size_t)n - held);
 	}
 	return tap_writev(v, iov, k) ? n : -1;
 }
