@@ -511,41 +511,6 @@ static void to_vm_now(struct forward *f)
 	pthread_mutex_unlock(&f->to_vm->lock);
 }
 
-/*
- * Bounded busy polling, after frames from the VM were written inline (light
- * load: a request, a ping): for SPIN_US vm_rx keeps looking instead of
- * sleeping, at the TAP (the host's answer goes to the VM at once, without
- * host_to_vm's wake-up: 20-30 us on these machines) and at the VM's socket
- * (its next request is taken without a wake-up of its own). Never after a
- * batch the pipeline takes (bulk traffic keeps the threads awake anyway), never
- * on an idle VM; the benchmark's CPU figures show what it costs.
- */
-#define SPIN_US 100
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Until *spin_until (0: not at all) busy polling, then sleeping up to
- * timeout_ms: true once the VM's socket has frames. */
-static bool vm_ready(struct forward *f, int64_t *spin_until, int timeout_ms)
-{
-	struct pollfd p = { f->vm_fd, POLLIN, 0 };
-	int64_t until = *spin_until;
-
-	*spin_until = 0;
-	while (until && !atomic_load(&f->stopping) && now_us() < until) {
-		to_vm_now(f);
-		if (poll(&p, 1, 0) > 0)
-			return true;
-	}
-	return wait_ready(f, f->vm_fd, POLLIN, timeout_ms);
-}
-
 /* The TAP is empty: sleeps until it has frames. On a stream with the rest
  * of a frame pending, also until the VM can take it. */
 static void host_idle(struct forward *f)
@@ -801,7 +766,6 @@ static void *vm_rx(void *arg)
 	struct forward *f = arg;
 	struct ring *r = f->ring;
 	bool empty = false;   /* the last receive took all there was */
-	int64_t spin_until = 0;
 
 	while (!atomic_load(&f->stopping)) {
 		int timeout = forward_ra_timer(f);
@@ -813,7 +777,7 @@ static void *vm_rx(void *arg)
 			continue;
 		}
 		/* Wait first rather than find the socket empty once more. */
-		if (empty && !vm_ready(f, &spin_until, timeout))
+		if (empty && !wait_ready(f, f->vm_fd, POLLIN, timeout))
 			continue;
 		s->n = vm_recv(f, s);
 		if (s->n < 0 && errno == EPIPE) {
@@ -836,7 +800,6 @@ static void *vm_rx(void *arg)
 		if (towrite <= INLINE_MAX && !ring_has_work(r)) {
 			slot_write(f, s);   /* all before it are written: order kept */
 			to_vm_now(f);
-			spin_until = now_us() + SPIN_US;
 			continue;
 		}
 		atomic_store(&r->head, head + 1);

@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -31,27 +30,6 @@
 #define MSG_TIMEOUT_MS 1000
 /* Polling a ring the frontend gave no kick eventfd for (VRING_NOFD). */
 #define NOFD_POLL_MS 1
-/*
- * Bounded busy polling: after moving frames the thread keeps looking (poll
- * with no timeout) for this long before it sleeps, so the answer to what it
- * just sent, and a request/response exchange's next request, are taken
- * without a wake-up (20-30 us each on these machines). It costs CPU only
- * after traffic, never on an idle VM; the benchmark's CPU per Gbit shows it.
- */
-#define SPIN_US 100
-
-struct loop {
-	bool busy;                  /* a budget ran out: more is waiting */
-	int64_t spin_until;         /* busy polling until then (monotonic us) */
-};
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int refuse(const char *why, const struct vhost_msg *m)
 {
@@ -527,20 +505,17 @@ static void drain_eventfd(int fd)
 		WARN("vhost", "cannot read a kick: %s", strerror(errno));
 }
 
-/* One round: waits (unless work is left, or it busy polls), then serves
- * what is ready. false when the connection is over. */
-static bool run_once(struct vhost *v, struct loop *l)
+/* One round: waits (unless work is left), then serves what is ready.
+ * false when the connection is over. */
+static bool run_once(struct vhost *v, bool *busy)
 {
 	struct pollfd p[P_N];
 	bool nofd, tap_empty = false, done = true;
 	int timeout = forward_ra_timer(v->f), n;
-	uint64_t moved = v->moved;
 
 	build_poll(v, p, &nofd);
-	if (nofd && (timeout < 0 || timeout > NOFD_POLL_MS))
-		timeout = NOFD_POLL_MS;
-	if (l->busy || (l->spin_until && now_us() < l->spin_until))
-		timeout = 0;
+	if (*busy || (nofd && (timeout < 0 || timeout > NOFD_POLL_MS)))
+		timeout = *busy ? 0 : NOFD_POLL_MS;
 	n = poll(p, P_N, timeout);
 	if (n < 0 && errno != EINTR)
 		return false;
@@ -562,18 +537,16 @@ static bool run_once(struct vhost *v, struct loop *l)
 	}
 	done = vhost_tx(v);
 	done = vhost_rx(v, &tap_empty) && done;
-	l->busy = !done;
-	if (v->moved != moved)
-		l->spin_until = now_us() + SPIN_US;
+	*busy = !done;
 	return true;
 }
 
 static void *vhost_main(void *arg)
 {
 	struct vhost *v = arg;
-	struct loop l = { false, 0 };
+	bool busy = false;
 
-	while (run_once(v, &l))
+	while (run_once(v, &busy))
 		;
 	if (!atomic_load(&v->f->stopping)) {
 		if (!atomic_exchange(&v->f->vm_gone, 1))

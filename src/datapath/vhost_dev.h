@@ -69,7 +69,6 @@ struct vhost {
 		struct virtio_net_hdr_mrg_rxbuf hdr;
 		uint8_t copy[VMFRAME_WHOLE];
 	} __attribute__((packed)) tx;
-	uint64_t moved;             /* frames moved either way, ever (the busy poll's clue) */
 	pthread_t thread;
 	bool running;
 };

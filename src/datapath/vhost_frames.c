@@ -153,7 +153,6 @@ bool vhost_tx(struct vhost *v)
 	}
 	if (done)
 		vhost_notify(v, q);
-	v->moved += done;
 	forward_count(&v->f->vm, packets, bytes, drops);
 	return done < TX_BUDGET;
 }
@@ -351,7 +350,6 @@ bool vhost_rx(struct vhost *v, bool *tap_empty)
 	}
 	if (pushed || drops)
 		vhost_notify(v, q);
-	v->moved += done;
 	forward_count(&v->f->host, packets, bytes, drops);
 	return done < RX_BUDGET;
 }
