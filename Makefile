@@ -1,17 +1,36 @@
 # SPDX-License-Identifier: Apache-2.0
-# make              build build/vmnet-helper and build/vmnet-run (also as vmnet-client)
+# make              build build/vmnet-helper, build/vmnet-run (also as vmnet-client),
+#                   build/vmnet-status and build/vmnet-broker
 # make SAN=1        the same with ASan+UBSan, into build-san/
 # make check        unit tests (sanitized) and fuzz smoke runs
 # make fuzz         every fuzz harness for FUZZ_TIME seconds (default 180)
 # make test         every test: unit, fuzz smoke, integration, QEMU VM (needs root)
-# make install      PREFIX (/opt/vmnet-helper) and DESTDIR honoured
+# make install      PREFIX (/opt/vmnet-helper) and DESTDIR honoured: programs, man
+#                   pages, systemd units, the commented policy file's example
+# make deb          the Debian package, with Debian's tools, into build-deb/
+# make dist         a source tarball that knows its commit, into build-deb/
 
 PREFIX  ?= /opt/vmnet-helper
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/vmnet-helper
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 # Where the administrator's policy lives (src/setup/policy.h): fixed in the binary.
 SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC      ?= cc
-VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+
+# The release number is debian/changelog's newest entry (its Debian revision,
+# if it ever has one, left out); the commit is the checkout's (with -dirty for
+# uncommitted changes), or for a tree that is not a git checkout of its own (a
+# tarball, the package build's copy) the file COMMIT that `make dist` and
+# `make deb` write. Both are compiled into version.o alone.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog | sed 's/-[^-]*$$//')
+GIT_TOP := $(shell git rev-parse --show-toplevel 2>/dev/null)
+COMMIT  := $(shell if [ "$(GIT_TOP)" = "$(CURDIR)" ]; then git describe --always --abbrev=7 --dirty --exclude='*'; \
+	     elif [ -f COMMIT ]; then cat COMMIT; else echo unknown; fi)
 
 # Hardening, for every binary (helper, client, test tools): checked on the
 # installed binaries by tests/integration/test_hardening.py. _FORTIFY_SOURCE
@@ -51,9 +70,11 @@ endif
 
 PKGS     = libmnl libnftables uuid libseccomp
 CFLAGS  ?= $(OPT) -g
-# What the programs are told at build time (the fuzz harnesses too).
-DEFS     = -DVMNET_VERSION='"$(VERSION)"' -DVMNET_PREFIX='"$(PREFIX)"' \
+# What the programs are told at build time (the fuzz harnesses too); the
+# version and commit go into version.o alone (below).
+DEFS     = -DVMNET_PREFIX='"$(PREFIX)"' \
 	   -DVMNET_CONF='"$(SYSCONFDIR)/vmnet-helper/vmnet-helper.conf"'
+VERSION_DEFS = -DVMNET_VERSION='"$(VERSION)"' -DVMNET_COMMIT='"$(COMMIT)"'
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter $(DEFS) \
 	   $(shell pkg-config --cflags $(PKGS)) $(HARDEN) $(FORTIFY) $(SANFLAGS) $(SECCOMP_FLAGS) \
 	   $(WERRORFLAGS) -MMD -MP
@@ -72,7 +93,20 @@ TOOL_SRCS   := $(wildcard tests/tools/*.c)
 # bench/vhostsim (QEMU's vhost-user frontend and guest driver) serves the tests too.
 TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%) $(BUILD)/tools/vhostsim
 
-all: $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client $(TOOL_BINS)
+BROKER      := $(BUILD)/vmnet-broker
+PROGRAMS    := $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client \
+	       $(BUILD)/vmnet-status $(BROKER)
+
+all: $(PROGRAMS) $(TOOL_BINS)
+
+programs: $(PROGRAMS)
+
+# The version and commit go into version.o alone, rebuilt when either
+# changes: the stamp is rewritten only then.
+$(BUILD)/version.stamp: FORCE | $(BUILD)
+	@echo '$(VERSION) $(COMMIT)' | cmp -s - $@ || echo '$(VERSION) $(COMMIT)' > $@
+$(BUILD)/obj/common/version.o: $(BUILD)/version.stamp
+$(BUILD)/obj/common/version.o: CFLAGS += $(VERSION_DEFS)
 
 # Test and benchmark tools (the VM simulator): standalone programs.
 $(BUILD)/tools/%: tests/tools/%.c
@@ -99,6 +133,14 @@ $(BUILD)/vmnet-helper: $(BUILD)/obj/cmd/vmnet-helper.o $(BUILD)/libvmnet.a
 $(BUILD)/vmnet-run: $(BUILD)/obj/cmd/vmnet-run.o $(BUILD)/libvmnet.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/vmnet-status: $(BUILD)/obj/cmd/vmnet-status.o $(BUILD)/libvmnet.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The broker runs the installed helper, whose path it is built with.
+$(BUILD)/vmnet-broker: $(BUILD)/obj/cmd/vmnet-broker.o $(BUILD)/libvmnet.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/obj/cmd/vmnet-broker.o: CFLAGS += -DVMNET_HELPER_BIN='"$(BINDIR)/vmnet-helper"'
+
 # vmnet-run under the spec's name: the same program (it names itself after argv[0]).
 $(BUILD)/vmnet-client: $(BUILD)/vmnet-run
 	ln -f $< $@
@@ -118,7 +160,7 @@ FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
 build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h fuzz/*.h)
 	@mkdir -p build-fuzz
-	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(DEFS) $(shell pkg-config --cflags $(PKGS)) \
+	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(DEFS) $(VERSION_DEFS) $(shell pkg-config --cflags $(PKGS)) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lpthread
 
 fuzz-smoke: $(FUZZ_BINS)
@@ -136,7 +178,7 @@ check:
 # the innermost block: this code declares them at the top of a function on
 # purpose (OpenBSD style). clang-tidy: the checks and why some are off are in
 # .clang-tidy.
-LINT_DEFS = -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) $(DEFS)
+LINT_DEFS = -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) $(DEFS) $(VERSION_DEFS)
 lint:
 	cppcheck -q --enable=warning,style,performance,portability --std=c11 -D_GNU_SOURCE \
 	  -Isrc --inline-suppr --suppress=variableScope --error-exitcode=1 src
@@ -149,21 +191,73 @@ test:
 bench: all
 	bench/run.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILD)/vmnet-helper $(DESTDIR)$(PREFIX)/bin/vmnet-helper
-	install -m 0755 $(BUILD)/vmnet-run $(DESTDIR)$(PREFIX)/bin/vmnet-run
-	ln -sf vmnet-run $(DESTDIR)$(PREFIX)/bin/vmnet-client
-	install -d $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d
-	sed 's|/opt/vmnet-helper|$(PREFIX)|g' sudoers.d/vmnet-helper \
-	  > $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d/vmnet-helper
-	chmod 0644 $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/sudoers.d/vmnet-helper
-	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/README.md
-	install -m 0644 docs/integration.md docs/security.md docs/performance.md \
-	  $(DESTDIR)$(PREFIX)/share/doc/vmnet-helper/
+# Paths in the units and the sudoers example are the package's (/usr/sbin,
+# /usr/bin); another PREFIX gets its own.
+install: programs
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/vmnet-helper $(DESTDIR)$(BINDIR)/vmnet-helper
+	install -m 0755 $(BUILD)/vmnet-run $(DESTDIR)$(BINDIR)/vmnet-run
+	ln -sf vmnet-run $(DESTDIR)$(BINDIR)/vmnet-client
+	install -m 0755 $(BUILD)/vmnet-status $(DESTDIR)$(BINDIR)/vmnet-status
+ifneq ($(BROKER),)
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/vmnet-broker $(DESTDIR)$(SBINDIR)/vmnet-broker
+endif
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/vmnet-run.1 man/vmnet-status.1 $(DESTDIR)$(MANDIR)/man1/
+	echo '.so man1/vmnet-run.1' > $(DESTDIR)$(MANDIR)/man1/vmnet-client.1
+	install -m 0644 man/vmnet-helper.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/vmnet-helper.8 man/vmnet-broker.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
+	for f in systemd/vmnet-broker.socket systemd/vmnet-broker.service; do \
+	  sed 's|/usr/sbin/|$(SBINDIR)/|g' $$f > $(DESTDIR)$(UNITDIR)/$${f#systemd/} && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$${f#systemd/} || exit 1; done
+	install -m 0644 systemd/vmnet-helper.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vmnet-helper.conf
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	sed 's|/opt/vmnet-helper/bin/|$(BINDIR)/|g' sudoers.d/vmnet-helper \
+	  > $(DESTDIR)$(DOCDIR)/examples/sudoers.vmnet-helper
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/sudoers.vmnet-helper
+	install -m 0644 etc/vmnet-helper.conf $(DESTDIR)$(DOCDIR)/examples/vmnet-helper.conf
+	install -m 0644 README.md CHANGELOG.md docs/integration.md docs/security.md \
+	  docs/performance.md $(DESTDIR)$(DOCDIR)/
+
+# Debian's tools build the package from a copy of the tree (what git tracks,
+# with uncommitted changes, and files not ignored) that carries its commit in
+# COMMIT: so the package says what it was built from, and the checkout gets
+# no debian/ build debris. Output: build-deb/*.deb, .changes, .buildinfo.
+DEB_OUT  := build-deb
+DEB_TREE := $(DEB_OUT)/src/vmnet-helper-$(VERSION)
+LINTIAN  ?= lintian --fail-on error
+deb:
+	rm -rf $(DEB_OUT)/src $(DEB_OUT)/*.deb $(DEB_OUT)/*.changes $(DEB_OUT)/*.buildinfo
+	mkdir -p $(DEB_TREE)
+	if [ "$(GIT_TOP)" = "$(CURDIR)" ]; then git ls-files -z --cached --others --exclude-standard; \
+	else find . -path ./.git -prune -o -path './build*' -prune -o -type f -print0; fi | \
+	  xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+	  tar --null -T - -cf - | tar -xf - -C $(DEB_TREE)
+	echo '$(COMMIT)' > $(DEB_TREE)/COMMIT
+	cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc $(DEB_BUILD_FLAGS)
+	mv $(DEB_OUT)/src/*.deb $(DEB_OUT)/src/*.changes $(DEB_OUT)/src/*.buildinfo $(DEB_OUT)/
+	rm -rf $(DEB_OUT)/src
+	$(LINTIAN) $(DEB_OUT)/*.changes
+	@ls $(DEB_OUT)/*.deb
+
+# A source tarball of HEAD that knows its commit (COMMIT), for builds
+# without git.
+dist:
+	mkdir -p $(DEB_OUT)
+	git archive --prefix=vmnet-helper-$(VERSION)/ -o $(DEB_OUT)/vmnet-helper-$(VERSION).tar HEAD
+	mkdir -p $(DEB_OUT)/dist/vmnet-helper-$(VERSION)
+	git describe --always --abbrev=7 --exclude='*' HEAD > $(DEB_OUT)/dist/vmnet-helper-$(VERSION)/COMMIT
+	tar -rf $(DEB_OUT)/vmnet-helper-$(VERSION).tar -C $(DEB_OUT)/dist vmnet-helper-$(VERSION)/COMMIT
+	gzip -9nf $(DEB_OUT)/vmnet-helper-$(VERSION).tar
+	rm -rf $(DEB_OUT)/dist
+	@ls $(DEB_OUT)/vmnet-helper-$(VERSION).tar.gz
 
 clean:
-	rm -rf build build-san build-fuzz build-seccomp-log build-seccomp-log-san
+	rm -rf build build-san build-fuzz build-seccomp-log build-seccomp-log-san build-deb
 
-.PHONY: all unit check lint test bench install clean fuzz fuzz-smoke
+FORCE:
+
+.PHONY: all programs unit check lint test bench install clean fuzz fuzz-smoke deb dist FORCE
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d)

@@ -62,6 +62,7 @@ VHOSTSIM = BUILD / "tools" / "vhostsim"
 FRAMEGEN = BUILD / "bench" / "framegen"
 QEMUSIM = BUILD / "bench" / "qemusim"
 RRBENCH = BUILD / "bench" / "rrbench"
+CAPBENCH = BUILD / "bench" / "capbench"
 RESULTS = REPO / "bench" / "results"
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -69,6 +70,9 @@ IPERF_PORT = 5201
 RR_PORT = 5202
 FWD_PORT = 5301           # host loopback port forwarded to guest 2 (passt, slirp)
 UDP_PAYLOAD = 18          # 14 Ethernet + 20 IPv4 + 8 UDP + 18 = 60 bytes (64 with FCS)
+# --pcap rows: every frame captured into a tmpfs (the helper's own cost, not a
+# disk's), a ring of two files of 500 MB so a run never holds more than 1 GB.
+PCAP_ARGS = ["--pcap-size", "500", "--pcap-files", "2"]
 OFFLOAD_FLAGS = ["--enable-tso", "--enable-checksum-offload"]
 
 
@@ -119,6 +123,9 @@ class Lab:
         self.procs = []
         self.tmp = Path("/tmp/vb-%s" % self.id)
         self.tmp.mkdir()
+        # --pcap files (PCAP_ARGS), in memory.
+        self.shm = Path("/dev/shm/vb-%s" % self.id)
+        self.shm.mkdir()
         # passt binds its socket here after dropping to "nobody".
         os.chmod(self.tmp, 0o1777)
         self.n = 0
@@ -177,6 +184,7 @@ class Lab:
         for ns in list(self.namespaces):
             self.del_netns(ns)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.shm, ignore_errors=True)
 
 
 def stderr_tail(p, n=3):
@@ -289,21 +297,25 @@ class Path_:
 class HelperPath(Path_):
     """offload: the VM is vmsim --offload (libkrun-like); otherwise qemusim
     plays QEMU's dgram backend, or its stream backend (stream: the helper
-    gets a stream socket as --fd). mtu: --mtu for the helper (None: default)."""
+    gets a stream socket as --fd). mtu: --mtu for the helper (None: default).
+    pcap: every frame captured (--pcap, PCAP_ARGS)."""
     kind = "helper"
     has_relay = True
 
-    def __init__(self, lab, mode, offload, mtu=None, stream=False):
+    def __init__(self, lab, mode, offload, mtu=None, stream=False, pcap=False):
         super().__init__(lab)
         self.mode = mode
         self.offload = offload
         self.mtu = mtu
         self.stream = stream
+        self.pcap = pcap
         if offload:
             self.name = "helper %s offload" % mode
         else:
             self.name = "helper %s %s%s" % (mode, "stream" if stream else "dgram",
                                             " mtu %d" % mtu if mtu else "")
+        if pcap:
+            self.name += " pcap"
         self.infos = []
 
     def start_helper(self, ns, extra=()):
@@ -316,6 +328,9 @@ class HelperPath(Path_):
         argv += (OFFLOAD_FLAGS if self.offload else []) + list(extra)
         if self.mtu:
             argv += ["--mtu", self.mtu]
+        if self.pcap:
+            self.lab.n += 1
+            argv += ["--pcap", self.lab.shm / ("helper-%d.pcapng" % self.lab.n)] + PCAP_ARGS
         p = self.lab.popen(ns, argv, stdout=subprocess.PIPE, pass_fds=(theirs.fileno(),))
         theirs.close()
         line = read_line(p.stdout.fileno(), 15)
@@ -746,8 +761,8 @@ def framerate_vhost(lab, mode, seconds):
         path.teardown()
 
 
-def framerate_helper(lab, mode, seconds):
-    path = HelperPath(lab, mode, False)
+def framerate_helper(lab, mode, seconds, pcap=False):
+    path = HelperPath(lab, mode, False, pcap=pcap)
     ns = path.host_ns = lab.netns("fh")
     try:
         helper, info, vm_end = path.start_helper(ns)
@@ -885,7 +900,7 @@ def add_ratios(result):
                     r[key][q + "_overhead_us"] = r[key][q + "_us"] - base[key][q + "_us"]
     fr = result["framerate"]
     for k, v in fr.items():
-        if k != "tap_direct" and isinstance(v, dict) and "pps" in v:
+        if k != "tap_direct" and "tap_direct" in fr and isinstance(v, dict) and "pps" in v:
             v["ratio_to_tap"] = ratio(v["pps"], fr["tap_direct"]["pps"])
             # Rate per CPU-second of the one busy process (framegen, the helper):
             # what the rate would be with a whole core each, robust to load.
@@ -896,6 +911,50 @@ def add_ratios(result):
             v["per_thread_ratio_to_tap"] = ratio(
                 fr["tap_direct"]["busiest_thread_ns_per_frame"],
                 v["busiest_thread_ns_per_frame"])
+
+
+def capbench(lab, log):
+    """The capture code alone (bench/capbench.c), into the tmpfs: CPU ns per
+    frame by frame size."""
+    r = sh([CAPBENCH, lab.shm, 2], check=False, timeout=120)
+    out = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*(\d+)-byte frames, .*?([\d.]+) CPU ns/frame, +([\d.]+) MB/s", line)
+        if m:
+            out[m.group(1)] = {"cpu_ns_per_frame": float(m.group(2)),
+                               "mb_per_cpu_s": float(m.group(3))}
+            log("  capture code alone: %s" % line.strip())
+    return out
+
+
+def pcap_cost(result):
+    """The default helper path with --pcap against without, workload by workload:
+    {workload: (without, with, change in %)}."""
+    rows = {r["name"]: r for r in result["paths"] if r.get("available")}
+    out = {}
+    for base, tag in (("helper shared dgram", ""), ("helper shared dgram mtu 65520", "mtu65520_")):
+        off, on = rows.get(base), rows.get(base + " pcap")
+        if not (off and on):
+            continue
+        for k in ("tcp_g2h", "tcp_h2g", "tcp_g2g"):
+            if k in off and k in on:
+                out[tag + k + "_gbps"] = (off[k]["gbps"], on[k]["gbps"],
+                                          100 * (on[k]["gbps"] / off[k]["gbps"] - 1))
+                a, b = off[k].get("cpu_s_per_gbit"), on[k].get("cpu_s_per_gbit")
+                if a and b:
+                    out[tag + k + "_cpu_s_per_gbit"] = (a, b, 100 * (b / a - 1))
+        if "udp64" in off and "udp64" in on:
+            out[tag + "udp64_pps"] = (off["udp64"]["pps"], on["udp64"]["pps"],
+                                      100 * (on["udp64"]["pps"] / off["udp64"]["pps"] - 1))
+    fr = result["framerate"]
+    a, b = fr.get("helper_shared"), fr.get("helper_shared_pcap")
+    if a and b:
+        out["framerate_pps"] = (a["pps"], b["pps"], 100 * (b["pps"] / a["pps"] - 1))
+        if a.get("cpu_ns_per_frame") and b.get("cpu_ns_per_frame"):
+            out["framerate_cpu_ns_per_frame"] = (a["cpu_ns_per_frame"], b["cpu_ns_per_frame"],
+                                                 100 * (b["cpu_ns_per_frame"] /
+                                                        a["cpu_ns_per_frame"] - 1))
+    return out
 
 
 def versus(a, b):
@@ -1023,7 +1082,7 @@ def targets(result):
     for mode in ("host", "shared"):
         v = result["framerate"].get("helper_" + mode)
         name = "no offload, 64-byte frame rate >= 90%% of direct TAP writes (%s)" % mode
-        if not v:
+        if not v or "ratio_to_tap" not in v:
             out.append({"target": name, "measured": "not measured", "met": None})
             continue
         out.append({"target": name, "measured": "%.0f%% (%.0f vs %.0f frames/s); per CPU-second "
@@ -1103,6 +1162,16 @@ def table(result):
             fmt(v.get("busiest_thread_ns_per_frame"), ".0f"),
             "" if "per_thread_ratio_to_tap" not in v else "(%3.0f%%)"
             % (100 * (v.get("per_thread_ratio_to_tap") or 0))))
+    if result.get("pcap_cost"):
+        lines.append("")
+        lines.append("--pcap (every frame into a tmpfs), shared mode, QEMU-like VM side: "
+                     "without -> with")
+        for k, (a, b, pct) in result["pcap_cost"].items():
+            lines.append("  %-36s %12.3f -> %12.3f (%+.0f%%)" % (k, a, b, pct))
+    if result.get("capbench"):
+        lines.append("the capture code alone (bench/capbench.c, into a tmpfs): " + ", ".join(
+            "%s-byte frames %.0f CPU ns/frame" % (k, v["cpu_ns_per_frame"])
+            for k, v in result["capbench"].items()))
     if "startup" in result:
         st, m = result["startup"], result["memory"]
         lines.append("")
@@ -1207,7 +1276,8 @@ def main():
     ap.add_argument("--start-runs", type=int, default=15)
     ap.add_argument("--only", help="comma-separated parts: helper, veth, peer (the paths), "
                     "framerate, startup, hops (default all); stream: just the helper's "
-                    "stream rows (QEMU's -netdev stream); vhost: just its vhost-user rows")
+                    "stream rows (QEMU's -netdev stream); vhost: just its vhost-user rows; "
+                    "pcap: the default helper path and the frame rate without and with --pcap")
     ap.add_argument("--workloads", default=",".join(WORKLOADS),
                     help="comma-separated workloads on each path: tcp, udp, latency "
                     "(default all)")
@@ -1215,7 +1285,7 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (sudo make bench)")
-    for b in (HELPER, VMSIM, VHOSTSIM, FRAMEGEN, QEMUSIM, RRBENCH):
+    for b in (HELPER, VMSIM, VHOSTSIM, FRAMEGEN, QEMUSIM, RRBENCH, CAPBENCH):
         if not os.access(b, os.X_OK):
             sys.exit("bench: missing %s (run make and bench/run.sh)" % b)
 
@@ -1251,6 +1321,13 @@ def main():
             paths += [VhostPath(lab, "shared"), VhostPath(lab, "shared", plain=True)]
         elif "stream" in kinds:
             paths += [HelperPath(lab, "shared", False, mtu, True) for mtu in (None, 65520)]
+        # What --pcap costs: the default path and --mtu 65520 (64 KiB frames),
+        # without and with it, side by side.
+        if "helper" in kinds or "pcap" in kinds:
+            if "helper" not in kinds:
+                paths += [HelperPath(lab, "shared", False), HelperPath(lab, "shared", False, 65520)]
+            paths += [HelperPath(lab, "shared", False, pcap=True),
+                      HelperPath(lab, "shared", False, 65520, pcap=True)]
         if "peer" in kinds:
             paths += [PasstPath(lab, 65520), SlirpPath(lab)]
         log("bench %s: %d s per test" % (stamp, args.seconds))
@@ -1264,6 +1341,14 @@ def main():
             for mode in ("host", "shared"):
                 result["framerate"]["helper_" + mode] = framerate_helper(lab, mode, args.seconds)
             result["framerate"]["vhost_shared"] = framerate_vhost(lab, "shared", args.seconds)
+        if "pcap" in kinds or "framerate" in kinds:
+            result["capbench"] = capbench(lab, log)
+        if "pcap" in kinds and "framerate" not in kinds:
+            result["framerate"]["helper_shared"] = framerate_helper(lab, "shared", args.seconds)
+        if "framerate" in kinds or "pcap" in kinds:
+            log("frame rate with --pcap")
+            result["framerate"]["helper_shared_pcap"] = framerate_helper(lab, "shared",
+                                                                         args.seconds, True)
         if "startup" in kinds:
             log("start time and memory")
             result["startup"], result["memory"] = startup(lab, args.start_runs)
@@ -1273,6 +1358,7 @@ def main():
         lab.cleanup()
     result["duration_s"] = time.monotonic() - t_start
     add_ratios(result)
+    result["pcap_cost"] = pcap_cost(result)
     result["targets"] = targets(result)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

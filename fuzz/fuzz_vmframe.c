@@ -5,12 +5,14 @@
  * configuration (which mode, offload, TSO, MTU, whether the frame arrived
  * truncated), the second the guards' state (the VM's second MAC: none yet,
  * granted or refused; whether the gateway has a global IPv6 address; whether
- * IPv6 addresses are bound, one already, and whether a claim is granted); the
- * rest is the frame. A frame the helper must answer (DHCP)
- * is answered into a buffer as forward.c does. Checks the verdict agrees with
- * the classifiers and the limits, that a forwarded frame is the VM's own
- * (unchanged without offload; same Ethernet header, no longer, a consistent
- * virtio-net header with it) and that replies are well formed.
+ * IPv6 addresses are bound, one already, and whether a claim is granted;
+ * whether pool addresses set by hand may be claimed, one already: 32); the
+ * rest is the frame. A frame the helper must answer (DHCP, a probe for an
+ * address another VM holds) is answered into a buffer as forward.c does.
+ * Checks the verdict agrees with the classifiers and the limits, that a
+ * forwarded frame is the VM's own (unchanged without offload; same Ethernet
+ * header, no longer, a consistent virtio-net header with it), that claims
+ * are for addresses not the VM's yet, and that replies are well formed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +39,9 @@ static const uint8_t vm_mac[6] = { 0x0a, 0xd6, 0x36, 0xc1, 0xea, 0xf3 };
 static const uint8_t own_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static struct vmframe_macs macs;
 static struct vmframe_addrs6 addrs6;
+static struct vmframe_addrs4 addrs4;
+/* Recorded already when claims are on: .100, set by hand in the pool. */
+#define HAND4 0xc0a86964u
 /* Bound already when binding is on: the VM's link-local. */
 static const uint8_t vm_ll[16] = { 0xfe, 0x80, [8] = 0x08, 0xd6, 0x36, 0xff, 0xfe, 0xc1, 0xea, 0xf3 };
 
@@ -60,6 +65,12 @@ static struct vmframe_config config(uint8_t b, uint8_t g, bool *truncated)
 		memcpy(addrs6.addr[0], vm_ll, 16);
 		addrs6.n = 1;
 		c.addrs6 = &addrs6;
+	}
+	memset(&addrs4, 0, sizeof(addrs4));
+	if (g & 32) {
+		addrs4.addr[0] = HAND4;
+		addrs4.n = 1;
+		c.addrs4 = &addrs4;
 	}
 
 	c.tso = c.vnet_hdr && (b & 8);
@@ -142,6 +153,38 @@ static void check_claim6(const struct vmframe_config *c, const uint8_t *orig, si
 			abort();
 }
 
+/* A claim of a pool address: an IPv4 or ARP frame's, in the pool, not the
+ * lease nor one the VM has already. */
+static void check_claim4(const struct vmframe_config *c, const uint8_t *orig, size_t len,
+			 const uint8_t *frame)
+{
+	if (!c->addrs4 || len < 14 || orig[12] != 0x08 || (orig[13] != 0x00 && orig[13] != 0x06) ||
+	    memcmp(frame, orig, len) != 0 || addrs4.claim < c->pool_first ||
+	    addrs4.claim > c->pool_last || addrs4.claim == c->lease)
+		abort();
+	for (unsigned i = 0; i < addrs4.n; i++)
+		if (addrs4.addr[i] == addrs4.claim)
+			abort();
+}
+
+/* A probe for an address another VM holds: an IPv6 frame, dropped; the
+ * answer, as forward.c builds it, is well formed and names that address. */
+static void check_dad_taken(const struct vmframe_config *c, const uint8_t *orig, size_t len)
+{
+	struct ndp_config gw = { 0 };
+	uint8_t na[128];
+	int n;
+
+	if (!c->addrs6 || len < 14 || orig[12] != 0x86 || orig[13] != 0xdd)
+		abort();
+	memcpy(gw.router_mac, c->gateway_mac, 6);
+	memcpy(gw.router_ll, c->gateway_ll6, 16);
+	n = ndp_build_na(&gw, addrs6.claim, na, sizeof(na));
+	if (n != 14 + 40 + 24 || na[54] != 136 || memcmp(na + 62, addrs6.claim, 16) != 0 ||
+	    ndp_classify(na, (size_t)n) != NDP_NONE)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtio_net_hdr hdr;
@@ -165,6 +208,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&hdr, 0, sizeof(hdr));
 	enum vmframe_verdict v = vmframe_check(&c, frame, &n, truncated, &hdr);
 	/* As forward.c: an address claimed is answered, the frame checked again. */
+	if (v == VMF_CLAIM4) {
+		check_claim4(&c, orig, len, frame);
+		vmframe_addr4_granted(&addrs4, data[1] & 16);
+		n = len;
+		v = vmframe_check(&c, frame, &n, truncated, &hdr);
+	}
 	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
 		check_claim6(&c, orig, len, frame);
 		vmframe_addr6_granted(&addrs6, data[1] & 16);
@@ -180,6 +229,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case VMF_DROP:
 	case VMF_CLAIM:
 	case VMF_CLAIM6:
+	case VMF_CLAIM4:
+		break;
+	case VMF_DAD_TAKEN:
+		check_dad_taken(&c, orig, len);
 		break;
 	case VMF_FORWARD:
 		check_forward(&c, orig, len, frame, n, &hdr);

@@ -67,6 +67,25 @@ def main():
                 "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 uid=1000 pid=1235 time=99000\n"
                 "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 "
                 "interface_id=6F1B1A52-3C1B-4B44-9E0B-8D1D3C7A0F11 uid=0 pid=3 time=1\n")
+    # One user's leases filling a small pool, and another user's lease of
+    # the same interface id with that user's own MAC (max_held, user_mac).
+    with open(os.path.join(out, "leases-held"), "w") as f:
+        for i in range(2, 16):
+            f.write("ip_address=192.168.105.%d hw_address=0a:00:00:00:00:%02x "
+                    "interface_id=00000000-0000-4000-8000-0000000000%02X pid=%d time=%d uid=105\n"
+                    % (i, i, i, i, 99000 + i))
+        f.write("ip_address=192.168.105.16 hw_address=0a:00:00:00:00:01 "
+                "interface_id=2835E074-9892-4A79-AFFB-7E41D2605678 pid=7 time=99999 uid=1000\n")
+
+    out = os.path.join(HERE, "corpus", "fuzz_policy")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "vm-range-leases-reserved"), "w") as f:
+        f.write("subnets = default, 10.0.0.0/8\nmax-leases-per-user = 25%\n"
+                "[network lab]\nmode = host\nstart-address = 10.20.0.1\n"
+                "end-address = 10.20.0.254\nsubnet-mask = 255.255.255.0\n"
+                "[network lab2]\nmode = shared\nstart-address = 192.168.106.1\n"
+                "end-address = 192.168.106.254\nsubnet-mask = 255.255.254.0\n"
+                "# zzzzzzzz")
 
     out = os.path.join(HERE, "corpus", "fuzz_ndp")
     os.makedirs(out, exist_ok=True)
@@ -89,7 +108,8 @@ def main():
     for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
                            ("fuzz_vmstream", vmstream_seeds()), ("fuzz_msg", msg_seeds()),
                            ("fuzz_vhost_msg", vhost_msg_seeds()), ("fuzz_vring", vring_seeds()),
-                           ("fuzz_guest_frame", guest_frame_seeds())):
+                           ("fuzz_guest_frame", guest_frame_seeds()),
+                           ("fuzz_brokermsg", brokermsg_seeds())):
         out = os.path.join(HERE, "corpus", harness)
         os.makedirs(out, exist_ok=True)
         for name, data in seeds.items():
@@ -140,6 +160,17 @@ def ndp_seeds():
                                         bytes([58, 0, 0, 1, 0, 0, 0, 7]), dst="ff02::1",
                                         l4=ra, l4_nh=58),
         "dhcp6-advertise": ip6_frame(17, b"", dst="fe80::1", hop=1, l4=dhcp6, l4_nh=17),
+        # RFC 7112: a first fragment ending after a destination options
+        # header, the DHCPv6 advertise's UDP header left to fragment 2.
+        "dhcp6-advertise-frag-split": ip6_frame(44, bytes([60, 0, 0, 1, 0, 0, 0, 9]) +
+                                                bytes([17, 0, 1, 4, 0, 0, 0, 0]),
+                                                dst="fe80::1", hop=64),
+        "dhcp6-advertise-frag-whole": ip6_frame(44, bytes([60, 0, 0, 1, 0, 0, 0, 9]) +
+                                                bytes([17, 0, 1, 4, 0, 0, 0, 0]),
+                                                dst="fe80::1", hop=64, l4=dhcp6_odd, l4_nh=17),
+        # RFC 6980: neighbour discovery is never fragmented.
+        "na-fragment": ip6_frame(44, bytes([58, 0, 0, 1, 0, 0, 0, 10]), dst="ff02::1",
+                                 l4=na, l4_nh=58),
     }
 
 
@@ -240,6 +271,21 @@ def vmframe_seeds():
         "udp6-claim-granted": b"\x05\x1c" + l4_frame(True, 17, bytes(64)),
         "udp6-claim-refused": b"\x05\x0c" + l4_frame(True, 17, bytes(64)),
         "dhcp6-advertise-odd-port": b"\x01\x04" + ndp_seeds()["dhcp6-advertise-odd-port"],
+        "dhcp6-advertise-frag-split": b"\x01\x04" + ndp_seeds()["dhcp6-advertise-frag-split"],
+        "dhcp6-advertise-frag-whole": b"\x01\x04" + ndp_seeds()["dhcp6-advertise-frag-whole"],
+        "na-fragment": b"\x01\x0c" + ndp_seeds()["na-fragment"],
+        # Duplicate address detection for an address another VM holds
+        # (refused), or a free one (granted).
+        "ns-dad-taken": b"\x01\x0c" + ndp_seeds()["ns-dad"],
+        "ns-dad-granted": b"\x01\x1c" + ndp_seeds()["ns-dad"],
+        # Pool addresses set by hand: .100 recorded already; .150 claimed,
+        # granted or refused; both in ARP and as an IPv4 source.
+        "arp-hand-owned": b"\x01\x24" + arp(1, MAC, "192.168.105.100", "192.168.105.1"),
+        "arp-hand-claim": b"\x01\x34" + arp(2, MAC, "192.168.105.150", "192.168.105.1"),
+        "arp-hand-refused": b"\x01\x24" + arp(2, MAC, "192.168.105.150", "192.168.105.1"),
+        "udp4-hand-claim": b"\x01\x34" + l4_frame(False, 17, bytes(64), partial=False)[:26] +
+                           ip4("192.168.105.150") +
+                           l4_frame(False, 17, bytes(64), partial=False)[30:],
     }
 
 
@@ -309,7 +355,45 @@ def msg_seeds():
         "files-ready": hdr(4, 0) + struct.pack("<i", 0),
         "files-connect": hdr(5, 0),
         "files-connected": hdr(6, 0) + struct.pack("<iI", 0, 21) + sun + b"\0\0",
+        "claim-addr4": hdr(7, 3) + struct.pack("<I", 0xc0a869c8),
+        "capture-ready": hdr(8, 0) + struct.pack("<iI", 0, 3),
+        "status": hdr(9, 0) + status_body(),
+        "broker-stop": hdr(10, 0),
+        "broker-exit": hdr(11, 0) + struct.pack("<i", 1) + b"not in group vmnet".ljust(256, b"\0"),
     }
+
+
+def brokermsg_seeds():
+    """Requests to vmnet-broker (src/parse/brokermsg.h): a byte for the number
+    of descriptors (3), then the header (magic "VMNB", version, argc, length)
+    and the options as NUL-terminated strings."""
+    def req(*args, nfds=3):
+        body = b"".join(a.encode() + b"\0" for a in args)
+        return bytes([nfds]) + struct.pack("<IHHI", 0x424e4d56, 1, len(args), len(body)) + body
+    return {
+        "fd": req("--fd", "3"),
+        "socket-stream": req("--socket", "/home/u/vm.sock", "--socket-type", "stream", "-v"),
+        "network": req("--fd=5", "--network", "lab", "--mtu", "9000", "--enable-isolation"),
+        "addresses": req("--fd", "3", "--start-address", "10.0.0.1", "--end-address", "10.0.0.9",
+                         "--subnet-mask", "255.255.255.0", "--interface-id",
+                         "2835E074-9892-4A79-AFFB-7E41D2605678"),
+        "broker-fd": req("--fd", "3", "--broker-fd", "5"),
+        "tricky": req("--interface-id", "--fd", "--fd", "3", "--", "x"),
+        "no-fds": req("--fd", "3", nfds=0),
+    }
+
+
+def status_body():
+    """A helper's answer to vmnet-status (struct msg_status after its header)."""
+    def text(s, n):
+        return s.encode().ljust(n, b"\0")
+    counters = struct.pack("<5Q", 1000, 1514000, 2, 40, 1)
+    return (struct.pack("<iII4B5I", 4242, 1000, 1000, 0, 1, 1, 1, 0xc0a86901, 0xffffff00,
+                        0xc0a869fe, 0xc0a86902, 1500) + MAC + b"\0\0" +
+            struct.pack("<qQ", 1796428930, 61000) +
+            text("2835E074-9892-4A79-AFFB-7E41D2605678", 40) + text("lab", 32) +
+            text("vmnetsc0a86901", 16) + text("vmtapi0", 16) + text("/tmp/vm/vmnet.sock", 108) +
+            b"\0" * 4 + counters + counters)
 
 
 def vmstream_seeds():

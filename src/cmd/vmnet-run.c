@@ -6,13 +6,17 @@
  * or stream with --socket-type stream: the helper finds out which by itself),
  * starts COMMAND once the helper printed its JSON line, forwards SIGTERM,
  * SIGINT and SIGHUP to COMMAND, stops the helper when COMMAND exits and exits
- * with COMMAND's status.
+ * with COMMAND's status. Not root, it starts the helper as itself when
+ * vmnet-broker's socket exists (the helper then asks the broker:
+ * client/brokerclient.h), through sudo otherwise. The helper follows it
+ * (PR_SET_PDEATHSIG): killed, even by SIGKILL, the VM's network goes too.
  * --socket-type vhost-user: QEMU's vhost-user frontend takes no descriptor,
  * only a path. vmnet-run makes a directory only the user can enter
  * ($XDG_RUNTIME_DIR or /tmp, vmnet-run.XXXXXX, mode 0700), has the helper
- * bind vhost-user.sock in it (--socket), and gives COMMAND the path: in place
- * of {socket} in its arguments, and as $VMNET_SOCKET. The directory goes
- * when vmnet-run exits. Runs as the invoking user, with no privilege.
+ * bind vhost-user.sock in it (--socket; through the broker, the user's side
+ * binds it as the user), and gives COMMAND the path: in place of {socket}
+ * in its arguments, and as $VMNET_SOCKET. The directory goes when vmnet-run
+ * exits. Runs as the invoking user, with no privilege.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -31,6 +37,7 @@
 #include "common/log.h"
 #include "common/options.h"
 #include "common/privileges.h"
+#include "common/version.h"
 
 #define HELPER_FD 3
 #define COMMAND_FD 4
@@ -74,7 +81,8 @@ static void usage(const struct client *cl, FILE *out)
 		"  not with --operation-mode, --shared-interface or the address options),\n"
 		"  --shared-interface NAME, --enable-isolation, --mtu MTU, --enable-tso,\n"
 		"  --enable-checksum-offload, --stats-interval SECONDS, -v, --verbose,\n"
-		"  and any other vmnet-helper option except --fd and --socket.\n"
+		"  --pcap FILE (every frame into FILE, made as you), --pcap-size MB,\n"
+		"  --pcap-files N, and any other vmnet-helper option except --fd and --socket.\n"
 		"\n"
 		"Options of %s itself:\n"
 		"  --socket-type dgram|stream|vhost-user\n"
@@ -94,8 +102,11 @@ static void usage(const struct client *cl, FILE *out)
 		"  -h, --help       show this help\n"
 		"      --version    show the version\n"
 		"\n"
-		"When not root, the helper runs through sudo --non-interactive --close-from=4:\n"
-		"the user needs a sudoers rule for it (NOPASSWD and closefrom_override).\n"
+		"When not root, the helper asks vmnet-broker for its network if the broker's\n"
+		"socket exists (" VMNET_BROKER_SOCKET ", or $VMNET_BROKER_SOCKET;\n"
+		"the user must be in its group), and otherwise runs through sudo\n"
+		"--non-interactive --close-from=4 (a sudoers rule with NOPASSWD and\n"
+		"closefrom_override).\n"
 		"vmnet-run and vmnet-client are the same program.\n", cl->name, cl->name);
 }
 
@@ -156,7 +167,7 @@ static void validate(struct client *cl, int first)
 		exit(0);
 	}
 	if (o.version) {
-		printf("%s %s\n", cl->name, VMNET_VERSION);
+		version_print(stdout, cl->name);
 		exit(0);
 	}
 	if (o.list_shared_interfaces)
@@ -209,6 +220,15 @@ static bool client_option(struct client *cl, int argc, char **argv, int *i)
 	return false;
 }
 
+/* vmnet-broker's socket is there: the helper asks the broker, no sudo. */
+static bool broker_available(void)
+{
+	const char *env = getenv("VMNET_BROKER_SOCKET");
+	struct stat st;
+
+	return lstat(env && *env ? env : VMNET_BROKER_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 static void parse_args(struct client *cl, int argc, char **argv)
 {
 	int i, first;
@@ -217,7 +237,7 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	find_helper(cl);
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		client_option(cl, argc, argv, &i);
-	if (geteuid() != 0 && !cl->unprivileged) {
+	if (geteuid() != 0 && !cl->unprivileged && !broker_available()) {
 		push(cl, "sudo");
 		push(cl, "--non-interactive");
 		push(cl, "--close-from=4");
@@ -363,10 +383,15 @@ static void free_argv(char **argv)
 
 static pid_t spawn(struct client *cl, char **argv, int fd, int target, int out_fd)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid != 0)
 		return pid;
+	/* The helper follows us (COMMAND is the user's to manage): SIGTERM, its
+	 * graceful stop, when we die, SIGKILL included. A set-user-ID exec (sudo)
+	 * clears it: the helper then watches the process that ran sudo itself. */
+	if (out_fd >= 0 && (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != parent))
+		_exit(127);
 	sigprocmask(SIG_SETMASK, &cl->old_mask, NULL);
 	if (target == COMMAND_FD && cl->vhost_user && setenv(SOCKET_ENV, cl->path, 1) < 0)
 		_exit(127);
@@ -454,7 +479,7 @@ int main(int argc, char **argv)
 
 	/* Nothing inherited reaches the helper or COMMAND through us, and
 	 * nothing we open can land on a closed stdin/stdout/stderr. */
-	status = priv_close_inherited(-1);
+	status = priv_close_inherited(-1, -1);
 	if (status < 0)
 		fail("cannot close inherited descriptors: %s", strerror(-status));
 	parse_args(&cl, argc, argv);

@@ -31,10 +31,15 @@ struct helper {
 	struct options opt;
 	struct priv_user user;
 	struct policy policy;      /* the administrator's (policy.h) */
+	int user_lock_fd;          /* a user's place among their helpers, reserved
+				      (policy_reserve_helper) until the datapath
+				      runs as the user; -1 if none */
 	char id[37];
 	uint8_t mac[6];
 	uint32_t lease;
 	pid_t lease_pid;           /* the helper holding it (this process) */
+	unsigned max_leases;       /* leases the user may hold on the network (0:
+				      no bound): the reaper's claims keep to it */
 	char nat66[40];
 	struct transport vm;
 	struct network net;
@@ -48,12 +53,22 @@ struct helper {
 	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
 	bool dns_steered;          /* nat_dns_add done: the reaper undoes it */
 	int sig_fd;                /* SIGTERM and SIGINT, once they are blocked */
+	int pcap_fds[PCAP_FILES_MAX];  /* --pcap's files (setup_capture), until the */
+	unsigned pcap_n;               /* datapath's capture takes them (capture.h) */
+	int status_fd;             /* listening for vmnet-status (setup/statussock.h), -1: none */
+	char status_path[108];     /* its path, removed by the reaper ("": none) */
+	int64_t started;           /* seconds since the epoch, and ... */
+	int64_t started_ms;        /* ... the monotonic clock (text_now_ms), at setup_status */
+	int starter_fd;            /* through sudo: a pidfd on the process that ran sudo
+				    * (common/lifeline.h); -1: none */
+	pid_t starter_pid;
 	uint8_t first[PKT_MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
 };
 
-#define HELPER_INIT { .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
-		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1 }
+#define HELPER_INIT { .user_lock_fd = -1, .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
+		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1, .status_fd = -1, \
+		      .starter_fd = -1 }
 
 /* The lease file of the helper's network. */
 void helper_lease_path(const struct helper *h, char *buf, size_t len);

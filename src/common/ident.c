@@ -33,6 +33,19 @@ void ident_mac_from_uuid(const uuid_t id, uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
 }
 
+void ident_mac_for_user(const uuid_t id, uint32_t uid, uint8_t mac[6])
+{
+	/* The uid's bytes in a fixed order: the same MAC on every host. */
+	const uint8_t u[4] = { (uint8_t)(uid >> 24), (uint8_t)(uid >> 16), (uint8_t)(uid >> 8),
+			       (uint8_t)uid };
+	uint64_t h = ident_hash(0x766d6e6575ull, id, sizeof(uuid_t));
+
+	h = ident_hash(h, u, sizeof(u));
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+}
+
 char *ident_mac_format(const uint8_t mac[6], char *buf)
 {
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",

@@ -9,6 +9,9 @@
 
 /* A locally administered unicast MAC, the same for the same interface id. */
 void ident_mac_from_uuid(const uuid_t id, uint8_t mac[6]);
+/* Another one, the same for the same interface id and uid: what a user gets
+ * for an id whose own MAC another user's lease keeps (setup/lease.h). */
+void ident_mac_for_user(const uuid_t id, uint32_t uid, uint8_t mac[6]);
 /* "0a:d6:36:c1:ea:f3"; buf must hold 18 bytes. */
 char *ident_mac_format(const uint8_t mac[6], char *buf);
 /* An RFC 4193 ULA /64 (fdXX:...::) from a host secret and a network name. */

@@ -36,6 +36,10 @@ enum {
 	OPT_STATS_INTERVAL,
 	OPT_MTU,
 	OPT_NETWORK,
+	OPT_PCAP,
+	OPT_PCAP_SIZE,
+	OPT_PCAP_FILES,
+	OPT_BROKER_FD,
 	OPT_VERSION,
 };
 
@@ -56,6 +60,10 @@ static const struct option long_options[] = {
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "pcap", required_argument, NULL, OPT_PCAP },
+	{ "pcap-size", required_argument, NULL, OPT_PCAP_SIZE },
+	{ "pcap-files", required_argument, NULL, OPT_PCAP_FILES },
+	{ "broker-fd", required_argument, NULL, OPT_BROKER_FD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -130,6 +138,16 @@ static int parse_fd(struct parse *p, const char *arg)
 	return 0;
 }
 
+static int parse_broker_fd(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, 3, INT_MAX, &v) < 0)
+		return fail(p, "invalid --broker-fd \"%s\": not a descriptor above 2", arg);
+	p->o->broker_fd = (int)v;
+	return 0;
+}
+
 static int parse_socket_type(struct parse *p, const char *arg)
 {
 	if (strcmp(arg, "dgram") == 0)
@@ -161,6 +179,39 @@ static int parse_mtu(struct parse *p, const char *arg)
 		return fail(p, "invalid --mtu \"%s\": not an integer in %d..%d", arg, MIN_MTU,
 			    MAX_MTU);
 	p->o->mtu = (unsigned)v;
+	return 0;
+}
+
+static int parse_pcap(struct parse *p, const char *arg)
+{
+	if (*arg == '\0')
+		return fail(p, "invalid --pcap \"\": empty path");
+	/* Room for a ring's number after it, and a path the kernel takes. */
+	if (strlen(arg) > PATH_MAX - 8)
+		return fail(p, "invalid --pcap: path longer than %d bytes", PATH_MAX - 8);
+	p->o->pcap = arg;
+	return 0;
+}
+
+static int parse_pcap_size(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, 1, PCAP_SIZE_MAX, &v) < 0)
+		return fail(p, "invalid --pcap-size \"%s\": not an integer in 1..%d (millions of "
+			    "bytes)", arg, PCAP_SIZE_MAX);
+	p->o->pcap_size = (unsigned)v;
+	return 0;
+}
+
+static int parse_pcap_files(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, 1, PCAP_FILES_MAX, &v) < 0)
+		return fail(p, "invalid --pcap-files \"%s\": not an integer in 1..%d", arg,
+			    PCAP_FILES_MAX);
+	p->o->pcap_files = (unsigned)v;
 	return 0;
 }
 
@@ -271,6 +322,10 @@ static int handle_option(struct parse *p, int opt, const char *arg, char **argv)
 	case OPT_STATS_INTERVAL: return parse_stats_interval(p, arg);
 	case OPT_MTU: return parse_mtu(p, arg);
 	case OPT_NETWORK: return parse_network(p, arg);
+	case OPT_PCAP: return parse_pcap(p, arg);
+	case OPT_PCAP_SIZE: return parse_pcap_size(p, arg);
+	case OPT_PCAP_FILES: return parse_pcap_files(p, arg);
+	case OPT_BROKER_FD: return parse_broker_fd(p, arg);
 	case ':':
 		if (optopt >= 256)
 			return fail(p, "option --%s requires an argument", option_name(optopt));
@@ -299,6 +354,10 @@ static int check_endpoint(struct parse *p)
 		return fail(p, "invalid --socket \"\": empty path");
 	if (o->socket_path && strlen(o->socket_path) > max)
 		return fail(p, "invalid --socket \"%s\": path longer than %zu bytes", o->socket_path, max);
+	/* The broker gives the VM's socket as --fd (the user's side made
+	 * --socket's files itself, vmnet-broker(8)). */
+	if (o->broker_fd >= 0 && (o->fd < 0 || o->broker_fd == o->fd))
+		return fail(p, "--broker-fd needs --fd, another descriptor");
 	/* --socket binds a datagram socket unless told otherwise; --fd's
 	 * socket says what it is (a given --socket-type must match it). */
 	if (o->socket_path && !o->socket_type)
@@ -320,6 +379,23 @@ static int check_offload(struct parse *p)
 			    : "enable-checksum-offload");
 	if (p->o->enable_tso && !p->o->enable_checksum_offload)
 		return fail(p, "--enable-tso requires --enable-checksum-offload");
+	return 0;
+}
+
+/* The bound and the ring only mean something for a capture; a ring needs
+ * a bound to know when to move on. */
+static int check_pcap(struct parse *p)
+{
+	const struct options *o = p->o;
+
+	if (!o->pcap && o->pcap_size)
+		return fail(p, "--pcap-size requires --pcap");
+	if (!o->pcap && o->pcap_files)
+		return fail(p, "--pcap-files requires --pcap");
+	if (o->pcap_files > 1 && !o->pcap_size)
+		return fail(p, "--pcap-files requires --pcap-size (the size of each file)");
+	if (!p->o->pcap_files)
+		p->o->pcap_files = 1;
 	return 0;
 }
 
@@ -459,6 +535,7 @@ static void options_init(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
+	o->broker_fd = -1;
 	o->mode = MODE_SHARED;
 }
 
@@ -496,13 +573,66 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	}
 	if (optind < argc)
 		return fail(&p, "unexpected argument \"%s\"", argv[optind]);
-	if (check_endpoint(&p) < 0 || check_offload(&p) < 0)
+	if (check_endpoint(&p) < 0 || check_offload(&p) < 0 || check_pcap(&p) < 0)
 		return -1;
 	if (o->network)
 		return check_network(&p);
 	if (check_mode(&p) < 0)
 		return -1;
 	return check_addresses(&p);
+}
+
+/* What a request to the broker may not carry (options_strip_endpoint). */
+static const char *refused_in_request(int opt)
+{
+	switch (opt) {
+	case OPT_BROKER_FD:
+		return "is the broker's to give";
+	case OPT_VERSION:
+	case OPT_LIST_SHARED_INTERFACES:
+	case 'h':
+		return "is answered by vmnet-helper itself, not the broker";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The words of each option are [optind before, optind after) of its
+ * getopt_long call: the long options that name a descriptor or a path
+ * (--fd, --socket) take one word ("--fd=3") or two ("--fd 3") and are never
+ * part of a group of short options, whose words getopt counts once, when
+ * the group ends. '+' in short_options: no reordering.
+ */
+int options_strip_endpoint(int argc, char **argv, char **out, int cap, char *err, size_t errlen)
+{
+	struct options o;
+	struct parse p = { .o = &o, .err = err, .errlen = errlen };
+	int opt, prev = 1, kept = 0;
+
+	options_init(&o);
+	if (errlen)
+		err[0] = '\0';
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+		const char *why = refused_in_request(opt);
+		bool drop = opt == OPT_FD || opt == OPT_SOCKET;
+
+		if (opt == '?' || opt == ':')
+			return handle_option(&p, opt, optarg, argv);
+		if (why)
+			return fail(&p, "--%s %s", option_name(opt), why);
+		for (int i = prev; i < optind && !drop; i++) {
+			if (kept == cap)
+				return fail(&p, "more than %d words of options", cap);
+			out[kept++] = argv[i];
+		}
+		prev = optind;
+	}
+	if (optind < argc)
+		return fail(&p, "unexpected argument \"%s\"", argv[optind]);
+	return kept;
 }
 
 int options_set_network(struct options *o, enum op_mode mode, uint32_t start, uint32_t end,
@@ -544,6 +674,19 @@ int options_set_network(struct options *o, enum op_mode mode, uint32_t start, ui
 	return 0;
 }
 
+int options_pcap_file(const char *path, unsigned nfiles, unsigned i, char *buf, size_t len)
+{
+	int width = 1, n;
+
+	for (unsigned m = nfiles - 1; m >= 10; m /= 10)
+		width++;
+	if (nfiles <= 1)
+		n = snprintf(buf, len, "%s", path);
+	else
+		n = snprintf(buf, len, "%s%0*u", path, width, i);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 void options_usage(FILE *out)
 {
 	fputs("Usage: vmnet-helper (--fd FD | --socket PATH) [options]\n"
@@ -582,6 +725,15 @@ void options_usage(FILE *out)
 	      "                              mode; default: 1500 for a new network, the\n"
 	      "                              network's own MTU when joining one)\n"
 	      "  --stats-interval SECONDS    log interface statistics every SECONDS (1..86400)\n"
+	      "  --pcap FILE                 capture every frame between the VM and the helper\n"
+	      "                              into FILE (pcapng; made as the invoking user),\n"
+	      "                              those it drops or answers itself marked\n"
+	      "  --pcap-size MB              FILE grows to MB millions of bytes at most, then\n"
+	      "                              the capture stops (1..1000000)\n"
+	      "  --pcap-files N              with --pcap-size: a ring of N files, FILE0..,\n"
+	      "                              the oldest overwritten (1..100)\n"
+	      "  --broker-fd FD              set by vmnet-broker: the connection to the user's\n"
+	      "                              vmnet-helper (stop at its end, exit status sent)\n"
 	      "  -v, --verbose               debug logging\n"
 	      "      --version               print the version and exit\n"
 	      "  -h, --help                  print this help and exit\n"
@@ -592,8 +744,10 @@ void options_usage(FILE *out)
 	      "uses it), the next free /24 after it.\n"
 	      "\n"
 	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
-	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities. What users\n"
-	      "may do, and the named networks, are set in " VMNET_CONF ".\n", out);
+	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities. Run by a user\n"
+	      "who is not root, it asks vmnet-broker (" VMNET_BROKER_SOCKET ",\n"
+	      "or $VMNET_BROKER_SOCKET) to start it the same way. What users may do, and\n"
+	      "the named networks, are set in " VMNET_CONF ".\n", out);
 }
 
 const char *options_mode_name(enum op_mode mode)

@@ -19,6 +19,8 @@ enum op_mode { MODE_SHARED, MODE_HOST, MODE_BRIDGED };
 
 struct options {
 	int fd;                     /* -1 when --socket is used */
+	int broker_fd;              /* --broker-fd: the connection to the user's process
+				       that asked vmnet-broker for this helper (-1: none) */
 	const char *socket_path;    /* NULL when --fd is used */
 	int socket_type;            /* --socket-type: SOCK_DGRAM (default) or SOCK_STREAM;
 				       with --fd, 0 unless given (the socket's own type) */
@@ -40,10 +42,19 @@ struct options {
 				     * network's own MTU, DEFAULT_MTU for a new one) */
 	const char *network;        /* --network NAME: mode, addresses and interface
 				     * come from the named network (options_set_network) */
+	const char *pcap;           /* --pcap FILE: capture every frame (NULL: off) */
+	unsigned pcap_size;         /* --pcap-size MB: each file's bound, 10^6 bytes (0: none) */
+	unsigned pcap_files;        /* --pcap-files N: a ring of N files (1: FILE alone) */
 	bool verbose;
 	bool version;
 	bool help;
 };
+
+/* Where a user's vmnet-helper finds vmnet-broker ($VMNET_BROKER_SOCKET
+ * overrides it; vmnet-broker(8)). */
+#ifndef VMNET_BROKER_SOCKET
+#define VMNET_BROKER_SOCKET "/run/vmnet-helper/broker.sock"
+#endif
 
 /* Default networks: shared and host differ so both can exist side by side. */
 #define SHARED_DEFAULT_START 0xc0a86901u /* 192.168.105.1 */
@@ -81,6 +92,30 @@ bool options_network_name_valid(const char *name);
 int options_set_network(struct options *o, enum op_mode mode, uint32_t start, uint32_t end,
 			uint32_t mask, const char *shared_interface, bool isolation, unsigned mtu,
 			char *err, size_t errlen);
+
+/* --pcap-size (millions of bytes, as tcpdump's -C) and --pcap-files. */
+#define PCAP_SIZE_MAX  1000000
+#define PCAP_FILES_MAX 100
+
+/*
+ * The name of capture file i of nfiles: path itself for a single file; for
+ * a ring, path followed by i, zero-padded to the width of nfiles - 1 (as
+ * tcpdump -W names them: FILE0..FILE9, FILE00..FILE99). 0, or -1 if it
+ * does not fit in len.
+ */
+int options_pcap_file(const char *path, unsigned nfiles, unsigned i, char *buf, size_t len);
+
+/*
+ * For vmnet-broker: argv[1..argc) of a user's request without --fd and
+ * --socket (and their arguments), which name the user's descriptor or
+ * path: the broker passes the socket it received instead. The kept words
+ * go to out (pointers into argv, at most cap). A word that is not an
+ * option of the helper's, a positional argument, --broker-fd (the
+ * broker's to give), and --help, --version and --list-shared-interfaces
+ * (answered by the user's own vmnet-helper) are refused. The number kept,
+ * or -1 with a one-line reason in err. No I/O.
+ */
+int options_strip_endpoint(int argc, char **argv, char **out, int cap, char *err, size_t errlen);
 
 /* Usage text for --help. */
 void options_usage(FILE *out);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,11 @@
 #include "common/ident.h"
 #include "common/ip4.h"
 #include "common/json.h"
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "datapath/datapath.h"
 #include "datapath/dnsfwd.h"
+#include "datapath/statusreply.h"
 #include "datapath/vhost.h"
 
 /* Router advertisement lifetimes (RFC 4861 defaults for a 600 s maximum
@@ -33,7 +36,8 @@
 #define RA_VALID_LIFETIME 86400
 #define RA_PREFERRED_LIFETIME 14400
 #define RA_DNS_LIFETIME 1800
-/* How long the VM thread waits for the reaper to pin a second MAC (once). */
+/* How long the VM thread waits for the reaper to answer a claim (a second MAC
+ * once, an address the first time the VM uses it). */
 #define CLAIM_TIMEOUT_MS 1000
 
 /* What this file calls once set up, for the datapath's seccomp filter. */
@@ -55,11 +59,26 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 /* The datapath's filter: every module that runs there, and libc. */
 const struct sandbox_list *const datapath_lists[] = {
 	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
-	&vhost_sandbox, NULL,
+	&capture_sandbox, &statusreply_sandbox, &vhost_sandbox, NULL,
 };
+
+/* --pcap's files if the capture never started; the capture's summary
+ * once the threads are gone. */
+static void stop_capture(struct helper *h)
+{
+	for (unsigned i = 0; i < h->pcap_n; i++)
+		close(h->pcap_fds[i]);
+	h->pcap_n = 0;
+	capture_stop(h->fwd.cap);
+	h->fwd.cap = NULL;
+}
 
 _Noreturn void datapath_finish(struct helper *h, int code)
 {
+	stop_capture(h);
+	if (h->status_fd >= 0)
+		close(h->status_fd);
+	h->status_fd = -1;
 	dnsfwd_close(h->dns);
 	h->dns = NULL;
 	dnsfwd_close(h->dns6);
@@ -116,6 +135,11 @@ void datapath_confine(struct helper *h)
 	sandbox_isolate_fs();
 	if (priv_drop(&h->user) < 0)
 		datapath_finish(h, EXIT_FAILURE);
+	/* Running as the user, this helper is counted among theirs now: the
+	 * place reserved for it at setup (policy_reserve_helper) is let go. */
+	if (h->user_lock_fd >= 0)
+		close(h->user_lock_fd);
+	h->user_lock_fd = -1;
 	unblock_signals();
 	INFO("main", "running as uid: %u gid: %u", (unsigned)getuid(), (unsigned)getgid());
 	enter_sandbox(h);
@@ -238,11 +262,12 @@ void datapath_start_dns(struct helper *h)
 
 void datapath_wait_for_client(struct helper *h)
 {
+	int stop[] = { h->sig_fd, h->opt.broker_fd, h->starter_fd };
 	int rc;
 
-	if (!h->opt.socket_path)
+	if (!h->vm.serve_first)
 		return;
-	rc = transport_wait_client(&h->vm, h->sig_fd, h->first, sizeof(h->first), &h->first_len);
+	rc = transport_wait_client(&h->vm, stop, 3, h->first, sizeof(h->first), &h->first_len);
 	if (rc < 0)
 		datapath_finish(h, EXIT_FAILURE);
 	if (rc == 0) {
@@ -270,8 +295,9 @@ static bool claim_mac(void *arg, const uint8_t mac[6])
 	return rc == 1;
 }
 
-/* In the VM thread: what the reaper says about an IPv6 address. */
-static bool claim_addr6(void *arg, const uint8_t addr[16], const uint8_t mac[6])
+/* In the VM thread: what the reaper says about an IPv6 address: 1, 0, or
+ * -1 without an answer. */
+static int claim_addr6(void *arg, const uint8_t addr[16], const uint8_t mac[6])
 {
 	struct helper *h = arg;
 	union msg m = { .claim_addr6 = { .h = msg_hdr(MSG_CLAIM_ADDR6, 0) } };
@@ -284,10 +310,32 @@ static bool claim_addr6(void *arg, const uint8_t addr[16], const uint8_t mac[6])
 	inet_ntop(AF_INET6, addr, text, sizeof(text));
 	if (rc == 1)
 		DEBUG("main", "the VM uses %s (bound to its MAC)", text);
-	else
+	else if (rc == 0)
 		WARN("main", "IPv6 frames from or advertising %s are dropped: another VM of the "
-		     "network uses it%s", text, rc < 0 ? " (no answer)" : "");
-	return rc == 1;
+		     "network uses it", text);
+	else
+		WARN("main", "no answer about %s: a frame from or about it is dropped", text);
+	return rc == 1 ? 1 : rc == 0 ? 0 : -1;
+}
+
+/* In the VM thread: what the reaper says about a pool address set by hand,
+ * as claim_addr6. */
+static int claim_addr4(void *arg, uint32_t addr)
+{
+	struct helper *h = arg;
+	union msg m = { .claim_addr4 = { .h = msg_hdr(MSG_CLAIM_ADDR4, 0), .addr = addr } };
+	char text[16];
+	int rc = reaper_claim(&h->reaper, &m, CLAIM_TIMEOUT_MS);
+
+	ip4_format(addr, text);
+	if (rc == 1)
+		INFO("main", "the VM uses %s, set by hand in the DHCP pool: recorded as its lease",
+		     text);
+	else if (rc == 0)
+		WARN("main", "frames from %s are dropped: another VM of the network holds it", text);
+	else
+		WARN("main", "no answer about %s: a frame from it is dropped", text);
+	return rc == 1 ? 1 : rc == 0 ? 0 : -1;
 }
 
 /*
@@ -357,10 +405,16 @@ void datapath_start_forwarding(struct helper *h)
 	if (h->opt.mode != MODE_BRIDGED) {
 		f->claim_mac = claim_mac;
 		f->claim_addr6 = claim_addr6;
+		f->claim_addr4 = claim_addr4;
 		f->claim_arg = h;
 	}
 	f->first = h->first;
 	f->first_len = h->first_len;
+	if (h->pcap_n) {
+		f->cap = capture_start(h->pcap_fds, h->pcap_n, (uint64_t)h->opt.pcap_size * 1000000u,
+				       h->opt.pcap, h->tap.name);
+		h->pcap_n = 0;   /* the capture's now, started or not */
+	}
 	if (forward_start(f) < 0) {
 		ERROR("main", "cannot start forwarding");
 		datapath_finish(h, EXIT_FAILURE);
@@ -369,15 +423,18 @@ void datapath_start_forwarding(struct helper *h)
 	INFO("main", "vm forwarding started");
 }
 
+/* Upstream's five counters (forward.h says what fast and slow count here). */
 static void counters_json(struct json *j, const char *key, struct fwd_counters *fc)
 {
-	char buf[128];
+	char buf[192];
 	struct json o;
 
 	json_begin(&o, buf, sizeof(buf));
 	json_num(&o, "packets", (long long)atomic_load(&fc->packets));
 	json_num(&o, "bytes", (long long)atomic_load(&fc->bytes));
 	json_num(&o, "drops", (long long)atomic_load(&fc->drops));
+	json_num(&o, "fast", (long long)atomic_load(&fc->fast));
+	json_num(&o, "slow", (long long)atomic_load(&fc->slow));
 	json_end(&o);
 	json_raw(j, key, buf);
 }
@@ -396,9 +453,15 @@ static void dns_counters_json(struct json *j, const char *key, struct dns_counte
 	json_raw(j, key, buf);
 }
 
+/*
+ * Upstream's log contract: "[stats] " and one JSON object, "time" in ISO
+ * 8601 with its UTC offset written out (+00:00: what Python's
+ * datetime.fromisoformat reads in every version, where "Z" needs 3.11),
+ * "host" and "vm" with its five counters; ours adds "dns" and "dns6".
+ */
 static void log_stats(struct helper *h)
 {
-	char buf[768], when[40];
+	char buf[1024], when[40];
 	struct timespec ts;
 	struct tm tm;
 	struct json j;
@@ -406,7 +469,7 @@ static void log_stats(struct helper *h)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(when + n, sizeof(when) - n, ".%03ld+00:00", ts.tv_nsec / 1000000);
 	json_begin(&j, buf, sizeof(buf));
 	json_str(&j, "time", when);
 	counters_json(&j, "host", &h->fwd.host);
@@ -427,20 +490,52 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Until a signal, the VM going away, or a device error. Checks once a second. */
+/* A signal read from sig_fd: true (stop). */
+static bool signalled(struct helper *h)
+{
+	struct signalfd_siginfo si;
+
+	if (read(h->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	INFO("main", "received signal %s", strsignal((int)si.ssi_signo));
+	return true;
+}
+
+/* The lifeline (common/lifeline.h): true when what the helper runs for is gone. */
+static bool lifeline_ended(struct helper *h, const struct pollfd *p)
+{
+	if (p[1].revents) {
+		enum lifeline_event e = lifeline_read(h->opt.broker_fd);
+
+		if (e == LIFELINE_STOP)
+			INFO("main", "stopped by the user's vmnet-helper");
+		else if (e == LIFELINE_GONE)
+			INFO("main", "the user's vmnet-helper is gone");
+		return e != LIFELINE_NOTHING;
+	}
+	if (p[2].revents) {
+		INFO("main", "pid %d, which started the helper, is gone", (int)h->starter_pid);
+		return true;
+	}
+	return false;
+}
+
+/* Until a signal, the lifeline's end, the VM going away, or a device error.
+ * Checks the VM once a second; answers vmnet-status meanwhile
+ * (statusreply.h). A descriptor of -1 (none) is one poll() passes over. */
 void datapath_wait_for_termination(struct helper *h)
 {
-	struct pollfd p = { h->sig_fd, POLLIN, 0 };
+	struct pollfd p[4] = { { h->sig_fd, POLLIN, 0 }, { h->opt.broker_fd, POLLIN, 0 },
+			       { h->starter_fd, POLLIN, 0 }, { h->status_fd, POLLIN, 0 } };
 	double next_stats = now_seconds() + h->opt.stats_interval;
 
 	INFO("main", "waiting for termination");
 	for (;;) {
-		if (poll(&p, 1, 1000) > 0) {
-			struct signalfd_siginfo si;
-			if (read(h->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				INFO("main", "received signal %s", strsignal((int)si.ssi_signo));
+		if (poll(p, 4, 1000) > 0) {
+			if ((p[0].revents && signalled(h)) || lifeline_ended(h, p))
 				break;
-			}
+			if (p[3].revents)
+				statusreply_serve(h);
 		}
 		if (atomic_load(&h->fwd.vm_gone) || atomic_load(&h->fwd.failed))
 			break;

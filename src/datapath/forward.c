@@ -59,7 +59,10 @@ struct batch {
 	uint8_t *bufs;
 	size_t bufsz;
 	int frames;                          /* how many of the BATCH are in use */
+	uint64_t lost;                       /* sent to the VM: bit i, frame i was not */
 };
+
+_Static_assert(BATCH <= 64, "batch.lost has a bit per frame");
 
 /* Frames per batch for buffers of bufsz bytes each. */
 static int batch_frames(size_t bufsz)
@@ -94,6 +97,12 @@ void forward_count(struct fwd_counters *c, uint64_t packets, uint64_t bytes, uin
 		atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
 	if (drops)
 		atomic_fetch_add_explicit(&c->drops, drops, memory_order_relaxed);
+}
+
+/* One call on the VM's socket (fwd_counters: fast or slow). */
+static void count_call(_Atomic uint64_t *calls)
+{
+	atomic_fetch_add_explicit(calls, 1, memory_order_relaxed);
 }
 
 /* Waits until fd is ready for events or we are stopping. Returns false when stopping. */
@@ -139,16 +148,18 @@ static bool stream_failed(struct forward *f, int err)
  * Stream: sends frames[0..n) behind their lengths (streamio.h); returns how
  * many the stream took. Like the datagram path, a full socket is waited for
  * 1 ms at a time, retries times in a row at most: the caller drops the rest.
- * *room is false if the socket was found full.
+ * *room is false if the socket was found full. Each try counts in calls.
  */
 static int stream_send(struct forward *f, const struct iovec *frames, int n, int retries,
-		       bool *room)
+		       bool *room, _Atomic uint64_t *calls)
 {
 	int sent = 0, tries = 0;
 
 	*room = true;
 	while (sent < n) {
 		int r = stream_tx_send(&f->tx, f->vm_fd, frames + sent, n - sent);
+
+		count_call(calls);
 		if (r > 0) {
 			sent += r;
 			tries = 0;
@@ -166,17 +177,76 @@ static int stream_send(struct forward *f, const struct iovec *frames, int n, int
 	return sent;
 }
 
-/* Sends one frame the helper made itself (a DHCP reply) to the VM. */
-static bool send_local(struct forward *f, const uint8_t *frame, size_t len)
+/* ---- --pcap (capture.h): what each frame is marked with ---- */
+
+/* The frames the helper makes itself, sent and not. */
+enum reply { REPLY_DHCP, REPLY_RA, REPLY_DAD };
+static const char *const reply_note[][2] = {
+	[REPLY_DHCP] = { "made by the helper: DHCP reply",
+			 "made by the helper: DHCP reply, not delivered (the VM's socket was full)" },
+	[REPLY_RA] = { "made by the helper: router advertisement",
+		       "made by the helper: router advertisement, not delivered (the VM's socket "
+		       "was full)" },
+	[REPLY_DAD] = { "made by the helper: neighbour advertisement (the probed address is "
+			"another VM's)", "made by the helper: neighbour advertisement (the probed "
+			"address is another VM's), not delivered (the VM's socket was full)" },
+};
+
+/* A frame from the VM the helper did not forward: why, as far as the
+ * datapath can tell (the guards' verdict carries no reason). */
+static const char *vm_drop_note(const struct forward *f, size_t len, bool truncated)
 {
-	if (f->vhost)
+	if (truncated || len > f->max_packet)
+		return "dropped: longer than vmnet_max_packet_size (vm.drops)";
+	if (len < PKT_ETH_HLEN)
+		return "dropped: shorter than an Ethernet header (vm.drops)";
+	if (f->check.local)
+		return "dropped: not the VM's to send, or malformed (vm.drops)";
+	return "dropped: malformed for offloading (vm.drops)";
+}
+
+/* A frame from the VM and what became of it (vmframe.h's verdict). Only
+ * a forwarded frame may have been changed by then (offload.h: the IPv4
+ * header checksum set, Ethernet padding cut): it is captured as it goes
+ * to the network. */
+static void capture_from_vm(struct forward *f, const uint8_t *frame, size_t held, size_t len,
+			    bool truncated, enum vmframe_verdict v)
+{
+	const char *note = NULL;
+
+	if (v == VMF_DHCP)
+		note = "answered by the helper (DHCP)";
+	else if (v == VMF_RS)
+		note = "answered by the helper (router solicitation)";
+	else if (v != VMF_FORWARD)
+		note = vm_drop_note(f, len, truncated);
+	/* What the receive buffer holds of a frame longer than it (vhost-user:
+	 * the copy of a long frame's head, all that was judged). */
+	capture_frame(f->cap, CAPTURE_VM, CAPTURE_FROM_VM, frame,
+		      held < f->max_packet + 1 ? held : f->max_packet + 1, len, note);
+}
+
+static void capture_flush_vm(struct forward *f)
+{
+	if (f->cap)
+		capture_flush(f->cap, CAPTURE_VM);
+}
+
+/* Sends one frame the helper made itself (a DHCP reply, a router
+ * advertisement) to the VM: from the VM's thread. */
+static bool send_local_frame(struct forward *f, const uint8_t *frame, size_t len)
+{
+	if (f->vhost) {
+		count_call(&f->host.slow);
 		return vhost_send_local(f->vhost, frame, len);
+	}
 	if (f->stream) {
 		struct iovec iov = { (void *)frame, len };
 		bool room;
-		return stream_send(f, &iov, 1, SEND_RETRIES, &room) == 1;
+		return stream_send(f, &iov, 1, SEND_RETRIES, &room, &f->host.slow) == 1;
 	}
 	for (int i = 0; i <= SEND_RETRIES; i++) {
+		count_call(&f->host.slow);
 		if (send(f->vm_fd, frame, len, MSG_DONTWAIT) >= 0)
 			return true;
 		if (errno == ECONNREFUSED) {
@@ -187,6 +257,16 @@ static bool send_local(struct forward *f, const uint8_t *frame, size_t len)
 			return false;
 	}
 	return false;
+}
+
+static bool send_local(struct forward *f, const uint8_t *frame, size_t len, enum reply what)
+{
+	bool sent = send_local_frame(f, frame, len);
+
+	if (f->cap)
+		capture_frame(f->cap, CAPTURE_VM, CAPTURE_TO_VM, frame, len, len,
+			      reply_note[what][!sent]);
+	return sent;
 }
 
 /* With a virtio-net header, the header and the frame go in one writev: no copy. */
@@ -217,7 +297,7 @@ static bool send_ra(struct forward *f, int64_t now)
 	int n = ndp_build_ra(&f->ndp, ra, sizeof(ra));
 
 	f->last_ra_ms = now;
-	return n > 0 && send_local(f, ra, (size_t)n);
+	return n > 0 && send_local(f, ra, (size_t)n, REPLY_RA);
 }
 
 /* Milliseconds until the next unsolicited RA is due (-1: none), sending it
@@ -260,17 +340,70 @@ static bool answer_dhcp(struct forward *f, const uint8_t *frame, size_t len)
 	uint8_t reply[1024];
 	int n = dhcp_reply(&f->dhcp, frame, len, reply, sizeof(reply));
 
-	return n >= 0 && (n == 0 || send_local(f, reply, (size_t)n));
+	return n >= 0 && (n == 0 || send_local(f, reply, (size_t)n, REPLY_DHCP));
 }
 
-/* The guards' verdict on a whole frame, or (vhost-user: held < wire) on the
- * copy of a long frame's head. */
-static enum vmframe_verdict judge(struct forward *f, uint8_t *frame, size_t *len, size_t wire,
+/*
+ * A probe (duplicate address detection) for an address another VM holds:
+ * the VM is told it is taken, as that VM would have told it had the probe
+ * reached it, so the VM's own detection sees the duplicate.
+ */
+static void answer_dad(struct forward *f)
+{
+	struct ndp_config gw = { 0 };
+	uint8_t na[128];
+	int n;
+
+	memcpy(gw.router_mac, f->check.gateway_mac, 6);
+	memcpy(gw.router_ll, f->check.gateway_ll6, 16);
+	n = ndp_build_na(&gw, f->addrs6.claim, na, sizeof(na));
+	if (n > 0)
+		send_local(f, na, (size_t)n, REPLY_DAD);
+}
+
+/* The guards' verdict on a whole frame (head_of 0), or (vhost-user) on the
+ * copy of the first *len bytes of a longer frame of head_of bytes. */
+static enum vmframe_verdict judge(struct forward *f, uint8_t *frame, size_t *len, size_t head_of,
 				  int flags, struct virtio_net_hdr *hdr)
 {
-	if (*len < wire)
-		return vmframe_check_head(&f->check, frame, *len, wire);
+	if (head_of)
+		return vmframe_check_head(&f->check, frame, *len, head_of);
 	return vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+}
+
+/*
+ * The claims a frame makes (vmframe.h), each asked for once, the frame
+ * checked again after each answer: a second MAC first (once per VM), then
+ * a pool address set by hand, then IPv6 addresses (its source, then an
+ * advertisement's or a probe's target): all bounded in number by the guards.
+ * An address claim the reaper did not answer in time is no refusal (which
+ * the guards would remember, and a probe would be told): the frame is
+ * dropped and the next one asks again. head_of: as judge.
+ */
+static enum vmframe_verdict vm_frame_claims(struct forward *f, uint8_t *frame, size_t *len,
+					    size_t head_of, int flags, struct virtio_net_hdr *hdr,
+					    enum vmframe_verdict v)
+{
+	int rc;
+
+	if (v == VMF_CLAIM) {
+		vmframe_mac_granted(&f->macs, f->claim_mac ? f->claim_mac(f->claim_arg, f->macs.mac)
+							   : true);
+		v = judge(f, frame, len, head_of, flags, hdr);
+	}
+	if (v == VMF_CLAIM4) {
+		if ((rc = f->claim_addr4(f->claim_arg, f->addrs4.claim)) < 0)
+			return VMF_DROP;
+		vmframe_addr4_granted(&f->addrs4, rc == 1);
+		v = judge(f, frame, len, head_of, flags, hdr);
+	}
+	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
+		if ((rc = f->claim_addr6(f->claim_arg, f->addrs6.claim, f->addrs6.claim_mac)) < 0)
+			return VMF_DROP;
+		vmframe_addr6_granted(&f->addrs6, rc == 1);
+		v = judge(f, frame, len, head_of, flags, hdr);
+	}
+	return v;
 }
 
 /*
@@ -278,28 +411,23 @@ static enum vmframe_verdict judge(struct forward *f, uint8_t *frame, size_t *len
  * virtio-net header in *hdr when offloading). frame holds len bytes of a
  * frame of wire bytes (len < wire: only its head, vhost-user). Returns its
  * length to write, 0 if the helper answered it itself, -1 to drop it.
+ * The socket paths' frames are captured here; vhost-user's forwarded ones
+ * as vhost_frames.c writes them (its header checked, its padding cut).
  */
 static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, size_t wire,
 				int flags, struct virtio_net_hdr *hdr)
 {
-	enum vmframe_verdict v = judge(f, frame, &len, wire, flags, hdr);
+	/* Decided once: vmframe_check may cut a whole frame's padding. */
+	size_t head_of = len < wire ? wire : 0;
+	enum vmframe_verdict v = judge(f, frame, &len, head_of, flags, hdr);
 
-	if (v == VMF_CLAIM) {
-		/* Once per VM at most: the first frame from a second MAC waits for
-		 * the answer, then goes through the guards again. */
-		vmframe_mac_granted(&f->macs, f->claim_mac ? f->claim_mac(f->claim_arg, f->macs.mac)
-							   : true);
-		v = judge(f, frame, &len, wire, flags, hdr);
-	}
-	/* An IPv6 address used for the first time (its source, then an
-	 * advertisement's target): bounded in number by the guards. */
-	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
-		vmframe_addr6_granted(&f->addrs6, f->claim_addr6(f->claim_arg, f->addrs6.claim,
-								 f->addrs6.claim_mac));
-		v = judge(f, frame, &len, wire, flags, hdr);
-	}
-	if (v == VMF_FORWARD && len < wire)
-		return (ssize_t)wire;
+	if (v != VMF_FORWARD)
+		v = vm_frame_claims(f, frame, &len, head_of, flags, hdr, v);
+	/* Before an answer, which is captured as it is sent. */
+	if (f->cap && !(v == VMF_FORWARD && f->vhost_user))
+		capture_from_vm(f, frame, len, head_of ? head_of : len, flags & MSG_TRUNC, v);
+	if (v == VMF_FORWARD && head_of)
+		return (ssize_t)head_of;
 	switch (v) {
 	case VMF_FORWARD:
 		return (ssize_t)len;
@@ -307,6 +435,9 @@ static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, s
 		return answer_dhcp(f, frame, len) ? 0 : -1;
 	case VMF_RS:
 		return answer_rs(f) ? 0 : -1;
+	case VMF_DAD_TAKEN:
+		answer_dad(f);
+		return -1;     /* answered, but the VM's frame is dropped all the same */
 	default:
 		return -1;
 	}
@@ -355,6 +486,16 @@ static ssize_t tap_read(struct forward *f, struct virtio_net_hdr *hdr, uint8_t *
 	return r < (ssize_t)sizeof(*hdr) ? 0 : r - (ssize_t)sizeof(*hdr);
 }
 
+/* A frame from the TAP that is not the VM's to get. */
+static const char *host_drop_note(const struct forward *f, size_t len)
+{
+	if (len < PKT_ETH_HLEN)
+		return "dropped: shorter than an Ethernet header (host.drops)";
+	if (len > f->max_packet)
+		return "dropped: longer than vmnet_max_packet_size (host.drops)";
+	return "dropped: an offload header the helper cannot complete (host.drops)";
+}
+
 /* Reads up to b->frames frames from the TAP into b. Returns how many, -1 on a
  * device error; *drained when the TAP had no more (EAGAIN). */
 static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops, bool *drained)
@@ -377,12 +518,23 @@ static int tap_read_batch(struct forward *f, struct batch *b, uint64_t *drops, b
 		if ((size_t)r < PKT_ETH_HLEN || (size_t)r > f->max_packet ||
 		    (f->vnet_hdr && offload_to_vm(&b->hdrs[n], buf, (size_t)r) < 0)) {
 			(*drops)++;
+			if (f->cap)
+				capture_frame(f->cap, CAPTURE_HOST, CAPTURE_TO_VM, buf, (size_t)r,
+					      (size_t)r, host_drop_note(f, (size_t)r));
 			continue;
 		}
 		b->iov[n].iov_len = (size_t)r;
 		n++;
 	}
 	return n;
+}
+
+/* batch.lost: frames [from, n) not sent. */
+static uint64_t lost_from(int from, int n)
+{
+	if (from >= n)
+		return 0;
+	return (n - from >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << (n - from)) - 1) << from;
 }
 
 /* Sends n frames to the VM; frames it cannot take after retries (at most
@@ -394,8 +546,11 @@ static bool vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *p
 	int sent = 0, tries = 0;
 	bool room = true;
 
+	b->lost = 0;
 	while (sent < n) {
 		int r = sendmmsg(f->vm_fd, b->msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT);
+
+		count_call(&f->host.fast);
 		if (r > 0) {
 			for (int i = sent; i < sent + r; i++)
 				*bytes += b->iov[i].iov_len;
@@ -416,12 +571,14 @@ static bool vm_send_batch(struct forward *f, struct batch *b, int n, uint64_t *p
 		if (r < 0 && !queue_full(errno)) {
 			/* This frame is refused (e.g. EMSGSIZE): drop it alone. */
 			(*drops)++;
+			b->lost |= UINT64_C(1) << sent;
 			sent++;
 			continue;
 		}
 		break;
 	}
 	*drops += (uint64_t)(n - sent);
+	b->lost |= lost_from(sent, n);
 	return room;
 }
 
@@ -430,8 +587,9 @@ static bool vm_stream_batch(struct forward *f, struct batch *b, int n, uint64_t 
 			    uint64_t *bytes, uint64_t *drops, int retries)
 {
 	bool room;
-	int sent = stream_send(f, b->iov, n, retries, &room);
+	int sent = stream_send(f, b->iov, n, retries, &room, &f->host.fast);
 
+	b->lost = lost_from(sent, n);
 	for (int i = 0; i < sent; i++)
 		*bytes += b->iov[i].iov_len;
 	*packets += (uint64_t)sent;
@@ -481,6 +639,18 @@ static void to_vm_free(struct to_vm *t)
 	free(t);
 }
 
+/* The batch from the TAP and whether each frame reached the VM; with
+ * what tap_read_batch dropped before it, written now (to_vm's lock). */
+static void capture_to_vm(struct forward *f, const struct batch *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		capture_frame(f->cap, CAPTURE_HOST, CAPTURE_TO_VM, b->iov[i].iov_base,
+			      b->iov[i].iov_len, b->iov[i].iov_len, (b->lost >> i) & 1 ?
+			      "not delivered: the VM's socket was full or refused it (host.drops)"
+			      : NULL);
+	capture_flush(f->cap, CAPTURE_HOST);
+}
+
 /* One batch from the TAP to the VM; the caller holds the lock. retries: as
  * vm_send_batch. Returns the frames read or -1 on a device error; *drained
  * as tap_read_batch. */
@@ -495,6 +665,8 @@ static int to_vm_pass(struct forward *f, bool *drained, int retries)
 	else if (n > 0)
 		t->full = !vm_send_batch(f, &t->b, n, &packets, &bytes, &drops, retries);
 	forward_count(&f->host, packets, bytes, drops);
+	if (f->cap)
+		capture_to_vm(f, &t->b, n);
 	return n;
 }
 
@@ -521,6 +693,8 @@ static void host_idle(struct forward *f)
 
 	if (poll(p, pending ? 3 : 2, -1) > 0 && pending && p[2].revents) {
 		int rc = stream_tx_flush(&f->tx, f->vm_fd);
+
+		count_call(&f->host.fast);   /* the rest of a batch's frame */
 		if (rc < 0 && rc != -EAGAIN)
 			stream_failed(f, rc);
 	}
@@ -723,6 +897,9 @@ static int stream_recv(struct forward *f, struct slot *s)
 		while (n < s->b.frames && (v = stream_rx_next(&f->rx, &p, &len)) == VMS_FRAME) {
 			if (len > f->max_packet) {
 				forward_count(&f->vm, 0, 0, 1);
+				if (f->cap)
+					capture_frame(f->cap, CAPTURE_VM, CAPTURE_FROM_VM, p, len, len,
+						      vm_drop_note(f, len, false));
 				continue;
 			}
 			memcpy(s->b.iov[n].iov_base, p, len);
@@ -742,6 +919,8 @@ static int stream_recv(struct forward *f, struct slot *s)
 			return -1;
 		}
 		ssize_t got = stream_rx_read(&f->rx, f->vm_fd);
+
+		count_call(&f->vm.fast);
 		if (got > 0)
 			continue;
 		if (got == 0 || got == -ECONNRESET) {
@@ -758,6 +937,7 @@ static int vm_recv(struct forward *f, struct slot *s)
 {
 	if (f->stream)
 		return stream_recv(f, s);
+	count_call(&f->vm.fast);
 	return recvmmsg(f->vm_fd, s->b.msgs, (unsigned)s->b.frames, MSG_DONTWAIT, NULL);
 }
 
@@ -770,6 +950,8 @@ static void *vm_rx(void *arg)
 	while (!atomic_load(&f->stopping)) {
 		int timeout = forward_ra_timer(f);
 		uint32_t head = atomic_load(&r->head);
+
+		capture_flush_vm(f);   /* an RA, or frames a stream read dropped */
 		struct slot *s = &r->slot[head % SLOTS];
 
 		if (!ring_has_room(r)) {
@@ -795,6 +977,7 @@ static void *vm_rx(void *arg)
 		}
 		empty = s->n < s->b.frames;
 		int towrite = slot_prepare(f, s);
+		capture_flush_vm(f);
 		if (towrite == 0)
 			continue;
 		if (towrite <= INLINE_MAX && !ring_has_work(r)) {
@@ -877,6 +1060,8 @@ int forward_start(struct forward *f)
 	f->macs = (struct vmframe_macs){ .state = VMF_MAC_NONE };
 	f->check.addrs6 = f->claim_addr6 ? &f->addrs6 : NULL;
 	memset(&f->addrs6, 0, sizeof(f->addrs6));
+	f->check.addrs4 = f->claim_addr4 ? &f->addrs4 : NULL;
+	memset(&f->addrs4, 0, sizeof(f->addrs4));
 	atomic_store(&f->stopping, false);
 	atomic_store(&f->last_ra_ms, 0);
 	f->ra_count = 0;
@@ -901,8 +1086,12 @@ int forward_start(struct forward *f)
 		forward_stop(f);
 		return -ENOMEM;
 	}
-	if (f->first_len)
+	if (f->first_len) {
+		/* received alone, by transport_wait_client: a single-frame call */
+		count_call(&f->vm.slow);
 		forward_vm_frame(f, f->first, f->first_len);
+		capture_flush_vm(f);
+	}
 	for (int i = 0; i < FWD_THREADS; i++) {
 		int rc = pthread_create(&f->threads[i], NULL, fn[i], f);
 		if (rc) {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "datapath/capture.h"
 #include "parse/dhcp.h"
 #include "parse/ndp.h"
 #include "datapath/streamio.h"
@@ -32,8 +33,19 @@ struct ring;
 struct to_vm;
 struct vhost;
 
+/*
+ * One direction's counters, as upstream's [stats] line has them. packets,
+ * bytes: frames delivered (to the TAP, or to the VM); drops: frames lost.
+ * fast, slow: calls on the VM's socket, counted as upstream counts its
+ * batched (recvmsg_x/sendmsg_x) and single-frame (read/write) calls:
+ * fast is a call that can carry a whole batch (recvmmsg/sendmmsg on a
+ * datagram socket; a 256 KiB read, or a sendmsg of many length-prefixed
+ * frames, on a stream), slow a call that carries one frame (the helper's
+ * own replies toward the VM, a --socket client's first datagram). Every
+ * call counts, a retry on a full socket included.
+ */
 struct fwd_counters {
-	_Atomic uint64_t packets, bytes, drops;
+	_Atomic uint64_t packets, bytes, drops, fast, slow;
 };
 
 struct forward {
@@ -58,9 +70,15 @@ struct forward {
 	 * than vmnet_mac_address: true if it may use it. NULL: always. */
 	bool (*claim_mac)(void *arg, const uint8_t mac[6]);
 	/* Asked (from the VM thread) when the VM first uses an IPv6 address as
-	 * source or advertisement target, sending from mac: true if it may.
-	 * NULL: IPv6 addresses are not bound (bridged mode). */
-	bool (*claim_addr6)(void *arg, const uint8_t addr[16], const uint8_t mac[6]);
+	 * source or advertisement target, or probes for it, sending from mac:
+	 * 1 if it may, 0 if not, -1 without an answer (that frame is dropped,
+	 * the next one asks again). NULL: IPv6 addresses are not bound
+	 * (bridged mode). */
+	int (*claim_addr6)(void *arg, const uint8_t addr[16], const uint8_t mac[6]);
+	/* Asked (from the VM thread) when the VM first uses an address of the
+	 * DHCP pool other than its lease (set by hand): as claim_addr6. NULL:
+	 * in the pool, only the lease (bridged mode). */
+	int (*claim_addr4)(void *arg, uint32_t addr);
 	void *claim_arg;
 
 	/* A frame received before forwarding starts (a --socket client's first
@@ -69,12 +87,17 @@ struct forward {
 	uint8_t *first;
 	size_t first_len;
 
+	/* --pcap: every frame both ways (capture.h); NULL: off, which costs
+	 * one predictable branch per frame. */
+	struct capture *cap;
+
 	struct fwd_counters vm;    /* frames from the VM, toward the host */
 	struct fwd_counters host;  /* frames from the host, toward the VM */
 
 	/* internal */
 	struct vmframe_macs macs;  /* the VM's second MAC (check.macs) */
 	struct vmframe_addrs6 addrs6;  /* the VM's IPv6 addresses (check.addrs6) */
+	struct vmframe_addrs4 addrs4;  /* pool addresses the VM set by hand (check.addrs4) */
 	int stop_fd;               /* eventfd, readable when stopping */
 	_Atomic bool stopping;
 	_Atomic int vm_gone;       /* set when sending to the VM fails with ECONNREFUSED */

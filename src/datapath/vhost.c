@@ -24,6 +24,7 @@
 #include "datapath/forward.h"
 #include "datapath/vhost_dev.h"
 #include "parse/offload.h"
+#include "parse/pkt.h"
 #include "parse/vhost_msg.h"
 
 /* How long the rest of a message may take to arrive, or a reply to leave. */
@@ -537,6 +538,7 @@ static bool run_once(struct vhost *v, bool *busy)
 	}
 	done = vhost_tx(v);
 	done = vhost_rx(v, &tap_empty) && done;
+	vhost_capture_flush(v);   /* this round's frames, an RA or a reply included */
 	*busy = !done;
 	return true;
 }
@@ -568,10 +570,15 @@ int vhost_start(struct forward *f)
 	v->rx_max = f->mtu + 14u;
 	for (int i = 0; i < 2; i++)
 		v->q[i].kick = v->q[i].call = -1;
+	if (f->cap && (v->cap_buf = malloc(PKT_MAX_FRAME)) == NULL) {
+		free(v);
+		return -ENOMEM;
+	}
 	f->vhost = v;
 	rc = pthread_create(&v->thread, NULL, vhost_main, v);
 	if (rc) {
 		f->vhost = NULL;
+		free(v->cap_buf);
 		free(v);
 		return -rc;
 	}
@@ -593,6 +600,7 @@ void vhost_stop(struct forward *f)
 	}
 	unmap(v->map, v->map_len);
 	f->vhost = NULL;
+	free(v->cap_buf);
 	free(v);
 }
 

@@ -18,6 +18,11 @@
  * receive queue. Offloads are those the guest negotiated (checksum, TSO, ECN,
  * mergeable receive buffers), set on the TAP as the guest's features say.
  * When the connection closes, the helper stops, as with the sockets.
+ * --pcap captures the frames as the TAP and the guest get them (gathered
+ * into one buffer first: vhost_frames.c), counted in the same counters
+ * (fast: a pass over a queue that moved frames; slow: a frame of ours).
+ * The thread stops when forward_stop signals f->stop_fd: the datapath's
+ * main loop does on a signal, a lifeline's end or the VM gone.
  */
 #ifndef VMNET_VHOST_H
 #define VMNET_VHOST_H

@@ -69,6 +69,9 @@ struct vhost {
 		struct virtio_net_hdr_mrg_rxbuf hdr;
 		uint8_t copy[VMFRAME_WHOLE];
 	} __attribute__((packed)) tx;
+	/* --pcap (f->cap set): a frame as the TAP or the guest gets it, in one
+	 * piece (capture_frame takes one); NULL without a capture. */
+	uint8_t *cap_buf;
 	pthread_t thread;
 	bool running;
 };
@@ -84,5 +87,7 @@ bool vhost_rx(struct vhost *v, bool *tap_empty);
 void vhost_rx_release(struct vhost *v);
 /* Publishes a queue's used entries and signals the guest if it wants it. */
 void vhost_notify(struct vhost *v, struct vq *q);
+/* --pcap: writes the frames both directions staged (one write each). */
+void vhost_capture_flush(struct vhost *v);
 
 #endif

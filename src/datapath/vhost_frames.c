@@ -19,6 +19,7 @@
 #include "datapath/forward.h"
 #include "datapath/vhost_dev.h"
 #include "parse/offload.h"
+#include "parse/pkt.h"
 
 /* Frames per pass before the other direction (and the connection) get a turn. */
 #define TX_BUDGET 128
@@ -43,6 +44,46 @@ static void ring_broken(struct vq *q, const char *name, const char *why)
 		WARN("vhost", "the guest's %s queue is broken (%s): not served until the VM sets it "
 		     "up again", name, why);
 	q->broken_logged = true;
+}
+
+/* ---- --pcap ---------------------------------------------------------------- */
+
+/* The bytes of iov[0..n) after the first skip, at most max, into dst: a
+ * frame in one piece for capture_frame. Returns how many. */
+static size_t gather(uint8_t *dst, const struct iovec *iov, int n, size_t skip, size_t max)
+{
+	size_t got = 0;
+
+	for (int i = 0; i < n && got < max; i++) {
+		size_t len = iov[i].iov_len, k;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		k = len - skip < max - got ? len - skip : max - got;
+		memcpy(dst + got, (const uint8_t *)iov[i].iov_base + skip, k);
+		got += k;
+		skip = 0;
+	}
+	return got;
+}
+
+/* A frame of len bytes whose pieces are iov[0..n) after skip bytes. */
+static void capture_iov(struct vhost *v, enum capture_side side, enum capture_dir dir,
+			const struct iovec *iov, int n, size_t skip, size_t len, const char *note)
+{
+	size_t got = gather(v->cap_buf, iov, n, skip, len < PKT_MAX_FRAME ? len : PKT_MAX_FRAME);
+
+	capture_frame(v->f->cap, side, dir, v->cap_buf, got, len, note);
+}
+
+void vhost_capture_flush(struct vhost *v)
+{
+	if (v->f->cap) {
+		capture_flush(v->f->cap, CAPTURE_VM);
+		capture_flush(v->f->cap, CAPTURE_HOST);
+	}
 }
 
 /* ---- guest to TAP -------------------------------------------------------- */
@@ -90,8 +131,14 @@ static ssize_t tx_frame(struct vhost *v, const struct vring_chain *c)
 	ssize_t n;
 	int k = 1;
 
-	if (c->len < v->hdr_len + RUNT)
+	if (c->len < v->hdr_len + RUNT) {
+		if (v->f->cap && c->len > v->hdr_len) {
+			len = vring_copy_from(c, v->hdr_len, v->tx.copy, c->len - v->hdr_len);
+			capture_frame(v->f->cap, CAPTURE_VM, CAPTURE_FROM_VM, v->tx.copy, len, len,
+				      "dropped: shorter than an Ethernet header (vm.drops)");
+		}
 		return -1;
+	}
 	len = c->len - v->hdr_len;
 	held = len <= VMFRAME_WHOLE ? len : VMFRAME_HEAD;
 	vring_copy_from(c, 0, &g, sizeof(g));
@@ -100,8 +147,12 @@ static ssize_t tx_frame(struct vhost *v, const struct vring_chain *c)
 	if (n <= 0)
 		return n;
 	n = offload_from_guest(&g, v->tx.copy, held, len, v->f->mtu, v->offload, &tap);
-	if (n < 0)
+	if (n < 0) {
+		if (v->f->cap)
+			capture_frame(v->f->cap, CAPTURE_VM, CAPTURE_FROM_VM, v->tx.copy, held, len,
+				      "dropped: a virtio-net header the helper refuses (vm.drops)");
 		return -1;
+	}
 	memset(&v->tx.hdr, 0, sizeof(v->tx.hdr));
 	v->tx.hdr.hdr = tap;
 	iov[0] = (struct iovec){ &v->tx, VHOST_TAP_HDR + ((size_t)n < held ? (size_t)n : held) };
@@ -109,6 +160,9 @@ static ssize_t tx_frame(struct vhost *v, const struct vring_chain *c)
 		int rest = vring_iov_from(c, v->hdr_len + held, iov + 1, VRING_CHAIN_MAX);
 		k += iov_trim(iov + 1, rest, (size_t)n - held);
 	}
+	/* As the TAP gets it: the judged copy, then the rest from guest memory. */
+	if (v->f->cap)
+		capture_iov(v, CAPTURE_VM, CAPTURE_FROM_VM, iov, k, VHOST_TAP_HDR, (size_t)n, NULL);
 	return tap_writev(v, iov, k) ? n : -1;
 }
 
@@ -151,8 +205,11 @@ bool vhost_tx(struct vhost *v)
 		}
 		vring_push(&q->ring, c.head, 0);
 	}
-	if (done)
+	if (done) {
 		vhost_notify(v, q);
+		/* a pass over the queue: its batch (forward.h's fast) */
+		atomic_fetch_add_explicit(&v->f->vm.fast, 1, memory_order_relaxed);
+	}
 	forward_count(&v->f->vm, packets, bytes, drops);
 	return done < TX_BUDGET;
 }
@@ -275,6 +332,18 @@ static int rx_iov(struct vhost *v, struct virtio_net_hdr_mrg_rxbuf *h, struct io
 
 enum rx_result { RX_FRAME, RX_DROP, RX_STARVED, RX_EMPTY, RX_ERROR };
 
+/* A frame from the TAP the guest does not get: what its buffers took of it. */
+static void capture_rx_drop(struct vhost *v, const struct iovec *iov, int n, size_t len,
+			    size_t room)
+{
+	const char *note = len < RUNT ? "dropped: shorter than an Ethernet header (host.drops)"
+		: len > room ? "dropped: longer than the guest's receive buffers (host.drops)"
+		: "dropped: an offload the guest did not negotiate (host.drops)";
+	size_t got = gather(v->cap_buf, iov + 1, n - 1, 0, len < room ? len : room);
+
+	capture_frame(v->f->cap, CAPTURE_HOST, CAPTURE_TO_VM, v->cap_buf, got, len, note);
+}
+
 /* One frame from the TAP straight into the guest's buffers. */
 static enum rx_result rx_frame(struct vhost *v, struct vq *q, size_t *len, uint64_t *drops)
 {
@@ -282,19 +351,27 @@ static enum rx_result rx_frame(struct vhost *v, struct vq *q, size_t *len, uint6
 	struct virtio_net_hdr_mrg_rxbuf *h = &v->rx_hdr;
 	size_t room;
 	ssize_t r;
+	int n;
 
 	if (!rx_take(v, q, v->hdr_len + v->rx_max, drops))
 		return RX_STARVED;
-	r = readv(v->f->tap_fd, iov, rx_iov(v, h, iov, &room));
+	n = rx_iov(v, h, iov, &room);
+	r = readv(v->f->tap_fd, iov, n);
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return RX_EMPTY;
 	if (r < 0 && errno != EFAULT)
 		return RX_ERROR;
 	/* A frame longer than the buffers: tun says how long it was, macvtap
 	 * fails with EFAULT. Either way it is lost; the buffers stay ours. */
-	if (r < VHOST_TAP_HDR + RUNT || (size_t)r - VHOST_TAP_HDR > room || !rx_header(v, &h->hdr))
+	if (r < VHOST_TAP_HDR + RUNT || (size_t)r - VHOST_TAP_HDR > room || !rx_header(v, &h->hdr)) {
+		if (v->f->cap && r > VHOST_TAP_HDR)
+			capture_rx_drop(v, iov, n, (size_t)r - VHOST_TAP_HDR, room);
 		return RX_DROP;
+	}
 	*len = (size_t)r - VHOST_TAP_HDR;
+	/* From the guest's buffers before the guest may have them back. */
+	if (v->f->cap)
+		capture_iov(v, CAPTURE_HOST, CAPTURE_TO_VM, iov + 1, n - 1, 0, *len, NULL);
 	rx_give(v, q, h, v->hdr_len + *len);
 	return RX_FRAME;
 }
@@ -350,6 +427,8 @@ bool vhost_rx(struct vhost *v, bool *tap_empty)
 	}
 	if (pushed || drops)
 		vhost_notify(v, q);
+	if (done)   /* a pass that read frames: its batch (forward.h's fast) */
+		atomic_fetch_add_explicit(&v->f->host.fast, 1, memory_order_relaxed);
 	forward_count(&v->f->host, packets, bytes, drops);
 	return done < RX_BUDGET;
 }

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -19,12 +18,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "files/owner.h"
 #include "files/sockfile.h"
 #include "parse/msg.h"
 
@@ -50,17 +49,6 @@ static int fail(const char *fmt, const char *path, int err)
 	snprintf(line, sizeof(line), fmt, path);
 	ERROR("files", "%s%s%s", line, err ? ": " : "", err ? strerror(err) : "");
 	return -1;
-}
-
-/* The owner of the path: the invoking user, or root for root's own paths. */
-static int become_owner(const struct priv_user *u)
-{
-	prctl(PR_SET_NAME, "vmnet-files", 0, 0, 0);
-	log_set_process("files");
-	if (u->from_sudo)
-		return priv_become(u->uid, u->gid, 0);
-	return priv_become(0, 0, PRIV_CAP(CAP_DAC_OVERRIDE) | PRIV_CAP(CAP_DAC_READ_SEARCH) |
-			   PRIV_CAP(CAP_FOWNER));
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -232,7 +220,8 @@ static void files_main(const char *path, int type, const struct priv_user *u)
 
 	snprintf(s.lock_path, sizeof(s.lock_path), "%s.lock", path);
 	umask(0177);
-	rc = become_owner(u);
+	/* The owner of the path: the invoking user, or root for root's own paths. */
+	rc = files_become_owner(u);
 	if (rc == 0)
 		rc = take_lock(&s);
 	/* Past the lock, a failure takes back what we made. */
@@ -356,6 +345,9 @@ int sockfile_connect_first(struct sockfile *f, struct sockaddr_un *from, socklen
 		return -EPIPE;
 	while ((n = recv(f->ctl, buf, sizeof(buf), 0)) < 0 && errno == EINTR)
 		;
+	/* Over a broker's connection the user's side may say stop instead. */
+	if (n > 0 && msg_parse(buf, (size_t)n, MSG_BIT(MSG_BROKER_STOP), &m) == MSG_BROKER_STOP)
+		return -ECANCELED;
 	if (n <= 0 || msg_parse(buf, (size_t)n, MSG_BIT(MSG_FILES_CONNECTED), &m) < 0)
 		return -EPIPE;
 	r = &m.files_connected;

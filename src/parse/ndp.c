@@ -13,6 +13,7 @@
 #define RA_HLEN 16                /* ICMPv6 header + hop limit, flags, lifetimes */
 
 #define NH_HOPOPTS 0
+#define NH_TCP 6
 #define NH_UDP 17
 #define NH_ROUTING 43
 #define NH_FRAGMENT 44
@@ -43,18 +44,27 @@
  * serves to hide the upper-layer header, so it is refused. */
 #define MAX_EXT_HEADERS 8
 
+/* The upper-layer headers a first fragment must hold whole (RFC 7112): the
+ * ones the guards read (ICMPv6 with its first 4 bytes of message, UDP), and
+ * TCP's. 0: not looked into. */
+#define UL_MIN_ICMPV6 8
+#define UL_MIN_UDP 8
+#define UL_MIN_TCP 20
+
 /* What we keep of an IPv6 packet from the VM. */
 struct ip6 {
 	uint8_t src[16], dst[16];
 	uint8_t hop_limit;
 	uint8_t proto;            /* upper-layer protocol after the extension headers */
 	bool later_fragment;      /* a fragment with a non-zero offset: no upper header */
+	bool fragment;            /* a first fragment (offset 0): the rest comes later */
 	struct cursor l4;         /* the upper-layer bytes, bounded by the payload length */
 	size_t l4_len;            /* as the pseudo header counts it */
 };
 
 /* Walks the extension headers. false: truncated, too long, or not IPv6. */
-static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment)
+static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment,
+			     bool *fragment)
 {
 	for (int i = 0; i < MAX_EXT_HEADERS; i++) {
 		uint8_t next, hlen;
@@ -79,6 +89,7 @@ static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment
 				*nh = next;
 				return true;
 			}
+			*fragment = true;
 			break;
 		default:
 			return true;
@@ -86,6 +97,21 @@ static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment
 		*nh = next;
 	}
 	return false;
+}
+
+/*
+ * RFC 7112: a first fragment holds the whole header chain, the upper-layer
+ * header included. One that ends before it (after an extension header, or
+ * inside the UDP header) would carry a router advertisement or a DHCPv6
+ * server message past the guards in its second fragment, which no one can
+ * classify; no sender needs it, so it is refused.
+ */
+static bool ul_header_whole(const struct ip6 *p)
+{
+	size_t need = p->proto == NH_ICMPV6 ? UL_MIN_ICMPV6 : p->proto == NH_UDP ? UL_MIN_UDP
+		    : p->proto == NH_TCP ? UL_MIN_TCP : 0;
+
+	return !p->fragment || p->l4.rem >= need;
 }
 
 /* Ethernet and IPv6 headers. 0: not IPv6; 1: parsed; -1: IPv6 we cannot see through. */
@@ -105,11 +131,11 @@ static int parse_ip6(const uint8_t *frame, size_t len, struct ip6 *p)
 	/* Ethernet may pad short frames: the payload length is the truth. */
 	if (!cur_sub(&c, plen, &payload))
 		return -1;
-	if (!skip_ext_headers(&payload, &p->proto, &p->later_fragment))
+	if (!skip_ext_headers(&payload, &p->proto, &p->later_fragment, &p->fragment))
 		return -1;
 	p->l4 = payload;
 	p->l4_len = payload.rem;
-	return 1;
+	return ul_header_whole(p) ? 1 : -1;
 }
 
 /* ICMPv6 checksum over the pseudo header and the message. */
@@ -173,7 +199,10 @@ static void inspect_icmp6(const struct ip6 *p, const uint8_t eth_src[6], struct 
 	if (!cur_u8(&l4, &type) || !cur_u8(&l4, &code))
 		return;
 	m->icmp6_type = type;
-	if (type == ICMP6_RA || type == ICMP6_REDIRECT) {
+	/* Neighbour discovery is never fragmented (RFC 6980): a fragment of
+	 * it only hides its options and target from the guards. */
+	if (type == ICMP6_RA || type == ICMP6_REDIRECT ||
+	    (p->fragment && type >= ICMP6_RS && type <= ICMP6_REDIRECT)) {
 		m->kind = NDP_ROGUE;
 		return;
 	}
@@ -253,6 +282,59 @@ void ndp_link_local(const uint8_t mac[6], uint8_t ll[16])
 	ll[15] = mac[5];
 }
 
+bool ndp_link_local_mac(const uint8_t ll[16], uint8_t mac[6])
+{
+	static const uint8_t prefix[8] = { 0xfe, 0x80 };
+
+	if (memcmp(ll, prefix, 8) != 0 || ll[11] != 0xff || ll[12] != 0xfe)
+		return false;
+	mac[0] = ll[8] ^ 0x02;
+	memcpy(mac + 1, ll + 9, 2);
+	memcpy(mac + 3, ll + 13, 3);
+	return true;
+}
+
+/* Ethernet and IPv6 headers from the router to all nodes, before an ICMPv6
+ * message of mlen bytes; its checksum goes in at out + hdrs + 2. */
+static size_t to_all_nodes(const struct ndp_config *c, uint8_t *out, size_t mlen)
+{
+	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	const size_t hdrs = PKT_ETH_HLEN + IP6_HLEN;
+	struct wbuf w;
+
+	put_be16(out + hdrs + 2, icmp6_csum(c->router_ll, all_nodes, out + hdrs, mlen));
+	wb_init(&w, out, hdrs);
+	wb_bytes(&w, all_nodes_mac, 6);
+	wb_bytes(&w, c->router_mac, 6);
+	wb_be16(&w, ETHERTYPE_IPV6);
+	wb_be32(&w, 6u << 28);
+	wb_be16(&w, (uint16_t)mlen);
+	wb_u8(&w, NH_ICMPV6);
+	wb_u8(&w, ND_HOP_LIMIT);
+	wb_bytes(&w, c->router_ll, 16);
+	wb_bytes(&w, all_nodes, 16);
+	return hdrs + mlen;
+}
+
+int ndp_build_na(const struct ndp_config *c, const uint8_t target[16], uint8_t *out, size_t cap)
+{
+	const size_t hdrs = PKT_ETH_HLEN + IP6_HLEN;
+	struct wbuf w;
+
+	if (cap < hdrs)
+		return -1;
+	wb_init(&w, out + hdrs, cap - hdrs);
+	wb_u8(&w, ICMP6_NA);
+	wb_u8(&w, 0);
+	wb_be16(&w, 0);                    /* checksum, filled in below */
+	wb_be32(&w, 0);                    /* R=0 S=0 (to a multicast group) O=0 */
+	wb_bytes(&w, target, 16);
+	if (w.overflow)
+		return -1;
+	return (int)to_all_nodes(c, out, w.len);
+}
+
 static void ra_options(const struct ndp_config *c, struct wbuf *w)
 {
 	wb_u8(w, OPT_SLLA);
@@ -284,12 +366,8 @@ static void ra_options(const struct ndp_config *c, struct wbuf *w)
 
 int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap)
 {
-	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
-	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
 	const size_t hdrs = PKT_ETH_HLEN + IP6_HLEN;
 	struct wbuf w;
-	uint16_t sum;
-	size_t mlen;
 
 	if (cap < hdrs)
 		return -1;
@@ -307,19 +385,5 @@ int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap)
 	ra_options(c, &w);
 	if (w.overflow)
 		return -1;
-	mlen = w.len;
-	sum = icmp6_csum(c->router_ll, all_nodes, out + hdrs, mlen);
-	put_be16(out + hdrs + 2, sum);
-
-	wb_init(&w, out, hdrs);
-	wb_bytes(&w, all_nodes_mac, 6);
-	wb_bytes(&w, c->router_mac, 6);
-	wb_be16(&w, ETHERTYPE_IPV6);
-	wb_be32(&w, 6u << 28);
-	wb_be16(&w, (uint16_t)mlen);
-	wb_u8(&w, NH_ICMPV6);
-	wb_u8(&w, ND_HOP_LIMIT);
-	wb_bytes(&w, c->router_ll, 16);
-	wb_bytes(&w, all_nodes, 16);
-	return w.overflow ? -1 : (int)(hdrs + mlen);
+	return (int)to_all_nodes(c, out, w.len);
 }

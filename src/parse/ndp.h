@@ -30,8 +30,11 @@ enum ndp_kind {
 	NDP_NONE,     /* anything else: forwarded as usual */
 	NDP_RS,       /* a valid router solicitation: answer it */
 	NDP_ROGUE,    /* an RA, a DHCPv6 server message (UDP from port 547, or
-		       * to the client port 546 from any port), or a header
-		       * chain we cannot see through: dropped */
+		       * to the client port 546 from any port), a fragment of
+		       * neighbour discovery (RFC 6980), or a header chain we
+		       * cannot see through: one too long or cut short, or a
+		       * first fragment without its whole upper-layer header
+		       * (RFC 7112): dropped */
 };
 
 /* Classifies an Ethernet frame from the VM by its headers. */
@@ -64,7 +67,18 @@ bool ndp_inspect(const uint8_t *frame, size_t len, struct ndp_msg *m);
  */
 int ndp_build_ra(const struct ndp_config *c, uint8_t *out, size_t cap);
 
+/*
+ * Writes a neighbour advertisement for target to all nodes (ff02::1), from
+ * the router (its MAC and link-local address), with no flags and no
+ * options: what a node probing for target (duplicate address detection)
+ * takes as "in use". Returns its length, or -1 if cap is too small.
+ */
+int ndp_build_na(const struct ndp_config *c, const uint8_t target[16], uint8_t *out, size_t cap);
+
 /* The modified EUI-64 link-local address (fe80::/64) of a MAC (RFC 4291). */
 void ndp_link_local(const uint8_t mac[6], uint8_t ll[16]);
+/* The MAC whose EUI-64 link-local ll is, if ll is one (fe80::/64, ff:fe in
+ * the middle of the interface identifier): true and *mac. */
+bool ndp_link_local_mac(const uint8_t ll[16], uint8_t mac[6]);
 
 #endif

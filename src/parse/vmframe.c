@@ -50,55 +50,97 @@ static bool is_vlan(uint16_t ethertype)
 	       ethertype == ETHERTYPE_QINQ_OLD1 || ethertype == ETHERTYPE_QINQ_OLD2;
 }
 
+/* What an address in a frame is to the VM (IPv4 sources, ARP senders; IPv6
+ * frames only pass or fail here, their addresses are addrs6_own's). */
+enum own {
+	OWN_NOT,       /* not the VM's: dropped */
+	OWN_YES,
+	OWN_CLAIM,     /* in the pool, set by hand, not asked for yet */
+};
+
+static bool addr4_in(const uint32_t *set, unsigned n, uint32_t a)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == a)
+			return true;
+	return false;
+}
+
+/* An address of the pool that is not the lease: the VM's if it was granted,
+ * to be claimed unless refused before or asked for too often. Rare: kept
+ * out of line, so ip4_own stays small on every frame's path. */
+__attribute__((noinline, cold))
+static enum own pool_own(const struct vmframe_config *c, uint32_t a)
+{
+	const struct vmframe_addrs4 *s = c->addrs4;
+
+	if (!s)
+		return OWN_NOT;
+	if (addr4_in(s->addr, s->n, a))
+		return OWN_YES;
+	if (s->n == VMF_ADDRS4 || s->asks >= VMF_ADDR4_ASKS ||
+	    addr4_in(s->refused, s->nrefused < 4 ? s->nrefused : 4, a))
+		return OWN_NOT;
+	return OWN_CLAIM;
+}
+
 /* An IPv4 source or ARP sender address the VM may use. */
-static bool ip4_own(const struct vmframe_config *c, uint32_t a)
+static enum own ip4_own(const struct vmframe_config *c, uint32_t a)
 {
 	if (a == 0 || (a & IP4_LL_MASK) == IP4_LL_NET)
-		return true;                  /* DHCP clients, ARP probes, RFC 3927 */
+		return OWN_YES;              /* DHCP clients, ARP probes, RFC 3927 */
 	if ((a & c->mask) != (c->gateway & c->mask) || a == c->gateway)
-		return false;
-	if (a >= c->pool_first && a <= c->pool_last)
-		return a == c->lease;         /* the pool: only our lease */
-	return true;                          /* static assignment */
+		return OWN_NOT;
+	if (a >= c->pool_first && a <= c->pool_last && a != c->lease)
+		return pool_own(c, a);        /* the pool: our lease, or set by hand */
+	return OWN_YES;                      /* our lease, or static assignment */
 }
 
 /*
  * ARP as Linux's arp_rcv/arp_process take it (Ethernet hardware, IPv4,
  * request or reply); anything else no receiver would act on, so it goes.
- * Receivers learn sender address -> sender MAC from it.
+ * Receivers learn sender address -> sender MAC from it. *spa: the sender's.
  */
-static bool arp_own(const struct vmframe_config *c, struct cursor p, const uint8_t eth_src[6])
+static enum own arp_own(const struct vmframe_config *c, struct cursor p,
+			 const uint8_t eth_src[6], uint32_t *spa)
 {
 	uint16_t hrd, pro, op;
 	uint8_t hln, pln, sha[6];
-	uint32_t spa;
 
 	if (!cur_be16(&p, &hrd) || !cur_be16(&p, &pro) || !cur_u8(&p, &hln) ||
 	    !cur_u8(&p, &pln) || !cur_be16(&p, &op) || !cur_bytes(&p, sha, 6) ||
-	    !cur_be32(&p, &spa) || !cur_skip(&p, 10))
-		return false;
+	    !cur_be32(&p, spa) || !cur_skip(&p, 10))
+		return OWN_NOT;
 	if ((hrd != ARPHRD_ETHER_ && hrd != ARPHRD_IEEE802_) || pro != ETHERTYPE_IPV4 ||
 	    hln != 6 || pln != 4 || (op != ARP_REQUEST && op != ARP_REPLY))
-		return false;
-	return mac_eq(sha, eth_src) && ip4_own(c, spa);
+		return OWN_NOT;
+	return mac_eq(sha, eth_src) ? ip4_own(c, *spa) : OWN_NOT;
 }
 
 /* The IPv4 header checks of Linux's ip_rcv_core (but the checksum, which
- * offload may leave to us), then the source. */
-static bool ip4_header_own(const struct vmframe_config *c, struct cursor p)
+ * offload may leave to us), then the source (*src). */
+static enum own ip4_header_own(const struct vmframe_config *c, struct cursor p, uint32_t *src)
 {
 	uint8_t vihl;
 	uint16_t total;
-	uint32_t src;
 	size_t avail = p.rem;
 
 	if (!cur_u8(&p, &vihl) || !cur_skip(&p, 1) || !cur_be16(&p, &total) ||
-	    !cur_skip(&p, 8) || !cur_be32(&p, &src))
-		return false;
+	    !cur_skip(&p, 8) || !cur_be32(&p, src))
+		return OWN_NOT;
 	if (vihl >> 4 != 4 || (vihl & 0xf) < 5 || (size_t)(vihl & 0xf) * 4 > avail ||
 	    total < (vihl & 0xf) * 4 || total > avail)
-		return false;
-	return ip4_own(c, src);
+		return OWN_NOT;
+	return ip4_own(c, *src);
+}
+
+/* The claim of a pool address (pool_own said OWN_CLAIM), once the frame's
+ * MAC is the VM's. */
+static enum vmframe_verdict addr4_claim(const struct vmframe_config *c, uint32_t a)
+{
+	c->addrs4->claim = a;
+	c->addrs4->asks++;
+	return VMF_CLAIM4;
 }
 
 static bool is_gateway6(const struct vmframe_config *c, const uint8_t a[16])
@@ -146,8 +188,9 @@ static bool addr6_in(const uint8_t (*set)[16], unsigned n, const uint8_t a[16])
 
 /*
  * One IPv6 address the frame makes receivers learn: the VM's already, to be
- * claimed (VMF_CLAIM6), or not the VM's (bound elsewhere, or the VM asked
- * too often). The unspecified and multicast addresses are no one's.
+ * claimed (VMF_CLAIM6), another VM's (VMF_DAD_TAKEN: the helper was told so),
+ * or not the VM's for now (VMF_DROP: the VM asked too often, or holds
+ * VMF_ADDRS6). The unspecified and multicast addresses are no one's.
  */
 static enum vmframe_verdict addr6_own(const struct vmframe_config *c, const uint8_t a[16],
 				      const uint8_t src_mac[6])
@@ -158,8 +201,9 @@ static enum vmframe_verdict addr6_own(const struct vmframe_config *c, const uint
 	if (!s || a[0] == 0xff || memcmp(a, unspecified, 16) == 0 ||
 	    addr6_in((const uint8_t (*)[16])s->addr, s->n, a))
 		return VMF_FORWARD;
-	if (s->n == VMF_ADDRS6 || s->asks >= VMF_ADDR6_ASKS ||
-	    addr6_in((const uint8_t (*)[16])s->refused, s->nrefused < 4 ? s->nrefused : 4, a))
+	if (addr6_in((const uint8_t (*)[16])s->refused, s->nrefused < 4 ? s->nrefused : 4, a))
+		return VMF_DAD_TAKEN;
+	if (s->n == VMF_ADDRS6 || s->asks >= VMF_ADDR6_ASKS)
 		return VMF_DROP;
 	memcpy(s->claim, a, 16);
 	memcpy(s->claim_mac, src_mac, 6);
@@ -167,7 +211,22 @@ static enum vmframe_verdict addr6_own(const struct vmframe_config *c, const uint
 	return VMF_CLAIM6;
 }
 
-/* The IPv6 source, and the target of an advertisement, must be the VM's. */
+/* Duplicate address detection (RFC 4862): a solicitation from ::. */
+static bool is_probe(const struct ndp_msg *m)
+{
+	static const uint8_t unspecified[16];
+
+	return m->has_target && !m->advert && memcmp(m->src, unspecified, 16) == 0;
+}
+
+/*
+ * The IPv6 source, and the target of an advertisement, must be the VM's.
+ * A probe claims its target: a VM that answered other VMs' probes with its
+ * own (or with advertisements) would make their addresses fail detection.
+ * A probe for an address another VM holds gets VMF_DAD_TAKEN, so the
+ * helper can answer it for that VM; the gateway's are left to the host,
+ * which defends them itself.
+ */
 static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const struct ndp_msg *m,
 				       const uint8_t src_mac[6])
 {
@@ -175,7 +234,13 @@ static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const str
 
 	if (v == VMF_FORWARD && m->has_target && m->advert)
 		v = addr6_own(c, m->target, src_mac);
-	return v;
+	else if (v == VMF_FORWARD && is_probe(m) && !is_gateway6(c, m->target)) {
+		v = addr6_own(c, m->target, src_mac);
+		if (v == VMF_DAD_TAKEN && c->addrs6)   /* only with addrs6 set */
+			memcpy(c->addrs6->claim, m->target, 16);
+		return v;
+	}
+	return v == VMF_DAD_TAKEN ? VMF_DROP : v;
 }
 
 /* Every guard of shared and host mode, in the order a receiver would read
@@ -187,24 +252,28 @@ static enum vmframe_verdict check_guards(const struct vmframe_config *c, const u
 	uint8_t src[6];
 	uint16_t ethertype;
 	enum vmframe_verdict v;
-	bool ok = true, ip6 = false;
+	enum own o = OWN_YES;
+	uint32_t a4 = 0;
+	bool ip6 = false;
 
 	if (!cur_skip(&p, 6) || !cur_bytes(&p, src, 6) || !cur_be16(&p, &ethertype))
 		return VMF_DROP;
 	if (!mac_valid_source(src) || mac_eq(src, c->gateway_mac) || is_vlan(ethertype))
 		return VMF_DROP;
 	if (ethertype == ETHERTYPE_ARP)
-		ok = arp_own(c, p, src);
+		o = arp_own(c, p, src, &a4);
 	else if (ethertype == ETHERTYPE_IPV4)
-		ok = ip4_header_own(c, p);
-	else if ((ip6 = ndp_inspect(frame, len, ndp)))
-		ok = ip6_own(c, ndp);
-	if (!ok)
+		o = ip4_header_own(c, p, &a4);
+	else if ((ip6 = ndp_inspect(frame, len, ndp)) && !ip6_own(c, ndp))
+		o = OWN_NOT;
+	if (o == OWN_NOT)
 		return VMF_DROP;
 	/* The MAC first: an address is bound to a MAC the VM owns. */
 	v = mac_own(c, src);
 	if (v == VMF_FORWARD && ip6)
 		v = addrs6_own(c, ndp, src);
+	else if (o == OWN_CLAIM && v == VMF_FORWARD)
+		v = addr4_claim(c, a4);   /* an ARP or IPv4 frame's pool address */
 	return v;
 }
 
@@ -312,6 +381,14 @@ void vmframe_mac_granted(struct vmframe_macs *m, bool granted)
 {
 	if (m->state == VMF_MAC_CLAIMING)
 		m->state = granted ? VMF_MAC_OWNED : VMF_MAC_REFUSED;
+}
+
+void vmframe_addr4_granted(struct vmframe_addrs4 *a, bool granted)
+{
+	if (granted && a->n < VMF_ADDRS4 && !addr4_in(a->addr, a->n, a->claim))
+		a->addr[a->n++] = a->claim;
+	else if (!granted)
+		a->refused[a->nrefused++ % 4] = a->claim;
 }
 
 void vmframe_addr6_granted(struct vmframe_addrs6 *a, bool granted)

@@ -20,18 +20,24 @@
  *  - ARP: well formed (what Linux's arp_rcv accepts, nothing else), sender
  *    hardware address = Ethernet source, sender address as for IPv4 sources.
  *  - IPv4 source: 0.0.0.0 or an address of the subnet that is not the
- *    gateway's, and inside the DHCP pool only the VM's own lease. A header a
- *    kernel would refuse (version, IHL, lengths) is dropped here already.
+ *    gateway's; inside the DHCP pool the VM's own lease, or an address it
+ *    set by hand there, claimed with its first frame (VMF_CLAIM4) and used
+ *    once the helper recorded it as the VM's lease (vmframe_addr4_granted);
+ *    one another VM holds is refused. A header a kernel would refuse
+ *    (version, IHL, lengths) is dropped here already.
  *  - IPv6: no gateway address (global or link-local) as source or as the
  *    target of a neighbour advertisement; link-layer address options equal
  *    to the Ethernet source; no router advertisements, redirects or DHCPv6
  *    server messages (any UDP from 547 or to 546).
  *  - IPv6 addresses, first come first served (RFC 6620): the first time a
  *    VM uses an address as source or as the target of a neighbour
- *    advertisement, it claims it (VMF_CLAIM6) and uses it once the helper
- *    has bound it to the VM's MAC (vmframe_addr6_granted); an address
- *    another VM holds is refused and its frames dropped. At most
- *    VMF_ADDRS6 addresses a VM; the unspecified source (DAD) needs none.
+ *    advertisement, or probes for it (duplicate address detection: a
+ *    neighbour solicitation from the unspecified address), it claims it
+ *    (VMF_CLAIM6) and uses it once the helper has bound it to the VM's MAC
+ *    (vmframe_addr6_granted); an address another VM holds or is probing is
+ *    refused and its frames dropped, and a probe for it is answered, so the
+ *    VM's own duplicate address detection sees the duplicate
+ *    (VMF_DAD_TAKEN). At most VMF_ADDRS6 addresses a VM.
  * Bridged mode checks only lengths: the VM is on another network's LAN.
  */
 #ifndef VMNET_VMFRAME_H
@@ -66,8 +72,23 @@ struct vmframe_addrs6 {
 	unsigned asks;                  /* claims made so far (at most VMF_ADDR6_ASKS) */
 	uint8_t refused[4][16];         /* the last refused ones, not asked again */
 	unsigned nrefused;              /* refusals so far (the last 4 kept) */
-	uint8_t claim[16];              /* VMF_CLAIM6: the address to ask for ... */
+	uint8_t claim[16];              /* VMF_CLAIM6: the address to ask for ...;
+					 * VMF_DAD_TAKEN: the one probed for */
 	uint8_t claim_mac[6];           /* ... for this MAC (the frame's source) */
+};
+
+/* Addresses of the DHCP pool the VM set by hand (its lease is its own
+ * anyway), and the bound on asking: each becomes a lease of the VM's user. */
+#define VMF_ADDRS4 4
+#define VMF_ADDR4_ASKS 16
+
+struct vmframe_addrs4 {
+	uint32_t addr[VMF_ADDRS4];      /* recorded as the VM's: n of them (host order) */
+	unsigned n;
+	unsigned asks;                  /* claims made so far (at most VMF_ADDR4_ASKS) */
+	uint32_t refused[4];            /* the last refused ones, not asked again */
+	unsigned nrefused;
+	uint32_t claim;                 /* VMF_CLAIM4: the address to ask for */
 };
 
 struct vmframe_config {
@@ -90,6 +111,9 @@ struct vmframe_config {
 	struct vmframe_macs *macs;
 	/* The VM's IPv6 addresses, updated by vmframe_check. NULL: not bound. */
 	struct vmframe_addrs6 *addrs6;
+	/* The pool addresses the VM set by hand, updated by vmframe_check.
+	 * NULL: in the pool, only the lease. */
+	struct vmframe_addrs4 *addrs4;
 };
 
 enum vmframe_verdict {
@@ -103,6 +127,11 @@ enum vmframe_verdict {
 	VMF_CLAIM6,    /* the first frame from an IPv6 address (addrs6->claim): the
 			* caller asks for it, calls vmframe_addr6_granted, then
 			* checks the frame again */
+	VMF_CLAIM4,    /* the first frame from a pool address the VM set by hand
+			* (addrs4->claim): as VMF_CLAIM6, with vmframe_addr4_granted */
+	VMF_DAD_TAKEN, /* a duplicate address detection probe for an address
+			* another VM holds (addrs6->claim): dropped (count it);
+			* the caller tells the VM it is taken (ndp_build_na) */
 };
 
 /*
@@ -138,5 +167,7 @@ enum vmframe_verdict vmframe_check_head(const struct vmframe_config *c, const ui
 void vmframe_mac_granted(struct vmframe_macs *m, bool granted);
 /* The answer to a VMF_CLAIM6: the VM may use addrs6->claim from now on, or not. */
 void vmframe_addr6_granted(struct vmframe_addrs6 *a, bool granted);
+/* The answer to a VMF_CLAIM4: the VM may use addrs4->claim from now on, or not. */
+void vmframe_addr4_granted(struct vmframe_addrs4 *a, bool granted);
 
 #endif

@@ -69,7 +69,8 @@ static const struct sandbox_rule reaper_rules[] = {
 	SANDBOX_ALLOW(unlinkat),
 	SANDBOX_ALLOW(getdents64),
 	SANDBOX_ALLOW(fcntl),
-	/* the lease's last use, rewritten through a temporary file (lease.c) */
+	/* the lease's last use, and the pool addresses the VM set by hand
+	 * (teardown.c), rewritten through a temporary file (lease.c) */
 	SANDBOX_ALLOW(fchmod),
 	SANDBOX_ALLOW(rename),
 	SANDBOX_ALLOW(renameat),
@@ -83,7 +84,7 @@ static const struct sandbox_rule reaper_rules[] = {
 	SANDBOX_ALLOW(mprotect),
 	SANDBOX_ALLOW(getrandom),
 	/* whether a lease's helper still runs (lease.c, answering a claim of
-	 * a second MAC): kill(pid, 0) sends nothing */
+	 * a second MAC or of a pool address): kill(pid, 0) sends nothing */
 	SANDBOX_ALLOW_IF(kill, 1, 0),
 	SANDBOX_ALLOW(getuid),
 	SANDBOX_ALLOW(geteuid),

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The reaper's work for one helper (teardown.h): the claims of the datapath
- * (a second MAC of its VM, the IPv6 addresses it uses), checked and bound
- * under the network lock, and the teardown once the datapath is gone. Runs
+ * (a second MAC of its VM, the IPv6 addresses it uses, the addresses of the
+ * DHCP pool it set by hand), checked and bound under the network lock, and
+ * the teardown once the datapath is gone. Runs
  * in the reaper only: uid 0 with CAP_NET_ADMIN alone, never on a path a
  * user chose; every claim is untrusted (a VM may have taken the datapath
  * over).
@@ -15,6 +16,7 @@
 
 #include "common/helper.h"
 #include "common/log.h"
+#include "parse/ndp.h"
 #include "parse/vmframe.h"
 #include "reaper/teardown.h"
 #include "setup/bridged.h"
@@ -23,6 +25,7 @@
 #include "setup/netlink.h"
 #include "setup/network.h"
 #include "setup/setup.h"
+#include "setup/statussock.h"
 
 /* What the reaper bound for this VM on the datapath's claims: teardown
  * removes the IPv6 entries (the TAP's removal takes the MAC pins). */
@@ -32,6 +35,7 @@ static struct {
 	uint8_t mac2[6];
 	unsigned n6;
 	uint8_t addr6[VMF_ADDRS6][16], mac6[VMF_ADDRS6][6];
+	unsigned n4;     /* pool addresses recorded as the VM's leases */
 } bound;
 
 /* Under the network lock, before the bridge may go. */
@@ -63,12 +67,13 @@ static void remove_tap(struct helper *h)
 		ERROR("reaper", "cannot delete %s: %s", h->tap.name, strerror(-rc));
 }
 
-/* After the datapath process is gone. Network state only: the --socket
- * files are the files process's. */
+/* After the datapath process is gone: its status socket (root's), then the
+ * network state. The --socket and --pcap files are the user's. */
 void teardown(void *arg)
 {
 	struct helper *h = arg;
 
+	statussock_remove(h->status_path);
 	remove_tap(h);
 	if (h->opt.mode == MODE_BRIDGED) {
 		/* A macvtap outlives its fd. */
@@ -88,16 +93,18 @@ void teardown(void *arg)
 	}
 }
 
-/* Whether a MAC may become this VM's second one: not the lease's MAC of
- * another running helper (its VM may not be sending yet), and not pinned
- * to another port (network_pin_mac). Under the network lock. */
+/* Whether a MAC may become this VM's second one: not the MAC of another
+ * lease still its user's (a running helper's, whose VM may not be sending
+ * yet, or a stopped one's within its lease time, whose VM's next start
+ * needs it), and not pinned to another port (network_pin_mac). Under the
+ * network lock. */
 static bool claim_allowed(struct helper *h, const uint8_t mac[6])
 {
 	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8];
 	struct lease other;
 
 	helper_lease_path(h, path, sizeof(path));
-	if (lease_mac_holder(path, mac, h->id, h->lease_pid, &other) != 0)
+	if (lease_mac_holder(path, mac, h->id, h->lease_pid, HELPER_LEASE_TIME, &other) != 0)
 		return false;   /* another VM's, or unknown: refused */
 	return network_pin_mac(&h->net, h->tap.ifindex, mac, NULL) == 0;
 }
@@ -130,31 +137,97 @@ static bool claim_mac(struct helper *h, const uint8_t *mac)
 	return ok;
 }
 
+/* One of the VM's own MACs: vmnet_mac_address, or its second one. */
+static bool own_mac(const struct helper *h, const uint8_t mac[6])
+{
+	return !memcmp(mac, h->mac, 6) || (bound.has_mac2 && !memcmp(mac, bound.mac2, 6));
+}
+
 /*
- * An IPv6 address the VM uses, bound to the MAC it sends from
+ * Whose an EUI-64 link-local is: 1 the VM's (one of its MACs is in it), -1
+ * another VM's (the MAC of a lease of another interface id, running or
+ * not, or a MAC another port has pinned), 0 no one's (or not such an
+ * address). Under the network lock. So no VM takes another's link-local
+ * before that VM uses it, not even before it starts: the lease file, which
+ * anyone may read, names the MAC of every VM it knows.
+ */
+static int eui64_owner(struct helper *h, const uint8_t addr[16])
+{
+	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8];
+	uint8_t mac[6];
+
+	if (!ndp_link_local_mac(addr, mac))
+		return 0;
+	if (own_mac(h, mac))
+		return 1;
+	helper_lease_path(h, path, sizeof(path));
+	if (lease_mac_listed(path, mac, h->id) != 0 ||
+	    network_mac_pinned(&h->net, h->tap.ifindex, mac))
+		return -1;   /* another VM's, or unknown: refused */
+	return 0;
+}
+
+/*
+ * An IPv6 address the VM uses or probes for, bound to the MAC it sends from
  * (network_bind6). Only for the VM's own MACs, at most VMF_ADDRS6
  * addresses, never the unspecified, a multicast or a gateway address,
- * never one another VM holds.
+ * never one another VM holds or probed for first, nor another VM's EUI-64
+ * link-local; the VM's own EUI-64 link-local is its own whoever held it.
  */
 static bool claim_addr6(struct helper *h, const uint8_t *addr, const uint8_t *mac)
 {
 	static const uint8_t unspecified[16];
-	int rc;
+	int rc, owner;
 
 	if (bound.n6 == VMF_ADDRS6 || addr[0] == 0xff || !memcmp(addr, unspecified, 16) ||
 	    !memcmp(addr, h->net.ll6, 16) || (h->net.ipv6 && !memcmp(addr, h->net.gateway6, 16)))
 		return false;
-	if (memcmp(mac, h->mac, 6) != 0 && !(bound.has_mac2 && !memcmp(mac, bound.mac2, 6)))
+	if (!own_mac(h, mac))
 		return false;
 	h->net.lock_fd = -1;
 	if (network_lock(&h->net) < 0)
 		return false;
-	rc = network_bind6(&h->net, addr, mac);
+	owner = eui64_owner(h, addr);
+	rc = owner < 0 ? -EEXIST : network_bind6(&h->net, addr, mac, owner > 0);
 	network_unlock(&h->net);
 	if (rc < 0)
 		return false;
 	memcpy(bound.addr6[bound.n6], addr, 16);
 	memcpy(bound.mac6[bound.n6++], mac, 6);
+	return true;
+}
+
+/*
+ * An address of the DHCP pool the VM set by hand, recorded as its lease
+ * (lease_claim): free, the VM's own, or its user's or expired and no
+ * running VM's. At most VMF_ADDRS4; never outside the pool.
+ */
+static bool claim_addr4(struct helper *h, uint32_t addr)
+{
+	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8];
+	struct lease_request r = {
+		.start = h->net.gateway, .end = h->net.end, .id = h->id,
+		.uid = h->user.from_sudo ? (long long)h->user.uid : 0, .pid = h->lease_pid,
+		.lease_time = HELPER_LEASE_TIME, .max_held = h->max_leases,
+	};
+	int rc;
+
+	if (addr <= h->net.gateway || addr > h->net.end || bound.n4 == VMF_ADDRS4)
+		return false;
+	if (addr == h->lease)
+		return true;
+	memcpy(r.mac, h->mac, 6);
+	helper_lease_path(h, path, sizeof(path));
+	h->net.lock_fd = -1;
+	if (network_lock(&h->net) < 0)
+		return false;
+	rc = lease_claim(path, &r, h->lease_pid, addr);
+	network_unlock(&h->net);
+	if (rc < 0 && rc != -EBUSY && rc != -EDQUOT)
+		WARN("reaper", "cannot update %s: %s", path, strerror(-rc));
+	if (rc < 0)
+		return false;
+	bound.n4++;
 	return true;
 }
 
@@ -169,6 +242,8 @@ bool teardown_answer(void *arg, const union msg *m)
 		return claim_mac(h, m->claim_mac.mac);
 	case MSG_CLAIM_ADDR6:
 		return claim_addr6(h, m->claim_addr6.addr, m->claim_addr6.mac);
+	case MSG_CLAIM_ADDR4:
+		return claim_addr4(h, m->claim_addr4.addr);
 	default:
 		return false;
 	}

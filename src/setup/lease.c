@@ -239,23 +239,94 @@ static bool reclaimable(const struct lease *l, const struct lease_request *r)
 	return l->uid == r->uid || l->time <= r->now - r->lease_time;
 }
 
-static void set_lease(struct lease *l, uint32_t addr, const struct lease_request *r)
+static void set_lease(struct lease *l, uint32_t addr, const struct lease_request *r,
+		      const uint8_t mac[6])
 {
 	l->addr = addr;
 	parse_interface_id(r->id, strlen(r->id), l->id);  /* validated by lease_pick */
-	memcpy(l->mac, r->mac, 6);
+	memcpy(l->mac, mac, 6);
 	l->uid = r->uid;
 	l->pid = r->pid;
 	l->time = r->now;
 }
 
-/* A live helper other than r's holds r's interface id or MAC: -1 if none. */
-static int live_conflict(const struct lease *leases, size_t n, const struct lease_request *r)
+/* The same user's: the same uid, or a line from before uids with r's id. */
+static bool same_owner(const struct lease *l, const struct lease_request *r)
+{
+	return l->uid == r->uid || (l->uid == LEASE_UID_UNKNOWN && same_id(l, r->id));
+}
+
+/* Still its user's: its helper runs, or it stopped within the lease time. */
+static bool held(const struct lease *l, const struct lease_request *r)
+{
+	return holder_alive(l, r->alive) || l->time > r->now - r->lease_time;
+}
+
+/* Another user's lease keeps mac as its own. */
+static bool mac_kept_by_other(const struct lease *leases, size_t n, const uint8_t mac[6],
+			      const struct lease_request *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!same_owner(&leases[i], r) && memcmp(leases[i].mac, mac, 6) == 0 &&
+		    held(&leases[i], r))
+			return true;
+	return false;
+}
+
+/*
+ * An interface id's MAC is the user's who holds its lease: another user
+ * with the same id gets r->user_mac, derived from the id and their uid, so
+ * that they neither take over nor block the holder's VM. r's own lease
+ * keeps the MAC it has (one of the two) while no one else's lease keeps it,
+ * so r's MAC does not change back when the other lease expires.
+ */
+int lease_mac_for(const struct lease *leases, size_t n, const struct lease_request *r,
+		  uint8_t mac[6])
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = &leases[i];
 
-		if (l->pid != r->pid && (same_id(l, r->id) || memcmp(l->mac, r->mac, 6) == 0) &&
+		if (owned_by(l, r) && (!memcmp(l->mac, r->mac, 6) || !memcmp(l->mac, r->user_mac, 6)) &&
+		    !mac_kept_by_other(leases, n, l->mac, r)) {
+			memcpy(mac, l->mac, 6);
+			return 0;
+		}
+	}
+	if (!mac_kept_by_other(leases, n, r->mac, r))
+		memcpy(mac, r->mac, 6);
+	else if (!mac_kept_by_other(leases, n, r->user_mac, r))
+		memcpy(mac, r->user_mac, 6);
+	else
+		return -EADDRINUSE;   /* both others': ids made to collide */
+	return 0;
+}
+
+/* One of the leases r's user holds in r's pool (lease_held counts them). */
+static bool counted(const struct lease *l, const struct lease_request *r)
+{
+	return l->uid == r->uid && in_pool(l->addr, r->start, r->end) && held(l, r);
+}
+
+unsigned lease_held(const struct lease *leases, size_t n, const struct lease_request *r)
+{
+	unsigned count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += counted(&leases[i], r);
+	return count;
+}
+
+/* A live helper other than r's holds r's interface id (for r's user) or
+ * the MAC r would get: -1 if none. Another user's running helper with the
+ * same id has a MAC of its own and does not stand in r's way. */
+static int live_conflict(const struct lease *leases, size_t n, const struct lease_request *r,
+			 const uint8_t mac[6])
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct lease *l = &leases[i];
+
+		if (l->pid != r->pid && ((same_id(l, r->id) && same_owner(l, r)) ||
+					 memcmp(l->mac, mac, 6) == 0) &&
 		    holder_alive(l, r->alive))
 			return (int)i;
 	}
@@ -465,22 +536,73 @@ static int pick_new(struct lease *leases, size_t *n, size_t cap, const struct le
 	return idx;
 }
 
+/*
+ * r's user holds max_held leases already: their own oldest stopped lease
+ * (an address no one else's lease is on) becomes r's. Its index, or -1.
+ */
+static int take_back(struct lease *leases, size_t *n, const struct lease_request *r)
+{
+	size_t w = 0;
+	long best = -1;
+	uint32_t addr;
+	int kept = -1;
+
+	for (size_t i = 0; i < *n; i++) {
+		const struct lease *l = &leases[i];
+		/* One of those it holds (an expired one is not counted: taking it
+		 * would hold one more). */
+		bool ok = counted(l, r) && !holder_alive(l, r->alive);
+
+		for (size_t j = 0; ok && j < *n; j++)
+			ok = j == i || leases[j].addr != l->addr || reclaimable(&leases[j], r);
+		if (ok && (best < 0 || l->time < leases[best].time))
+			best = (long)i;
+	}
+	if (best < 0)
+		return -1;
+	/* The other (reclaimable) leases on that address go. */
+	addr = leases[best].addr;
+	for (size_t i = 0; i < *n; i++) {
+		if (i != (size_t)best && leases[i].addr == addr)
+			continue;
+		if (i == (size_t)best)
+			kept = (int)w;
+		leases[w++] = leases[i];
+	}
+	*n = w;
+	return kept;
+}
+
 int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
 	       int *busy)
 {
 	uint32_t addr;
+	uint8_t mac[6];
 	int idx;
 	char canon[37];
 
 	if (r->end <= r->start || !r->id || !parse_interface_id(r->id, strlen(r->id), canon) ||
 	    r->uid < 0 || *n > cap || cap > 0x7fffffff)
 		return -EINVAL;
-	idx = live_conflict(leases, *n, r);
+	if (lease_mac_for(leases, *n, r, mac) < 0)
+		return -EADDRINUSE;
+	idx = live_conflict(leases, *n, r, mac);
 	if (idx >= 0) {
 		*busy = idx;
 		return -EBUSY;
 	}
 	idx = find_own(leases, n, r);
+	/* At the bound, a lease of r's not counted yet (its lease time is over,
+	 * or a line from before uids) would be one more: it goes, and a
+	 * counted one is taken back. */
+	if (r->max_held && (idx < 0 || !counted(&leases[idx], r)) &&
+	    lease_held(leases, *n, r) >= r->max_held) {
+		if (idx >= 0)
+			memmove(&leases[idx], &leases[idx + 1], (--*n - (size_t)idx) * sizeof(*leases));
+		idx = take_back(leases, n, r);
+		if (idx < 0)
+			return -EDQUOT;
+	}
 	if (idx >= 0) {
 		addr = leases[idx].addr;
 	} else {
@@ -488,7 +610,7 @@ int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_r
 		if (idx < 0)
 			return idx;
 	}
-	set_lease(&leases[idx], addr, r);
+	set_lease(&leases[idx], addr, r, mac);
 	return idx;
 }
 
@@ -528,11 +650,18 @@ static bool proc_uid(pid_t pid, uid_t *uid)
 	return true;
 }
 
+/* Looked up once, at setup (lease_acquire): the reaper, forked after it,
+ * answers claims without the password database. */
 static uid_t nobody_uid(void)
 {
-	struct passwd *pw = getpwnam(PRIV_FALLBACK_USER);
+	static uid_t nobody = (uid_t)-1;
+	struct passwd *pw;
 
-	return pw ? pw->pw_uid : 65534;
+	if (nobody == (uid_t)-1) {
+		pw = getpwnam(PRIV_FALLBACK_USER);
+		nobody = pw ? pw->pw_uid : 65534;
+	}
+	return nobody;
 }
 
 /* The pid exists and runs the same program as like (0: as we do). */
@@ -557,13 +686,18 @@ static int pid_alive_like(pid_t pid, pid_t like)
  * like ours, does not hold the lease (and cannot lock its interface id or
  * MAC away).
  */
-static int pid_alive(const struct lease *l)
+static int pid_alive_as(const struct lease *l, pid_t like)
 {
 	uid_t uid;
 
-	if (!pid_alive_like(l->pid, 0))
+	if (!pid_alive_like(l->pid, like))
 		return 0;
 	return !proc_uid(l->pid, &uid) || lease_holder_uid(l->uid, uid, nobody_uid());
+}
+
+static int pid_alive(const struct lease *l)
+{
+	return pid_alive_as(l, 0);
 }
 
 /* The whole file as a string; a missing file is empty. */
@@ -721,7 +855,8 @@ static int load(const char *path, struct lease **out, size_t *n, size_t *cap)
 	return 0;
 }
 
-int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, struct lease *busy)
+int lease_acquire(const char *path, struct lease_request *r, struct lease *got,
+		  struct lease *busy, unsigned *held_out)
 {
 	struct lease *leases;
 	size_t n, cap;
@@ -729,15 +864,18 @@ int lease_acquire(const char *path, struct lease_request *r, uint32_t *addr, str
 
 	if (err)
 		return err;
+	nobody_uid();
 	r->pid = getpid();
 	r->now = (long long)time(NULL);
 	r->alive = pid_alive;
 	idx = lease_pick(leases, &n, cap, r, &other);
 	if (idx == -EBUSY && busy)
 		*busy = leases[other];
+	if (idx == -EDQUOT && held_out)
+		*held_out = lease_held(leases, n, r);
 	err = idx < 0 ? idx : save(path, leases, n, true);
 	if (!err)
-		*addr = leases[idx].addr;
+		*got = leases[idx];
 	free(leases);
 	return err;
 }
@@ -766,7 +904,109 @@ int lease_release(const char *path, const char *id, pid_t pid)
 }
 
 int lease_mac_holder(const char *path, const uint8_t mac[6], const char *except_id,
-		     pid_t helper, struct lease *holder)
+		     pid_t helper, long long lease_time, struct lease *holder)
+{
+	struct lease *leases;
+	size_t n, cap;
+	long long now = (long long)time(NULL);
+	int err = load(path, &leases, &n, &cap), found = 0;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !found; i++) {
+		const struct lease *l = &leases[i];
+
+		if (memcmp(l->mac, mac, 6) != 0 || (l->pid == helper && same_id(l, except_id)))
+			continue;
+		/* Running (by its program and its user, not a name any user
+		 * can give a process), or stopped within its lease time: its
+		 * VM's next start needs the MAC. */
+		if ((l->pid > 0 && pid_alive_as(l, helper)) || l->time > now - lease_time) {
+			*holder = *l;
+			found = 1;
+		}
+	}
+	free(leases);
+	return found;
+}
+
+/* ---- addresses of the pool set by hand ---- */
+
+/* May r record addr, held by l? An error if not, 1 if l is r's already
+ * (this helper's own line), 0 if l may go. */
+static int take_over(const struct lease *l, const struct lease_request *r)
+{
+	if (holder_alive(l, r->alive))
+		return l->pid == r->pid && owned_by(l, r) ? 1 : -EBUSY;
+	return owned_by(l, r) || reclaimable(l, r) ? 0 : -EBUSY;
+}
+
+/* What r's user holds but for the lines of addr (which a take replaces). */
+static unsigned held_besides(const struct lease *leases, size_t n, const struct lease_request *r,
+			     uint32_t addr)
+{
+	unsigned count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += leases[i].addr != addr && counted(&leases[i], r);
+	return count;
+}
+
+int lease_take(struct lease *leases, size_t *n, size_t cap, const struct lease_request *r,
+	       uint32_t addr)
+{
+	char canon[37];
+	size_t w = 0;
+
+	if (!in_pool(addr, r->start, r->end) || !r->id ||
+	    !parse_interface_id(r->id, strlen(r->id), canon) || r->uid < 0 || *n > cap)
+		return -EINVAL;
+	for (size_t i = 0; i < *n; i++) {
+		int rc = leases[i].addr == addr ? take_over(&leases[i], r) : 0;
+
+		if (rc != 0)
+			return rc < 0 ? rc : (int)i;
+	}
+	if (held_besides(leases, *n, r, addr) >= r->max_held && r->max_held)
+		return -EDQUOT;   /* one more than the user may hold */
+	for (size_t i = 0; i < *n; i++)
+		if (leases[i].addr != addr)
+			leases[w++] = leases[i];
+	if (w >= cap)
+		return -ENOSPC;
+	set_lease(&leases[w], addr, r, r->mac);
+	*n = w + 1;
+	return (int)w;
+}
+
+/* lease_claim's holders: the helper's program, not the reaper's. */
+static pid_t alive_like;
+
+static int pid_alive_helper(const struct lease *l)
+{
+	return pid_alive_like(l->pid, alive_like);
+}
+
+int lease_claim(const char *path, struct lease_request *r, pid_t helper, uint32_t addr)
+{
+	struct lease *leases;
+	size_t n, cap;
+	int err = load(path, &leases, &n, &cap), idx;
+
+	if (err)
+		return err;
+	alive_like = helper;
+	r->now = (long long)time(NULL);
+	r->alive = pid_alive_helper;
+	idx = lease_take(leases, &n, cap, r, addr);
+	/* As lease_release: not worth waiting for the disk under the network
+	 * lock (a crash loses the line; the VM's next use claims it again). */
+	err = idx < 0 ? idx : save(path, leases, n, false);
+	free(leases);
+	return err;
+}
+
+int lease_mac_listed(const char *path, const uint8_t mac[6], const char *except_id)
 {
 	struct lease *leases;
 	size_t n, cap;
@@ -774,13 +1014,8 @@ int lease_mac_holder(const char *path, const uint8_t mac[6], const char *except_
 
 	if (err)
 		return err;
-	for (size_t i = 0; i < n && !found; i++) {
-		if (memcmp(leases[i].mac, mac, 6) == 0 && !same_id(&leases[i], except_id) &&
-		    leases[i].pid > 0 && pid_alive_like(leases[i].pid, helper)) {
-			*holder = leases[i];
-			found = 1;
-		}
-	}
+	for (size_t i = 0; i < n && !found; i++)
+		found = memcmp(leases[i].mac, mac, 6) == 0 && !same_id(&leases[i], except_id);
 	free(leases);
 	return found;
 }

@@ -679,6 +679,10 @@ static int add_job(struct nft *t, const struct network *n, bool replace, const v
 	exists = nft_table_exists(t, "inet", table);
 	if (exists && replace)
 		appendf(cmds, sizeof(cmds), &used, "delete table inet %s\n", table);
+	/* A new bridge: an isolation table of that name is a leftover too, and
+	 * its forward chain went with the inet table (isolate_job makes both). */
+	if (replace && nft_table_exists(t, "bridge", table))
+		appendf(cmds, sizeof(cmds), &used, "delete table bridge %s\n", table);
 	if (!exists || replace) {
 		int len = n->mode == MODE_SHARED ? shared_rules(n, cmds + used, sizeof(cmds) - used)
 						 : host_rules(n, cmds + used, sizeof(cmds) - used);
@@ -698,6 +702,34 @@ static int add_job(struct nft *t, const struct network *n, bool replace, const v
 	return ret;
 }
 
+/*
+ * Isolation's packet marks: bits of their own, clear of the tag of the DNS
+ * marks (DNS_MARK) and of the low bits other software commonly uses; set
+ * or'ed in, so other marks stay.
+ */
+#define ISO_FROM_ISOLATED 0x00100000u   /* came in on an isolated port */
+#define ISO_ROUTED_BACK 0x00200000u     /* routed from the bridge back to it */
+
+/*
+ * An isolated VM reaches no other VM of its network, by any path:
+ *  - bridged: the bridge table drops every frame forwarded from or to an
+ *    isolated port (the kernel's isolated flag alone still lets an
+ *    isolated port reach a non-isolated one);
+ *  - routed: a VM may send IP for another VM's address to the gateway's
+ *    MAC, and a host that forwards (shared mode always, host mode on a
+ *    host forwarding for other reasons) routes it back out of the bridge.
+ *    The IP layer cannot tell which port a packet came in on, so the
+ *    bridge marks what comes from an isolated port (before the DNS rules,
+ *    whose own mark replaces it on queries for the gateway, which are never
+ *    routed); the forward hook drops what it marked when it is routed back
+ *    to the bridge, and marks what it routes back, which the bridge then
+ *    does not deliver to an isolated port. The gateway, the host (its own
+ *    packets are not routed) and the way out through NAT stay open.
+ * The port names are every network's (the kernel here may lack the bridge
+ * name match), and need not be more: a packet marked as routed back left
+ * through the bridge it came in on. One table and one chain per network,
+ * made by its first isolated port, gone with the network's tables.
+ */
 static int isolate_job(struct nft *t, const struct network *n, bool unused, const void *arg)
 {
 	char table[IF_NAMESIZE + 8], cmds[RULES_SIZE];
@@ -705,14 +737,32 @@ static int isolate_job(struct nft *t, const struct network *n, bool unused, cons
 	snprintf(table, sizeof(table), "vmnet_%s", n->bridge);
 	if (nft_table_exists(t, "bridge", table))
 		return 0;   /* an isolated port of this network made it already */
+	/* Positional arguments (%3$08x is the third, a uint32_t), which
+	 * cppcheck counts as if they were in order. */
+	// cppcheck-suppress invalidPrintfArgType_uint
 	snprintf(cmds, sizeof(cmds),
-		"table bridge %s {\n"
+		"table bridge %1$s {\n"
 		"  chain forward {\n"
 		"    type filter hook forward priority filter; policy accept;\n"
 		"    iifname \"" TAP_ISOLATED_PREFIX "*\" drop\n"
 		"    oifname \"" TAP_ISOLATED_PREFIX "*\" drop\n"
 		"  }\n"
-		"}\n", table);
+		"  chain prerouting {\n"
+		"    type filter hook prerouting priority filter - 1; policy accept;\n"
+		"    iifname \"" TAP_ISOLATED_PREFIX "*\" meta mark set meta mark | 0x%3$08x\n"
+		"  }\n"
+		"  chain output {\n"
+		"    type filter hook output priority filter; policy accept;\n"
+		"    oifname \"" TAP_ISOLATED_PREFIX "*\" meta mark & 0x%4$08x == 0x%4$08x drop\n"
+		"  }\n"
+		"}\n"
+		"table inet %1$s {\n"
+		"  chain isolation {\n"
+		"    type filter hook forward priority filter - 1; policy accept;\n"
+		"    iifname \"%2$s\" oifname \"%2$s\" meta mark & 0x%3$08x == 0x%3$08x drop\n"
+		"    iifname \"%2$s\" oifname \"%2$s\" meta mark set meta mark | 0x%4$08x\n"
+		"  }\n"
+		"}\n", table, n->bridge, ISO_FROM_ISOLATED, ISO_ROUTED_BACK);
 	return nft_exec(t, cmds, "add isolation rules", false);
 }
 

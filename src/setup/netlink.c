@@ -26,10 +26,10 @@ typedef const struct nlattr *attr_table[NL_ATTR_MAX];
 static char recv_buf[NL_RECV_SIZE];
 static unsigned nl_seq;
 
-/* Opens a bound rtnetlink socket; NULL with errno set on failure. */
-static struct mnl_socket *nl_socket(void)
+/* Opens a bound netlink socket of protocol; NULL with errno set on failure. */
+static struct mnl_socket *nl_socket(int protocol)
 {
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *nl = mnl_socket_open2(protocol, SOCK_CLOEXEC);
 
 	if (nl == NULL)
 		return NULL;
@@ -45,9 +45,9 @@ static struct mnl_socket *nl_socket(void)
 
 /* Sends one request and runs cb on every reply until the ACK or the end of
  * the dump. */
-static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+static int nl_talk_proto(int protocol, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	struct mnl_socket *nl = nl_socket();
+	struct mnl_socket *nl = nl_socket(protocol);
 	unsigned portid;
 	int ret;
 
@@ -83,6 +83,16 @@ out:
 	return ret;
 }
 
+static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	return nl_talk_proto(NETLINK_ROUTE, nlh, cb, data);
+}
+
+int nl_request(int protocol, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	return nl_talk_proto(protocol, nlh, cb, data);
+}
+
 /* How often a dump is rerun when a concurrent change interrupted it. */
 #define NL_DUMP_TRIES 5
 
@@ -108,7 +118,7 @@ static int nl_dump(struct nlmsghdr *nlh, mnl_cb_t cb, void *data, int (*restart)
 
 int nl_open(void)
 {
-	struct mnl_socket *nl = nl_socket();
+	struct mnl_socket *nl = nl_socket(NETLINK_ROUTE);
 
 	if (nl == NULL)
 		return -errno;
@@ -762,4 +772,80 @@ int nl_route4_list(nl_route4_fn fn, void *arg)
 
 	rtm->rtm_family = AF_INET;
 	return nl_dump(nlh, route_dump_cb, &d, route_restart);
+}
+
+/* The route the kernel would take to dst: its output interface. */
+static int route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	attr_table tb = { 0 };
+	uint32_t v;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET ||
+	    mnl_attr_parse(nlh, sizeof(*rtm), attr_store, tb) < 0)
+		return MNL_CB_OK;
+	if (attr_u32(tb[RTA_OIF], &v))
+		*(int *)data = (int)v;
+	return MNL_CB_OK;
+}
+
+int nl_route4_lookup(uint32_t dst, int *oif)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct rtmsg *rtm;
+	struct nlmsghdr *nlh = msg_start(buf, RTM_GETROUTE, 0, (void **)&rtm, sizeof(*rtm));
+
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put_u32(nlh, RTA_DST, htonl(dst));
+	*oif = 0;
+	return nl_talk(nlh, route_get_cb, oif);
+}
+
+/* ---- IPv4 neighbours ---- */
+
+struct neigh4_dump {
+	nl_neigh4_fn fn;
+	void *arg;
+};
+
+static int neigh4_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct neigh4_dump *d = data;
+	attr_table tb = { 0 };
+	struct nl_neigh4 n = { 0 };
+	uint32_t be;
+	int ret;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || ndm->ndm_family != AF_INET ||
+	    mnl_attr_parse(nlh, sizeof(*ndm), attr_store, tb) < 0 || !attr_u32(tb[NDA_DST], &be))
+		return MNL_CB_OK;
+	n.ifindex = ndm->ndm_ifindex;
+	n.addr = ntohl(be);
+	n.state = ndm->ndm_state;
+	ret = d->fn(&n, d->arg);
+	if (ret < 0) {
+		errno = -ret;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+static int neigh4_restart(void *data)
+{
+	struct neigh4_dump *d = data;
+
+	return d->fn(NULL, d->arg);
+}
+
+int nl_neigh4_list(nl_neigh4_fn fn, void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ndmsg *ndm;
+	struct nlmsghdr *nlh = dump_start(buf, RTM_GETNEIGH, (void **)&ndm, sizeof(*ndm));
+	struct neigh4_dump d = { fn, arg };
+
+	ndm->ndm_family = AF_INET;
+	return nl_dump(nlh, neigh4_dump_cb, &d, neigh4_restart);
 }

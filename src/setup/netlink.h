@@ -112,6 +112,30 @@ struct nl_neigh6 {
 };
 /* The entry for addr on ifindex: 0, or -ENOENT if none. */
 int nl_neigh6_get(int ifindex, const uint8_t addr[16], struct nl_neigh6 *n);
+/* The output interface of the route the kernel takes to dst (host order):
+ * *oif (0: none, a blackhole). 0 or -errno (-ENETUNREACH: no route). */
+int nl_route4_lookup(uint32_t dst, int *oif);
+
+struct nl_neigh4 {
+	int ifindex;
+	uint32_t addr;    /* host order */
+	uint16_t state;   /* NUD_* */
+};
+typedef int (*nl_neigh4_fn)(const struct nl_neigh4 *n, void *arg);
+/* Every IPv4 neighbour entry (the ARP table), of every interface. */
+int nl_neigh4_list(nl_neigh4_fn fn, void *arg);
+
+/*
+ * A request in another netlink family (NETLINK_NETFILTER for conntrack,
+ * NETLINK_SOCK_DIAG for sockets), on a socket of its own: sends nlh and
+ * runs cb (libmnl's mnl_cb_t) on every reply until the ACK or the end of
+ * the dump. cb must not make netlink requests itself (the receive buffer
+ * is shared): copy out. 0 or -errno.
+ */
+struct nlmsghdr;
+int nl_request(int protocol, struct nlmsghdr *nlh,
+	       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
+
 /* Number of links whose master is master_ifindex (>= 0), or -errno. */
 int nl_count_ports(int master_ifindex);
 /* First IPv4 address on ifindex: addr/prefix (host order). -ENOENT if none. */

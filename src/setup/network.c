@@ -14,9 +14,12 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "setup/conntrack.h"
 #include "setup/nat.h"
 #include "parse/ndp.h"
 #include "setup/netlink.h"
+#include "setup/peers.h"
+#include "setup/sockdiag.h"
 #include "setup/sysctl.h"
 
 #define RUN_ROOT "/run/vmnet-helper"
@@ -251,6 +254,16 @@ static int check_route(const struct network *n, const struct vec *links,
 		      l ? " dev " : "", l ? l->name : "");
 		return -EADDRINUSE;
 	}
+	/* So would any other route's gateway (an "onlink" one has no route
+	 * of its own to it). */
+	if (r->gateway && overlaps(r->gateway, 32, n->gateway, mask_prefix(n->mask))) {
+		char dst[32];
+
+		ERROR("network", "network %s contains %s, the gateway of the host's route %s%s%s",
+		      net_cidr(n, want, sizeof(want)), ip_str(r->gateway, have),
+		      cidr(r->dst, r->prefix, dst, sizeof(dst)), l ? " dev " : "", l ? l->name : "");
+		return -EADDRINUSE;
+	}
 	if (!overlaps(r->dst, r->prefix, n->gateway, mask_prefix(n->mask)))
 		return 0;
 	ERROR("network", "network %s overlaps route %s%s%s", net_cidr(n, want, sizeof(want)),
@@ -301,6 +314,57 @@ static int check_nameservers(const struct network *n)
 	return 0;
 }
 
+/*
+ * The first address inside c's subnet that the host is talking to (peers.h)
+ * through an interface not ours: true, with why naming it, the interface
+ * and how. An address the host reaches through one of our bridges is that
+ * network's (its VMs', its gateway's); the network's own bridge among them.
+ */
+static bool host_talks_into(const struct network *c, const struct vec *links,
+			    const struct peers *ps, char *why, size_t len)
+{
+	char addr[INET_ADDRSTRLEN], how[128];
+
+	for (long i = peers_find(ps, 0, c->gateway, c->mask); i >= 0;
+	     i = peers_find(ps, (size_t)i + 1, c->gateway, c->mask)) {
+		const struct peer *p = &ps->v[i];
+		int oif = p->ifindex;
+		const struct nl_link *l;
+
+		if (p->kind != PEER_NEIGHBOUR && nl_route4_lookup(p->addr, &oif) < 0)
+			oif = 0;
+		l = oif ? link_by_index(links, oif) : NULL;
+		if (l && is_our_bridge(l))
+			continue;
+		peers_describe(p, how, sizeof(how));
+		snprintf(why, len, "%s, which the host is talking to through %s (%s)",
+			 ip_str(p->addr, addr), l ? l->name : "no interface (it has no route)", how);
+		return true;
+	}
+	return false;
+}
+
+/* A network we would create (not join: our bridge for it has no ports)
+ * over an address the host is talking to: refused. */
+static int check_peers(const struct network *n, const struct vec *links)
+{
+	const struct nl_link *l = links->v;
+	struct peers ps = { 0 };
+	char why[320], want[32];
+	int ret;
+
+	for (size_t i = 0; i < links->n; i++)
+		if (strcmp(l[i].name, n->bridge) == 0 && count_ports(links, l[i].ifindex, 0) > 0)
+			return 0;
+	ret = peers_collect(&ps);
+	if (ret == 0 && host_talks_into(n, links, &ps, why, sizeof(why))) {
+		ERROR("network", "network %s contains %s", net_cidr(n, want, sizeof(want)), why);
+		ret = -EADDRINUSE;
+	}
+	peers_free(&ps);
+	return ret;
+}
+
 /* Addresses first: they may remove leftovers, whose routes go with them. */
 static int check_conflicts(const struct network *n)
 {
@@ -315,6 +379,8 @@ static int check_conflicts(const struct network *n)
 		ret = check_addrs(n, &links);
 	if (ret == 0)
 		ret = check_routes(n, &links);
+	if (ret == 0)
+		ret = check_peers(n, &links);
 	free(links.v);
 	return ret;
 }
@@ -345,6 +411,7 @@ static void set_gateway(struct network *n, uint32_t gateway)
 
 struct snapshot {
 	struct vec links, addrs, routes;
+	struct peers peers;           /* read when a candidate would be created */
 };
 
 static void snapshot_free(struct snapshot *sn)
@@ -352,6 +419,7 @@ static void snapshot_free(struct snapshot *sn)
 	free(sn->links.v);
 	free(sn->addrs.v);
 	free(sn->routes.v);
+	peers_free(&sn->peers);
 }
 
 static int snapshot_take(struct snapshot *sn)
@@ -360,6 +428,7 @@ static int snapshot_take(struct snapshot *sn)
 
 	sn->addrs = (struct vec){ .size = sizeof(struct nl_addr4) };
 	sn->routes = (struct vec){ .size = sizeof(struct nl_route4) };
+	sn->peers = (struct peers){ 0 };
 	ret = list_links(&sn->links);
 	if (ret == 0 && (ret = nl_addr4_list(push_addr, &sn->addrs)) < 0)
 		ERROR("network", "cannot list addresses: %s", strerror(-ret));
@@ -444,6 +513,15 @@ static enum candidate classify(const struct network *c, const struct snapshot *s
 				 ip_str(routes[i].gateway, have));
 			return CAND_TAKEN;
 		}
+		if (routes[i].prefix != 0 && routes[i].gateway &&
+		    overlaps(routes[i].gateway, 32, c->gateway, prefix)) {
+			char dst[32];
+
+			snprintf(why, len, "it contains %s, the gateway of the host's route to %s",
+				 ip_str(routes[i].gateway, have), cidr(routes[i].dst, routes[i].prefix,
+				 dst, sizeof(dst)));
+			return CAND_TAKEN;
+		}
 		if (routes[i].prefix == 0 ||
 		    !overlaps(routes[i].dst, routes[i].prefix, c->gateway, prefix))
 			continue;
@@ -483,11 +561,13 @@ static bool allowed(const struct network *n, uint32_t gateway, char *why, size_t
 	return !n->allow || n->allow(n->allow_arg, gateway, n->mask, why, len) == 0;
 }
 
-/* Is candidate gateway usable (free or ours to join)? Fills why if not. */
-static bool usable(const struct network *n, const struct snapshot *sn, uint32_t gateway,
+/* Is candidate gateway usable (free or ours to join)? Fills why if not.
+ * One we would create is not where the host is talking (peers.h). */
+static bool usable(const struct network *n, struct snapshot *sn, uint32_t gateway,
 		   enum candidate *verdict, char *why, size_t len)
 {
 	struct network c = *n;
+	char talk[320];
 
 	set_gateway(&c, gateway);
 	if (!allowed(n, gateway, why, len)) {
@@ -495,10 +575,15 @@ static bool usable(const struct network *n, const struct snapshot *sn, uint32_t 
 		return false;
 	}
 	*verdict = classify(&c, sn, why, len);
+	if (*verdict == CAND_FREE && peers_collect(&sn->peers) == 0 &&
+	    host_talks_into(&c, &sn->links, &sn->peers, talk, sizeof(talk))) {
+		snprintf(why, len, "it contains %s", talk);
+		*verdict = CAND_TAKEN;
+	}
 	return *verdict != CAND_TAKEN;
 }
 
-static int choose(struct network *n, const struct snapshot *sn)
+static int choose(struct network *n, struct snapshot *sn)
 {
 	char why[384] = "", ignored[384], refused[384] = "", from[32], to[32];
 	bool dflt_allowed = allowed(n, n->gateway, ignored, sizeof(ignored));
@@ -861,7 +946,7 @@ static bool fdb_learned(const struct nl_fdb *e)
 int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 		    char holder[IF_NAMESIZE])
 {
-	struct nl_fdb e;
+	struct nl_fdb e = { 0 };
 	int ret = nl_fdb_pin(ifindex, mac);
 
 	if (holder)
@@ -881,27 +966,45 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
 	return ret;
 }
 
-int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
+bool network_mac_pinned(struct network *n, int ifindex, const uint8_t mac[6])
+{
+	struct nl_fdb f = { 0 };
+
+	return nl_fdb_get(n->bridge_ifindex, mac, &f) == 0 && !fdb_learned(&f) &&
+	       f.ifindex != ifindex;
+}
+
+/* Whom an existing entry for addr binds it to: 1 this MAC, -EEXIST another
+ * VM (a permanent entry whose MAC a port holds), 0 no one (what the kernel
+ * learned or tried, or left by a VM now gone). */
+static int bound6_to(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
 {
 	struct nl_neigh6 e;
-	struct nl_fdb f;
-	int ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, false);
+	struct nl_fdb f = { 0 };
 
-	/* Nothing to bind in, and VMs' IPv6 among themselves stays theirs. */
-	if (ret < 0 && ret != -EEXIST && bridge_without_ipv6(n))
+	if (nl_neigh6_get(n->bridge_ifindex, addr, &e) < 0 || !(e.state & NUD_PERMANENT) ||
+	    !e.has_mac)
 		return 0;
-	if (ret != -EEXIST)
-		return ret;
-	ret = nl_neigh6_get(n->bridge_ifindex, addr, &e);
-	if (ret == 0 && (e.state & NUD_PERMANENT) && e.has_mac) {
-		if (memcmp(e.mac, mac, 6) == 0)
-			return 0;         /* ours already */
-		/* Another VM's, while a port holds that MAC. */
-		if (nl_fdb_get(n->bridge_ifindex, e.mac, &f) == 0 && !fdb_learned(&f))
-			return -EEXIST;
+	if (memcmp(e.mac, mac, 6) == 0)
+		return 1;
+	return nl_fdb_get(n->bridge_ifindex, e.mac, &f) == 0 && !fdb_learned(&f) ? -EEXIST : 0;
+}
+
+int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6], bool take)
+{
+	int ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, take);
+
+	if (ret == -EEXIST) {
+		int to = bound6_to(n, addr, mac);
+
+		if (to != 0)
+			return to < 0 ? to : 0;
+		ret = nl_neigh6_set(n->bridge_ifindex, addr, mac, true);
 	}
-	/* What the kernel learned or tried, or left by a VM now gone: ours. */
-	return nl_neigh6_set(n->bridge_ifindex, addr, mac, true);
+	/* Nothing to bind in, and VMs' IPv6 among themselves stays theirs. */
+	if (ret < 0 && bridge_without_ipv6(n))
+		return 0;
+	return ret;
 }
 
 void network_unbind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6])
@@ -961,9 +1064,73 @@ int network_add_port(struct network *n, int ifindex, const uint8_t mac[6], bool 
 	return 0;
 }
 
+/* The host's sockets to the VMs of a network about to go: a peer inside
+ * it, reached through its bridge, and an end of the host's outside it (a
+ * socket through the gateway has both ends inside: peers_find passes over
+ * it, and it stays). */
+struct doomed_sockets {
+	uint32_t net, mask;
+	int bridge;
+	struct vec v;
+};
+
+static int doom_socket(const struct sd_socket *s, void *arg)
+{
+	struct doomed_sockets *d = arg;
+
+	if ((s->remote & d->mask) != d->net || (s->local & d->mask) == d->net)
+		return 0;
+	return vec_push(&d->v, s);
+}
+
+/* Under the lock, before the bridge goes: only those its route takes
+ * through the bridge (not an address of the subnet the host reaches
+ * elsewhere through a route of its own). */
+static void doomed_collect(const struct network *n, int bridge, struct doomed_sockets *d)
+{
+	struct sd_socket *s;
+	size_t w = 0;
+	int oif;
+
+	*d = (struct doomed_sockets){ n->gateway & n->mask, n->mask, bridge,
+				      { .size = sizeof(struct sd_socket) } };
+	if (sd_list4(doom_socket, d) < 0)
+		DEBUG("network", "cannot list the host's sockets");
+	s = d->v.v;
+	for (size_t i = 0; i < d->v.n; i++)
+		if (nl_route4_lookup(s[i].remote, &oif) == 0 && oif == bridge)
+			s[w++] = s[i];
+	d->v.n = w;
+}
+
+/*
+ * The network is gone, and with it every VM it had: the connections the
+ * kernel tracks to and from its addresses, and the host's sockets talking
+ * to them through another address of the host, would otherwise make the
+ * next start over the same subnet look like the host talking to someone
+ * there through another interface (peers.h), and keep NAT state for a VM
+ * that is not there. Best effort: logged.
+ */
+static void forget_connections(const struct network *n, struct doomed_sockets *d)
+{
+	const struct sd_socket *s = d->v.v;
+	int ct = 0, closed = 0;
+
+	if (ct_available() && (ct = ct_forget4(n->gateway, n->mask)) < 0)
+		DEBUG("network", "cannot forget the connections of %s: %s", n->bridge, strerror(-ct));
+	for (size_t i = 0; i < d->v.n; i++)
+		closed += sd_destroy(&s[i]) == 0;
+	free(d->v.v);
+	d->v = (struct vec){ 0 };
+	if (ct > 0 || closed > 0)
+		DEBUG("network", "forgot %d tracked connections of %s, closed %d sockets of the host "
+		      "to its VMs", ct > 0 ? ct : 0, n->bridge, closed);
+}
+
 int network_leave(struct network *n)
 {
 	const struct nl_link *all;
+	struct doomed_sockets doomed = { 0 };
 	struct vec links;
 	int br = 0, ports = 0, ret;
 
@@ -983,9 +1150,14 @@ int network_leave(struct network *n)
 		DEBUG("network", "bridge %s still has %d ports", n->bridge, ports);
 		return 0;
 	}
+	if (br > 0)
+		doomed_collect(n, br, &doomed);
 	/* Without a bridge, still drop rules a killed helper may have left. */
 	ret = remove_network(n, n->bridge);
-	if (ret == 0 && br > 0)
+	if (ret == 0 && br > 0) {
 		INFO("network", "removed bridge %s", n->bridge);
+		forget_connections(n, &doomed);
+	}
+	free(doomed.v.v);
 	return ret;
 }

@@ -53,8 +53,9 @@ struct network {
 	uint32_t nameservers[8];
 	const char *nameserver_file[8];
 	int nnameservers;
-	/* Which subnets network_choose may pick (NULL: any). Set for a user
-	 * limited by the administrator's policy: 0, or -1 with why. */
+	/* Which subnets network_choose may pick (NULL: any): 0, or -1 with
+	 * why. For a user, what the administrator's policy allows; for root,
+	 * anything but a named network's subnet. */
 	int (*allow)(const void *arg, uint32_t gateway, uint32_t mask, char *why, size_t len);
 	const void *allow_arg;
 	bool ipv6;
@@ -82,8 +83,10 @@ void network_unlock(struct network *n);
  *   3. else the default, if free;
  *   4. else the next /24 after the default that is free, up to 192.168.255.0.
  * "Free": no network of the other mode (or another mask) in use, no host
- * address or route in it, and allowed (n->allow) when that is set: a
- * candidate the policy refuses is passed over as a taken one. Logs the choice when it is not the default. May
+ * address or route in it, no address the host is talking to through
+ * another interface (peers.h) when it would be created, and allowed
+ * (n->allow) when that is set: a candidate the policy refuses is passed
+ * over as a taken one. Logs the choice when it is not the default. May
  * change gateway, end, bridge and bridge_mac. 0, or -errno (ERROR logged).
  */
 int network_choose(struct network *n);
@@ -91,8 +94,10 @@ int network_choose(struct network *n);
  * missing, or validate the existing one (mtu: see above). Refuses subnets
  * that overlap another network of ours (an unused one, left by a killed
  * helper, is removed instead), an address or route of the host, or that
- * contain the host's default gateway or one of its nameservers. 0 or
- * -errno, with an ERROR line logged.
+ * contain the host's default gateway, a route's gateway or one of its
+ * nameservers; and, for a network it would create (not one that runs), an
+ * address the host is talking to through another interface (peers.h). 0
+ * or -errno, with an ERROR line logged.
  * Hold the lock from network_join through network_add_port: a bridge without
  * ports counts as unused and another helper may remove it. */
 int network_join(struct network *n);
@@ -114,15 +119,22 @@ int network_pin_mac(struct network *n, int ifindex, const uint8_t mac[6],
  * served: a permanent neighbour entry on the bridge, so the host never
  * learns another MAC for it. -EEXIST if another VM holds it (a permanent
  * entry whose MAC a port has pinned); an entry the kernel learned, or one
- * left by a VM that is gone, is taken over. With IPv6 off on the bridge
- * there is no neighbour table to bind in: 0. 0 or -errno.
+ * left by a VM that is gone, is taken over, and so is every entry when
+ * take (the VM's own EUI-64 link-local, which no other VM may hold). With
+ * IPv6 off on the bridge there is no neighbour table to bind in: 0. 0 or
+ * -errno.
  */
-int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6]);
+int network_bind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6], bool take);
+/* Under the lock: whether a port other than ifindex has mac pinned (a
+ * running VM's MAC, network_pin_mac). */
+bool network_mac_pinned(struct network *n, int ifindex, const uint8_t mac[6]);
 /* Under the lock: removes that entry if it is still addr -> mac. */
 void network_unbind6(struct network *n, const uint8_t addr[16], const uint8_t mac[6]);
-/* Under the lock: remove the bridge and its rules if it has no ports left.
- * Our own port (port_ifindex) does not count: the reaper may run this while
- * the kernel is still removing the dead helper's TAP. */
+/* Under the lock: remove the bridge and its rules if it has no ports left,
+ * and with them the network's connections (the kernel's tracked ones of
+ * its addresses, the host's sockets still connected to its VMs). Our own
+ * port (port_ifindex) does not count: the reaper may run this while the
+ * kernel is still removing the dead helper's TAP. */
 int network_leave(struct network *n);
 
 #endif

@@ -46,19 +46,19 @@ static int fail(struct parser *ps, const char *fmt, ...)
 	return -1;
 }
 
+static const struct policy_subnet vm_range[] = POLICY_VM_RANGE;
+#define VM_RANGE_N ((int)(sizeof(vm_range) / sizeof(vm_range[0])))
+
 void policy_defaults(struct policy *p)
 {
-	static const struct policy_subnet rfc1918[] = {
-		{ 0x0a000000u, 0xff000000u }, { 0xac100000u, 0xfff00000u },
-		{ 0xc0a80000u, 0xffff0000u },
-	};
-
 	memset(p, 0, sizeof(*p));
-	memcpy(p->subnets, rfc1918, sizeof(rfc1918));
-	p->nsubnets = 3;
+	memcpy(p->subnets, vm_range, sizeof(vm_range));
+	p->nsubnets = VM_RANGE_N;
 	p->bridged = true;
 	p->bridged_physical = true;
 	p->max_helpers = POLICY_DEFAULT_MAX_HELPERS;
+	p->max_leases = POLICY_DEFAULT_MAX_LEASES_PERCENT;
+	p->max_leases_percent = true;
 }
 
 /* s[0..n) without leading and trailing blanks. */
@@ -155,19 +155,40 @@ static int parse_subnet(struct parser *ps, const char *s, size_t n, struct polic
 	return 0;
 }
 
+/* A list of subnets; "default" is the range kept for VMs (POLICY_VM_RANGE). */
 static int parse_subnets(struct parser *ps, const char *v, size_t n)
 {
+	struct policy *p = ps->p;
 	const char *item;
 	size_t i = 0, len;
 
-	ps->p->nsubnets = 0;
+	p->nsubnets = 0;
 	while (next_item(v, n, &i, &item, &len)) {
-		if (ps->p->nsubnets == POLICY_MAX_SUBNETS)
+		bool dflt = word_is(item, len, "default");
+
+		if (p->nsubnets + (dflt ? VM_RANGE_N : 1) > POLICY_MAX_SUBNETS)
 			return fail(ps, "subnets: more than %d", POLICY_MAX_SUBNETS);
-		if (parse_subnet(ps, item, len, &ps->p->subnets[ps->p->nsubnets++]) < 0)
+		if (dflt) {
+			memcpy(p->subnets + p->nsubnets, vm_range, sizeof(vm_range));
+			p->nsubnets += VM_RANGE_N;
+		} else if (parse_subnet(ps, item, len, &p->subnets[p->nsubnets++]) < 0) {
 			return -1;
+		}
 	}
 	return 0;
+}
+
+/* max-leases-per-user: N leases, or P% of a network's pool. */
+static int parse_max_leases(struct parser *ps, const char *key, const char *v, size_t n)
+{
+	struct policy *p = ps->p;
+
+	p->max_leases_percent = n > 1 && v[n - 1] == '%';
+	if (p->max_leases_percent)
+		return parse_uint(ps, key, v, n - 1, 1, 100, &p->max_leases) < 0 ?
+		       fail(ps, "%s: \"%.*s\" is not a number of leases or a percentage 1%%..100%%",
+			    key, (int)n, v) : 0;
+	return parse_uint(ps, key, v, n, 1, 16777216, &p->max_leases);
 }
 
 /* Interface names as the kernel takes them: 1..15 bytes, no '/' or ':'. */
@@ -206,14 +227,15 @@ static int parse_interfaces(struct parser *ps, const char *v, size_t n)
 
 /* Every key, with its bit in parser.seen. */
 enum key {
-	K_SUBNETS, K_BRIDGED, K_INTERFACES, K_MAX_HELPERS, K_NAMED_ONLY,
-	K_MODE, K_START, K_END, K_MASK, K_SHARED_INTERFACE, K_ISOLATION, K_MTU, K_COUNT,
+	K_SUBNETS, K_BRIDGED, K_INTERFACES, K_MAX_HELPERS, K_MAX_LEASES, K_NAMED_ONLY,
+	K_MODE, K_START, K_END, K_MASK, K_SHARED_INTERFACE, K_ISOLATION, K_MTU,
+	K_USERS, K_GROUPS, K_COUNT,
 };
 
 static const char *const key_names[K_COUNT] = {
-	"subnets", "bridged", "bridged-interfaces", "max-helpers-per-user", "named-networks-only",
-	"mode", "start-address", "end-address", "subnet-mask", "shared-interface", "isolation",
-	"mtu",
+	"subnets", "bridged", "bridged-interfaces", "max-helpers-per-user", "max-leases-per-user",
+	"named-networks-only", "mode", "start-address", "end-address", "subnet-mask",
+	"shared-interface", "isolation", "mtu", "users", "groups",
 };
 
 static int global_key(struct parser *ps, enum key k, const char *v, size_t n)
@@ -226,6 +248,7 @@ static int global_key(struct parser *ps, enum key k, const char *v, size_t n)
 	case K_INTERFACES: return parse_interfaces(ps, v, n);
 	case K_MAX_HELPERS:
 		return parse_uint(ps, key_names[k], v, n, 1, 100000, &p->max_helpers);
+	case K_MAX_LEASES: return parse_max_leases(ps, key_names[k], v, n);
 	case K_NAMED_ONLY: return parse_bool(ps, key_names[k], v, n, &p->named_only);
 	default: return fail(ps, "\"%s\" belongs in a [network NAME] section", key_names[k]);
 	}
@@ -241,6 +264,39 @@ static int parse_mode(struct parser *ps, const char *v, size_t n, enum op_mode *
 		*mode = MODE_BRIDGED;
 	else
 		return fail(ps, "mode: \"%.*s\" is not shared, host or bridged", (int)n, v);
+	return 0;
+}
+
+/* User and group names as Debian's adduser takes them, and more: 1..32 of
+ * letters, digits, '.', '_', '-' (not first) and a final '$'. */
+static bool valid_member(const char *s, size_t n)
+{
+	if (n == 0 || n >= POLICY_MEMBER_MAX || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || (c == '$' && i == n - 1)))
+			return false;
+	}
+	return true;
+}
+
+/* "users" or "groups" of a network: a list of names. */
+static int parse_members(struct parser *ps, const char *key, const char *v, size_t n,
+			 char (*out)[POLICY_MEMBER_MAX], int *count)
+{
+	const char *item;
+	size_t i = 0, len;
+
+	*count = 0;
+	while (next_item(v, n, &i, &item, &len)) {
+		if (!valid_member(item, len))
+			return fail(ps, "%s: \"%.*s\" is not a name", key, (int)len, item);
+		if (*count == POLICY_MAX_MEMBERS)
+			return fail(ps, "%s: more than %d", key, POLICY_MAX_MEMBERS);
+		text_copy(item, len, out[(*count)++], POLICY_MEMBER_MAX);
+	}
 	return 0;
 }
 
@@ -260,6 +316,8 @@ static int network_key(struct parser *ps, enum key k, const char *v, size_t n)
 		return 0;
 	case K_ISOLATION: return parse_bool(ps, key_names[k], v, n, &net->isolation);
 	case K_MTU: return parse_uint(ps, key_names[k], v, n, MIN_MTU, MAX_MTU, &net->mtu);
+	case K_USERS: return parse_members(ps, key_names[k], v, n, net->users, &net->nusers);
+	case K_GROUPS: return parse_members(ps, key_names[k], v, n, net->groups, &net->ngroups);
 	default: return fail(ps, "\"%s\" is a global setting: put it before any [network] section",
 			    key_names[k]);
 	}
@@ -331,12 +389,16 @@ static int check_addresses(struct parser *ps, const struct policy_network *net)
 /* The section just read is complete and consistent. */
 static int finish_network(struct parser *ps)
 {
-	const struct policy_network *net = ps->net;
+	struct policy_network *net = ps->net;
 
 	if (!net)
 		return 0;
-	if (!(ps->seen & (1u << K_MODE)))
+	/* The built-in networks' sections may only say who may use them. */
+	if (!(ps->seen & (1u << K_MODE)) && strcmp(net->name, "shared") != 0 &&
+	    strcmp(net->name, "host") != 0)
 		return fail(ps, "network \"%s\" has no mode", net->name);
+	if (!(ps->seen & (1u << K_MODE)))
+		net->mode = strcmp(net->name, "shared") == 0 ? MODE_SHARED : MODE_HOST;
 	if (net->mode == MODE_BRIDGED) {
 		if (!net->shared_interface[0])
 			return fail(ps, "network \"%s\": bridged mode needs shared-interface", net->name);
@@ -454,19 +516,31 @@ static int deny(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* "a.b.c.d/p, ..." of the subnets users may create. */
+/* "a.b.c.d/p, ..." of the subnets users may create; subnets that follow
+ * each other as a range ("default") are written as one, "a.b.c.d-e.f.g.h". */
 static void subnets_text(const struct policy *p, char *buf, size_t cap)
 {
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < p->nsubnets && used < cap; i++) {
-		char a[16];
-		int w = snprintf(buf + used, cap - used, "%s%s/%d", i ? ", " : "",
-				 ip4_format(p->subnets[i].addr, a), ip4_mask_prefix(p->subnets[i].mask));
+	for (int i = 0; i < p->nsubnets && used < cap;) {
+		const struct policy_subnet *s = &p->subnets[i];
+		uint32_t last = s->addr | ~s->mask;
+		char a[16], b[16];
+		int j = i + 1, w;
+
+		for (; j < p->nsubnets && last != 0xffffffffu && p->subnets[j].addr == last + 1; j++)
+			last = p->subnets[j].addr | ~p->subnets[j].mask;
+		if (j == i + 1)
+			w = snprintf(buf + used, cap - used, "%s%s/%d", i ? ", " : "",
+				     ip4_format(s->addr, a), ip4_mask_prefix(s->mask));
+		else
+			w = snprintf(buf + used, cap - used, "%s%s-%s", i ? ", " : "",
+				     ip4_format(s->addr, a), ip4_format(last, b));
 		if (w < 0)
 			break;
 		used += (size_t)w;
+		i = j;
 	}
 }
 
@@ -488,6 +562,34 @@ static int allows_bridged(const struct policy *p, const struct policy_request *r
 		    p->bridged_physical ? "" : "only the listed interfaces", VMNET_CONF);
 }
 
+int policy_reserved(const struct policy *p, uint32_t start, uint32_t mask, char *err,
+		    size_t errlen)
+{
+	char net[20], theirs[20], a[16];
+
+	for (int i = 0; i < p->nnetworks; i++) {
+		const struct policy_network *n = &p->networks[i];
+		uint32_t both = mask & n->mask;   /* the shorter prefix */
+
+		if (n->mode == MODE_BRIDGED || !n->start || (start & both) != (n->start & both))
+			continue;
+		snprintf(net, sizeof(net), "%s/%d", ip4_format(start & mask, a), ip4_mask_prefix(mask));
+		snprintf(theirs, sizeof(theirs), "%s/%d", ip4_format(n->start & n->mask, a),
+			 ip4_mask_prefix(n->mask));
+		return deny(err, errlen, "subnet %s overlaps %s, the administrator's network \"%s\": "
+			    "join it with --network %s (%s)", net, theirs, n->name, n->name,
+			    VMNET_CONF);
+	}
+	return 0;
+}
+
+unsigned policy_max_leases(const struct policy *p, uint64_t pool)
+{
+	uint64_t max = p->max_leases_percent ? pool * p->max_leases / 100 : p->max_leases;
+
+	return max < 1 ? 1 : max > 0xffffffffu ? 0xffffffffu : (unsigned)max;
+}
+
 int policy_allows_subnet(const struct policy *p, uint32_t start, uint32_t mask, char *err,
 			 size_t errlen)
 {
@@ -497,7 +599,7 @@ int policy_allows_subnet(const struct policy *p, uint32_t start, uint32_t mask, 
 		const struct policy_subnet *s = &p->subnets[i];
 		/* The whole subnet inside an allowed one: its mask no shorter. */
 		if ((mask & s->mask) == s->mask && (start & s->mask) == s->addr)
-			return 0;
+			return policy_reserved(p, start, mask, err, errlen);
 	}
 	subnets_text(p, list, sizeof(list));
 	snprintf(net, sizeof(net), "%s/%d", ip4_format(start & mask, a), ip4_mask_prefix(mask));
@@ -517,6 +619,35 @@ int policy_allows(const struct policy *p, const struct policy_request *r, char *
 	if (r->named)
 		return 0;   /* the administrator's own addresses */
 	return policy_allows_subnet(p, r->start, r->mask, err, errlen);
+}
+
+const char *policy_network_of(const char *named, enum op_mode mode)
+{
+	if (named)
+		return named;
+	return mode == MODE_BRIDGED ? NULL : options_mode_name(mode);
+}
+
+static bool listed(const char (*list)[POLICY_MEMBER_MAX], int n, const char *name)
+{
+	for (int i = 0; name && i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+int policy_allows_user(const struct policy *p, const char *network, const char *user,
+		       const char *const *groups, int ngroups, char *err, size_t errlen)
+{
+	const struct policy_network *n = network ? policy_network(p, network) : NULL;
+
+	if (!n || (n->nusers == 0 && n->ngroups == 0) || listed(n->users, n->nusers, user))
+		return 0;
+	for (int i = 0; i < ngroups; i++)
+		if (listed(n->groups, n->ngroups, groups[i]))
+			return 0;
+	return deny(err, errlen, "user %s may not use network \"%s\": it is for the users and "
+		    "groups listed in its section of %s", user ? user : "(unknown)", network, VMNET_CONF);
 }
 
 /* ---- the file ---- */
@@ -631,4 +762,43 @@ int policy_count_helpers(uid_t uid)
 	}
 	closedir(d);
 	return count;
+}
+
+/* mkdir -m 0755, whatever the umask: root's state directories. */
+static int state_dir(const char *path)
+{
+	if (mkdir(path, 0755) == 0)
+		return chmod(path, 0755) < 0 ? -errno : 0;
+	return errno == EEXIST ? 0 : -errno;
+}
+
+int policy_reserve_helper(uid_t uid, unsigned max, int *running)
+{
+	char path[sizeof(POLICY_USERS_DIR) + 24];
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, err = state_dir("/run/vmnet-helper");
+
+	if (err == 0)
+		err = state_dir(POLICY_USERS_DIR);
+	if (err < 0)
+		return err;
+	snprintf(path, sizeof(path), POLICY_USERS_DIR "/%u.lock", (unsigned)uid);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* A record lock, not flock(): the files process and the reaper, forked
+	 * while it is held, must not keep it. */
+	while (fcntl(fd, F_SETLKW, &lk) < 0) {
+		if (errno != EINTR) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	*running = policy_count_helpers(uid);
+	if (*running >= (int)max) {
+		close(fd);
+		return -EUSERS;
+	}
+	return fd;
 }

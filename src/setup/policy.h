@@ -10,10 +10,12 @@
  * settings follow it. Lists are separated by commas or spaces.
  *
  *   # what users (through sudo) may do
- *   subnets = 192.168.0.0/16, 10.20.0.0/16   # default: the three RFC 1918 ranges
+ *   subnets = default, 10.20.0.0/16          # default: "default", the range
+ *                                            # kept for VMs (POLICY_VM_RANGE)
  *   bridged = yes                            # default yes
  *   bridged-interfaces = physical, br-lan    # default physical
  *   max-helpers-per-user = 64                # default 64
+ *   max-leases-per-user = 25%                # of a network's pool, or a count
  *   named-networks-only = no                 # default no
  *
  *   [network lab]
@@ -22,6 +24,8 @@
  *   end-address = 10.20.0.254
  *   subnet-mask = 255.255.255.0
  *   isolation = yes
+ *   users = alice, bob                       # who may use it: these users
+ *   groups = vmnet-lab                       # and the members of these groups
  *
  * "shared" and "host" exist without being defined: the modes' default
  * networks, chosen automatically (network_choose). A "[network shared]" or
@@ -33,7 +37,20 @@
  * automatically, and every candidate is checked against "subnets" like a
  * user's own (policy_allows_subnet). So "named-networks-only = yes" with
  * "subnets" outside 192.168.105.0-192.168.255.0 keeps users on the
- * networks with the administrator's addresses.
+ * networks with the administrator's addresses. The subnets of named
+ * networks with addresses are theirs: no user creates a network over one
+ * any other way (another mode, MTU or mask would make --network NAME fail
+ * for everyone), and no automatic choice lands on one (policy_reserved).
+ *
+ * Who may use a network (policy_allows_user): a section's "users" and
+ * "groups" (lxc-usernet's and qemu-bridge-helper's idea): with neither, every
+ * user; with either, the users listed and the members of the groups listed
+ * (primary or supplementary, in the user database), no one else. A request
+ * with --network NAME falls under [network NAME]; one without, in shared or
+ * host mode, under the section of the mode's built-in network ([network
+ * shared] or [network host], whose mode may then be omitted); bridged mode
+ * without --network under none (bridged and bridged-interfaces decide).
+ * Root is not limited; sudo and vmnet-broker take the same path.
  *
  * Parsing and checking are pure (unit-tested and fuzzed); policy_load reads
  * the file.
@@ -55,6 +72,23 @@
 #define POLICY_NAME_MAX 32           /* a network name, with its NUL */
 #define POLICY_FILE_MAX 65536
 #define POLICY_DEFAULT_MAX_HELPERS 64
+/* max-leases-per-user: a quarter of a network's pool (so at least three
+ * other users always find an address), at least 1. */
+#define POLICY_DEFAULT_MAX_LEASES_PERCENT 25
+
+/*
+ * The range kept for VMs, what users may create networks in without a
+ * policy file ("subnets = default"): 192.168.105.0-192.168.255.255, the
+ * modes' default networks (shared 192.168.105.0/24, host 192.168.106.0/24,
+ * upstream's) and every /24 automatic selection moves through after them
+ * (network_choose), as five prefixes. Not the rest of RFC 1918, where sites
+ * put their own servers.
+ */
+#define POLICY_VM_RANGE { { 0xc0a86900u, 0xffffff00u }, { 0xc0a86a00u, 0xfffffe00u }, \
+			  { 0xc0a86c00u, 0xfffffc00u }, { 0xc0a87000u, 0xfffff000u }, \
+			  { 0xc0a88000u, 0xffff8000u } }
+#define POLICY_MAX_MEMBERS 32        /* users, and groups, of one network */
+#define POLICY_MEMBER_MAX 33         /* a user or group name, with its NUL */
 
 struct policy_subnet {
 	uint32_t addr, mask;         /* host order, addr & mask == addr */
@@ -67,6 +101,11 @@ struct policy_network {
 	char shared_interface[IF_NAMESIZE];   /* bridged */
 	bool isolation;              /* every VM of it is isolated */
 	unsigned mtu;                /* 0: not set */
+	/* Who may use it; neither listed: every user. */
+	char users[POLICY_MAX_MEMBERS][POLICY_MEMBER_MAX];
+	int nusers;
+	char groups[POLICY_MAX_MEMBERS][POLICY_MEMBER_MAX];
+	int ngroups;
 };
 
 struct policy {
@@ -77,6 +116,8 @@ struct policy {
 	char bridged_interfaces[POLICY_MAX_INTERFACES][IF_NAMESIZE];
 	int ninterfaces;
 	unsigned max_helpers;
+	unsigned max_leases;         /* max-leases-per-user: a count, or */
+	bool max_leases_percent;     /* a percentage of the network's pool */
 	bool named_only;
 	struct policy_network networks[POLICY_MAX_NETWORKS];
 	int nnetworks;
@@ -112,9 +153,34 @@ int policy_allows(const struct policy *p, const struct policy_request *r, char *
 		  size_t errlen);
 
 /* 0 if a user may create the subnet of start/mask, or -1 with one line in
- * err naming it and the allowed ones. Pure. */
+ * err naming it and the allowed ones, or the named network it belongs to
+ * (policy_reserved). Pure. */
 int policy_allows_subnet(const struct policy *p, uint32_t start, uint32_t mask, char *err,
 			 size_t errlen);
+
+/* 0, or -1 with one line in err if the subnet of start/mask overlaps the
+ * subnet of a named network with addresses (the same one included): that
+ * network's alone, joined with --network NAME. Pure. */
+int policy_reserved(const struct policy *p, uint32_t start, uint32_t mask, char *err,
+		    size_t errlen);
+
+/* The leases a user may hold on a network whose pool has pool addresses
+ * (max-leases-per-user), at least 1. Pure. */
+unsigned policy_max_leases(const struct policy *p, uint64_t pool);
+
+/* The network whose allow-list covers a request: --network's (named), or
+ * for shared and host mode without it the mode's built-in name; NULL for
+ * bridged mode without --network. Pure. */
+const char *policy_network_of(const char *named, enum op_mode mode);
+
+/*
+ * 0 if user (a name; NULL: one the user database does not know), member of
+ * groups[0..ngroups) (names), may use network (policy_network_of: NULL,
+ * or a network the policy does not define, have no list: allowed), or -1
+ * with one line in err. Pure.
+ */
+int policy_allows_user(const struct policy *p, const char *network, const char *user,
+		       const char *const *groups, int ngroups, char *err, size_t errlen);
 
 /*
  * Reads path into p: the defaults when it does not exist; -1 with one line
@@ -126,5 +192,17 @@ int policy_load(const char *path, struct policy *p, char *err, size_t errlen);
 /* How many helpers uid runs now: datapath processes (they run as the user)
  * of this same program. Read from /proc. */
 int policy_count_helpers(uid_t uid);
+
+/*
+ * Counts uid's running helpers and reserves a place for this one, under
+ * uid's lock (POLICY_USERS_DIR/<uid>.lock, a POSIX record lock: forked
+ * children never hold it). Returns the lock's descriptor, which the caller
+ * keeps until this process runs as uid (from then on it is counted) and
+ * then closes: so concurrent starts of one user count each other, and at
+ * most max run. -EUSERS with *running set when uid already runs max;
+ * -errno.
+ */
+int policy_reserve_helper(uid_t uid, unsigned max, int *running);
+#define POLICY_USERS_DIR "/run/vmnet-helper/users"
 
 #endif

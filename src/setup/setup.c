@@ -8,7 +8,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,18 +19,24 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ident.h"
 #include "common/ip4.h"
+#include "common/lifeline.h"
 #include "common/log.h"
+#include "common/text.h"
+#include "common/version.h"
 #include "datapath/dnsfwd.h"
+#include "files/capfile.h"
 #include "parse/dns.h"
 #include "setup/bridged.h"
 #include "setup/lease.h"
 #include "setup/nat.h"
 #include "setup/netlink.h"
 #include "setup/setup.h"
+#include "setup/statussock.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
 /* systemd-resolved's list of the servers it forwards to: the host's real
@@ -129,6 +137,43 @@ void setup_identify(struct helper *h)
 	ident_mac_from_uuid(h->opt.interface_id, h->mac);
 }
 
+/* The user's name and groups (user database: the same through sudo and the
+ * broker), for the network's allow-list. NULL, 0: none known. */
+static int user_groups(const struct helper *h, char *name, size_t cap, char (*names)[64],
+		       int max)
+{
+	const struct passwd *pw = getpwuid(h->user.uid);
+	gid_t gids[64];
+	int n = 64, count = 0;
+
+	if (!pw)
+		return -1;
+	snprintf(name, cap, "%s", pw->pw_name);
+	if (getgrouplist(name, h->user.gid, gids, &n) < 0)
+		n = 64;   /* more than that: the first 64 */
+	for (int i = 0; i < n && count < max; i++) {
+		const struct group *g = getgrgid(gids[i]);
+
+		if (g)
+			snprintf(names[count++], 64, "%s", g->gr_name);
+	}
+	return count;
+}
+
+/* Who may use the network asked for (policy.h: users, groups). */
+static void check_access(const struct helper *h)
+{
+	char name[64], names[64][64], err[512];
+	const char *groups[64];
+	int n = user_groups(h, name, sizeof(name), names, 64);
+
+	for (int i = 0; i < n; i++)
+		groups[i] = names[i];
+	if (policy_allows_user(&h->policy, policy_network_of(h->opt.network, h->opt.mode),
+			       n < 0 ? NULL : name, groups, n < 0 ? 0 : n, err, sizeof(err)) < 0)
+		die(err);
+}
+
 /*
  * A user who ran the helper through sudo gets what the policy allows
  * (policy.h); root is not limited. Before anything is set up, so a refusal
@@ -144,17 +189,26 @@ static void check_policy(struct helper *h)
 		.physical = h->physical,
 	};
 	char err[512];
-	int running;
+	int running = 0;
 
 	if (!h->user.from_sudo)
 		return;
 	if (policy_allows(&h->policy, &r, err, sizeof(err)) < 0)
 		die(err);
-	running = policy_count_helpers(h->user.uid);
-	if (running >= (int)h->policy.max_helpers) {
+	check_access(h);
+	/* Counted and reserved under the user's lock, held until the datapath
+	 * runs as the user (datapath_confine): starts at the same moment count
+	 * each other. */
+	h->user_lock_fd = policy_reserve_helper(h->user.uid, h->policy.max_helpers, &running);
+	if (h->user_lock_fd == -EUSERS) {
 		snprintf(err, sizeof(err), "uid %u already runs %d helpers, the most the administrator "
 			 "allows (max-helpers-per-user in %s)", (unsigned)h->user.uid, running,
 			 VMNET_CONF);
+		die(err);
+	}
+	if (h->user_lock_fd < 0) {
+		snprintf(err, sizeof(err), "cannot count the helpers of uid %u (%s): %s",
+			 (unsigned)h->user.uid, POLICY_USERS_DIR, strerror(-h->user_lock_fd));
 		die(err);
 	}
 }
@@ -165,6 +219,28 @@ void setup_check(struct helper *h)
 	    bridged_check(h->opt.shared_interface, &h->physical) < 0)
 		exit(EXIT_FAILURE);
 	check_policy(h);
+}
+
+/*
+ * What the helper lives for (common/lifeline.h). The broker's connection
+ * was set up at start (its exit status is reported there); through sudo,
+ * the process that ran sudo, watched by the datapath. Root without sudo:
+ * nothing, as before. A starter that cannot be found leaves the helper as
+ * it was before this existed: running until SIGTERM or its VM goes.
+ */
+void setup_lifeline(struct helper *h)
+{
+	int fd;
+
+	if (h->opt.broker_fd >= 0 || !h->user.from_sudo)
+		return;
+	fd = lifeline_starter(&h->starter_pid);
+	if (fd < 0) {
+		DEBUG("main", "no process to follow (%s): running until stopped", strerror(-fd));
+		return;
+	}
+	h->starter_fd = fd;
+	DEBUG("main", "stops when pid %d, which ran sudo, ends", (int)h->starter_pid);
 }
 
 static void close_transport(void)
@@ -182,11 +258,28 @@ void setup_transport(struct helper *h)
 {
 	int rc = h->opt.socket_path
 		 ? transport_bind(&h->vm, h->opt.socket_path, h->opt.socket_type, &h->user)
+		 : h->opt.broker_fd >= 0
+		 ? transport_from_broker(&h->vm, h->opt.fd, h->opt.socket_type, h->opt.broker_fd)
 		 : transport_from_fd(&h->vm, h->opt.fd, h->opt.socket_type);
 	if (rc < 0)
 		exit(EXIT_FAILURE);
 	exiting = h;
 	atexit(close_transport);
+}
+
+/*
+ * The capture files, opened with the user's identity by a files process of
+ * their own (capfile.h) and kept here for the datapath, which writes them
+ * by descriptor (datapath/capture.h). Before the network: a path the user
+ * cannot use is one line, nothing changed.
+ */
+void setup_capture(struct helper *h)
+{
+	if (!h->opt.pcap)
+		return;
+	if (capfile_open(h->opt.pcap, h->opt.pcap_files, &h->user, h->pcap_fds) < 0)
+		exit(EXIT_FAILURE);
+	h->pcap_n = h->opt.pcap_files;
 }
 
 /* Logged only once the invocation is known to be valid: a bad one gets one line. */
@@ -195,7 +288,7 @@ static void log_start(void)
 	struct utsname u;
 
 	uname(&u);
-	INFO("main", "running vmnet-helper %s on %s %s", VMNET_VERSION, u.sysname, u.release);
+	INFO("main", "running vmnet-helper %s on %s %s", version_string(), u.sysname, u.release);
 }
 
 static void machine_secret(char *buf, size_t cap)
@@ -219,39 +312,66 @@ static long long invoking_uid(const struct helper *h)
 /* A running helper holds our interface id or our MAC (lease.h): refused. */
 static void lease_busy(const struct helper *h, const struct lease *l)
 {
-	char mac[18];
+	char text[18];
 
 	if (strcasecmp(l->id, h->id) == 0)
 		ERROR("main", "interface id %s is in use on %s by the running vmnet-helper pid %d "
 		      "(interface id %s)", h->id, h->net.bridge, (int)l->pid, l->id);
 	else
 		ERROR("main", "MAC %s of interface id %s is in use on %s by the running "
-		      "vmnet-helper pid %d (interface id %s)", ident_mac_format(h->mac, mac), h->id,
+		      "vmnet-helper pid %d (interface id %s)", ident_mac_format(l->mac, text), h->id,
 		      h->net.bridge, (int)l->pid, l->id);
+}
+
+/* The leases one user may hold here (policy.h); root is not limited. */
+static unsigned max_leases(const struct helper *h)
+{
+	return h->user.from_sudo ? policy_max_leases(&h->policy, (uint64_t)h->net.end -
+						     h->net.gateway) : 0;
 }
 
 static void acquire_lease(struct helper *h)
 {
-	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8], ip[16];
+	char path[sizeof(h->net.lib_dir) + IF_NAMESIZE + 8], ip[16], mac[18], mac2[18];
 	struct lease_request r = {
 		.start = h->net.gateway, .end = h->net.end, .id = h->id,
-		.uid = invoking_uid(h), .lease_time = HELPER_LEASE_TIME,
+		.uid = invoking_uid(h), .lease_time = HELPER_LEASE_TIME, .max_held = max_leases(h),
 	};
-	struct lease busy;
+	struct lease got, busy;
+	unsigned held = 0;
 	int rc;
 
+	h->max_leases = r.max_held;
 	memcpy(r.mac, h->mac, 6);
+	ident_mac_for_user(h->opt.interface_id, (uint32_t)r.uid, r.user_mac);
 	helper_lease_path(h, path, sizeof(path));
-	rc = lease_acquire(path, &r, &h->lease, &busy);
+	rc = lease_acquire(path, &r, &got, &busy, &held);
 	if (rc == -EBUSY) {
 		lease_busy(h, &busy);
+		return;
+	}
+	if (rc == -EADDRINUSE) {
+		ERROR("main", "interface id %s: both its MACs on %s belong to other users' leases "
+		      "(%s and %s)", h->id, h->net.bridge, ident_mac_format(r.mac, mac),
+		      ident_mac_format(r.user_mac, mac2));
+		return;
+	}
+	if (rc == -EDQUOT) {
+		ERROR("main", "uid %lld holds %u leases on %s, every one of a running helper: the "
+		      "most the administrator allows (max-leases-per-user in %s)", r.uid, held,
+		      h->net.bridge, VMNET_CONF);
 		return;
 	}
 	if (rc < 0) {
 		ERROR("main", "no free address in %s (%s)", h->net.bridge, strerror(-rc));
 		return;
 	}
+	h->lease = got.addr;
 	h->lease_pid = r.pid;
+	if (memcmp(got.mac, h->mac, 6) != 0)
+		INFO("main", "interface id %s is another user's on %s: this VM's MAC is %s", h->id,
+		     h->net.bridge, ident_mac_format(got.mac, mac));
+	memcpy(h->mac, got.mac, 6);
 	DEBUG("main", "leasing %s to %s", ip4_format(h->lease, ip), h->id);
 }
 
@@ -330,16 +450,22 @@ static int policy_subnet(const void *policy, uint32_t gateway, uint32_t mask, ch
 	return policy_allows_subnet(policy, gateway, mask, why, len);
 }
 
+/* For root: any subnet but a named network's (policy_reserved), which an
+ * automatic choice would squat. */
+static int unreserved_subnet(const void *policy, uint32_t gateway, uint32_t mask, char *why,
+			     size_t len)
+{
+	return policy_reserved(policy, gateway, mask, why, len);
+}
+
 /* Under the lock: the network to join, chosen or given, and its IPv6. */
 static void choose_network(struct helper *h)
 {
 	char secret[128];
 
 	host_nameservers(&h->net);
-	if (h->user.from_sudo) {
-		h->net.allow = policy_subnet;
-		h->net.allow_arg = &h->policy;
-	}
+	h->net.allow = h->user.from_sudo ? policy_subnet : unreserved_subnet;
+	h->net.allow_arg = &h->policy;
 	/* Without address options: the default, or the next free network. */
 	if (h->opt.auto_network && network_choose(&h->net) < 0) {
 		network_unlock(&h->net);
@@ -444,4 +570,11 @@ void setup_dns(struct helper *h)
 		dnsfwd_log(h->dns, h->tap.name);
 	if (h->dns6)
 		dnsfwd_log(h->dns6, h->tap.name);
+}
+
+void setup_status(struct helper *h)
+{
+	h->started = (int64_t)time(NULL);
+	h->started_ms = text_now_ms();
+	h->status_fd = statussock_open(h->status_path, sizeof(h->status_path));
 }

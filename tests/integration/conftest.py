@@ -38,8 +38,14 @@ BUILD = _build if _build.is_absolute() else REPO / _build
 HELPER = BUILD / "vmnet-helper"
 CLIENT = BUILD / "vmnet-client"   # the spec's name of vmnet-run: the same program
 RUN = BUILD / "vmnet-run"
+BROKER = BUILD / "vmnet-broker"
 VMSIM = BUILD / "tools" / "vmsim"
 VHOSTSIM = BUILD / "tools" / "vhostsim"   # QEMU's vhost-user frontend and guest driver
+STATUS = BUILD / "vmnet-status"
+
+# What every program's --version prints: "NAME RELEASE (commit HASH)", the
+# release being debian/changelog's newest (Makefile).
+VERSION_LINE = r"^%s (\d+\.\d+\.\d+) \(commit ([0-9a-f]{7,}(?:-dirty)?|unknown)\)\n$"
 
 RUN_ROOT = Path("/run/vmnet-helper")
 LIB_ROOT = Path("/var/lib/vmnet-helper")
@@ -118,7 +124,7 @@ def read_line(fd, timeout):
 
 # System users made for the tests (created on first use, kept: creating them is
 # idempotent and concurrent runs share them). None can log in.
-TEST_USERS = ("vmnet-test-a", "vmnet-test-b", "vmnet-test-c")
+TEST_USERS = ("vmnet-test-a", "vmnet-test-b", "vmnet-test-c", "vmnet-test-d")
 
 
 def unpriv_user(name):
@@ -856,7 +862,12 @@ def leftovers(ns, ip_forward=None, allow_leases=True):
         found.append("net.ipv4.ip_forward=%s (was %s)" % (ns.sysctl("net.ipv4.ip_forward"),
                                                           ip_forward))
     if ns.run_dir.exists():
-        extra = [p.name for p in ns.run_dir.iterdir() if p.name != "lock"]
+        # The lock and the status directory stay; the helpers' status
+        # sockets in it go with them (vmnet-status).
+        extra = [p.name for p in ns.run_dir.iterdir() if p.name not in ("lock", "status")]
+        status = ns.run_dir / "status"
+        if status.is_dir():
+            extra += ["status/" + p.name for p in status.iterdir()]
         if extra:
             found.append("files in %s: %s" % (ns.run_dir, extra))
     if not allow_leases and ns.lib_dir.exists():
@@ -883,7 +894,7 @@ def pytest_configure(config):
 def _environment():
     if os.geteuid() != 0:
         pytest.skip("integration tests need root", allow_module_level=True)
-    missing = [str(p) for p in (HELPER, CLIENT, RUN, VMSIM) if not os.access(p, os.X_OK)]
+    missing = [str(p) for p in (HELPER, CLIENT, RUN, BROKER, VMSIM) if not os.access(p, os.X_OK)]
     if missing:
         pytest.fail("missing binaries (run make): %s" % ", ".join(missing), pytrace=False)
     yield

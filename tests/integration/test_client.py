@@ -4,6 +4,7 @@ the helper (fd 3) and COMMAND (fd 4)."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import textwrap
@@ -11,8 +12,8 @@ import textwrap
 import pytest
 
 import frames
-from conftest import (CLIENT, CMD_TIMEOUT, REPO, RUN, VMSIM, assert_clean, read_line,
-                      wait_until)
+from conftest import (CLIENT, CMD_TIMEOUT, HELPER, REPO, RUN, VERSION_LINE, VMSIM, assert_clean,
+                      read_line, wait_until)
 from test_dhcp import UDHCPC_SCRIPT, read_env
 
 
@@ -175,7 +176,9 @@ def test_client_help_and_version(lab, client):
                     "--verbose", "--unprivileged", "--version", "--help"):
             assert opt in r.stdout, "%s missing from --help" % opt
     r = run_client(lab, ["--version"], client=client)
-    assert r.returncode == 0 and r.stdout.startswith(name + " "), r.stdout
+    assert r.returncode == 0 and re.match(VERSION_LINE % name, r.stdout), r.stdout
+    helper = subprocess.run([HELPER, "--version"], capture_output=True, text=True).stdout
+    assert r.stdout.split(" ", 1)[1] == helper.split(" ", 1)[1], "vmnet-helper says " + helper
     r = run_client(lab, [], client=client)
     assert r.returncode != 0 and "missing COMMAND" in r.stderr, r.stderr
     assert_clean(lab.host)
@@ -210,7 +213,9 @@ def test_install_puts_vmnet_run_beside_vmnet_client(lab, tmp_path):
     assert r.returncode == 0, r.stderr
     bindir = dest / "opt" / "vmnet-helper" / "bin"
     assert sorted(p.name for p in bindir.iterdir()) == ["vmnet-client", "vmnet-helper",
-                                                       "vmnet-run"]
+                                                       "vmnet-run", "vmnet-status"]
+    assert sorted(p.name for p in (dest / "opt" / "vmnet-helper" / "sbin").iterdir()) == \
+        ["vmnet-broker"]
     assert os.readlink(bindir / "vmnet-client") == "vmnet-run"
     for name in ("vmnet-run", "vmnet-client"):
         r = run_client(lab, ["--version"], client=bindir / name)

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from conftest import REMOTE_ADDR, assert_clean
+from test_datapath import sniff, sniff_count
 
 
 def start_guest(lab, args):
@@ -89,3 +90,58 @@ def test_isolation_rules_go_with_sigkill(lab):
     assert "bridge vmnet_%s" % h.bridge in lab.host.nft_tables()
     h.stop(sig=9)
     assert_clean(lab.host, timeout=5)
+
+
+def route_through_gateway(g, peer, gateway):
+    """g sends what it has for peer to the gateway's MAC: a host that
+    forwards routes it back out of the bridge, past its ports' checks."""
+    g.run(["ip", "route", "add", peer + "/32", "via", gateway])
+
+
+def ping_marked(g, addr, marker):
+    """One ping whose payload carries marker (8 bytes); True when answered."""
+    r = g.run(["ping", "-n", "-c", "2", "-i", "0.2", "-W", "1", "-p", marker.hex(), addr],
+              check=False)
+    return r.returncode == 0
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
+def test_no_vm_reaches_an_isolated_one_through_the_gateway(lab, mode):
+    """Isolation holds at layer 3: a VM that sends IP for another VM's
+    address to the gateway's MAC has it routed back out of the same bridge
+    by a host that forwards (shared mode always; host mode on a host that
+    forwarded already, as a Docker host does). Neither an isolated VM nor
+    one that is not reaches an isolated one that way, nor does an isolated
+    one reach any VM; VMs without isolation still reach each other so, and
+    the isolated ones keep the gateway and, in shared mode, the outside."""
+    if mode == "host":
+        lab.host.set_sysctl("net.ipv4.ip_forward", "1")
+    else:
+        lab.remote()
+    iso = ["--operation-mode", mode, "--enable-isolation"]
+    hi, gi = start_guest(lab, iso)
+    hj, gj = start_guest(lab, iso)
+    ho, go = start_guest(lab, ["--operation-mode", mode])
+    hp, gp = start_guest(lab, ["--operation-mode", mode])
+    guests = {gi: hi, gj: hj, go: ho, gp: hp}
+    addr = {g: h.info["lease_address"] for g, h in guests.items()}
+    for g in guests:
+        for peer in guests:
+            if peer is not g:
+                route_through_gateway(g, addr[peer], hi.gateway)
+    # Routed between VMs without isolation: as before.
+    assert ping_marked(go, addr[gp], b"vmit-ope"), "open VMs no longer reach each other routed"
+    # Nothing reaches an isolated VM, or comes from one, that way.
+    for src, dst in ((gi, gj), (go, gi), (gi, go)):
+        marker = b"vmit-l3%d" % list(guests).index(src)
+        s = sniff(lab, dst.ns, dst.tap, 4, marker)
+        assert not ping_marked(src, addr[dst], marker), \
+            "%s reached %s through the gateway" % (addr[src], addr[dst])
+        assert sniff_count(s, 10) == 0, "%s's packets reached %s" % (addr[src], addr[dst])
+    # The gateway, and (shared) the outside, still work for the isolated VM.
+    assert gi.ping(hi.gateway, count=2), "isolated VM lost the gateway"
+    if mode == "shared":
+        assert gi.ping(REMOTE_ADDR, count=2), "isolated VM lost the way out through NAT"
+    for h in guests.values():
+        h.stop()
+    assert_clean(lab.host)

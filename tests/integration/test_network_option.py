@@ -12,6 +12,7 @@ import pytest
 
 from conftest import Policy, assert_clean, bridge_name, sudo_env, wait_until
 from test_client import BOTH, run_client
+from test_policy import refused
 
 USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
 
@@ -175,3 +176,52 @@ def test_vmnet_client_passes_network_through(lab, client):
     info = json.loads(r.stdout.splitlines()[0])
     assert info["network"] == "host" and info["net_ipv4_subnet"] == "192.168.106.0"
     assert wait_until(lambda: not [n for n in lab.host.link_names() if n.startswith("vmnet")], 5)
+
+
+LAB_NET = ["--start-address", "10.20.0.1", "--end-address", "10.20.0.254",
+           "--subnet-mask", "255.255.255.0"]
+# What a user could start over "lab" (host mode, 10.20.0.0/24) before it
+# runs, each of which made --network lab fail for everyone: the other mode,
+# another MTU, a wider mask; and lab's own addresses without --network.
+SQUATS = [["--operation-mode", "shared"] + LAB_NET,
+          ["--operation-mode", "host", "--mtu", "9000"] + LAB_NET,
+          ["--operation-mode", "host", "--start-address", "10.20.0.1", "--end-address",
+           "10.20.0.254", "--subnet-mask", "255.255.0.0"],
+          ["--operation-mode", "host"] + LAB_NET]
+
+
+@pytest.mark.parametrize("order", ["squat-first", "network-first"])
+def test_named_network_cannot_be_squatted(lab, order):
+    """The subnet of an administrator's network is that network's: a user's
+    start over it any other way is refused with one line naming the network
+    (even where the user may otherwise create networks), whether the network
+    runs or not; --network lab then starts for every user, isolated as
+    defined. Root's explicit addresses are root's choice."""
+    pol = Policy(lab, "subnets = default, 10.0.0.0/8\n" + LAB)
+    first = None
+    if order == "network-first":
+        first, _ = lab.helper(["--network", "lab"], env=sudo_env(USER_A), policy=pol)
+    for args in SQUATS:
+        refused(lab, args, env=sudo_env(USER_B), policy=pol,
+                needle='overlaps 10.20.0.0/24, the administrator\'s network "lab": join it with '
+                       '--network lab')
+    for user in (USER_A, USER_B):
+        h, _ = lab.helper(["--network", "lab"], env=sudo_env(user), policy=pol)
+        assert h.info["vmnet_start_address"] == "10.20.0.1" and h.info["tap"].startswith("vmtapi")
+    assert first is None or first.alive()
+
+
+def test_automatic_choice_passes_over_named_networks(lab):
+    """A named network on a /24 automatic selection would try: a user's or
+    root's start without addresses passes over it, and --network NAME works."""
+    pol = Policy(lab, "[network lab2]\nmode = shared\nstart-address = 192.168.106.1\n"
+                      "end-address = 192.168.106.254\nsubnet-mask = 255.255.255.0\n")
+    for env in (sudo_env(USER_A), None):
+        h, _ = lab.helper(["--operation-mode", "host"], env=env, policy=pol)
+        assert h.info["vmnet_start_address"] == "192.168.107.1", h.info
+        assert h.wait_stderr(r"default network 192\.168\.106\.0/24 cannot be used \(subnet "
+                             r"192\.168\.106\.0/24 overlaps 192\.168\.106\.0/24, the "
+                             r"administrator's network \"lab2\"")
+        assert h.stop() == 0
+    h, _ = lab.helper(["--network", "lab2"], env=sudo_env(USER_B), policy=pol)
+    assert h.info["vmnet_start_address"] == "192.168.106.1"

@@ -7,9 +7,12 @@ Users run the helper as sudo would (SUDO_UID/SUDO_GID of a test user); root
 runs it without them and is not limited by the policy.
 """
 
+import subprocess
+import threading
+
 import pytest
 
-from conftest import Policy, Resolved, sudo_env, wait_until
+from conftest import Policy, Resolved, read_line, sudo_env, wait_until
 
 USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
 # Only this file runs helpers as it: its count of running helpers is ours alone.
@@ -55,6 +58,9 @@ def resolv(lab):
 
 NET = ["--start-address", "10.44.0.1", "--end-address", "10.44.0.254",
        "--subnet-mask", "255.255.255.0"]
+# What users may create beyond the range kept for VMs, for the tests of what
+# no one may create.
+WIDE = "subnets = default, 10.0.0.0/8\n"
 
 
 @pytest.mark.parametrize("who", ["root", "user"])
@@ -65,11 +71,49 @@ def test_subnet_with_the_hosts_nameserver_refused(lab, resolv, who):
     lab.remote()
     resolv.write("10.44.0.53")
     env = sudo_env(USER_A) if who == "user" else None
-    line = refused(lab, NET, env=env, needle="10.44.0.53")
+    pol = Policy(lab, WIDE)
+    line = refused(lab, NET, env=env, policy=pol, needle="10.44.0.53")
     assert "nameserver" in line, line
     # Another subnet is fine.
     resolv.write("10.45.0.53")
-    started(lab, NET, env=env)
+    started(lab, NET, env=env, policy=pol)
+
+
+def test_users_keep_to_the_range_kept_for_vms(lab):
+    """Without a policy file a user may create networks only in the range
+    kept for VMs, 192.168.105.0-192.168.255.255 (the modes' defaults and
+    what automatic selection moves through): not in the rest of RFC 1918,
+    where a site's servers are. Upstream's own command lines (192.168.105.x)
+    work; root is not limited; the administrator widens the range."""
+    pol = Policy(lab, "")
+    pol.path.unlink()
+    user = sudo_env(USER_A)
+    for net in (NET, ["--start-address", "172.16.5.1", "--end-address", "172.16.5.9",
+                      "--subnet-mask", "255.255.255.0"],
+                ["--start-address", "192.168.1.1", "--end-address", "192.168.1.100",
+                 "--subnet-mask", "255.255.255.0"],
+                ["--start-address", "192.168.105.1", "--end-address", "192.168.105.254",
+                 "--subnet-mask", "255.255.254.0"]):
+        line = refused(lab, net, env=user, policy=pol, needle="is not allowed: users may "
+                       "create networks in 192.168.105.0-192.168.255.255")
+        assert "/etc/vmnet-helper/vmnet-helper.conf" in line, line
+    h = started(lab, ["--start-address", "192.168.105.1", "--end-address", "192.168.105.254",
+                      "--subnet-mask", "255.255.255.0"], env=user, policy=pol)
+    assert h.info["vmnet_start_address"] == "192.168.105.1"
+    h = started(lab, ["--operation-mode", "host", "--start-address", "192.168.200.1",
+                      "--end-address", "192.168.200.50", "--subnet-mask", "255.255.255.0"],
+                env=user, policy=pol)
+    assert h.info["lease_address"].startswith("192.168.200.")
+    # Root: any private subnet.
+    assert started(lab, NET, policy=pol).info["vmnet_start_address"] == "10.44.0.1"
+    # Widened by the administrator: "default" and a site range.
+    wide = Policy(lab, "subnets = default, 10.45.0.0/16\n")
+    h = started(lab, ["--start-address", "10.45.0.1", "--end-address", "10.45.0.254",
+                      "--subnet-mask", "255.255.255.0"], env=user, policy=wide)
+    assert h.info["vmnet_start_address"] == "10.45.0.1"
+    h = started(lab, ["--operation-mode", "host", "--start-address", "192.168.201.1",
+                      "--end-address", "192.168.201.50", "--subnet-mask", "255.255.255.0"],
+                env=user, policy=wide)
 
 
 def test_nameserver_behind_systemd_resolved_refused(lab, resolv):
@@ -96,7 +140,8 @@ def test_subnet_with_the_default_gateway_refused(lab, resolv):
     resolv.write("203.0.113.2")
     lab.host.run(["ip", "route", "replace", "default", "via", "10.44.0.1", "dev", "uplink0",
                   "onlink"])
-    line = refused(lab, NET, env=sudo_env(USER_A), needle="default gateway 10.44.0.1")
+    line = refused(lab, NET, env=sudo_env(USER_A), policy=Policy(lab, WIDE),
+                   needle="default gateway 10.44.0.1")
     assert "uplink0" in line, line
     refused(lab, NET, needle="default gateway 10.44.0.1")
 
@@ -200,6 +245,39 @@ def test_helpers_per_user(lab):
     started(lab, [], env=sudo_env(USER_C), policy=pol)
 
 
+def test_helper_limit_holds_under_concurrency(lab):
+    """max-helpers-per-user = 1 and 20 starts of one user at the same
+    moment: they are counted and reserved under the user's lock, so exactly
+    one runs, and the 19 others are refused with the one line."""
+    pol = Policy(lab, "max-helpers-per-user = 1\n")
+    helpers = [lab.helper([], env=sudo_env(USER_C), policy=pol, wait_json=False)[0]
+               for _ in range(20)]
+    got = {}
+
+    def read(h):
+        try:
+            got[h.pid] = h.read_json(timeout=90)
+        except AssertionError:
+            pass   # refused: no JSON line
+
+    threads = [threading.Thread(target=read, args=(h,)) for h in helpers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    running = [h for h in helpers if h.pid in got]
+    assert len(running) == 1, "%d of 20 started" % len(running)
+    for h in helpers:
+        if h is running[0]:
+            continue
+        assert h.wait(30) != 0
+        errors = [l for l in h.stderr_lines() if l.startswith("ERROR")]
+        assert len(errors) == 1 and "already runs 1 helpers, the most the administrator " \
+            "allows" in errors[0], h.stderr()
+    assert running[0].alive()
+    assert running[0].stop() == 0
+
+
 def test_named_networks_only(lab):
     pol = Policy(lab, "named-networks-only = yes\n"
                       "[network lab]\nmode = host\nstart-address = 10.46.0.1\n"
@@ -279,3 +357,196 @@ def test_automatic_network_avoids_the_nameserver(lab, resolv):
     assert h2.info["vmnet_start_address"] != "192.168.106.1", h2.info
     assert h2.wait_stderr(r"default network 192\.168\.106\.0/24 cannot be used \(it contains "
                           r"the host's default gateway 192\.168\.106\.1\)")
+
+
+# --------------------------------------------------------------------------
+# the host talking into a subnet (issue 16, point 1): the site's "LDAP
+# server" 10.55.0.10 sits behind the host's default route, in the remote
+# namespace; a network over 10.55.0.0/24 would route the host's next packets
+# for it to the bridge, where a VM could answer in its place.
+
+LDAP = "10.55.0.10"
+NET55 = ["--start-address", "10.55.0.1", "--end-address", "10.55.0.5",
+         "--subnet-mask", "255.255.255.0"]
+
+SERVER = r"""
+import select, socket, sys
+addr = sys.argv[1]
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((addr, 389))
+t.listen(8)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((addr, 389))
+print("READY", flush=True)
+conns = []
+while True:
+    for s in select.select([t, u] + conns, [], [])[0]:
+        if s is t:
+            conns.append(t.accept()[0])
+        elif s is u:
+            d, a = u.recvfrom(2048)
+            u.sendto(d, a)
+        else:
+            d = s.recv(2048)
+            if not d:
+                conns.remove(s)
+                s.close()
+            else:
+                s.sendall(d)
+"""
+
+# The host's side: a TCP connection held open, a connected UDP socket held
+# open, or one UDP exchange from an unconnected socket that then closes.
+CLIENT = r"""
+import socket, sys, time
+kind, addr = sys.argv[1], sys.argv[2]
+if kind == "tcp":
+    s = socket.create_connection((addr, 389), timeout=5)
+    s.sendall(b"bind")
+    s.recv(16)
+elif kind == "udp-socket":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.connect((addr, 389))
+    s.send(b"search")
+    s.recv(16)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(b"search", (addr, 389))
+    s.recvfrom(16)
+    s.close()
+print("READY", flush=True)
+if kind != "udp-exchange":
+    time.sleep(300)
+"""
+
+
+def ready(lab, argv):
+    p = lab.popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                  stdin=subprocess.DEVNULL)
+    assert read_line(p.stdout.fileno(), 10).startswith(b"READY"), argv
+    if "udp-exchange" in argv:
+        assert p.wait(10) == 0
+    return p
+
+
+def site_server(lab, addr):
+    """A server on addr (TCP and UDP port 389) in the remote namespace,
+    which the host reaches through its default route (uplink0)."""
+    remote = lab.remote()
+    remote.run(["ip", "addr", "add", addr + "/32", "dev", "lo"])
+    ready(lab, remote.cmd(["/usr/bin/python3", "-c", SERVER, addr]))
+    return remote
+
+
+def host_talks(lab, kind, addr):
+    """The host namespace talking to addr, the way kind says."""
+    if kind == "neighbour":
+        # On-link for a moment (a /32 route on the uplink), then the route
+        # goes; the ARP entry stays.
+        lab.host.run(["ip", "route", "add", addr + "/32", "dev", "uplink0"])
+        assert lab.host.run(["ping", "-n", "-c", "1", "-W", "2", addr],
+                            check=False).returncode == 0
+        lab.host.run(["ip", "route", "del", addr + "/32", "dev", "uplink0"])
+        assert any(n.get("dst") == addr for n in lab.host.ip_json("neigh", "show"))
+        return
+    if kind == "udp-exchange":
+        # Only connection tracking remembers it: something on the host must
+        # use it (a stateful firewall rule here, as on most hosts).
+        lab.host.run(["nft", "add table inet vmit_ct; add chain inet vmit_ct out { type "
+                      "filter hook output priority 0; }; add rule inet vmit_ct out ct state "
+                      "established accept"])
+    ready(lab, lab.host.cmd(["/usr/bin/python3", "-c", CLIENT, kind, addr]))
+
+
+@pytest.mark.parametrize("kind", ["tcp", "udp-socket", "udp-exchange", "neighbour"])
+def test_subnet_the_host_is_talking_into_refused(lab, kind):
+    """The host holds a TCP connection to the site's LDAP server 10.55.0.10
+    behind its default route (or a connected UDP socket; or had a UDP
+    exchange with it a moment ago, which connection tracking remembers; or
+    has it in its neighbour table): a network over 10.55.0.0/24 is refused,
+    for a user whom the policy lets create networks in 10.0.0.0/8 and for
+    root, with one line naming the address, the interface and how, and
+    nothing created. Another subnet is fine."""
+    site_server(lab, LDAP)
+    host_talks(lab, kind, LDAP)
+    pol = Policy(lab, WIDE)
+    how = {"tcp": "a TCP connection 203.0.113.1:", "udp-socket": "a connected UDP socket "
+           "203.0.113.1:", "udp-exchange": "UDP traffic the kernel tracks, 203.0.113.1:",
+           "neighbour": "an entry in its neighbour table"}[kind]
+    for env in (sudo_env(USER_A), None):
+        line = refused(lab, NET55, env=env, policy=pol,
+                       needle="network 10.55.0.0/24 contains 10.55.0.10, which the host is "
+                              "talking to through uplink0")
+        assert how in line, line
+        assert not lab.host.lib_dir.exists() or not list(lab.host.lib_dir.iterdir())
+    h = started(lab, ["--start-address", "10.56.0.1", "--end-address", "10.56.0.5",
+                      "--subnet-mask", "255.255.255.0"], env=sudo_env(USER_A), policy=pol)
+    assert h.stop() == 0
+
+
+def test_automatic_choice_passes_over_a_subnet_the_host_talks_into(lab):
+    """The host holds a connection to 192.168.105.7 behind its default route:
+    a helper without addresses passes over the default network, saying why."""
+    site_server(lab, "192.168.105.7")
+    host_talks(lab, "tcp", "192.168.105.7")
+    h = started(lab, [])
+    assert h.info["vmnet_start_address"] == "192.168.106.1", h.info
+    assert h.wait_stderr(r"default network 192\.168\.105\.0/24 cannot be used \(it contains "
+                         r"192\.168\.105\.7, which the host is talking to through uplink0 "
+                         r"\(a TCP connection 203\.0\.113\.1:\d+ -> 192\.168\.105\.7:389\)\): "
+                         r"using 192\.168\.106\.0/24"), h.stderr()
+
+
+SERVE_ONE = r"""
+import socket, sys
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((sys.argv[1], 8080))
+t.listen(1)
+print("READY", flush=True)
+c = t.accept()[0]
+c.recv(16)
+c.sendall(b"ok")
+try:
+    c.recv(16)
+    print("closed", flush=True)
+except OSError as e:
+    print("aborted", e.errno, flush=True)
+"""
+
+CONNECT = r"""
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 8080), timeout=5)
+s.sendall(b"hi")
+s.recv(16)
+print("READY", flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_networks_connections_end_with_it(lab):
+    """A VM holds a TCP connection to a service on the host's uplink address
+    (203.0.113.1, not the gateway) when its network goes (its helper stops,
+    so the VM's close never arrives): the host's socket and the connection
+    the kernel tracks (NAT runs) are the network's and go with it, so the
+    next start of the same network is not taken for the host talking into
+    it through uplink0."""
+    lab.remote()
+    server = lab.popen(lab.host.cmd(["/usr/bin/python3", "-c", SERVE_ONE, "203.0.113.1"]),
+                       stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert read_line(server.stdout.fileno(), 10).startswith(b"READY")
+    h, vm = lab.helper([])
+    g = lab.guest(vm, mac=h.info["vmnet_mac_address"])
+    g.configure(h.info["lease_address"], h.prefixlen, h.gateway)
+    ready(lab, g.ns.cmd(["/usr/bin/python3", "-c", CONNECT, "203.0.113.1"]))
+    assert h.stop() == 0
+    assert wait_until(lambda: not [n for n in lab.host.link_names() if n.startswith("vmnet")], 5)
+    # The host's end was closed for it (ECONNABORTED), not left talking.
+    assert read_line(server.stdout.fileno(), 10).startswith(b"aborted"), "the host's socket " \
+        "to the gone VM is still open"
+    h2, _ = lab.helper([])
+    assert h2.info["vmnet_start_address"] == "192.168.105.1", h2.stderr()
+    assert "cannot be used" not in h2.stderr(), h2.stderr()

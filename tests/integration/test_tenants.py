@@ -12,6 +12,7 @@ be counted in B's vm.drops; B's own traffic keeps working.
 import ipaddress
 import json
 import re
+import struct
 import time
 
 import pytest
@@ -21,12 +22,13 @@ from conftest import last_stats, sudo_env, vm_drops, wait_until
 from frames import ARP, ICMP, IP, UDP, Ether, raw
 from test_datapath import sniff, sniff_count
 from test_dns import dns, query  # noqa: F401 (dns: a fixture)
-from test_ipv6 import eui64_link_local, gateway6, link_mac, ping6
+from test_ipv6 import addrs6, eui64_link_local, gateway6, link_mac, ping6
 
 from scapy.layers.dns import DNS, DNSQR  # noqa: E402
-from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_RA,  # noqa: E402
+from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA,  # noqa: E402
                                 ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo,
-                                ICMPv6NDOptSrcLLAddr, IPv6)
+                                ICMPv6NDOptSrcLLAddr, HBHOptUnknown, IPv6,
+                                IPv6ExtHdrDestOpt)
 from scapy.layers.l2 import Dot1Q  # noqa: E402
 
 USER_A, USER_B = "vmnet-test-a", "vmnet-test-b"
@@ -196,6 +198,9 @@ def test_vm_cannot_claim_another_vms_ipv6_addresses(lab, mode, isolated):
         targets.append(a_g)
         assert wait_until(lambda: ping6(t.ga.ns, gateway6(t.ha), dev=t.ga.tap), 10)
     assert wait_until(lambda: ping6(t.ga.ns, eui64_link_local(t.gw_mac), dev=t.ga.tap), 10)
+    # A's own duplicate address detection over: its link-local answers.
+    assert wait_until(lambda: any(a == a_ll and not f.get("tentative")
+                                  for a, _, f in addrs6(t.ga.ns, t.ga.tap)), 10)
     def host_addr(a):
         return a if a != a_ll else a_ll + "%" + t.bridge
     # The host and A know each other over IPv6: there is something to steal.
@@ -332,6 +337,62 @@ def test_rogue_dhcp_server_on_any_source_port(lab, isolated):
     assert t.b_still_served()
 
 
+def split_after_ext_header(ip6_packet, frag_id):
+    """The IPv6 packet (a destination options header, then its upper-layer
+    header) as two fragments: the first ends after the extension header, so
+    the upper-layer header is all in the second (what RFC 7112 forbids)."""
+    full = raw(ip6_packet)
+    hdr, rest = full[:40], full[40:]
+    ext = (rest[1] + 1) * 8
+    src, dst = hdr[8:24], hdr[24:40]
+    out = []
+    for offset, more, data in ((0, 1, rest[:ext]), (ext // 8, 0, rest[ext:])):
+        frag = struct.pack("!BBHI", 60, 0, (offset << 3) | more, frag_id) + data
+        out.append(struct.pack("!IHBB", 6 << 28, len(frag), 44, 64) + src + dst + frag)
+    return out
+
+
+@pytest.mark.parametrize("message", ["dhcp6-advertise", "router-advertisement"])
+def test_server_message_in_a_second_fragment(lab, message):
+    """B sends A a DHCPv6 advertise (from 547 to 546), or a router
+    advertisement, whose first fragment ends after a destination options
+    header: the upper-layer header is all in the second fragment, which no
+    guard can classify. The first fragment is dropped and counted (RFC
+    7112): it reaches neither A nor the bridge, so nothing is left to
+    reassemble. (A host with br_netfilter loaded reassembles bridged IPv6
+    and hides this; this one has none. Linux receivers since 5.x drop such
+    fragments themselves; other guests may not.) B's whole IPv6 still
+    reaches A."""
+    t = Tenants(lab, "shared", False)
+    a_ll, b_ll = eui64_link_local(t.ma), eui64_link_local(t.mb)
+    marker = b"vmit-first-frag!"
+    # The marker rides in the first fragment: an option receivers skip.
+    ext = IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x1e, optdata=marker)])
+    if message == "dhcp6-advertise":
+        inner = UDP(sport=547, dport=546) / b"\x02\x12\x34\x56"
+        dst, dst_mac = a_ll, t.ma
+    else:
+        inner = ICMPv6ND_RA(routerlifetime=9000) / ICMPv6NDOptPrefixInfo(
+            prefix="2001:db8:bad::", prefixlen=64)
+        dst, dst_mac = "ff02::1", "33:33:00:00:00:01"
+    packet = IPv6(src=b_ll, dst=dst, hlim=255) / ext / inner
+    s_a = sniff(lab, t.ga.ns, t.ga.tap, 4, marker)
+    s_host = sniff(lab, lab.host, t.bridge, 4, marker)
+    before = vm_drops(t.hb)
+    for i in range(3):
+        for frag in split_after_ext_header(packet, 0x4242 + i):
+            t.vb.send(raw(Ether(src=t.mb, dst=dst_mac, type=0x86dd)) + frag)
+        time.sleep(0.05)
+    assert sniff_count(s_a, 10) == 0, "A received the first fragment"
+    assert sniff_count(s_host, 10) == 0, "the first fragment reached the bridge"
+    assert wait_until(lambda: vm_drops(t.hb) >= before + 3, 5), (vm_drops(t.hb), before)
+    # B's IPv6, whole, still reaches A.
+    s_a = sniff(lab, t.ga.ns, t.ga.tap, 3, b"vmit-b-still-ok")
+    t.send_b(Ether(src=t.mb, dst=t.ma) / IPv6(src=b_ll, dst=a_ll) /
+             ICMPv6EchoRequest(data=b"vmit-b-still-ok"))
+    assert sniff_count(s_a, 10) >= 1, "B's IPv6 no longer reaches A"
+
+
 @pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
 def test_vm_cannot_take_another_vms_mac(lab, isolated):
     """B sends from A's vmnet_mac_address: the bridge keeps A's MAC on A's
@@ -389,17 +450,17 @@ def fdb_entry(lab, bridge, mac):
 
 @pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
 def test_refused_start_leaves_the_running_vms_mac_pinned(lab, isolated):
-    """User B starts a helper with the interface id of A's running VM (read
-    from the world-readable lease file): refused before it touches the
-    bridge, so A's MAC stays pinned to A's port and the host's traffic for A
-    reaches A. B's running VM then sends from A's MAC: it cannot make it its
-    second MAC (refused, dropped, counted), A keeps its entry."""
+    """User A starts a second helper with the interface id of A's running VM
+    (its MAC): refused before it touches the bridge, so A's MAC stays pinned
+    to A's port and the host's traffic for A reaches A. B's running VM then
+    sends from A's MAC (read from the world-readable lease file): it cannot
+    make it its second MAC (refused, dropped, counted), A keeps its entry."""
     t = Tenants(lab, "shared", isolated)
     tap_a, tap_b = t.ha.info["tap"], t.hb.info["tap"]
     id_a = t.ha.info["vmnet_interface_id"]
     assert fdb_entry(lab, t.bridge, t.ma) == (tap_a, ["sticky"]), fdb_entry(lab, t.bridge, t.ma)
     errors = refused(lab, mode_args("shared", isolated) + ["--interface-id", id_a],
-                     sudo_env(USER_B))
+                     sudo_env(USER_A))
     assert len(errors) == 1 and ("pid %d" % t.ha.pid) in errors[0], errors
     assert fdb_entry(lab, t.bridge, t.ma) == (tap_a, ["sticky"]), \
         "a refused start moved or removed A's pinned MAC: %s" % (fdb_entry(lab, t.bridge, t.ma),)
@@ -415,14 +476,26 @@ def test_refused_start_leaves_the_running_vms_mac_pinned(lab, isolated):
     assert wait_until(lambda: vm_drops(t.hb) >= sent, 5), (vm_drops(t.hb), sent)
 
 
+def expire(lab, bridge, interface_id):
+    """Makes the lease of interface_id older than the lease time."""
+    path = lab.host.lib_dir / ("%s.leases" % bridge)
+    lines = []
+    for line in path.read_text().splitlines():
+        if "interface_id=%s " % interface_id in line:
+            line = re.sub(r"time=\d+", "time=1000", line)
+        lines.append(line + "\n")
+    path.write_text("".join(lines))
+
+
 def test_start_cannot_take_another_vms_second_mac(lab):
     """A's VM uses a second MAC that happens to be the vmnet_mac_address of
-    interface id X (its helper stopped, its lease is stale). A new helper
+    interface id X (its helper stopped, its lease expired). A new helper
     with X is refused with one line naming A's port: the bridge keeps that
     MAC on A's port and A's VM keeps its traffic."""
     hx, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID])
     second = hx.info["vmnet_mac_address"]
     assert hx.stop() == 0
+    expire(lab, hx.bridge, ID)
     t = Tenants(lab, "shared", False, mac_a=second)
     tap_a = t.ha.info["tap"]
     assert wait_until(lambda: t.fdb_port(second) == tap_a, 5), t.fdb_port(second)
@@ -433,6 +506,29 @@ def test_start_cannot_take_another_vms_second_mac(lab):
         fdb_entry(lab, t.bridge, second)
     assert lab.host.run(["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", t.ia],
                         check=False).returncode == 0, "the host's traffic for A is lost"
+
+
+def test_vm_cannot_pin_a_stopped_vms_mac(lab):
+    """X's helper (user A) stopped: its lease, and its MAC, are A's for the
+    lease time. B's VM sends from X's MAC (read from the lease file): it may
+    not make it its second MAC (refused, dropped, counted), so X's next start
+    works and gets its MAC pinned to its own port."""
+    hx, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID],
+                       env=sudo_env(USER_A))
+    mx = hx.info["vmnet_mac_address"]
+    assert hx.stop() == 0
+    hb, vb = lab.helper(mode_args("shared", False), env=sudo_env(USER_B))
+    for _ in range(3):
+        vb.send(raw(Ether(src=mx, dst=BCAST) / ARP(op=1, hwsrc=mx, psrc="0.0.0.0",
+                                                   pdst=hb.gateway)))
+    assert hb.wait_stderr(r"WARN  \[main\] frames from %s are dropped: another VM" % mx), \
+        hb.stderr()
+    assert fdb_entry(lab, hb.bridge, mx) is None, fdb_entry(lab, hb.bridge, mx)
+    assert wait_until(lambda: vm_drops(hb) >= 3, 5), vm_drops(hb)
+    hx2, _ = lab.helper(mode_args("shared", False) + ["--interface-id", ID],
+                        env=sudo_env(USER_A))
+    assert hx2.info["vmnet_mac_address"] == mx
+    assert fdb_entry(lab, hb.bridge, mx) == (hx2.info["tap"], ["sticky"])
 
 
 def test_vm_cannot_claim_the_mac_of_a_running_helpers_lease(lab):
@@ -501,32 +597,31 @@ def refused(lab, args, env):
 
 def test_interface_id_theft_across_users(lab):
     """User B starts a helper with the interface id of user A's running VM
-    (the lease file is world-readable): refused, naming A's helper. Once A's
-    helper stopped, B gets an address of its own, not A's; A, back while B
-    runs, is refused (one MAC per network); after B, A has its address back."""
+    (the lease file is world-readable): B gets a MAC and an address of its
+    own, never A's, and A's VM keeps both. A's restart while B runs gets A's
+    MAC and address back (B's helper is not in the way); a second helper of
+    A's own with the id is refused (one MAC, one VM). B's MAC for the id is
+    B's on every start."""
     ha, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
-    ia = ha.info["lease_address"]
-    leases = lease_lines(lab, ha.bridge)
-    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_B))
-    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0] and ID in errors[0], errors
-    assert lease_lines(lab, ha.bridge) == leases, "a refused helper changed the leases"
-    assert [l.get("uid") for l in leases] == [sudo_env(USER_A)["SUDO_UID"]], leases
-    assert leases[0]["pid"] == str(ha.pid) and leases[0]["interface_id"] == ID
-    # The same user twice: no shared lease either.
-    errors = refused(lab, ["--interface-id", ID], sudo_env(USER_A))
-    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0], errors
-    assert ha.stop() == 0
-    # Within the lease time B gets another address.
+    ia, ma = ha.info["lease_address"], ha.info["vmnet_mac_address"]
     hb, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_B))
-    assert hb.info["lease_address"] != ia, "B got A's address"
+    ib, mb = hb.info["lease_address"], hb.info["vmnet_mac_address"]
+    assert ib != ia and mb != ma, (hb.info, ha.info)
+    assert hb.wait_stderr(r"INFO  \[main\] interface id %s is another user's on %s: this VM's "
+                          r"MAC is %s" % (ID, ha.bridge, mb)), hb.stderr()
+    assert fdb_entry(lab, ha.bridge, ma) == (ha.info["tap"], ["sticky"])
+    # The same user twice: no shared lease.
     errors = refused(lab, ["--interface-id", ID], sudo_env(USER_A))
-    assert len(errors) == 1 and ("pid %d" % hb.pid) in errors[0], errors
-    assert hb.stop() == 0
+    assert len(errors) == 1 and ("pid %d" % ha.pid) in errors[0] and ID in errors[0], errors
+    assert ha.stop() == 0
     ha2, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_A))
-    assert ha2.info["lease_address"] == ia
-    uids = {l["uid"]: l["ip_address"] for l in lease_lines(lab, ha2.bridge)}
-    assert uids == {sudo_env(USER_A)["SUDO_UID"]: ia,
-                    sudo_env(USER_B)["SUDO_UID"]: hb.info["lease_address"]}, uids
+    assert (ha2.info["lease_address"], ha2.info["vmnet_mac_address"]) == (ia, ma)
+    assert hb.stop() == 0
+    hb2, _ = lab.helper(["--interface-id", ID], env=sudo_env(USER_B))
+    assert (hb2.info["lease_address"], hb2.info["vmnet_mac_address"]) == (ib, mb)
+    got = {l["uid"]: (l["ip_address"], l["hw_address"]) for l in lease_lines(lab, ha2.bridge)}
+    assert got == {sudo_env(USER_A)["SUDO_UID"]: (ia, ma),
+                   sudo_env(USER_B)["SUDO_UID"]: (ib, mb)}, got
 
 
 def test_one_mac_per_network(lab):
@@ -562,3 +657,151 @@ def test_lease_records_its_last_use(lab):
     assert wait_until(lambda: int(lease_lines(lab, h.bridge)[0]["time"]) > start, 5), \
         "the lease still says %d: %s" % (start, h.stderr())
     assert "cannot update" not in h.stderr()
+
+
+# --------------------------------------------------------------------------
+# duplicate address detection and link-locals (IPv6), addresses set by hand (IPv4)
+
+def na_for(mac, target, src=None):
+    """An unsolicited advertisement: target is at mac (from src, mac's own
+    link-local by default)."""
+    return (Ether(src=mac, dst="33:33:00:00:00:01") /
+            IPv6(src=src or eui64_link_local(mac), dst="ff02::1", hlim=255) /
+            ICMPv6ND_NA(tgt=target, R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac))
+
+
+def dad_probe(mac, target):
+    """Duplicate address detection: a solicitation for target from ::."""
+    return (Ether(src=mac, dst="33:33:ff:00:00:01") /
+            IPv6(src="::", dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt=target))
+
+
+@pytest.mark.parametrize("mode", ["shared", "host"])
+def test_vm_cannot_probe_for_or_advertise_an_address_another_vm_probes(lab, mode):
+    """A's probe (duplicate address detection) claims its address first:
+    B then may neither probe for it (which would make A's detection fail)
+    nor advertise it; B's probe is answered by B's helper, as A would
+    have, so B's own detection sees the duplicate. Dropped and counted,
+    with one warning; the host keeps A's MAC for it."""
+    ha, va = lab.helper(mode_args(mode, False), env=sudo_env(USER_A))
+    hb, vb = lab.helper(mode_args(mode, False), env=sudo_env(USER_B))
+    ma, mb = ha.info["vmnet_mac_address"], hb.info["vmnet_mac_address"]
+    bridge = ha.bridge
+    target = "fe80::1234:5678:9abc:def0"
+    va.send(raw(dad_probe(ma, target)))
+    assert wait_until(lambda: host_neigh6(lab, bridge).get(target) == (ma, ["PERMANENT"]), 5), \
+        host_neigh6(lab, bridge)
+    vb.drain()
+    before = vm_drops(hb)
+    vb.send(raw(dad_probe(mb, target)))
+    # B is told the address is taken: an advertisement for it, from the gateway.
+    na = vb.recv_until(lambda f: ICMPv6ND_NA in Ether(f) and Ether(f)[ICMPv6ND_NA].tgt == target,
+                       3)
+    assert na is not None, "B's probe was not answered"
+    assert Ether(na)[IPv6].src == eui64_link_local(link_mac(lab.host, bridge)), Ether(na).show2(dump=True)
+    va.drain()
+    vb.send(raw(na_for(mb, target)))
+    assert hb.wait_stderr(r"WARN  \[main\] IPv6 frames from or advertising %s are dropped"
+                          % re.escape(target)), hb.stderr()
+    assert wait_until(lambda: vm_drops(hb) >= before + 2, 5), (vm_drops(hb), before)
+    assert va.recv_until(lambda f: target.encode() in f or
+                         (ICMPv6ND_NS in Ether(f) or ICMPv6ND_NA in Ether(f)) and
+                         Ether(f)[IPv6].src in ("::", eui64_link_local(mb)), 1) is None, \
+        "A received B's probe or advertisement"
+    assert host_neigh6(lab, bridge).get(target) == (ma, ["PERMANENT"])
+    assert vm_drops(ha) == 0, last_stats(ha)
+
+
+def test_vms_eui64_link_local_is_its_own(lab):
+    """Another VM cannot claim fe80:: + the EUI-64 of a VM's
+    vmnet_mac_address before that VM uses it: not while it runs, not while
+    it is stopped (its lease file line, which anyone may read, names the
+    MAC), and an entry someone else holds is taken over when the VM uses
+    its own. B's attempts are dropped and counted."""
+    ha, va = lab.helper(mode_args("shared", False) + ["--interface-id", ID],
+                        env=sudo_env(USER_A))
+    hb, vb = lab.helper(mode_args("shared", False), env=sudo_env(USER_B))
+    ma, mb = ha.info["vmnet_mac_address"], hb.info["vmnet_mac_address"]
+    bridge = ha.bridge
+    a_ll = eui64_link_local(ma)
+    # A runs but has sent nothing: B advertises A's link-local, probes for
+    # it, sends from it. All refused.
+    vb.send(raw(na_for(mb, a_ll)))
+    vb.send(raw(dad_probe(mb, a_ll)))
+    vb.send(raw(Ether(src=mb, dst=link_mac(lab.host, bridge)) /
+                IPv6(src=a_ll, dst=eui64_link_local(link_mac(lab.host, bridge))) /
+                ICMPv6EchoRequest()))
+    assert wait_until(lambda: vm_drops(hb) >= 3, 5), vm_drops(hb)
+    assert host_neigh6(lab, bridge).get(a_ll, (None,))[0] != mb, host_neigh6(lab, bridge)
+    # A stopped: its link-local is still no one else's.
+    assert ha.stop() == 0
+    hc, vc = lab.helper(mode_args("shared", False), env=sudo_env(USER_B))
+    mc = hc.info["vmnet_mac_address"]
+    vc.send(raw(na_for(mc, a_ll)))
+    assert hc.wait_stderr(r"IPv6 frames from or advertising %s are dropped" % re.escape(a_ll))
+    assert host_neigh6(lab, bridge).get(a_ll, (None,))[0] != mc
+    # An entry another VM holds (as one claimed before this rule, or left
+    # over) goes to A when A, back, uses its link-local.
+    lab.host.run(["ip", "-6", "neigh", "replace", a_ll, "lladdr", mc, "dev", bridge,
+                  "nud", "permanent"])
+    ha2, va2 = lab.helper(mode_args("shared", False) + ["--interface-id", ID],
+                          env=sudo_env(USER_A))
+    assert ha2.info["vmnet_mac_address"] == ma
+    va2.send(raw(na_for(ma, a_ll)))
+    assert wait_until(lambda: host_neigh6(lab, bridge).get(a_ll) == (ma, ["PERMANENT"]), 5), \
+        host_neigh6(lab, bridge)
+    assert vm_drops(ha2) == 0, last_stats(ha2)
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["open", "isolated"])
+def test_static_address_in_the_pool(lab, isolated):
+    """A VM that sets an address of the DHCP pool by hand (not its lease)
+    gets it if no other VM holds it, first come first served, as on macOS:
+    recorded as its lease in the lease file (its user's, as DHCP leases
+    are), its ARP and IPv4 pass. Another VM, of another user, is refused it:
+    dropped and counted, one warning; the host keeps the first VM's MAC for
+    it. The second VM may take another free pool address."""
+    ha, va = lab.helper(mode_args("shared", isolated), env=sudo_env(USER_A))
+    hb, vb = lab.helper(mode_args("shared", isolated), env=sudo_env(USER_B))
+    ma, mb = ha.info["vmnet_mac_address"], hb.info["vmnet_mac_address"]
+    gw, bridge = ha.gateway, ha.bridge
+    gw_mac = link_mac(lab.host, bridge)
+    taken = {ha.info["lease_address"], hb.info["lease_address"]}
+    x, y = [a for a in ("192.168.105.200", "192.168.105.201", "192.168.105.202")
+            if a not in taken][:2]
+    # A: ARP and a ping from x work.
+    assert frames.arp_resolve(va, ma, x, gw) == gw_mac, ha.stderr()
+    va.send(frames.icmp_echo(ma, gw_mac, x, gw, ident=0x5151))
+    assert va.recv_until(frames.icmp_reply_for(gw, 0x5151), 3), "A's ping from %s" % x
+    assert ha.wait_stderr(r"INFO  \[main\] the VM uses %s, set by hand in the DHCP pool"
+                          % re.escape(x))
+    line = [l for l in lease_lines(lab, bridge) if l["ip_address"] == x]
+    assert len(line) == 1 and line[0]["hw_address"] == ma and \
+        line[0]["interface_id"] == ha.info["vmnet_interface_id"] and \
+        line[0]["uid"] == sudo_env(USER_A)["SUDO_UID"] and line[0]["pid"] == str(ha.pid), line
+    assert host_neigh4(lab, bridge).get(x) == ma, host_neigh4(lab, bridge)
+    # B: refused x, whatever it sends from it.
+    sent = t_send(vb, Ether(src=mb, dst=BCAST) / ARP(op=2, hwsrc=mb, psrc=x, hwdst=BCAST, pdst=x))
+    sent += t_send(vb, Ether(src=mb, dst=gw_mac) / IP(src=x, dst=gw) / ICMP(type=8, id=0x5252))
+    assert hb.wait_stderr(r"WARN  \[main\] frames from %s are dropped: another VM of the "
+                          r"network holds it" % re.escape(x)), hb.stderr()
+    assert wait_until(lambda: vm_drops(hb) >= sent, 5), (vm_drops(hb), sent)
+    assert host_neigh4(lab, bridge).get(x) == ma, host_neigh4(lab, bridge)
+    assert [l["hw_address"] for l in lease_lines(lab, bridge) if l["ip_address"] == x] == [ma]
+    # A still works from x; B may take y.
+    va.drain()
+    va.send(frames.icmp_echo(ma, gw_mac, x, gw, ident=0x5353))
+    assert va.recv_until(frames.icmp_reply_for(gw, 0x5353), 3), "A lost %s" % x
+    assert frames.arp_resolve(vb, mb, y, gw) == gw_mac, hb.stderr()
+    assert vm_drops(ha) == 0, last_stats(ha)
+
+
+def t_send(vm, frame, times=3):
+    for _ in range(times):
+        vm.send(raw(frame))
+        time.sleep(0.02)
+    return times
+
+
+def host_neigh4(lab, bridge):
+    return {n["dst"]: n.get("lladdr") for n in lab.host.ip_json("neigh", "show", "dev", bridge)}

@@ -34,11 +34,12 @@ def guest(lab, h, path, **kw):
     return g
 
 
-def other_lease(h):
-    """An address of the pool that is not this VM's: another VM's to be."""
-    lease = ipaddress.IPv4Address(h.info["lease_address"])
-    return str(lease + 1 if lease + 1 <= ipaddress.IPv4Address(h.info["vmnet_end_address"])
-               else lease - 1)
+def other_vm(lab):
+    """A second helper on the same network, and its VM's lease: an address
+    of the pool this VM may not send from (a free one it may take, set by
+    hand, as a static address in the pool)."""
+    h2, _vm = lab.helper()
+    return h2, h2.info["lease_address"]
 
 
 def stopped_clean(lab, h, path):
@@ -68,6 +69,38 @@ def test_traffic_both_ways(lab, plain):
         average = st[side]["bytes"] / st[side]["packets"]
         assert (average > 1514) != plain, (side, st)
     stopped_clean(lab, h, path)
+
+
+def test_pcap_both_ways(lab):
+    """--pcap with vhost-user: the frames from the guest's transmit queue
+    (inbound) and into its receive queue (outbound), without their
+    virtio-net headers, TCP super-frames captured whole both ways; the
+    counters' fast calls are passes over each queue."""
+    from test_pcap import blocks
+    pcap = lab.tmp / "vhost.pcapng"
+    h, path = start(lab, ["--pcap", pcap])
+    g = guest(lab, h, path)
+    assert g.ping(h.gateway, count=3), h.stderr()
+    for vm_sends in (True, False):
+        bulk_transfer(lab, lab.host, h.gateway, g, vm_sends, 4 << 20)
+    assert wait_until(lambda: all((last_stats(h) or {}).get(side, {}).get("fast", 0) > 0
+                                  for side in ("vm", "host")), 5), h.stderr()
+    stopped_clean(lab, h, path)
+    b = blocks(pcap)
+    lease, gw = (socket.inet_aton(a) for a in (h.info["lease_address"], h.gateway))
+
+    def icmp(data, src, dst, kind):
+        return (len(data) > 34 and data[12:14] == b"\x08\x00" and data[23] == 1 and
+                data[26:30] == src and data[30:34] == dst and data[34] == kind)
+    assert sum(1 for f, c, d in b if f & 3 == 1 and c is None and icmp(d, lease, gw, 8)) >= 3
+    assert sum(1 for f, c, d in b if f & 3 == 2 and c is None and icmp(d, gw, lease, 0)) >= 3
+    for direction in (1, 2):
+        big = [d for f, c, d in b if f & 3 == direction and c is None and len(d) > 2048 and
+               d[12:14] == b"\x08\x00"]
+        assert big, "no super-frame captured in direction %d" % direction
+        # whole: the IPv4 total length is what the capture holds
+        assert all(int.from_bytes(d[16:18], "big") == len(d) - 14 for d in big)
+    assert "captured into" in h.stderr(), h.stderr()
 
 
 def test_vm_gone_stops_helper(lab):
@@ -102,7 +135,7 @@ def test_guards_on_guest_memory(lab):
     the host learns nothing of it; the VM's own address works."""
     h, path = start(lab)
     g = guest(lab, h, path)
-    other = other_lease(h)
+    h2, other = other_vm(lab)
     g.run(["ip", "addr", "add", "%s/32" % other, "dev", g.tap])
     assert not g.run(["ping", "-n", "-c", "3", "-i", "0.2", "-W", "1", "-I", other, h.gateway],
                      check=False).returncode == 0, "a spoofed source reached the gateway"
@@ -110,6 +143,7 @@ def test_guards_on_guest_memory(lab):
     neigh = lab.host.run(["ip", "neigh", "show", other]).stdout
     assert "lladdr" not in neigh, "the host learned %s: %s" % (other, neigh)
     assert g.ping(h.gateway), h.stderr()
+    assert h2.stop() == 0, h2.stderr()
     stopped_clean(lab, h, path)
 
 
@@ -146,7 +180,7 @@ def test_frame_rewritten_while_judged(lab):
     the frame judged is the frame written, so not one frame with the other
     VM's source reaches the bridge, while frames with its own do."""
     h, path = start(lab)
-    other = other_lease(h)
+    h2, other = other_vm(lab)
     lab.host.run(["nft", "-f", "-"], input=(
         "table bridge vhost_test {\n chain pre {\n type filter hook prerouting priority -300\n"
         " ip saddr %s counter\n ip saddr %s counter\n }\n}\n" % (other, h.info["lease_address"])))
@@ -162,6 +196,7 @@ def test_frame_rewritten_while_judged(lab):
     assert counts.get(h.info["lease_address"], 0) > 0, rules
     assert wait_until(lambda: vm_drops(h) > 0, 5), h.stderr()
     lab.host.run(["nft", "delete", "table", "bridge", "vhost_test"])
+    assert h2.stop() == 0, h2.stderr()
     stopped_clean(lab, h, path)
 
 

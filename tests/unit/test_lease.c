@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ip4.h"
@@ -359,8 +361,14 @@ static int acquire(const char *path, uint32_t start, uint32_t end, const char *i
 	struct lease_request r = { .start = start, .end = end, .id = id, .uid = UID,
 				   .lease_time = LEASE_TIME };
 
+	struct lease got;
+	int rc;
+
 	memcpy(r.mac, mac, 6);
-	return lease_acquire(path, &r, addr, NULL);
+	rc = lease_acquire(path, &r, &got, NULL, NULL);
+	if (rc == 0)
+		*addr = got.addr;
+	return rc;
 }
 
 static void test_acquire(void)
@@ -408,6 +416,33 @@ static void test_acquire(void)
 	CHECK(a1 == 0xc0a869feu);
 	CHECK(acquire(path, 0xc0a869fdu, 0xc0a869feu, "B", mac1, &a2) == -ENOSPC);
 
+	/* A second MAC's claim (the reaper): refused while a lease other than
+	 * the claimant's own has it, running or stopped within the lease time. */
+	{
+		struct lease holder;
+
+		snprintf(path, sizeof(path), "%s/claims", dir);
+		f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f) {
+			fprintf(f, "ip_address=192.168.105.2 hw_address=0a:d6:36:c1:ea:f3 interface_id=OWN "
+				"pid=%d time=%lld uid=1000\n", (int)getpid(), (long long)time(NULL));
+			fprintf(f, "ip_address=192.168.105.3 hw_address=02:11:22:33:44:55 interface_id=STOP "
+				"pid=0 time=%lld uid=1001\n", (long long)time(NULL) - 60);
+			fprintf(f, "ip_address=192.168.105.4 hw_address=02:11:22:33:44:66 interface_id=OLD "
+				"pid=0 time=%lld uid=1001\n", (long long)time(NULL) - LEASE_TIME - 1);
+			fclose(f);
+		}
+		CHECK(lease_mac_holder(path, mac1, "OWN", getpid(), LEASE_TIME, &holder) == 0);
+		CHECK(lease_mac_holder(path, mac1, "OTHER", getpid(), LEASE_TIME, &holder) == 1);
+		CHECK(lease_mac_holder(path, mac2, "OWN", getpid(), LEASE_TIME, &holder) == 1);
+		CHECK_STR(holder.id, "STOP");
+		holder.id[0] = '\0';
+		CHECK(lease_mac_holder(path, (const uint8_t[6]){ 2, 0x11, 0x22, 0x33, 0x44, 0x66 },
+				       "OWN", getpid(), LEASE_TIME, &holder) == 0);
+		unlink(path);
+	}
+
 	/* A missing directory is an error, not a crash. */
 	snprintf(path, sizeof(path), "%s/nope/leases", dir);
 	CHECK(acquire(path, START, END, "A", mac1, &a1) < 0);
@@ -423,6 +458,28 @@ static void test_acquire(void)
 /* Pids 100-199 are running helpers. */
 static int hundreds_alive(const struct lease *l) { return l->pid >= 100 && l->pid < 200; }
 
+/* uid's MAC for an id another user's lease keeps (ident_mac_for_user). */
+static const uint8_t umac[6] = { 0x06, 0xaa, 0xbb, 0xcc, 0xdd, 0xee };
+
+static int pick_user(struct lease *l, size_t *n, size_t cap, uint32_t start, uint32_t end,
+		     const char *id, long long uid, pid_t pid, long long now, unsigned max,
+		     int (*alive)(const struct lease *), int *busy)
+{
+	struct lease_request r = { .start = start, .end = end, .id = id, .uid = uid, .pid = pid,
+				   .now = now, .lease_time = LEASE_TIME, .alive = alive,
+				   .max_held = max };
+	int ignored;
+
+	memcpy(r.mac, mac1, 6);
+	for (const char *c = id; *c; c++)   /* each id its own (but "2835E074-...": mac1) */
+		r.mac[4] = (uint8_t)(r.mac[4] * 31 + (uint8_t)*c);
+	if (strcmp(id, "2835E074-9892-4A79-AFFB-7E41D2605678") == 0)
+		memcpy(r.mac, mac1, 6);
+	memcpy(r.user_mac, umac, 6);
+	r.user_mac[5] = (uint8_t)uid;   /* each uid its own */
+	return lease_pick(l, n, cap, &r, busy ? busy : &ignored);
+}
+
 static void test_users(void)
 {
 	const char *id = "2835E074-9892-4A79-AFFB-7E41D2605678";
@@ -432,29 +489,45 @@ static void test_users(void)
 	uint32_t mine;
 
 	/* uid 1000's VM runs (pid 100). */
-	CHECK(pick_as(l, &n, 8, START, END, id, mac1, 1000, 100, 1000, hundreds_alive, NULL) == 0);
+	CHECK(pick_user(l, &n, 8, START, END, id, 1000, 100, 1000, 0, hundreds_alive, NULL) == 0);
 	mine = l[0].addr;
-	/* Nobody else gets its interface id or MAC while it runs: not uid 1001,
-	 * not uid 1000 itself (a second helper), not another id with its MAC. */
-	CHECK(pick_as(l, &n, 8, START, END, id, mac2, 1001, 101, 1001, hundreds_alive, &busy) == -EBUSY);
-	CHECK(busy == 0 && n == 1 && l[0].pid == 100 && l[0].uid == 1000);
-	busy = -1;
-	CHECK(pick_as(l, &n, 8, START, END, id, mac1, 1000, 102, 1001, hundreds_alive, &busy) == -EBUSY);
-	CHECK(busy == 0);
+	CHECK(memcmp(l[0].mac, mac1, 6) == 0);
+	/* Not uid 1000 itself (a second helper with its id and MAC), nor another
+	 * id whose MAC is the same. */
+	CHECK(pick_user(l, &n, 8, START, END, id, 1000, 102, 1001, 0, hundreds_alive, &busy)
+	      == -EBUSY);
+	CHECK(busy == 0 && n == 1 && l[0].pid == 100);
 	CHECK(pick_as(l, &n, 8, START, END, "OTHER", mac1, 1000, 103, 1001, hundreds_alive, &busy)
 	      == -EBUSY);
 	CHECK(n == 1 && l[0].time == 1000);
-	/* Its helper exits (pid 7, dead) at time 2000. Within the lease time,
-	 * uid 1001 with the same id gets an address of its own. */
+	/* uid 1001 with the same id, while it runs: its own address and its own
+	 * MAC, so it neither takes nor blocks uid 1000's. */
+	i = pick_user(l, &n, 8, START, END, id, 1001, 101, 1001, 0, hundreds_alive, NULL);
+	CHECK(i == 1 && n == 2 && l[1].addr != mine && l[1].uid == 1001);
+	CHECK(memcmp(l[1].mac, umac, 5) == 0 && l[1].mac[5] == (uint8_t)1001);
+	CHECK(l[0].addr == mine && l[0].uid == 1000 && memcmp(l[0].mac, mac1, 6) == 0);
+	/* uid 1000's helper exits (pid 7, dead) at time 2000; uid 1001's runs:
+	 * uid 1000 comes back to its address and MAC. */
 	l[0].pid = 7;
 	l[0].time = 2000;
-	i = pick_as(l, &n, 8, START, END, id, mac1, 1001, 104, 3000, hundreds_alive, NULL);
-	CHECK(i == 1 && n == 2 && l[1].addr != mine && l[1].uid == 1001);
-	CHECK(l[0].addr == mine && l[0].uid == 1000);
-	/* uid 1000 comes back to its own address, while uid 1001 runs. */
-	l[1].pid = 0;
-	i = pick_as(l, &n, 8, START, END, id, mac1, 1000, 105, 3001, hundreds_alive, NULL);
-	CHECK(i == 0 && l[0].addr == mine && n == 2);
+	i = pick_user(l, &n, 8, START, END, id, 1000, 104, 3000, 0, hundreds_alive, NULL);
+	CHECK(i == 0 && l[0].addr == mine && memcmp(l[0].mac, mac1, 6) == 0 && n == 2);
+	/* Both stopped, within the lease time: uid 1001 keeps its own MAC. */
+	l[0].pid = 7;
+	l[1].pid = 8;
+	i = pick_user(l, &n, 8, START, END, id, 1001, 105, 3001, 0, hundreds_alive, NULL);
+	CHECK(i == 1 && l[1].mac[5] == (uint8_t)1001);
+	/* uid 1000's lease expired: still uid 1001's own MAC while its lease
+	 * keeps it (no change under a running VM); a third user gets the id's
+	 * MAC, which no one's lease keeps any more. */
+	l[1].pid = 8;
+	i = pick_user(l, &n, 8, START, END, id, 1001, 106, 3000 + LEASE_TIME + 1, 0,
+		      hundreds_alive, NULL);
+	CHECK(i == 1 && l[1].mac[5] == (uint8_t)1001);
+	l[1].pid = 8;
+	i = pick_user(l, &n, 8, START, END, id, 1002, 107, 3000 + LEASE_TIME + 2, 0,
+		      hundreds_alive, NULL);
+	CHECK(i == 2 && memcmp(l[2].mac, mac1, 6) == 0);
 
 	/* A full /30 pool: uid 1001 cannot take uid 1000's dead lease within
 	 * the lease time; uid 1000 can, for another of its VMs; anyone after. */
@@ -480,8 +553,79 @@ static void test_users(void)
 	CHECK(pick_as(l, &n, 8, START, END, "old", mac1, 1001, 107, 200, hundreds_alive, NULL) == 0);
 	CHECK(n == 1 && l[0].uid == 1001 && l[0].addr == 0xc0a86909u);
 
+	/* Both of a user's MACs for an id kept by other users' leases (ids
+	 * chosen to collide): refused, nothing changed. */
+	n = lease_parse("ip_address=192.168.105.9 hw_address=0a:d6:36:c1:ea:f3 interface_id=X "
+			"pid=0 time=100 uid=1000\n"
+			"ip_address=192.168.105.10 hw_address=06:aa:bb:cc:dd:e9 interface_id=Y "
+			"pid=0 time=100 uid=1002\n", l, 8);
+	CHECK(n == 2);
+	CHECK(pick_user(l, &n, 8, START, END, id, 1001, 108, 200, 0, hundreds_alive, NULL) ==
+	      -EADDRINUSE);
+	CHECK(n == 2);
+
 	/* Bad uid. */
 	CHECK(pick_as(l, &n, 8, START, END, id, mac1, -1, 1, 1, hundreds_alive, NULL) == -EINVAL);
+}
+
+/* What one user holds is bounded: past max_held a new id takes back the
+ * user's own oldest stopped lease; refused only when all of them run. */
+static void test_held(void)
+{
+	enum { POOL = 13 };   /* a /28: .2-.14 */
+	uint32_t start = 0xc0a86901u, end = 0xc0a8690eu;
+	struct lease l[32];
+	size_t n = 0;
+	char id[37];
+	int i;
+
+	/* uid 1000 starts and stops 20 VMs with new ids (pids 7+: dead). */
+	for (unsigned k = 0; k < 20; k++) {
+		make_id(id, k);
+		i = pick_user(l, &n, 32, start, end, id, 1000, 7, 1000 + k, 3, hundreds_alive, NULL);
+		CHECK(i >= 0);
+		struct lease_request r = { .start = start, .end = end, .uid = 1000, .now = 1000 + k,
+					   .lease_time = LEASE_TIME, .alive = hundreds_alive };
+		CHECK(lease_held(l, n, &r) == (k < 3 ? k + 1 : 3));
+	}
+	CHECK(n == 3);
+	/* The last three ids hold them: the oldest went first. */
+	for (unsigned k = 17; k < 20; k++) {
+		bool found = false;
+
+		make_id(id, k);
+		for (size_t j = 0; j < n; j++)
+			found |= strcmp(l[j].id, id) == 0;
+		CHECK(found);
+	}
+	/* Another user still gets an address; uid 1000's next start too. */
+	make_id(id, 100);
+	CHECK(pick_user(l, &n, 32, start, end, id, 1001, 8, 2000, 3, hundreds_alive, NULL) == 3);
+	make_id(id, 101);
+	CHECK(pick_user(l, &n, 32, start, end, id, 1000, 9, 2001, 3, hundreds_alive, NULL) >= 0);
+	CHECK(n == 4);
+	/* Its own id is its own, at the limit too. */
+	make_id(id, 101);
+	CHECK(pick_user(l, &n, 32, start, end, id, 1000, 9, 2002, 3, hundreds_alive, NULL) >= 0);
+	CHECK(n == 4);
+	/* All three of uid 1000's running: a fourth id is refused, nothing changed. */
+	for (size_t k = 0; k < n; k++)
+		if (l[k].uid == 1000)
+			l[k].pid = (pid_t)(100 + k);
+	make_id(id, 102);
+	CHECK(pick_user(l, &n, 32, start, end, id, 1000, 110, 2003, 3, hundreds_alive, NULL)
+	      == -EDQUOT);
+	CHECK(n == 4);
+	/* Expired leases are not held: room again. */
+	CHECK(pick_user(l, &n, 32, start, end, id, 1000, 110, 2003 + LEASE_TIME, 3, all_dead,
+			NULL) >= 0);
+	/* No limit (root): the pool fills. */
+	n = 0;
+	for (unsigned k = 0; k < POOL; k++) {
+		make_id(id, 200 + k);
+		CHECK(pick_user(l, &n, 32, start, end, id, 0, 7, 1, 0, hundreds_alive, NULL) >= 0);
+	}
+	CHECK(n == POOL);
 }
 
 /* Who may be the running holder of a lease: its user, root (setting up),
@@ -498,6 +642,115 @@ static void test_holder_uid(void)
 	CHECK(lease_holder_uid(LEASE_UID_UNKNOWN, 1001, 65534));
 }
 
+static int take_as(struct lease *l, size_t *n, size_t cap, const char *id, long long uid,
+		   pid_t pid, long long now, uint32_t addr)
+{
+	struct lease_request r = { .start = START, .end = END, .id = id, .uid = uid, .pid = pid,
+				   .now = now, .lease_time = LEASE_TIME, .alive = hundreds_alive };
+
+	memcpy(r.mac, mac1, 6);
+	return lease_take(l, n, cap, &r, addr);
+}
+
+/* An address of the pool a VM set by hand: first come, first served, as a
+ * lease of its own. */
+static void test_take(void)
+{
+	const char *id = "2835E074-9892-4A79-AFFB-7E41D2605678";
+	const uint32_t x = 0xc0a869c8u;     /* .200 */
+	struct lease l[4];
+	size_t n = 0;
+
+	/* uid 1000's VM (pid 100) has its DHCP lease, then sets .200 by hand:
+	 * a second line of its own, after the first. */
+	CHECK(pick_as(l, &n, 4, START, END, id, mac1, 1000, 100, 1000, hundreds_alive, NULL) == 0);
+	CHECK(take_as(l, &n, 4, id, 1000, 100, 1001, x) == 1);
+	CHECK(n == 2 && l[1].addr == x && l[1].pid == 100 && l[1].uid == 1000 && l[1].time == 1001);
+	CHECK_STR(l[1].id, id);
+	CHECK(memcmp(l[1].mac, mac1, 6) == 0);
+	/* Asked again: its own already, nothing changes. */
+	CHECK(take_as(l, &n, 4, id, 1000, 100, 1002, x) == 1 && n == 2 && l[1].time == 1001);
+	/* Another running VM, of any user, is refused it; and so is any VM
+	 * the DHCP lease of a running VM. */
+	CHECK(take_as(l, &n, 4, "OTHER", 1001, 101, 1003, x) == -EBUSY);
+	CHECK(take_as(l, &n, 4, "OTHER", 1000, 101, 1003, x) == -EBUSY);
+	CHECK(take_as(l, &n, 4, "OTHER", 1001, 101, 1003, l[0].addr) == -EBUSY);
+	CHECK(n == 2 && l[1].pid == 100);
+	/* It stopped (pid 7) at 2000: its user's for the lease time. */
+	l[0].pid = l[1].pid = 7;
+	l[0].time = l[1].time = 2000;
+	CHECK(take_as(l, &n, 4, "OTHER", 1001, 101, 2000 + LEASE_TIME - 1, x) == -EBUSY);
+	/* The same user's other VM may take it over; the old line goes. */
+	CHECK(take_as(l, &n, 4, "OTHER", 1000, 102, 3000, x) == 1);
+	CHECK(n == 2 && l[1].addr == x && l[1].pid == 102);
+	CHECK_STR(l[1].id, "OTHER");
+	/* Past the lease time, anyone. */
+	l[1].pid = 8;
+	l[1].time = 3000;
+	CHECK(take_as(l, &n, 4, "THIRD", 1001, 103, 3000 + LEASE_TIME, x) == 1);
+	CHECK(n == 2 && l[1].uid == 1001);
+	/* A free address, and the same VM back after a restart (its old line
+	 * of it dropped, one line of it kept). */
+	CHECK(take_as(l, &n, 4, id, 1000, 104, 4000, x + 1) == 2 && n == 3);
+	l[2].pid = 9;
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4001, x + 1) == 2 && n == 3 && l[2].pid == 105);
+	/* Outside the pool, the gateway, a bad request; a full table. */
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4002, START) == -EINVAL);
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4002, END + 1) == -EINVAL);
+	CHECK(take_as(l, &n, 4, id, -1, 105, 4002, x + 2) == -EINVAL);
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4002, x + 2) == 3 && n == 4);
+	CHECK(take_as(l, &n, 4, id, 1000, 105, 4002, x + 3) == -ENOSPC && n == 4);
+}
+
+/* What a user holds is bounded for addresses set by hand too: past the
+ * bound the claim is refused, nothing changed; replacing one's own line of
+ * the same address is no more. */
+static void test_take_bounded(void)
+{
+	const char *id = "2835E074-9892-4A79-AFFB-7E41D2605678";
+	const uint32_t x = 0xc0a869c8u;     /* .200 */
+	struct lease_request r = { .start = START, .end = END, .id = id, .uid = 1000, .pid = 100,
+				   .now = 1000, .lease_time = LEASE_TIME, .alive = hundreds_alive,
+				   .max_held = 2 };
+	struct lease l[4], before[4];
+	size_t n = 0;
+
+	memcpy(r.mac, mac1, 6);
+	CHECK(pick_as(l, &n, 4, START, END, id, mac1, 1000, 100, 1000, hundreds_alive, NULL) == 0);
+	CHECK(lease_take(l, &n, 4, &r, x) == 1 && n == 2);
+	memcpy(before, l, sizeof(l));
+	CHECK(lease_take(l, &n, 4, &r, x + 1) == -EDQUOT && n == 2);
+	CHECK(memcmp(before, l, sizeof(l)) == 0);
+	CHECK(lease_take(l, &n, 4, &r, x) == 1 && n == 2);
+	r.max_held = 3;
+	CHECK(lease_take(l, &n, 4, &r, x + 1) == 2 && n == 3);
+}
+
+/* The file: lease_claim records the line, lease_mac_listed finds a MAC. */
+static void test_claim_file(void)
+{
+	char dir[] = "/tmp/vmnet-lease-test.XXXXXX", path[256];
+	struct lease_request r = { .start = START, .end = END, .id = "A", .uid = UID,
+				   .pid = getpid(), .lease_time = LEASE_TIME };
+	uint32_t a = 0;
+
+	memcpy(r.mac, mac1, 6);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/leases", dir);
+	CHECK(lease_mac_listed(path, mac1, "B") == 0);          /* no file: nothing */
+	CHECK(acquire(path, START, END, "A", mac1, &a) == 0);
+	CHECK(lease_claim(path, &r, getpid(), a == 0xc0a869c8u ? 0xc0a869c9u : 0xc0a869c8u) == 0);
+	/* This process runs the helper's program: a claim by another id is refused. */
+	r.id = "B";
+	r.pid = getpid() + 100000;
+	CHECK(lease_claim(path, &r, getpid(), a) == -EBUSY);
+	CHECK(lease_mac_listed(path, mac1, "B") == 1);
+	CHECK(lease_mac_listed(path, mac1, "a") == 0);          /* its own id's lines only */
+	CHECK(lease_mac_listed(path, mac2, "B") == 0);
+	unlink(path);
+	CHECK(rmdir(dir) == 0);
+}
+
 static void tests(void)
 {
 	test_parse_format();
@@ -509,7 +762,11 @@ static void tests(void)
 	test_big_pools();
 	test_acquire();
 	test_users();
+	test_held();
 	test_holder_uid();
+	test_take();
+	test_take_bounded();
+	test_claim_file();
 }
 
 T_MAIN

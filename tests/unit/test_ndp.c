@@ -72,10 +72,43 @@ static size_t rs_frame(uint8_t *f, const uint8_t src[16], bool with_slla)
 
 static void test_link_local(void)
 {
-	uint8_t ll[16];
+	uint8_t ll[16], mac[6];
 
 	ndp_link_local(vm_mac, ll);
 	CHECK(memcmp(ll, vm_ll, 16) == 0);
+	/* And back: only an EUI-64 link-local names a MAC. */
+	CHECK(ndp_link_local_mac(ll, mac) && memcmp(mac, vm_mac, 6) == 0);
+	ll[12] = 0xfd;
+	CHECK(!ndp_link_local_mac(ll, mac));
+	ll[12] = 0xfe;
+	ll[0] = 0xfd;
+	CHECK(!ndp_link_local_mac(ll, mac));
+	ll[0] = 0xfe;
+	ll[7] = 1;             /* fe80:0:0:1::/64 is not the link-local prefix */
+	CHECK(!ndp_link_local_mac(ll, mac));
+}
+
+/* What a node doing duplicate address detection takes as "in use". */
+static void test_build_na(void)
+{
+	struct ndp_config c = config();
+	const uint8_t target[16] = { 0xfd, 0x9b, [15] = 7 };
+	uint8_t f[128];
+	const uint8_t *ip = f + 14, *m = f + 54;
+	int n = ndp_build_na(&c, target, f, sizeof(f));
+
+	CHECK(n == 14 + 40 + 24);
+	CHECK(memcmp(f, "\x33\x33\x00\x00\x00\x01", 6) == 0);
+	CHECK(memcmp(f + 6, c.router_mac, 6) == 0 && get16(f + 12) == 0x86dd);
+	CHECK(ip[0] >> 4 == 6 && get16(ip + 4) == 24 && ip[6] == 58 && ip[7] == 255);
+	CHECK(memcmp(ip + 8, c.router_ll, 16) == 0);
+	CHECK(ip[24] == 0xff && ip[25] == 0x02 && ip[39] == 1);
+	CHECK(m[0] == 136 && m[1] == 0 && get32(m + 4) == 0);   /* no flags: S=0 to a group */
+	CHECK(memcmp(m + 8, target, 16) == 0);
+	CHECK(l4_csum(ip, m, 24, 58) == 0);
+	/* Too small a buffer, at every size. */
+	for (size_t cap = 0; cap < 14 + 40 + 24; cap++)
+		CHECK(ndp_build_na(&c, target, f, cap) == -1);
 }
 
 static void test_rs(void)
@@ -139,6 +172,61 @@ static void test_rogue(void)
 		put16(frag + 2, 0x0008);
 		n = ip6_frame(f, vm_ll, all_nodes, 44, 255, frag, 24);
 		CHECK(ndp_classify(f, n) == NDP_NONE);
+	}
+	/* RFC 7112: a first fragment ends before its upper-layer header, which
+	 * its second fragment would carry past the guard (a DHCPv6 advertise
+	 * behind a destination options header): refused. */
+	{
+		uint8_t frag[64] = { 60, 0, 0, 1, 0, 0, 0, 1,      /* fragment: offset 0, M */
+				     17, 0, 1, 4, 0, 0, 0, 0,      /* dstopts, then UDP */
+				     0x15, 0x5e, 0x02, 0x22, 0, 16 };  /* 5470 -> 546 */
+		for (size_t plen = 16; plen < 24; plen++) {
+			n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, plen);
+			CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		}
+		/* With the UDP header whole, it is classified: a server message... */
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 24);
+		CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		/* ... or any other datagram, forwarded. */
+		put16(frag + 16, 1000);
+		put16(frag + 18, 2000);
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 24);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		/* An atomic fragment (offset 0, no M) is held to the same rule. */
+		frag[3] = 0;
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 20);
+		CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		/* Not a fragment: a truncated UDP header is the receiver's to drop. */
+		n = ip6_frame(f, vm_ll, all_nodes, 60, 64, frag + 8, 12);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		/* Its second fragment holds no header chain: nothing to see. */
+		put16(frag + 2, 0x0011);
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 24);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+	}
+	/* ICMPv6 and TCP too: their headers whole in the first fragment. */
+	{
+		uint8_t frag[64] = { 58, 0, 0, 1, 0, 0, 0, 2, 128 };   /* an echo request */
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 16);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 15);
+		CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		frag[0] = 6;
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 28);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 27);
+		CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		/* Other protocols are not looked into. */
+		frag[0] = 50;
+		n = ip6_frame(f, vm_ll, all_nodes, 44, 64, frag, 8);
+		CHECK(ndp_classify(f, n) == NDP_NONE);
+		/* Neighbour discovery is never fragmented (RFC 6980). */
+		frag[0] = 58;
+		for (uint8_t type = 133; type <= 137; type++) {
+			frag[8] = type;
+			n = ip6_frame(f, vm_ll, all_nodes, 44, 255, frag, 8 + 24);
+			CHECK(ndp_classify(f, n) == NDP_ROGUE);
+		}
 	}
 	/* A chain of nine extension headers. */
 	{
@@ -250,6 +338,7 @@ static void tests(void)
 	test_rs();
 	test_rogue();
 	test_build_ra();
+	test_build_na();
 }
 
 T_MAIN

@@ -205,6 +205,19 @@ static void test_endpoint(void)
 	FAILS("--socket", "--socket", longpath);
 }
 
+/* --broker-fd: vmnet-broker's connection, beside the VM's --fd. */
+static void test_broker_fd(void)
+{
+	OK("--fd", "3");
+	CHECK(o.broker_fd == -1);
+	OK("--broker-fd", "4", "--fd", "3");
+	CHECK(o.broker_fd == 4 && o.fd == 3);
+	FAILS("--broker-fd needs --fd", "--broker-fd", "4", "--socket", "/tmp/x.sock");
+	FAILS("--broker-fd needs --fd, another", "--broker-fd", "3", "--fd", "3");
+	FAILS("invalid --broker-fd \"2\"", "--broker-fd", "2", "--fd", "3");
+	FAILS("invalid --broker-fd \"x\"", "--broker-fd", "x", "--fd", "3");
+}
+
 static void test_values(void)
 {
 	FAILS("--interface-id", "--fd", "3", "--interface-id", "not-a-uuid");
@@ -405,8 +418,42 @@ static void test_network(void)
 	CHECK(options_network_name_valid("a") && !options_network_name_valid("a/b"));
 }
 
+/* --pcap, its bound and its ring; the ring's file names. */
+static void test_pcap(void)
+{
+	char name[64];
+
+	OK("--fd", "3");
+	CHECK(o.pcap == NULL && o.pcap_size == 0);
+	OK("--fd", "3", "--pcap", "/tmp/vm.pcapng");
+	CHECK(strcmp(o.pcap, "/tmp/vm.pcapng") == 0 && o.pcap_files == 1 && o.pcap_size == 0);
+	OK("--fd", "3", "--pcap", "vm.pcapng", "--pcap-size", "10");
+	CHECK(o.pcap_size == 10 && o.pcap_files == 1);
+	OK("--fd", "3", "--pcap", "vm.pcapng", "--pcap-size", "1", "--pcap-files", "100");
+	CHECK(o.pcap_size == 1 && o.pcap_files == 100);
+	OK("--fd", "3", "--pcap", "vm.pcapng", "--pcap-files", "1");
+	FAILS("--pcap-size requires --pcap", "--fd", "3", "--pcap-size", "1");
+	FAILS("--pcap-files requires --pcap", "--fd", "3", "--pcap-files", "2");
+	FAILS("--pcap-files requires --pcap-size", "--fd", "3", "--pcap", "x", "--pcap-files", "2");
+	FAILS("invalid --pcap-size", "--fd", "3", "--pcap", "x", "--pcap-size", "0");
+	FAILS("invalid --pcap-size", "--fd", "3", "--pcap", "x", "--pcap-size", "1000001");
+	FAILS("invalid --pcap-files", "--fd", "3", "--pcap", "x", "--pcap-size", "1",
+	      "--pcap-files", "101");
+	FAILS("empty path", "--fd", "3", "--pcap", "");
+	FAILS("requires an argument", "--fd", "3", "--pcap");
+
+	CHECK(options_pcap_file("a", 1, 0, name, sizeof(name)) == 0 && strcmp(name, "a") == 0);
+	CHECK(options_pcap_file("a", 3, 2, name, sizeof(name)) == 0 && strcmp(name, "a2") == 0);
+	CHECK(options_pcap_file("a", 10, 0, name, sizeof(name)) == 0 && strcmp(name, "a0") == 0);
+	CHECK(options_pcap_file("a", 11, 3, name, sizeof(name)) == 0 && strcmp(name, "a03") == 0);
+	CHECK(options_pcap_file("a", 100, 99, name, sizeof(name)) == 0 &&
+	      strcmp(name, "a99") == 0);
+	CHECK(options_pcap_file("abc", 3, 1, name, 4) == -1);
+}
+
 static void tests(void)
 {
+	test_broker_fd();
 	test_defaults();
 	test_all_options();
 	test_early_exit();
@@ -418,6 +465,7 @@ static void tests(void)
 	test_address_networks();
 	test_misc();
 	test_network();
+	test_pcap();
 }
 
 T_MAIN

@@ -78,6 +78,14 @@ static void do_kill(void) { kill(other, 0); }
 /* abort()'s call, at another process. */
 static void do_tgkill_other(void) { syscall(SYS_tgkill, other, other, 0); }
 static void do_fork(void) { syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
+/* getsockopt: only SO_ERROR (DNS) and SO_PEERCRED (the status socket). */
+static void do_getsockopt_other(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), v;
+	socklen_t len = sizeof(v);
+
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len);
+}
 static void do_exec_mmap(void)
 {
 	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -100,6 +108,7 @@ static void test_datapath_refuses(void)
 		{ "unshare", do_unshare }, { "kill", do_kill },
 		{ "tgkill(another process)", do_tgkill_other }, { "fork", do_fork },
 		{ "mmap(PROT_EXEC)", do_exec_mmap }, { "mprotect(PROT_EXEC)", do_exec_mprotect },
+		{ "getsockopt(SO_RCVBUF)", do_getsockopt_other },
 	};
 
 	other = getpid();
@@ -120,6 +129,11 @@ static void *thread_work(void *arg)
 	free(p);
 	return arg;
 }
+
+/* Descriptors the datapath is handed before its filter: a capture file,
+ * a unix socket (as the status socket's connections). */
+static int cap = -1, pair[2] = { -1, -1 };
+static pid_t pair_pid;   /* who made the pair: its credentials */
 
 /* What the datapath does once set up keeps working under its filter. */
 static void do_datapath_work(void)
@@ -142,6 +156,14 @@ static void do_datapath_work(void)
 	/* clone3 is answered ENOSYS, so glibc falls back to clone (checked). */
 	if (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
 		_exit(3);
+	/* --pcap: writing a file it was handed, and cutting it back (capture.c) */
+	if (pwrite(cap, "x", 1, 0) != 1 || ftruncate(cap, 0) != 0)
+		_exit(5);
+	/* the status socket: who connected (statusreply.c) */
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	if (getsockopt(pair[0], SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || cred.pid != pair_pid)
+		_exit(6);
 	close(u);
 	close(t);
 	close(e);
@@ -149,9 +171,21 @@ static void do_datapath_work(void)
 
 static void test_datapath_allows_its_work(void)
 {
-	int status = in_datapath(do_datapath_work);
+	char name[] = "/tmp/vmnet-test-sandbox-XXXXXX";
+	int status;
+
+	cap = mkstemp(name);
+	unlink(name);
+	CHECK(cap >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+	pair_pid = getpid();
+	status = in_datapath(do_datapath_work);
+	close(cap);
+	close(pair[0]);
+	close(pair[1]);
 
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		fprintf(stderr, "datapath work: status %#x\n", status);
 	/* glibc's checks still end it with SIGABRT, and it says why. */
 	status = in_datapath(abort);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);

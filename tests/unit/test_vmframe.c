@@ -428,9 +428,12 @@ static void test_addrs6(void)
 	/* A solicitation's target is not learned: no claim. */
 	n = nd(f, vm_mac, vm_ll, 135, other, 1, vm_mac);
 	CHECK(check(&c, f, n) == VMF_FORWARD);
-	/* Duplicate address detection: from the unspecified address. */
+	/* Duplicate address detection, from the unspecified address, for an
+	 * address another VM holds: dropped, to be answered (the address). */
 	n = nd(f, vm_mac, zero, 135, other, 0, NULL);
-	CHECK(check(&c, f, n) == VMF_FORWARD);
+	memset(a.claim, 0, 16);
+	CHECK(check(&c, f, n) == VMF_DAD_TAKEN);
+	CHECK(memcmp(a.claim, other, 16) == 0);
 	/* At most VMF_ADDRS6 addresses. */
 	for (unsigned i = 0; a.n < VMF_ADDRS6; i++) {
 		uint8_t src[16] = { 0xfe, 0x80, [14] = 1, [15] = (uint8_t)i };
@@ -533,6 +536,131 @@ static void test_head(void)
 	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 65551) == VMF_DROP);
 }
 
+/* Duplicate address detection: a probe claims its target. */
+static void test_probes(void)
+{
+	static struct vmframe_addrs6 a;
+	struct vmframe_config c = config();
+	uint8_t f[1600], vm_ll[16], gw_ll[16], zero[16] = { 0 };
+	uint8_t mine[16] = { 0xfd, 0x9b, [15] = 9 }, theirs[16] = { 0xfd, 0x9b, [15] = 7 };
+	size_t n;
+
+	memset(&a, 0, sizeof(a));
+	c.addrs6 = &a;
+	ndp_link_local(vm_mac, vm_ll);
+	ndp_link_local(gw_mac, gw_ll);
+	/* Our probe for a free address: claimed, forwarded once granted; the
+	 * address is then ours, for probes and as source alike. */
+	n = nd(f, vm_mac, zero, 135, mine, 0, NULL);
+	CHECK(check(&c, f, n) == VMF_CLAIM6);
+	CHECK(memcmp(a.claim, mine, 16) == 0 && memcmp(a.claim_mac, vm_mac, 6) == 0);
+	vmframe_addr6_granted(&a, true);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	n = nd(f, vm_mac, mine, 136, mine, 2, vm_mac);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	CHECK(a.n == 1 && a.asks == 1);
+	/* A probe for an address another VM holds or probes: refused, then
+	 * answered every time without asking again. */
+	n = nd(f, vm_mac, zero, 135, theirs, 0, NULL);
+	CHECK(check(&c, f, n) == VMF_CLAIM6);
+	vmframe_addr6_granted(&a, false);
+	CHECK(check(&c, f, n) == VMF_DAD_TAKEN);
+	CHECK(check(&c, f, n) == VMF_DAD_TAKEN && a.asks == 2);
+	/* Advertising it, or sending from it, is dropped (not answered). */
+	n = nd(f, vm_mac, vm_ll, 136, theirs, 2, vm_mac);
+	CHECK(check(&c, f, n) == VMF_CLAIM6);   /* our link-local first */
+	vmframe_addr6_granted(&a, true);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = nd(f, vm_mac, theirs, 135, vm_ll, 1, vm_mac);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	/* A probe for the gateway's addresses: the host answers it itself. */
+	n = nd(f, vm_mac, zero, 135, gw_ll, 0, NULL);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	n = nd(f, vm_mac, zero, 135, c.gateway6, 0, NULL);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	/* A solicitation from an address (resolution, not a probe) claims
+	 * only its source; multicast targets are no one's. */
+	n = nd(f, vm_mac, vm_ll, 135, mine, 1, vm_mac);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	n = nd(f, vm_mac, zero, 135, (const uint8_t[16]){ 0xff, 0x02, [15] = 1 }, 0, NULL);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	/* Probes count against the VM's addresses: past VMF_ADDRS6 they are
+	 * dropped, unanswered (not another VM's). */
+	while (a.n < VMF_ADDRS6) {
+		uint8_t t[16] = { 0xfd, 0x9b, [14] = 1, [15] = (uint8_t)a.n };
+		n = nd(f, vm_mac, zero, 135, t, 0, NULL);
+		CHECK(check(&c, f, n) == VMF_CLAIM6);
+		vmframe_addr6_granted(&a, true);
+	}
+	n = nd(f, vm_mac, zero, 135, mine, 0, NULL);
+	CHECK(check(&c, f, n) == VMF_FORWARD);      /* ours already */
+	mine[15]++;
+	n = nd(f, vm_mac, zero, 135, mine, 0, NULL);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	/* Without bindings (bridged mode, or none asked for): forwarded. */
+	c.addrs6 = NULL;
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+}
+
+/* Pool addresses the VM set by hand. */
+static void test_addrs4(void)
+{
+	static struct vmframe_addrs4 a;
+	struct vmframe_config c = config();
+	uint8_t f[1600];
+	size_t n;
+
+	/* Without the state, only the lease (as before). */
+	n = arp(f, vm_mac, vm_mac, OTHER, 2);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	memset(&a, 0, sizeof(a));
+	c.addrs4 = &a;
+	/* The first ARP from it claims it; granted, it is the VM's, for IPv4 too. */
+	CHECK(check(&c, f, n) == VMF_CLAIM4 && a.claim == OTHER && a.asks == 1);
+	vmframe_addr4_granted(&a, true);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	n = udp4(f, vm_mac, OTHER, 1000, 53);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	CHECK(a.n == 1 && a.asks == 1);
+	/* Refused (another VM's): dropped, not asked for again. */
+	n = udp4(f, vm_mac, OTHER + 1, 1000, 53);
+	CHECK(check(&c, f, n) == VMF_CLAIM4 && a.claim == OTHER + 1);
+	vmframe_addr4_granted(&a, false);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = arp(f, vm_mac, vm_mac, OTHER + 1, 1);
+	CHECK(check(&c, f, n) == VMF_DROP && a.asks == 2);
+	/* The lease, statics outside the pool, the gateway: as before. */
+	n = udp4(f, vm_mac, LEASE, 1000, 53);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	n = udp4(f, vm_mac, STATIC, 1000, 53);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	n = udp4(f, vm_mac, GW, 1000, 53);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	/* A frame failing another guard claims nothing: a third MAC, a bad
+	 * sender hardware address. */
+	n = arp(f, third_mac, third_mac, OTHER + 2, 1);
+	macs.state = VMF_MAC_REFUSED;
+	CHECK(check(&c, f, n) == VMF_DROP);
+	n = arp(f, vm_mac, own_mac, OTHER + 2, 1);
+	CHECK(check(&c, f, n) == VMF_DROP && a.asks == 2);
+	/* At most VMF_ADDRS4 addresses, and VMF_ADDR4_ASKS claims. */
+	for (uint32_t i = 0; a.n < VMF_ADDRS4; i++) {
+		n = udp4(f, vm_mac, OTHER + 10 + i, 1000, 53);
+		CHECK(check(&c, f, n) == VMF_CLAIM4);
+		vmframe_addr4_granted(&a, true);
+	}
+	n = udp4(f, vm_mac, OTHER + 20, 1000, 53);
+	CHECK(check(&c, f, n) == VMF_DROP);
+	memset(&a, 0, sizeof(a));
+	for (unsigned i = 0; i < VMF_ADDR4_ASKS; i++) {
+		n = udp4(f, vm_mac, OTHER + 30 + i, 1000, 53);
+		CHECK(check(&c, f, n) == VMF_CLAIM4);
+		vmframe_addr4_granted(&a, false);
+	}
+	n = udp4(f, vm_mac, OTHER + 60, 1000, 53);
+	CHECK(check(&c, f, n) == VMF_DROP);
+}
+
 static void tests(void)
 {
 	test_macs();
@@ -543,6 +671,8 @@ static void tests(void)
 	test_dhcp6();
 	test_addrs6();
 	test_head();
+	test_probes();
+	test_addrs4();
 }
 
 T_MAIN

@@ -18,6 +18,12 @@
 #                                                        vmtest.upload=ADDR:PORT:BYTES[,...]
 #   VMTEST download <addr>:<port> ok <bytes> <sha256> | fail
 #                                                        vmtest.download=ADDR:PORT[,...]
+#   VMTEST static <ip>/<prefix> router <gw>              vmtest.static=IP/PREFIX@GW (no DHCP:
+#                                                        the address set by hand, as `ip addr add`)
+#   VMTEST inet6 <addr hex> <prefix> <scope> <flags hex>  vmtest.show6=SECONDS: eth0's IPv6
+#                                                        addresses (/proc/net/if_inet6) once
+#                                                        none is still probing (DAD) and a global
+#                                                        one exists, or after SECONDS
 #   VMTEST uptime <seconds>
 #   VMTEST done
 #
@@ -64,6 +70,8 @@ UPLOADS=""
 DOWNLOADS=""
 HOLD=""
 SHELL_AFTER=""
+STATIC=""
+SHOW6=""
 for word in $(cat /proc/cmdline); do
 	case "$word" in
 	vmtest.*=*) ;;
@@ -79,6 +87,8 @@ for word in $(cat /proc/cmdline); do
 	vmtest.upload) UPLOADS="$UPLOADS $val" ;;
 	vmtest.download) DOWNLOADS="$DOWNLOADS $val" ;;
 	vmtest.hold) HOLD=$val ;;
+	vmtest.static) STATIC=$val ;;
+	vmtest.show6) SHOW6=$val ;;
 	vmtest.shell) SHELL_AFTER=$val ;;
 	*) say "unknown option $key" ;;
 	esac
@@ -107,10 +117,15 @@ fi
 sysctl -qw net.ipv6.conf.eth0.accept_ra=1 2>/dev/null
 ip link set eth0 up
 
-# --- DHCP ----------------------------------------------------------------
+# --- DHCP, or an address set by hand ---------------------------------------
 rm -f /tmp/lease
-udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/tmp/udhcpc.log 2>&1
-if [ -s /tmp/lease ]; then
+if [ -n "$STATIC" ]; then
+	LEASE_ROUTER=${STATIC#*@}
+	ip addr add "${STATIC%@*}" dev eth0
+	ip route add default via "$LEASE_ROUTER"
+	say "static ${STATIC%@*} router $LEASE_ROUTER"
+elif udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/tmp/udhcpc.log 2>&1;
+	[ -s /tmp/lease ]; then
 	. /tmp/lease
 	say "lease $LEASE_IP/$LEASE_PREFIX router ${LEASE_ROUTER:-none}" \
 		"dns ${LEASE_DNS:-none} server ${LEASE_SERVER:-none} mac $(cat /sys/class/net/eth0/address)" \
@@ -217,6 +232,37 @@ for target in $DOWNLOADS; do
 	fi
 	rm -f /tmp/download
 done
+
+# eth0's IPv6 addresses (/proc/net/if_inet6: address, ifindex, prefix,
+# scope, flags; 0x40 tentative, 0x08 dadfailed) once duplicate address
+# detection is over for each and a global one exists, or after SHOW6 s.
+show6_settled() {
+	global=""
+	while read -r addr idx plen scope flags dev; do
+		[ "$dev" = eth0 ] || continue
+		[ "$scope" = 00 ] && global=1
+		f=$((0x$flags))
+		if [ $((f & 0x40)) -ne 0 ] && [ $((f & 0x08)) -eq 0 ]; then
+			return 1
+		fi
+	done </proc/net/if_inet6
+	[ -n "$global" ]
+}
+
+show6() {
+	n=0
+	while [ $n -lt $((SHOW6 * 5)) ] && ! show6_settled; do
+		usleep 200000
+		n=$((n + 1))
+	done
+	while read -r addr idx plen scope flags dev; do
+		[ "$dev" = eth0 ] && say "inet6 $addr $plen $scope $flags"
+	done </proc/net/if_inet6
+}
+
+if [ -n "$SHOW6" ]; then
+	show6
+fi
 
 if [ -n "$PING6S" ]; then
 	wait_addr6

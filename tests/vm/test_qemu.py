@@ -109,6 +109,8 @@ class VmResult:
         self.download = {}       # "addr:port" -> (bytes, sha256) or None
         self.addr6 = None
         self.router6 = None
+        self.static = None       # "ip/prefix" set by hand (vmtest.static)
+        self.inet6 = []          # (address, prefix, scope, flags) (vmtest.show6)
         self.uptime = None
         self.init_uptime = None
         self.done = False
@@ -143,6 +145,12 @@ class VmResult:
                 self.addr6 = f[1]
             elif kind == "router6" and len(f) >= 2:
                 self.router6 = f[1]
+            elif kind == "static" and len(f) >= 4:
+                self.static = f[1]
+                self.lease = dict(ip=f[1].partition("/")[0], router=f[3])
+            elif kind == "inet6" and len(f) >= 5:
+                self.inet6.append((str(ipaddress.IPv6Address(bytes.fromhex(f[1]))),
+                                   int(f[2], 16), int(f[3], 16), int(f[4], 16)))
             elif kind == "uptime" and len(f) >= 2:
                 self.uptime = float(f[1])
             elif kind == "done":
@@ -851,6 +859,169 @@ def test_vhost_user_under_vmnet_run(qemu, guest_image, client_binary, netns, tmp
     assert info["socket_type"] == "vhost-user", info
     assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
     assert list(tmp_path.iterdir()) == [], "left behind: %s" % list(tmp_path.iterdir())
+
+
+# --- a hostile VM beside the guest ------------------------------------------
+
+class RawVm:
+    """A second helper on the network whose VM is this test: raw frames on
+    its socket, as a hostile VM sends them (scapy)."""
+
+    def __init__(self, ns, mode, tmp):
+        import socket
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.stderr_path = tmp / "raw-helper.stderr"
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns.host, str(BUILD / "vmnet-helper"), "--fd",
+             str(theirs.fileno()), "--operation-mode", mode, "--stats-interval", "1"],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=open(self.stderr_path, "wb"))
+        theirs.close()
+        line = self.proc.stdout.readline()
+        assert line, "the raw VM's helper did not start: %s" % self.stderr_path.read_text()
+        self.info = json.loads(line)
+        self.mac = self.info["vmnet_mac_address"]
+        self.sock = ours
+        self.stop_event = threading.Event()
+        self.thread = None
+
+    def run(self, handler):
+        """Calls handler(frame bytes) for every frame the network sends it,
+        in a thread, until stop()."""
+        import select
+
+        def loop():
+            while not self.stop_event.is_set():
+                r, _, _ = select.select([self.sock], [], [], 0.1)
+                if r:
+                    handler(self.sock.recv(65536))
+        self.thread = threading.Thread(target=loop, daemon=True)
+        self.thread.start()
+
+    def send(self, frame):
+        self.sock.send(bytes(frame))
+
+    def stop(self):
+        self.stop_event.set()
+        if self.thread:
+            self.thread.join(5)
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.sock.close()
+        return self.stderr_path.read_text()
+
+
+def answer_every_probe(vm, answered):
+    """What the attacker of issue 16 did: to every duplicate address
+    detection probe it sees (a neighbour solicitation from ::), a probe of
+    its own for the same address and an advertisement claiming it."""
+    from scapy.all import Ether, raw
+    from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, IPv6,
+                                    in6_getnsma, in6_getnsmac)
+    import socket
+    b = [int(x, 16) for x in vm.mac.split(":")]
+    own_ll = str(ipaddress.IPv6Address(bytes([0xfe, 0x80] + [0] * 6 + [b[0] ^ 2] + b[1:3] +
+                                             [0xff, 0xfe] + b[3:])))
+
+    def handler(frame):
+        try:
+            p = Ether(frame)
+        except Exception:  # noqa: BLE001 - not a frame scapy reads
+            return
+        if IPv6 not in p or ICMPv6ND_NS not in p or p[IPv6].src != "::":
+            return
+        tgt = p[ICMPv6ND_NS].tgt
+        answered.append(tgt)
+        group = socket.inet_ntop(socket.AF_INET6, in6_getnsma(socket.inet_pton(socket.AF_INET6,
+                                                                               tgt)))
+        vm.send(raw(Ether(src=vm.mac, dst=in6_getnsmac(socket.inet_pton(socket.AF_INET6, group))) /
+                    IPv6(src="::", dst=group, hlim=255) / ICMPv6ND_NS(tgt=tgt)))
+        vm.send(raw(Ether(src=vm.mac, dst="33:33:00:00:00:01") /
+                    IPv6(src=own_ll, dst="ff02::1", hlim=255) /
+                    ICMPv6ND_NA(tgt=tgt, R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=vm.mac)))
+    return handler
+
+
+IFA_F_DADFAILED = 0x08
+IFA_F_TENTATIVE = 0x40
+
+
+def test_dad_cannot_be_turned_against_another_vm(qemu, guest_image, client_binary, netns,
+                                                 tmp_path):
+    """Issue 16: a VM that answers every duplicate address detection probe
+    it sees, with its own probe for the address and an advertisement of it,
+    made a real guest's link-local and SLAAC addresses fail (dadfailed). A
+    probe now claims its address first come first served, so the attacker
+    may neither probe for nor advertise it: the guest keeps both."""
+    attacker = RawVm(netns, "shared", tmp_path)
+    answered = []
+    attacker.run(answer_every_probe(attacker, answered))
+    try:
+        rc, out, err, info, vm, elapsed = run_vm(
+            client_binary, netns, "shared", ["vmtest.show6=15"])
+    finally:
+        attacker_log = attacker.stop()
+    ctx = describe(rc, out, err) + "\n--- attacker's helper ---\n" + attacker_log[-3000:]
+    print("guest IPv6: %s; the attacker answered probes for %s" % (vm.inet6, answered))
+    assert info is not None and vm.done, "the guest did not finish\n" + ctx
+    assert answered, "the attacker saw no probe: the test proves nothing\n" + ctx
+    failed = [a for a in vm.inet6 if a[3] & (IFA_F_DADFAILED | IFA_F_TENTATIVE)]
+    assert not failed, "the guest's addresses failed duplicate address detection: %s\n%s" % (
+        failed, ctx)
+    prefix = ipaddress.IPv6Network(info["vmnet_nat66_prefix"] + "/64")
+    link = [a for a in vm.inet6 if a[2] == 0x20]
+    slaac = [a for a in vm.inet6 if a[2] == 0 and ipaddress.IPv6Address(a[0]) in prefix]
+    assert link and slaac, "the guest lacks its link-local or SLAAC address\n" + ctx
+    assert "IPv6 frames from or advertising" in attacker_log, attacker_log
+    assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
+
+
+STATIC_ID = "5B1E64A0-2F3D-4C8B-9A71-0E6C2D4F8A13"
+
+
+def first_slot(interface_id, start, end):
+    """The address lease.c tries first for an interface id (FNV-1a of it,
+    uppercased): what a fresh network leases it."""
+    h = 2166136261
+    for c in interface_id.upper().encode():
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    size = int(end) - int(start)
+    return ipaddress.IPv4Address(int(start) + 1 + h % size)
+
+
+def test_static_address_in_the_pool(qemu, guest_image, client_binary, netns):
+    """Issue 16: a guest whose address is set by hand inside the DHCP pool
+    (busybox `ip addr add`) had every frame dropped unless DHCP had leased
+    it that address. As on macOS it now works: the first VM to use a free
+    pool address gets it, recorded in the lease file as that VM's lease;
+    it reaches the gateway and, through NAT, the outside."""
+    start, end = ipaddress.IPv4Address("192.168.105.1"), ipaddress.IPv4Address("192.168.105.254")
+    static = ipaddress.IPv4Address("192.168.105.250")
+    if first_slot(STATIC_ID, start, end) == static:
+        static -= 1
+    target = "%s:%d" % (REMOTE_ADDR, REMOTE_PORT)
+    rc, out, err, info, vm, elapsed = run_vm(
+        client_binary, netns, "shared",
+        ["vmtest.static=%s/24@%s" % (static, start), "vmtest.ping=router", "vmtest.tcp=" + target],
+        ["--interface-id", STATIC_ID])
+    ctx = describe(rc, out, err)
+    assert info is not None and vm.done, "the guest did not finish\n" + ctx
+    assert vm.static == "%s/24" % static and info["lease_address"] != str(static), ctx
+    assert vm.ping.get(str(start)) is True, "the guest cannot ping the gateway\n" + ctx
+    line = vm.tcp.get(target)
+    assert line is not None and line.startswith(BANNER), "no TCP through NAT\n" + ctx
+    assert netns.server_connections() == [HOST_ADDR], "the remote did not see NAT"
+    leases = (Path("/var/lib/vmnet-helper") / str(netns.inodes[0]) /
+              ("%s.leases" % info["bridge"])).read_text()
+    mine = [l for l in leases.splitlines() if "ip_address=%s " % static in l]
+    assert len(mine) == 1 and "interface_id=%s " % STATIC_ID in mine[0] and \
+        "hw_address=%s " % info["vmnet_mac_address"] in mine[0], leases
+    assert "recorded as its lease" in err, ctx
+    assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
     check_cleaned_up(netns, info)
 
 
