@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # make              build build/vmnet-helper, build/vmnet-run (also as vmnet-client),
-#                   build/vmnet-status, and build/vmnet-broker once
-#                   src/cmd/vmnet-broker.c exists
+#                   build/vmnet-status and build/vmnet-broker
 # make SAN=1        the same with ASan+UBSan, into build-san/
 # make check        unit tests (sanitized) and fuzz smoke runs
 # make fuzz         every fuzz harness for FUZZ_TIME seconds (default 180)
@@ -91,12 +90,10 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
-TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+# bench/vhostsim (QEMU's vhost-user frontend and guest driver) serves the tests too.
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%) $(BUILD)/tools/vhostsim
 
-# The broker (issue 18) is built and installed once its source is there.
-ifneq ($(wildcard src/cmd/vmnet-broker.c),)
 BROKER      := $(BUILD)/vmnet-broker
-endif
 PROGRAMS    := $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client \
 	       $(BUILD)/vmnet-status $(BROKER)
 
@@ -113,6 +110,10 @@ $(BUILD)/obj/common/version.o: CFLAGS += $(VERSION_DEFS)
 
 # Test and benchmark tools (the VM simulator): standalone programs.
 $(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(BUILD)/tools
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LDFLAGS) -lpthread
+
+$(BUILD)/tools/vhostsim: bench/vhostsim.c
 	@mkdir -p $(BUILD)/tools
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LDFLAGS) -lpthread
 

@@ -3,6 +3,9 @@
 #
 # vmnet-helper demo: boots a tiny Linux VM (QEMU, no KVM needed) whose only
 # network is vmnet-helper in shared (NAT) mode, and shows what the VM sees.
+# The VM is booted by a scratch user with no sudo at all: the user is in a
+# scratch group, and vmnet-broker, started here for that group, runs the
+# helper for them (the no-sudo path; the package's systemd units do the same).
 #
 #   ./demo.sh [--no-deps] [--mode shared|host] [--keep-log]
 #
@@ -11,8 +14,9 @@
 #   --keep-log    keep the raw logs (printed at the end) instead of deleting them
 #
 # Run it as root, or as a user with sudo: it re-runs itself through sudo.
-# Everything happens in two scratch network namespaces created here and
-# deleted on exit -- the machine's own network is never changed:
+# Everything happens in two scratch network namespaces, with a scratch user
+# and group, all created here and deleted on exit -- the machine's own
+# network is never changed:
 #
 #   VM --vmnet-helper-- [ns vmdemo-host-PID] veth 10.99.0.1 === 10.99.0.2 [ns vmdemo-remote-PID]
 #                        bridge + DHCP + NAT                          "the internet": a TCP server
@@ -33,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--mode) mode=${2:?--mode needs a value}; shift ;;
 	--mode=*) mode=${1#*=} ;;
 	--keep-log) keep_log=1 ;;
-	-h|--help) sed -n '3,21p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,25p' "$0"; exit 0 ;;
 	*) echo "demo.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -73,9 +77,9 @@ if [ "$deps" = 1 ]; then
 	info "done"
 fi
 
-step "Building vmnet-helper and vmnet-run (make)"
+step "Building vmnet-helper, vmnet-run and vmnet-broker (make)"
 make -s || die "make failed"
-for b in vmnet-helper vmnet-run; do
+for b in vmnet-helper vmnet-run vmnet-broker; do
 	[ -x "$BUILD/$b" ] || die "$BUILD/$b was not built"
 done
 info "$BUILD/vmnet-helper $("$BUILD/vmnet-helper" --version 2>&1 | head -n 1)"
@@ -86,12 +90,18 @@ tests/vm/build-image.sh || die "building the VM image failed"
 # --- 2. scratch namespaces ------------------------------------------------------
 LOGDIR=$(mktemp -d /tmp/vmnet-demo.XXXXXX)
 SERVER_PID=""
+BROKER_PID=""
 NS_INODES=""
+DEMO_USER=vmdemo-u$$
+DEMO_GROUP=vmdemo-g$$
+MADE_USER=0
+MADE_GROUP=0
 
 cleanup() {
 	set +e
 	trap - EXIT INT TERM
 	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+	[ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
 	for ns in "$HOST_NS" "$REMOTE_NS"; do
 		[ -e "/run/netns/$ns" ] || continue
 		# Anything still running in our namespaces was started by this demo.
@@ -104,12 +114,16 @@ cleanup() {
 	for ino in $NS_INODES; do
 		rm -rf "/run/vmnet-helper/$ino" "/var/lib/vmnet-helper/$ino"
 	done
+	# The scratch user and group (after their processes, gone with the namespaces).
+	[ "$MADE_USER" = 1 ] && userdel "$DEMO_USER" 2>/dev/null
+	[ "$MADE_GROUP" = 1 ] && getent group "$DEMO_GROUP" >/dev/null && groupdel "$DEMO_GROUP" 2>/dev/null
 	if [ "$keep_log" = 1 ]; then
 		printf '\n%sLogs kept in %s%s\n' "$D" "$LOGDIR" "$N"
 	else
 		rm -rf "$LOGDIR"
 	fi
-	printf '%sCleaned up: namespaces %s and %s deleted.%s\n' "$D" "$HOST_NS" "$REMOTE_NS" "$N"
+	printf '%sCleaned up: namespaces %s and %s, user %s and group %s deleted.%s\n' "$D" \
+		"$HOST_NS" "$REMOTE_NS" "$DEMO_USER" "$DEMO_GROUP" "$N"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -151,10 +165,39 @@ for _ in $(seq 50); do
 done
 grep -q ready "$LOGDIR/server.log" || die "the TCP server did not start: $(cat "$LOGDIR/server.log")"
 
-# --- 3. boot the VM under vmnet-run ---------------------------------------------
-step "Booting the VM: vmnet-run --operation-mode $mode -- tests/vm/run-vm.sh"
-info "${D}ip netns exec $HOST_NS $BUILD/vmnet-run --operation-mode $mode -- \\"
-info "    tests/vm/run-vm.sh vmtest.ping=router vmtest.tcp=$REMOTE_ADDR:$PORT${N}"
+# --- 3. a scratch user without sudo, and vmnet-broker for their group -----------
+step "A scratch user with no sudo, in a scratch group, and vmnet-broker for that group"
+groupadd --system "$DEMO_GROUP" || die "groupadd $DEMO_GROUP failed"
+MADE_GROUP=1
+useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+	--user-group --groups "$DEMO_GROUP" "$DEMO_USER" || die "useradd $DEMO_USER failed"
+MADE_USER=1
+DEMO_UID=$(id -u "$DEMO_USER")
+# Where an installation puts things: root's programs and the VM, readable by
+# everyone (the repository may not be).
+CACHE=${VMNET_VM_CACHE:-$REPO/tests/vm/cache}
+chmod 0711 "$LOGDIR"
+mkdir -m 0755 "$LOGDIR/bin" "$LOGDIR/broker"
+install -m 0755 "$BUILD/vmnet-helper" "$BUILD/vmnet-run" "$BUILD/vmnet-broker" \
+	tests/vm/run-vm.sh "$LOGDIR/bin/" || die "copying the programs failed"
+install -m 0644 "$CACHE/vmlinuz" "$CACHE/initramfs.gz" "$LOGDIR/bin/" || die "copying the VM failed"
+BROKER_SOCK=$LOGDIR/broker/broker.sock
+ip netns exec "$HOST_NS" "$LOGDIR/bin/vmnet-broker" --listen "$BROKER_SOCK" --group "$DEMO_GROUP" \
+	--helper "$LOGDIR/bin/vmnet-helper" </dev/null 2>"$LOGDIR/broker.log" &
+BROKER_PID=$!
+for _ in $(seq 50); do
+	grep -q "may ask on" "$LOGDIR/broker.log" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q "may ask on" "$LOGDIR/broker.log" || die "vmnet-broker did not start: $(cat "$LOGDIR/broker.log")"
+info "user $DEMO_USER (uid $DEMO_UID), in group $DEMO_GROUP, no sudo rule"
+info "$(ls -l "$BROKER_SOCK" | awk '{print $1, $3, $4}') $BROKER_SOCK  (vmnet-broker, root, in $HOST_NS)"
+
+# --- 4. boot the VM under vmnet-run, as that user -----------------------------------
+step "Booting the VM as $DEMO_USER: vmnet-run --operation-mode $mode -- tests/vm/run-vm.sh"
+info "${D}ip netns exec $HOST_NS setpriv --reuid $DEMO_USER --regid $DEMO_USER --init-groups \\"
+info "    env VMNET_BROKER_SOCKET=$BROKER_SOCK vmnet-run --operation-mode $mode -- \\"
+info "    run-vm.sh vmtest.ping=router vmtest.tcp=$REMOTE_ADDR:$PORT${N}"
 
 # Reads the combined output (helper JSON + QEMU serial console) as it comes.
 show() {
@@ -198,12 +241,14 @@ show() {
 
 rc=0
 start=$(date +%s.%N)
-ip netns exec "$HOST_NS" "$BUILD/vmnet-run" --operation-mode "$mode" -- \
-	tests/vm/run-vm.sh --timeout 60 vmtest.ping=router "vmtest.tcp=$REMOTE_ADDR:$PORT" \
+ip netns exec "$HOST_NS" setpriv --reuid "$DEMO_USER" --regid "$DEMO_USER" --init-groups \
+	--inh-caps=-all env VMNET_BROKER_SOCKET="$BROKER_SOCK" VMNET_VM_CACHE="$LOGDIR/bin" \
+	HOME=/nonexistent "$LOGDIR/bin/vmnet-run" --operation-mode "$mode" -- \
+	"$LOGDIR/bin/run-vm.sh" --timeout 60 vmtest.ping=router "vmtest.tcp=$REMOTE_ADDR:$PORT" \
 	</dev/null 2>"$LOGDIR/helper.log" | show || rc=$?
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}')
 
-# --- 4. verdict -------------------------------------------------------------------
+# --- 5. verdict -------------------------------------------------------------------
 step "Result"
 kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
@@ -215,6 +260,18 @@ vm_said() { grep -q "$1" "$LOGDIR/vmtest"; }
 failed=0
 if [ ! -s "$LOGDIR/helper.json" ]; then
 	bad "the helper printed no JSON"
+	failed=1
+fi
+if grep -q "uid $DEMO_UID ($DEMO_USER) pid [0-9]*: started vmnet-helper" "$LOGDIR/broker.log"; then
+	ok "vmnet-broker started the helper for $DEMO_USER, who has no sudo"
+else
+	bad "vmnet-broker started no helper for $DEMO_USER"
+	failed=1
+fi
+if grep -q "running as uid: $DEMO_UID " "$LOGDIR/helper.log"; then
+	ok "the helper handled the VM's traffic as $DEMO_USER (uid $DEMO_UID), with no capabilities"
+else
+	bad "the helper's datapath did not run as $DEMO_USER"
 	failed=1
 fi
 if vm_said '^lease [0-9]'; then
@@ -255,6 +312,8 @@ info "wall time: ${elapsed}s (QEMU without KVM)"
 if [ "$failed" != 0 ]; then
 	printf '\n%sThe helper log (stderr), last lines:%s\n' "$B" "$N"
 	tail -n 30 "$LOGDIR/helper.log" | sed 's/^/    /'
+	printf '%sThe broker log, last lines:%s\n' "$B" "$N"
+	tail -n 10 "$LOGDIR/broker.log" | sed 's/^/    /'
 	printf '%sThe VM console, last lines:%s\n' "$B" "$N"
 	# Without the terminal control sequences of the firmware.
 	tail -n 30 "$LOGDIR/vm.log" 2>/dev/null |

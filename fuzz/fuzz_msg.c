@@ -16,7 +16,7 @@
 
 static const uint32_t channels[] = {
 	MSG_TO_REAPER, MSG_FROM_REAPER, MSG_TO_FILES, MSG_FROM_FILES, MSG_FROM_CAPTURE_FILES,
-	MSG_FROM_HELPER, ~0u,
+	MSG_FROM_HELPER, MSG_TO_HELPER, MSG_TO_USER, ~0u,
 };
 
 /* What vmnet-status prints of a status: every string ends in its array. */
@@ -48,6 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (t == MSG_STATUS)
 			check_status(&m.status);
+		if (t == MSG_BROKER_EXIT && (m.broker_exit.status < 0 || m.broker_exit.status > 255 ||
+					     strlen(m.broker_exit.line) >= sizeof(m.broker_exit.line)))
+			abort();
 	}
 	return 0;
 }

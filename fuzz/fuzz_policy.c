@@ -71,6 +71,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.mode = MODE_BRIDGED;
 	r.shared_interface = "eth0";
 	policy_allows(&p, &r, err, sizeof(err));
+	/* Who may use each network: any answer, never a crash. */
+	const char *groups[] = { "vmnet", "staff" };
+	for (int i = 0; i < p.nnetworks; i++) {
+		const struct policy_network *n = &p.networks[i];
+
+		if (n->nusers < 0 || n->nusers > POLICY_MAX_MEMBERS || n->ngroups < 0 ||
+		    n->ngroups > POLICY_MAX_MEMBERS)
+			abort();
+		if (policy_allows_user(&p, n->name, "alice", groups, 2, err, sizeof(err)) < 0 &&
+		    (n->nusers + n->ngroups == 0 || strchr(err, '\n')))
+			abort();
+	}
+	policy_allows_user(&p, "shared", NULL, NULL, 0, err, sizeof(err));
 	free(text);
 	return 0;
 }

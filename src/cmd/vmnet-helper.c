@@ -4,7 +4,9 @@
  * main() is the whole life of a helper, one step a line, in the order the
  * processes and their rights change (docs/hacking.md has the map):
  *
- *   as started    the command line, inherited descriptors
+ *   as started    the command line, inherited descriptors; run by a user
+ *                 who is not root, the request to vmnet-broker, which
+ *                 starts this same program as root (client/brokerclient.h)
  *   root, setup   setup/setup.h (with --socket, the files process is forked
  *                 here: the user's identity, files/sockfile.h)
  *   the reaper    forked by start_reaper(): uid 0 with CAP_NET_ADMIN alone,
@@ -12,12 +14,16 @@
  *   the datapath  this process from datapath_confine() on: the user, no
  *                 capabilities, seccomp (datapath/datapath.h)
  */
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "client/brokerclient.h"
 #include "common/helper.h"
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "datapath/datapath.h"
 #include "reaper/teardown.h"
@@ -48,12 +54,33 @@ static void parse_options(struct helper *h, int argc, char **argv)
  * left open by whoever started us is no business of the VM's helper. */
 static void close_inherited(const struct helper *h)
 {
-	int rc = priv_close_inherited(h->opt.fd);
+	int rc = priv_close_inherited(h->opt.fd, h->opt.broker_fd);
 
 	if (rc < 0) {
 		ERROR("main", "cannot close inherited descriptors: %s", strerror(-rc));
 		exit(EXIT_FAILURE);
 	}
+}
+
+/* Started by vmnet-broker: the exit status goes back to the user's side,
+ * from whichever process exits (setup's refusals included). */
+static void report_to_broker(const struct helper *h)
+{
+	if (h->opt.broker_fd < 0)
+		return;
+	fcntl(h->opt.broker_fd, F_SETFD, FD_CLOEXEC);
+	if (lifeline_report_exit(h->opt.broker_fd) < 0) {
+		ERROR("main", "cannot report the exit status to vmnet-broker's client");
+		exit(EXIT_FAILURE);
+	}
+}
+
+/* A user who is not root: vmnet-broker starts the helper; this process
+ * stands in for it until it ends (never returns). */
+static void ask_broker(const struct helper *h, int argc, char **argv)
+{
+	if (geteuid() != 0)
+		brokerclient_run(&h->opt, argc, argv);
 }
 
 /* Needs no root: a link dump. */
@@ -86,10 +113,13 @@ int main(int argc, char **argv)
 	parse_options(&h, argc, argv);
 	close_inherited(&h);
 	list_shared_interfaces(&h.opt);
+	ask_broker(&h, argc, argv);
+	report_to_broker(&h);
 	/* Root, in this process. */
 	setup_block_signals(&h);
 	setup_require_root();
 	setup_identify_user(&h);
+	setup_lifeline(&h);
 	setup_load_policy(&h);
 	setup_identify(&h);
 	setup_check(&h);

@@ -6,7 +6,17 @@
  * or stream with --socket-type stream: the helper finds out which by itself),
  * starts COMMAND once the helper printed its JSON line, forwards SIGTERM,
  * SIGINT and SIGHUP to COMMAND, stops the helper when COMMAND exits and exits
- * with COMMAND's status.
+ * with COMMAND's status. Not root, it starts the helper as itself when
+ * vmnet-broker's socket exists (the helper then asks the broker:
+ * client/brokerclient.h), through sudo otherwise. The helper follows it
+ * (PR_SET_PDEATHSIG): killed, even by SIGKILL, the VM's network goes too.
+ * --socket-type vhost-user: QEMU's vhost-user frontend takes no descriptor,
+ * only a path. vmnet-run makes a directory only the user can enter
+ * ($XDG_RUNTIME_DIR or /tmp, vmnet-run.XXXXXX, mode 0700), has the helper
+ * bind vhost-user.sock in it (--socket; through the broker, the user's side
+ * binds it as the user), and gives COMMAND the path: in place of {socket}
+ * in its arguments, and as $VMNET_SOCKET. The directory goes when vmnet-run
+ * exits. Runs as the invoking user, with no privilege.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,11 +42,20 @@
 #define HELPER_FD 3
 #define COMMAND_FD 4
 #define MAX_ARGS 64
+/* vhost-user: what COMMAND's arguments name the socket by. */
+#define SOCKET_PLACEHOLDER "{socket}"
+#define SOCKET_ENV "VMNET_SOCKET"
+#define SOCKET_NAME "vhost-user.sock"
 
 struct client {
 	const char *name;          /* vmnet-run or vmnet-client, as invoked */
 	bool unprivileged;
 	int socket_type;           /* of the socketpair: SOCK_DGRAM or SOCK_STREAM */
+	bool vhost_user;           /* --socket-type vhost-user: a path, not a socketpair */
+	char dir[PATH_MAX];        /* vhost-user: our directory, "" if none */
+	char path[PATH_MAX + 32];  /* vhost-user: the socket in it */
+	char socket_arg[PATH_MAX + 48];
+	char **command_owned;      /* vhost-user: COMMAND's arguments, {socket} replaced */
 	char helper[PATH_MAX];
 	char *helper_argv[MAX_ARGS + 8];
 	int helper_argc;
@@ -63,17 +85,28 @@ static void usage(const struct client *cl, FILE *out)
 		"  --pcap-files N, and any other vmnet-helper option except --fd and --socket.\n"
 		"\n"
 		"Options of %s itself:\n"
-		"  --socket-type dgram|stream\n"
+		"  --socket-type dgram|stream|vhost-user\n"
 		"                   the socketpair: dgram (default), one frame per datagram\n"
 		"                   (QEMU -netdev dgram,local.type=fd,local.str=4); stream,\n"
 		"                   each frame behind its 4-byte big-endian length (QEMU\n"
-		"                   -netdev stream,server=off,addr.type=fd,addr.str=4)\n"
+		"                   -netdev stream,server=off,addr.type=fd,addr.str=4);\n"
+		"                   vhost-user: no socketpair but a socket path, in a new\n"
+		"                   directory only you can enter ($XDG_RUNTIME_DIR or /tmp),\n"
+		"                   given to COMMAND in place of " SOCKET_PLACEHOLDER " in its\n"
+		"                   arguments and as $" SOCKET_ENV " (QEMU -chardev\n"
+		"                   socket,id=c0,path=" SOCKET_PLACEHOLDER " -netdev vhost-user,id=n0,\n"
+		"                   chardev=c0, with the guest's memory shared: -object\n"
+		"                   memory-backend-memfd,id=mem,size=...,share=on -numa\n"
+		"                   node,memdev=mem)\n"
 		"  --unprivileged   run the helper without sudo even when not root\n"
 		"  -h, --help       show this help\n"
 		"      --version    show the version\n"
 		"\n"
-		"When not root, the helper runs through sudo --non-interactive --close-from=4:\n"
-		"the user needs a sudoers rule for it (NOPASSWD and closefrom_override).\n"
+		"When not root, the helper asks vmnet-broker for its network if the broker's\n"
+		"socket exists (" VMNET_BROKER_SOCKET ", or $VMNET_BROKER_SOCKET;\n"
+		"the user must be in its group), and otherwise runs through sudo\n"
+		"--non-interactive --close-from=4 (a sudoers rule with NOPASSWD and\n"
+		"closefrom_override).\n"
 		"vmnet-run and vmnet-client are the same program.\n", cl->name, cl->name);
 }
 
@@ -158,10 +191,11 @@ static void set_socket_type(struct client *cl, const char *value)
 		fail("%s", "option --socket-type requires an argument");
 	if (!strcmp(value, "dgram"))
 		cl->socket_type = SOCK_DGRAM;
-	else if (!strcmp(value, "stream"))
+	else if (!strcmp(value, "stream") || !strcmp(value, "vhost-user"))
 		cl->socket_type = SOCK_STREAM;
 	else
-		fail("invalid --socket-type \"%s\": expected dgram or stream", value);
+		fail("invalid --socket-type \"%s\": expected dgram, stream or vhost-user", value);
+	cl->vhost_user = !strcmp(value, "vhost-user");
 }
 
 /* Options of the client itself, taken out before the helper's are checked;
@@ -186,6 +220,15 @@ static bool client_option(struct client *cl, int argc, char **argv, int *i)
 	return false;
 }
 
+/* vmnet-broker's socket is there: the helper asks the broker, no sudo. */
+static bool broker_available(void)
+{
+	const char *env = getenv("VMNET_BROKER_SOCKET");
+	struct stat st;
+
+	return lstat(env && *env ? env : VMNET_BROKER_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 static void parse_args(struct client *cl, int argc, char **argv)
 {
 	int i, first;
@@ -194,14 +237,22 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	find_helper(cl);
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		client_option(cl, argc, argv, &i);
-	if (geteuid() != 0 && !cl->unprivileged) {
+	if (geteuid() != 0 && !cl->unprivileged && !broker_available()) {
 		push(cl, "sudo");
 		push(cl, "--non-interactive");
 		push(cl, "--close-from=4");
 	}
 	push(cl, cl->helper);
 	first = cl->helper_argc;
-	push(cl, "--fd=3");
+	if (cl->vhost_user) {
+		/* The real path once the directory exists (make_socket_dir): this
+		 * one only lets the helper's parser check the rest. */
+		snprintf(cl->socket_arg, sizeof(cl->socket_arg), "--socket=/vmnet-run/" SOCKET_NAME);
+		push(cl, cl->socket_arg);
+		push(cl, "--socket-type=vhost-user");
+	} else {
+		push(cl, "--fd=3");
+	}
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (client_option(cl, argc, argv, &i))
 			continue;
@@ -222,22 +273,128 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	cl->command = &argv[i + 1];
 }
 
-/* Moves fd to target (clearing close-on-exec) and closes every other fd above stderr. */
+/* Moves fd to target (clearing close-on-exec) and closes every other fd
+ * above stderr; fd -1: keeps none. */
 static void keep_only(int fd, int target)
 {
+	if (fd < 0) {
+		close_range(3, ~0U, 0);
+		return;
+	}
 	if (dup2(fd, target) < 0)
 		_exit(127);
 	close_range(3, (unsigned)target - 1, 0);
 	close_range((unsigned)target + 1, ~0U, 0);
 }
 
+/* vhost-user: a directory only we can enter, for the helper's socket. */
+static void make_socket_dir(struct client *cl)
+{
+	const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/tmp" };
+
+	for (size_t i = 0; i < 2 && !cl->dir[0]; i++) {
+		if (!bases[i] || bases[i][0] != '/')
+			continue;
+		snprintf(cl->dir, sizeof(cl->dir), "%s/vmnet-run.XXXXXX", bases[i]);
+		if (!mkdtemp(cl->dir))
+			cl->dir[0] = '\0';
+	}
+	if (!cl->dir[0])
+		fail("cannot make a directory for the vhost-user socket: %s", strerror(errno));
+	snprintf(cl->path, sizeof(cl->path), "%s/" SOCKET_NAME, cl->dir);
+	if (strlen(cl->path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		rmdir(cl->dir);
+		fail("socket path too long: %s (set XDG_RUNTIME_DIR to a shorter directory)",
+		     cl->path);
+	}
+	snprintf(cl->socket_arg, sizeof(cl->socket_arg), "--socket=%s", cl->path);
+}
+
+/* The helper has removed its files when it stopped; whatever a helper
+ * that was killed left in our directory goes with it. */
+static void remove_socket_dir(struct client *cl)
+{
+	char lock[PATH_MAX + 40];
+
+	if (!cl->dir[0])
+		return;
+	snprintf(lock, sizeof(lock), "%s.lock", cl->path);
+	unlink(cl->path);
+	unlink(lock);
+	if (rmdir(cl->dir) < 0)
+		WARN("client", "cannot remove %s: %s", cl->dir, strerror(errno));
+	cl->dir[0] = '\0';
+}
+
+/* arg with every {socket} replaced by path, allocated. */
+static char *substitute(const char *arg, const char *path)
+{
+	size_t plen = strlen(SOCKET_PLACEHOLDER), len = 1, off = 0;
+	const char *p;
+	char *out;
+
+	for (p = arg; *p;) {
+		if (strncmp(p, SOCKET_PLACEHOLDER, plen) == 0) {
+			len += strlen(path);
+			p += plen;
+		} else {
+			len++;
+			p++;
+		}
+	}
+	out = malloc(len);
+	if (!out)
+		fail("%s", "out of memory");
+	for (p = arg; *p;) {
+		if (strncmp(p, SOCKET_PLACEHOLDER, plen) == 0) {
+			for (const char *v = path; *v; v++)
+				out[off++] = *v;
+			p += plen;
+		} else {
+			out[off++] = *p++;
+		}
+	}
+	out[off] = '\0';
+	return out;
+}
+
+/* COMMAND's arguments with every {socket} replaced by the socket's path. */
+static char **command_argv(struct client *cl, char **argv)
+{
+	size_t n = 0;
+	char **out;
+
+	while (argv[n])
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	if (!out)
+		fail("%s", "out of memory");
+	for (size_t i = 0; i < n; i++)
+		out[i] = substitute(argv[i], cl->path);
+	return out;
+}
+
+static void free_argv(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
 static pid_t spawn(struct client *cl, char **argv, int fd, int target, int out_fd)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid != 0)
 		return pid;
+	/* The helper follows us (COMMAND is the user's to manage): SIGTERM, its
+	 * graceful stop, when we die, SIGKILL included. A set-user-ID exec (sudo)
+	 * clears it: the helper then watches the process that ran sudo itself. */
+	if (out_fd >= 0 && (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != parent))
+		_exit(127);
 	sigprocmask(SIG_SETMASK, &cl->old_mask, NULL);
+	if (target == COMMAND_FD && cl->vhost_user && setenv(SOCKET_ENV, cl->path, 1) < 0)
+		_exit(127);
 	if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
 		_exit(127);
 	keep_only(fd, target);
@@ -322,7 +479,7 @@ int main(int argc, char **argv)
 
 	/* Nothing inherited reaches the helper or COMMAND through us, and
 	 * nothing we open can land on a closed stdin/stdout/stderr. */
-	status = priv_close_inherited(-1);
+	status = priv_close_inherited(-1, -1);
 	if (status < 0)
 		fail("cannot close inherited descriptors: %s", strerror(-status));
 	parse_args(&cl, argc, argv);
@@ -333,22 +490,32 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &cl.old_mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0 || socketpair(AF_UNIX, cl.socket_type | SOCK_CLOEXEC, 0, sv) < 0 ||
+	sv[0] = sv[1] = -1;
+	if (sfd < 0 || (!cl.vhost_user && socketpair(AF_UNIX, cl.socket_type | SOCK_CLOEXEC, 0,
+						    sv) < 0) ||
 	    pipe2(out, O_CLOEXEC) < 0)
 		fail("cannot create sockets: %s", strerror(errno));
+	if (cl.vhost_user) {
+		make_socket_dir(&cl);
+		cl.command = cl.command_owned = command_argv(&cl, cl.command);
+	}
 
 	cl.helper_pid = spawn(&cl, cl.helper_argv, sv[0], HELPER_FD, out[1]);
 	close(out[1]);
-	close(sv[0]);
+	if (sv[0] >= 0)
+		close(sv[0]);
 	if (cl.helper_pid < 0 || !relay_json(out[0])) {
 		status = cl.helper_pid > 0 ? wait_pid(cl.helper_pid) : 0;
 		ERROR("client", "vmnet-helper failed to start (status %d)", exit_code(status));
+		remove_socket_dir(&cl);
+		free_argv(cl.command_owned);
 		return EXIT_FAILURE;
 	}
 	close(out[0]);
 
 	cl.command_pid = spawn(&cl, cl.command, sv[1], COMMAND_FD, -1);
-	close(sv[1]);
+	if (sv[1] >= 0)
+		close(sv[1]);
 	if (cl.command_pid < 0)
 		fail("fork: %s", strerror(errno));
 	status = supervise(&cl, sfd);
@@ -356,5 +523,7 @@ int main(int argc, char **argv)
 		kill(cl.helper_pid, SIGTERM);
 		wait_pid(cl.helper_pid);
 	}
+	remove_socket_dir(&cl);
+	free_argv(cl.command_owned);
 	return exit_code(status);
 }

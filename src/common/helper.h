@@ -59,12 +59,16 @@ struct helper {
 	char status_path[108];     /* its path, removed by the reaper ("": none) */
 	int64_t started;           /* seconds since the epoch, and ... */
 	int64_t started_ms;        /* ... the monotonic clock (text_now_ms), at setup_status */
+	int starter_fd;            /* through sudo: a pidfd on the process that ran sudo
+				    * (common/lifeline.h); -1: none */
+	pid_t starter_pid;
 	uint8_t first[PKT_MAX_FRAME + 1];  /* a --socket client's first datagram */
 	size_t first_len;
 };
 
 #define HELPER_INIT { .user_lock_fd = -1, .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
-		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1, .status_fd = -1 }
+		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1, .status_fd = -1, \
+		      .starter_fd = -1 }
 
 /* The lease file of the helper's network. */
 void helper_lease_path(const struct helper *h, char *buf, size_t len);

@@ -39,6 +39,7 @@ enum {
 	OPT_PCAP,
 	OPT_PCAP_SIZE,
 	OPT_PCAP_FILES,
+	OPT_BROKER_FD,
 	OPT_VERSION,
 };
 
@@ -62,6 +63,7 @@ static const struct option long_options[] = {
 	{ "pcap", required_argument, NULL, OPT_PCAP },
 	{ "pcap-size", required_argument, NULL, OPT_PCAP_SIZE },
 	{ "pcap-files", required_argument, NULL, OPT_PCAP_FILES },
+	{ "broker-fd", required_argument, NULL, OPT_BROKER_FD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -136,14 +138,26 @@ static int parse_fd(struct parse *p, const char *arg)
 	return 0;
 }
 
+static int parse_broker_fd(struct parse *p, const char *arg)
+{
+	long v;
+
+	if (parse_long(arg, 3, INT_MAX, &v) < 0)
+		return fail(p, "invalid --broker-fd \"%s\": not a descriptor above 2", arg);
+	p->o->broker_fd = (int)v;
+	return 0;
+}
+
 static int parse_socket_type(struct parse *p, const char *arg)
 {
 	if (strcmp(arg, "dgram") == 0)
 		p->o->socket_type = SOCK_DGRAM;
-	else if (strcmp(arg, "stream") == 0)
+	else if (strcmp(arg, "stream") == 0 || strcmp(arg, "vhost-user") == 0)
 		p->o->socket_type = SOCK_STREAM;
 	else
-		return fail(p, "invalid --socket-type \"%s\": expected dgram or stream", arg);
+		return fail(p, "invalid --socket-type \"%s\": expected dgram, stream or vhost-user",
+			    arg);
+	p->o->vhost_user = strcmp(arg, "vhost-user") == 0;
 	return 0;
 }
 
@@ -311,6 +325,7 @@ static int handle_option(struct parse *p, int opt, const char *arg, char **argv)
 	case OPT_PCAP: return parse_pcap(p, arg);
 	case OPT_PCAP_SIZE: return parse_pcap_size(p, arg);
 	case OPT_PCAP_FILES: return parse_pcap_files(p, arg);
+	case OPT_BROKER_FD: return parse_broker_fd(p, arg);
 	case ':':
 		if (optopt >= 256)
 			return fail(p, "option --%s requires an argument", option_name(optopt));
@@ -339,6 +354,10 @@ static int check_endpoint(struct parse *p)
 		return fail(p, "invalid --socket \"\": empty path");
 	if (o->socket_path && strlen(o->socket_path) > max)
 		return fail(p, "invalid --socket \"%s\": path longer than %zu bytes", o->socket_path, max);
+	/* The broker gives the VM's socket as --fd (the user's side made
+	 * --socket's files itself, vmnet-broker(8)). */
+	if (o->broker_fd >= 0 && (o->fd < 0 || o->broker_fd == o->fd))
+		return fail(p, "--broker-fd needs --fd, another descriptor");
 	/* --socket binds a datagram socket unless told otherwise; --fd's
 	 * socket says what it is (a given --socket-type must match it). */
 	if (o->socket_path && !o->socket_type)
@@ -353,6 +372,11 @@ static int check_endpoint(struct parse *p)
  */
 static int check_offload(struct parse *p)
 {
+	/* vhost-user: the guest and the helper negotiate offloads themselves. */
+	if (p->o->vhost_user && (p->o->enable_tso || p->o->enable_checksum_offload))
+		return fail(p, "--%s does not apply to --socket-type vhost-user: offloads are "
+			    "negotiated with the guest", p->o->enable_tso ? "enable-tso"
+			    : "enable-checksum-offload");
 	if (p->o->enable_tso && !p->o->enable_checksum_offload)
 		return fail(p, "--enable-tso requires --enable-checksum-offload");
 	return 0;
@@ -511,6 +535,7 @@ static void options_init(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
+	o->broker_fd = -1;
 	o->mode = MODE_SHARED;
 }
 
@@ -555,6 +580,59 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	if (check_mode(&p) < 0)
 		return -1;
 	return check_addresses(&p);
+}
+
+/* What a request to the broker may not carry (options_strip_endpoint). */
+static const char *refused_in_request(int opt)
+{
+	switch (opt) {
+	case OPT_BROKER_FD:
+		return "is the broker's to give";
+	case OPT_VERSION:
+	case OPT_LIST_SHARED_INTERFACES:
+	case 'h':
+		return "is answered by vmnet-helper itself, not the broker";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The words of each option are [optind before, optind after) of its
+ * getopt_long call: the long options that name a descriptor or a path
+ * (--fd, --socket) take one word ("--fd=3") or two ("--fd 3") and are never
+ * part of a group of short options, whose words getopt counts once, when
+ * the group ends. '+' in short_options: no reordering.
+ */
+int options_strip_endpoint(int argc, char **argv, char **out, int cap, char *err, size_t errlen)
+{
+	struct options o;
+	struct parse p = { .o = &o, .err = err, .errlen = errlen };
+	int opt, prev = 1, kept = 0;
+
+	options_init(&o);
+	if (errlen)
+		err[0] = '\0';
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+		const char *why = refused_in_request(opt);
+		bool drop = opt == OPT_FD || opt == OPT_SOCKET;
+
+		if (opt == '?' || opt == ':')
+			return handle_option(&p, opt, optarg, argv);
+		if (why)
+			return fail(&p, "--%s %s", option_name(opt), why);
+		for (int i = prev; i < optind && !drop; i++) {
+			if (kept == cap)
+				return fail(&p, "more than %d words of options", cap);
+			out[kept++] = argv[i];
+		}
+		prev = optind;
+	}
+	if (optind < argc)
+		return fail(&p, "unexpected argument \"%s\"", argv[optind]);
+	return kept;
 }
 
 int options_set_network(struct options *o, enum op_mode mode, uint32_t start, uint32_t end,
@@ -623,7 +701,10 @@ void options_usage(FILE *out)
 	      "                              made and removed as the invoking user (SUDO_UID)\n"
 	      "  --socket-type TYPE          dgram (default): one frame per datagram; stream:\n"
 	      "                              each frame behind its 4-byte big-endian length\n"
-	      "                              (QEMU -netdev stream); --fd finds it by itself\n"
+	      "                              (QEMU -netdev stream); --fd finds which by itself;\n"
+	      "                              vhost-user: the helper is the VM's vhost-user\n"
+	      "                              network backend (QEMU -netdev vhost-user), with\n"
+	      "                              the offloads the guest negotiates\n"
 	      "  --interface-id UUID         stable id: the same MAC address on every run\n"
 	      "  --operation-mode MODE       shared (default), host or bridged\n"
 	      "  --start-address ADDR        gateway address; the DHCP pool starts after it\n"
@@ -651,6 +732,8 @@ void options_usage(FILE *out)
 	      "                              the capture stops (1..1000000)\n"
 	      "  --pcap-files N              with --pcap-size: a ring of N files, FILE0..,\n"
 	      "                              the oldest overwritten (1..100)\n"
+	      "  --broker-fd FD              set by vmnet-broker: the connection to the user's\n"
+	      "                              vmnet-helper (stop at its end, exit status sent)\n"
 	      "  -v, --verbose               debug logging\n"
 	      "      --version               print the version and exit\n"
 	      "  -h, --help                  print this help and exit\n"
@@ -661,8 +744,10 @@ void options_usage(FILE *out)
 	      "uses it), the next free /24 after it.\n"
 	      "\n"
 	      "Run it as root through sudo: the VM's traffic is handled as the invoking user\n"
-	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities. What users\n"
-	      "may do, and the named networks, are set in " VMNET_CONF ".\n", out);
+	      "(SUDO_UID/SUDO_GID; nobody without them) with no capabilities. Run by a user\n"
+	      "who is not root, it asks vmnet-broker (" VMNET_BROKER_SOCKET ",\n"
+	      "or $VMNET_BROKER_SOCKET) to start it the same way. What users may do, and\n"
+	      "the named networks, are set in " VMNET_CONF ".\n", out);
 }
 
 const char *options_mode_name(enum op_mode mode)

@@ -19,9 +19,13 @@ enum op_mode { MODE_SHARED, MODE_HOST, MODE_BRIDGED };
 
 struct options {
 	int fd;                     /* -1 when --socket is used */
+	int broker_fd;              /* --broker-fd: the connection to the user's process
+				       that asked vmnet-broker for this helper (-1: none) */
 	const char *socket_path;    /* NULL when --fd is used */
 	int socket_type;            /* --socket-type: SOCK_DGRAM (default) or SOCK_STREAM;
 				       with --fd, 0 unless given (the socket's own type) */
+	bool vhost_user;            /* --socket-type vhost-user: a stream socket serving
+				       the vhost-user protocol (datapath/vhost.h) */
 	uuid_t interface_id;
 	bool interface_id_set;      /* false: main() generates a random one */
 	enum op_mode mode;
@@ -45,6 +49,12 @@ struct options {
 	bool version;
 	bool help;
 };
+
+/* Where a user's vmnet-helper finds vmnet-broker ($VMNET_BROKER_SOCKET
+ * overrides it; vmnet-broker(8)). */
+#ifndef VMNET_BROKER_SOCKET
+#define VMNET_BROKER_SOCKET "/run/vmnet-helper/broker.sock"
+#endif
 
 /* Default networks: shared and host differ so both can exist side by side. */
 #define SHARED_DEFAULT_START 0xc0a86901u /* 192.168.105.1 */
@@ -94,6 +104,18 @@ int options_set_network(struct options *o, enum op_mode mode, uint32_t start, ui
  * does not fit in len.
  */
 int options_pcap_file(const char *path, unsigned nfiles, unsigned i, char *buf, size_t len);
+
+/*
+ * For vmnet-broker: argv[1..argc) of a user's request without --fd and
+ * --socket (and their arguments), which name the user's descriptor or
+ * path: the broker passes the socket it received instead. The kept words
+ * go to out (pointers into argv, at most cap). A word that is not an
+ * option of the helper's, a positional argument, --broker-fd (the
+ * broker's to give), and --help, --version and --list-shared-interfaces
+ * (answered by the user's own vmnet-helper) are refused. The number kept,
+ * or -1 with a one-line reason in err. No I/O.
+ */
+int options_strip_endpoint(int argc, char **argv, char **out, int cap, char *err, size_t errlen);
 
 /* Usage text for --help. */
 void options_usage(FILE *out);

@@ -30,18 +30,23 @@
 
 /* ---- descriptors ---- */
 
-int priv_close_inherited(int keep_fd)
+int priv_close_inherited(int keep_fd, int keep_fd2)
 {
-	int rc;
+	int keep[2] = { keep_fd, keep_fd2 }, from = 3;
 
-	if (keep_fd > 2) {
-		rc = keep_fd > 3 ? close_range(3, (unsigned)keep_fd - 1, 0) : 0;
-		if (rc == 0)
-			rc = close_range((unsigned)keep_fd + 1, ~0U, 0);
-	} else {
-		rc = close_range(3, ~0U, 0);
+	if (keep[0] > keep[1]) {
+		keep[0] = keep_fd2;
+		keep[1] = keep_fd;
 	}
-	if (rc < 0)
+	/* Every range between the kept descriptors above stderr, ascending. */
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < from)
+			continue;
+		if (keep[i] > from && close_range((unsigned)from, (unsigned)keep[i] - 1, 0) < 0)
+			return -errno;
+		from = keep[i] + 1;
+	}
+	if (close_range((unsigned)from, ~0U, 0) < 0)
 		return -errno;
 	/* Ascending, so open() returns exactly the missing descriptor. */
 	for (int fd = 0; fd <= 2; fd++)

@@ -36,12 +36,12 @@ struct priv_user {
 };
 
 /*
- * Closes every inherited descriptor but stdin, stdout, stderr and keep_fd
- * (-1: none), and opens /dev/null on any of 0, 1, 2 that is closed (so no
+ * Closes every inherited descriptor but stdin, stdout, stderr, keep_fd and
+ * keep_fd2 (-1: none), and opens /dev/null on any of 0, 1, 2 that is closed (so no
  * later open() can land there and receive the JSON line or the log).
  * 0 or -errno.
  */
-int priv_close_inherited(int keep_fd);
+int priv_close_inherited(int keep_fd, int keep_fd2);
 
 /*
  * Who the datapath runs as: SUDO_UID and SUDO_GID (both or neither, plain

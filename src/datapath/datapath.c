@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,12 @@
 #include "common/ident.h"
 #include "common/ip4.h"
 #include "common/json.h"
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "datapath/datapath.h"
 #include "datapath/dnsfwd.h"
 #include "datapath/statusreply.h"
+#include "datapath/vhost.h"
 
 /* Router advertisement lifetimes (RFC 4861 defaults for a 600 s maximum
  * interval; forward.c re-advertises every 200 s). The prefix outlives a
@@ -56,7 +59,7 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 /* The datapath's filter: every module that runs there, and libc. */
 const struct sandbox_list *const datapath_lists[] = {
 	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
-	&capture_sandbox, &statusreply_sandbox, NULL,
+	&capture_sandbox, &statusreply_sandbox, &vhost_sandbox, NULL,
 };
 
 /* --pcap's files if the capture never started; the capture's summary
@@ -201,6 +204,14 @@ static void write_line(struct helper *h, const char *buf)
 	}
 }
 
+/* The transport to the VM, as --socket-type names it. */
+static const char *socket_type_name(const struct helper *h)
+{
+	if (h->opt.vhost_user)
+		return "vhost-user";
+	return h->vm.type == SOCK_STREAM ? "stream" : "dgram";
+}
+
 /* Once the reaper and the datapath are confined: whoever reads the line
  * may start the VM, and a helper that cannot confine itself prints none. */
 void datapath_print_json(struct helper *h)
@@ -221,6 +232,7 @@ void datapath_print_json(struct helper *h)
 	else
 		json_network(h, &j);
 	json_str(&j, "tap", h->tap.name);
+	json_str(&j, "socket_type", socket_type_name(h));
 	if (h->opt.network)
 		json_named(h, &j);
 	if (json_end(&j) < 0 || strlen(buf) + 1 >= sizeof(buf)) {
@@ -250,11 +262,12 @@ void datapath_start_dns(struct helper *h)
 
 void datapath_wait_for_client(struct helper *h)
 {
+	int stop[] = { h->sig_fd, h->opt.broker_fd, h->starter_fd };
 	int rc;
 
-	if (!h->opt.socket_path)
+	if (!h->vm.serve_first)
 		return;
-	rc = transport_wait_client(&h->vm, h->sig_fd, h->first, sizeof(h->first), &h->first_len);
+	rc = transport_wait_client(&h->vm, stop, 3, h->first, sizeof(h->first), &h->first_len);
 	if (rc < 0)
 		datapath_finish(h, EXIT_FAILURE);
 	if (rc == 0) {
@@ -373,7 +386,8 @@ void datapath_start_forwarding(struct helper *h)
 	struct forward *f = &h->fwd;
 
 	f->vm_fd = h->vm.fd;
-	f->stream = h->vm.type == SOCK_STREAM;
+	f->vhost_user = h->opt.vhost_user;
+	f->stream = h->vm.type == SOCK_STREAM && !f->vhost_user;
 	f->tap_fd = h->tap.fd;
 	f->vnet_hdr = h->tap.vnet_hdr;
 	f->tso = h->opt.enable_tso;
@@ -476,22 +490,51 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Until a signal, the VM going away, or a device error. Checks once a
- * second; answers vmnet-status meanwhile (statusreply.h). */
+/* A signal read from sig_fd: true (stop). */
+static bool signalled(struct helper *h)
+{
+	struct signalfd_siginfo si;
+
+	if (read(h->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	INFO("main", "received signal %s", strsignal((int)si.ssi_signo));
+	return true;
+}
+
+/* The lifeline (common/lifeline.h): true when what the helper runs for is gone. */
+static bool lifeline_ended(struct helper *h, const struct pollfd *p)
+{
+	if (p[1].revents) {
+		enum lifeline_event e = lifeline_read(h->opt.broker_fd);
+
+		if (e == LIFELINE_STOP)
+			INFO("main", "stopped by the user's vmnet-helper");
+		else if (e == LIFELINE_GONE)
+			INFO("main", "the user's vmnet-helper is gone");
+		return e != LIFELINE_NOTHING;
+	}
+	if (p[2].revents) {
+		INFO("main", "pid %d, which started the helper, is gone", (int)h->starter_pid);
+		return true;
+	}
+	return false;
+}
+
+/* Until a signal, the lifeline's end, the VM going away, or a device error.
+ * Checks the VM once a second; answers vmnet-status meanwhile
+ * (statusreply.h). A descriptor of -1 (none) is one poll() passes over. */
 void datapath_wait_for_termination(struct helper *h)
 {
-	struct pollfd p[2] = { { h->sig_fd, POLLIN, 0 }, { h->status_fd, POLLIN, 0 } };
+	struct pollfd p[4] = { { h->sig_fd, POLLIN, 0 }, { h->opt.broker_fd, POLLIN, 0 },
+			       { h->starter_fd, POLLIN, 0 }, { h->status_fd, POLLIN, 0 } };
 	double next_stats = now_seconds() + h->opt.stats_interval;
 
 	INFO("main", "waiting for termination");
 	for (;;) {
-		if (poll(p, h->status_fd >= 0 ? 2 : 1, 1000) > 0) {
-			struct signalfd_siginfo si;
-			if (p[0].revents && read(h->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				INFO("main", "received signal %s", strsignal((int)si.ssi_signo));
+		if (poll(p, 4, 1000) > 0) {
+			if ((p[0].revents && signalled(h)) || lifeline_ended(h, p))
 				break;
-			}
-			if (p[1].revents)
+			if (p[3].revents)
 				statusreply_serve(h);
 		}
 		if (atomic_load(&h->fwd.vm_gone) || atomic_load(&h->fwd.failed))

@@ -95,6 +95,67 @@ int transport_from_fd(struct transport *t, int fd, int want)
 	return 0;
 }
 
+/* The broker's socket: served first-client-first when the user's side
+ * bound it (--socket) rather than passing one end of a pair. */
+static int unconnected(int fd, int type, bool *waiting)
+{
+	struct sockaddr_un peer;
+	socklen_t len = sizeof(peer);
+	int listening = 0;
+	socklen_t ilen = sizeof(listening);
+
+	*waiting = false;
+	if (type == SOCK_STREAM && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) == 0 &&
+	    listening) {
+		*waiting = true;
+		return 0;
+	}
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
+		return 0;
+	if (errno != ENOTCONN)
+		return -errno;
+	if (type == SOCK_STREAM)
+		return -ENOTCONN;   /* neither connected nor listening: nothing to serve */
+	*waiting = true;
+	return 0;
+}
+
+int transport_from_broker(struct transport *t, int fd, int want, int conn)
+{
+	struct sockaddr_un addr = { 0 };
+	socklen_t len = sizeof(addr);
+	bool waiting;
+	int rc;
+
+	if (transport_from_fd(t, fd, want) < 0)
+		return -1;
+	rc = unconnected(fd, t->type, &waiting);
+	if (rc < 0) {
+		ERROR("main", "invalid --fd %d: %s", fd, rc == -ENOTCONN ? "a stream socket neither "
+		      "connected nor listening" : strerror(-rc));
+		return -1;
+	}
+	if (!waiting)
+		return 0;
+	/* Named for the log lines: the path the user's side bound. */
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0 ||
+	    len <= offsetof(struct sockaddr_un, sun_path) || !addr.sun_path[0]) {
+		ERROR("main", "invalid --fd %d: an unconnected socket not bound to a path", fd);
+		return -1;
+	}
+	snprintf(t->name, sizeof(t->name), "%.*s", (int)(len - offsetof(struct sockaddr_un, sun_path)),
+		 addr.sun_path);
+	t->path = t->name;
+	t->serve_first = true;
+	/* Connecting a datagram socket to its client: the user's side (the
+	 * path is theirs), asked on a copy of the connection. */
+	if (t->type == SOCK_DGRAM && (t->files.ctl = fcntl(conn, F_DUPFD_CLOEXEC, 3)) < 0) {
+		ERROR("main", "cannot duplicate the broker's connection: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int transport_bind(struct transport *t, const char *path, int type, const struct priv_user *owner)
 {
 	memset(t, 0, sizeof(*t));
@@ -104,6 +165,7 @@ int transport_bind(struct transport *t, const char *path, int type, const struct
 	t->files = (struct sockfile){ .pid = -1, .ctl = -1 };
 	t->path = path;
 	t->type = type;
+	t->serve_first = true;
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		ERROR("main", "invalid --socket \"%s\": path too long", path);
 		return -1;
@@ -167,25 +229,29 @@ static int accept_first(struct transport *t)
 	return 1;
 }
 
-int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t cap,
-			  size_t *first_len)
+int transport_wait_client(struct transport *t, const int *stop_fds, int nstop, uint8_t *buf,
+			  size_t cap, size_t *first_len)
 {
-	struct pollfd pfd[2] = { { t->fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
+	struct pollfd pfd[4] = { { t->fd, POLLIN, 0 } };
 	struct sockaddr_un from;
+	int n_fds = 1;
 
+	for (int i = 0; i < nstop && n_fds < 4; i++)
+		pfd[n_fds++] = (struct pollfd){ stop_fds[i], POLLIN, 0 };
 	INFO("main", "waiting for client on \"%s\"", t->path);
 	for (;;) {
 		socklen_t fromlen = sizeof(from);
 		ssize_t n;
 		int rc;
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, (nfds_t)n_fds, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		if (pfd[1].revents)
-			return 0;
+		for (int i = 1; i < n_fds; i++)
+			if (pfd[i].revents)
+				return 0;
 		if (t->type == SOCK_STREAM) {
 			*first_len = 0;
 			if (accept_first(t))
@@ -197,6 +263,8 @@ int transport_wait_client(struct transport *t, int stop_fd, uint8_t *buf, size_t
 		rc = sockfile_connect_first(&t->files, &from, &fromlen);
 		if (rc == -EAGAIN)
 			continue;
+		if (rc == -ECANCELED)
+			return 0;   /* the broker's user said stop instead */
 		if (rc == -EPIPE) {
 			ERROR("main", "the process owning \"%s\" is gone", t->path);
 			return -1;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "common/privileges.h"
 #include "files/sockfile.h"
@@ -18,7 +19,10 @@
 struct transport {
 	int fd;               /* the VM's connection (--socket stream: the listener until accepted) */
 	int type;             /* SOCK_DGRAM or SOCK_STREAM */
-	const char *path;     /* --socket path, NULL for --fd */
+	const char *path;     /* --socket path (or the name of the broker's socket), NULL for --fd */
+	bool serve_first;     /* wait for the first client: --socket, or the socket the user's
+			       * side bound for --socket, which the broker passed as --fd */
+	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];   /* the latter's path */
 	int lock_fd;          /* --socket: PATH.lock, held while we live */
 	struct sockfile files; /* --socket: the process that owns PATH (sockfile.h) */
 	unsigned peer_ino;     /* the VM's socket inode, once seen (sock_diag) */
@@ -32,6 +36,15 @@ struct transport {
 /* --fd: checks fd is a unix datagram or stream socket (want: the type it
  * must be, 0 for either) and sets buffers. 0 or -1 (ERROR logged). */
 int transport_from_fd(struct transport *t, int fd, int want);
+/*
+ * --fd from vmnet-broker (--broker-fd conn): as transport_from_fd, and a
+ * socket the user's side bound for --socket (a listening stream socket, or
+ * a bound datagram socket not connected yet) is served like --socket's:
+ * the first client, the datagram one connected by the user's side on
+ * request over conn (sockfile_connect_first, the files process's
+ * protocol). 0 or -1 (ERROR logged).
+ */
+int transport_from_broker(struct transport *t, int fd, int want, int conn);
 /*
  * --socket: a files process with the identity of owner takes PATH.lock and
  * binds PATH (type SOCK_DGRAM, or SOCK_STREAM listening; 0600), see
@@ -47,11 +60,12 @@ int transport_bind(struct transport *t, const char *path, int type, const struct
  * Stream: the first connection is accepted and the listener closed (the
  * files process keeps no copy), so any other client is refused
  * (ECONNREFUSED); first_len is 0.
- * Returns 1 if a client is connected, 0 if stop_fd became readable first,
- * -1 on error (ERROR logged).
+ * Returns 1 if a client is connected, 0 if one of the nstop stop_fds (-1:
+ * none) became readable first, or the user's side said stop instead of
+ * connecting; -1 on error (ERROR logged).
  */
-int transport_wait_client(struct transport *t, int stop_fd, uint8_t *first, size_t cap,
-			  size_t *first_len);
+int transport_wait_client(struct transport *t, const int *stop_fds, int nstop, uint8_t *first,
+			  size_t cap, size_t *first_len);
 /* Closes the socket and, for --socket, waits for the files process to
  * remove PATH and PATH.lock. Safe to repeat. */
 void transport_close(struct transport *t);

@@ -14,6 +14,8 @@ int files_become_owner(const struct priv_user *u)
 {
 	prctl(PR_SET_NAME, "vmnet-files", 0, 0, 0);
 	log_set_process("files");
+	if (!u)
+		return 0;   /* a user's own vmnet-helper: the user already */
 	if (u->from_sudo)
 		return priv_become(u->uid, u->gid, 0);
 	return priv_become(0, 0, PRIV_CAP(CAP_DAC_OVERRIDE) | PRIV_CAP(CAP_DAC_READ_SEARCH) |

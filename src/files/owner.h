@@ -15,7 +15,9 @@
  * Names this process vmnet-files (ps, the log) and becomes the owner of the
  * user's paths: the invoking user with no capabilities; or, when root runs
  * the helper without sudo (the paths are root's own choice), root with the
- * file capabilities only. 0, or -1 with one ERROR line.
+ * file capabilities only; u NULL: nothing to become (a user's own
+ * vmnet-helper, the broker path's files role, is the user already). 0, or
+ * -1 with one ERROR line.
  */
 int files_become_owner(const struct priv_user *u);
 

@@ -345,6 +345,9 @@ int sockfile_connect_first(struct sockfile *f, struct sockaddr_un *from, socklen
 		return -EPIPE;
 	while ((n = recv(f->ctl, buf, sizeof(buf), 0)) < 0 && errno == EINTR)
 		;
+	/* Over a broker's connection the user's side may say stop instead. */
+	if (n > 0 && msg_parse(buf, (size_t)n, MSG_BIT(MSG_BROKER_STOP), &m) == MSG_BROKER_STOP)
+		return -ECANCELED;
 	if (n <= 0 || msg_parse(buf, (size_t)n, MSG_BIT(MSG_FILES_CONNECTED), &m) < 0)
 		return -EPIPE;
 	r = &m.files_connected;

@@ -5,7 +5,8 @@
  * steered by a symlink or a renamed directory.
  *
  * sockfile_open forks a small "files" process (vmnet-files in ps) before any
- * network setup. It becomes the owner (the invoking user with no
+ * network setup (or, in a user's vmnet-helper that asks vmnet-broker,
+ * before the request: there it is the user already and changes nothing). It becomes the owner (the invoking user with no
  * capabilities; root's own paths when root runs the helper without sudo,
  * with the file capabilities only), so the kernel checks every component of
  * PATH with the owner's rights:
@@ -36,7 +37,9 @@ struct sockfile {
 
 /*
  * Forks the files process for path (type SOCK_DGRAM or SOCK_STREAM) owned
- * as described by u. 0 with *sock_fd and *lock_fd set (close-on-exec), or
+ * as described by u; u NULL: as the caller, a user's own vmnet-helper
+ * asking vmnet-broker (client/brokerclient.h), which plays the datapath's
+ * part of the protocol and keeps the files process's for it. 0 with *sock_fd and *lock_fd set (close-on-exec), or
  * -1 after one ERROR line (nothing created on the host).
  */
 int sockfile_open(struct sockfile *f, const char *path, int type, const struct priv_user *u,
@@ -47,7 +50,8 @@ int sockfile_open(struct sockfile *f, const char *path, int type, const struct p
  * datagram at the head of its queue (peeked, not read: the caller reads it
  * next). 0 with from and fromlen set; -EAGAIN: no datagram; -EDESTADDRREQ:
  * the sender is not bound to a path; -EPIPE: the files process is gone;
- * another -errno: connect() failed.
+ * -ECANCELED: the other end (a broker's user, who plays the files process)
+ * said stop instead; another -errno: connect() failed.
  */
 int sockfile_connect_first(struct sockfile *f, struct sockaddr_un *from, socklen_t *fromlen);
 

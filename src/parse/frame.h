@@ -76,7 +76,10 @@ struct frame_view {
 	uint8_t l3_off;            /* PKT_ETH_HLEN */
 	uint8_t ip4_hlen;          /* IPv4: header length in bytes (20..60) */
 	uint32_t l3_len;           /* IPv4 total length, IPv6 40 + payload length:
-				    * the datagram, without Ethernet padding */
+				    * the datagram, without Ethernet padding (for
+				    * a head, frame_parse_head: clipped to it) */
+	uint32_t l3_stated;        /* the datagram's length as its header states
+				    * it: l3_len, but for a head's clipped one */
 	uint32_t ip4_src;          /* IPv4: source, host order */
 	uint16_t ip4_frag;         /* IPv4: flags and fragment offset as sent */
 	/* IPv6 extension headers, walked once */
@@ -108,5 +111,16 @@ struct frame_view {
  * Ethernet header (*v then says FRAME_L3_OTHER and holds nothing else).
  */
 bool frame_parse(const uint8_t *frame, size_t len, struct frame_view *v);
+
+/*
+ * vhost-user: the view of a frame of len bytes of which head holds only the
+ * first head_len (a copy out of guest memory; the payload is not read). As
+ * frame_parse(head, head_len) would see it with the IP length clipped to
+ * the head: a shorter frame with the same headers, every offset and length
+ * inside the head. l3_stated keeps the IP length as stated; one past the
+ * whole frame (len) is not clipped, so the header is not l3_ok. For
+ * head_len == len, the same view as frame_parse.
+ */
+bool frame_parse_head(const uint8_t *head, size_t head_len, size_t len, struct frame_view *v);
 
 #endif

@@ -2,8 +2,10 @@
 /*
  * The typed messages between a helper's processes (msg.h). Pure: runs in
  * whichever process receives (the reaper, uid 0 with CAP_NET_ADMIN; the
- * files process, the user; the setup process and the datapath), on bytes
- * the sending process chose, which may be a datapath a VM took over.
+ * files process, the user; the setup process and the datapath; the user's
+ * vmnet-helper talking to a helper vmnet-broker started), on bytes the
+ * sending process chose, which may be a datapath a VM took over, or the
+ * user's own process.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -21,6 +23,8 @@ static const size_t sizes[MSG_TYPES] = {
 	[MSG_CLAIM_ADDR4] = sizeof(struct msg_claim_addr4),
 	[MSG_CAPTURE_READY] = sizeof(struct msg_capture_ready),
 	[MSG_STATUS] = sizeof(struct msg_status),
+	[MSG_BROKER_STOP] = sizeof(struct msg_broker_stop),
+	[MSG_BROKER_EXIT] = sizeof(struct msg_broker_exit),
 };
 
 size_t msg_size(unsigned type)
@@ -62,6 +66,9 @@ static int check_fields(const union msg *m)
 		return m->verdict.granted <= 1 ? 0 : -EBADMSG;
 	case MSG_FILES_CONNECTED:
 		return m->files_connected.fromlen <= sizeof(m->files_connected.from) ? 0 : -EBADMSG;
+	case MSG_BROKER_EXIT:
+		return m->broker_exit.status >= 0 && m->broker_exit.status <= 255 &&
+		       memchr(m->broker_exit.line, '\0', sizeof(m->broker_exit.line)) ? 0 : -EBADMSG;
 	default:
 		return 0;
 	}

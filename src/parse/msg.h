@@ -17,6 +17,14 @@
  * its status socket to whoever connects (vmnet-status, as root or as the
  * helper's user):
  *   datapath -> vmnet-status   MSG_STATUS
+ *
+ * And on the connection between a user's vmnet-helper and the root helper
+ * vmnet-broker started for it (--broker-fd; the request itself is
+ * brokermsg.h's):
+ *   user -> helper       MSG_BROKER_STOP, MSG_FILES_CONNECTED (the user's
+ *                        side plays the files process for --socket)
+ *   helper -> user       MSG_FILES_CONNECT, MSG_BROKER_EXIT (also the
+ *                        broker's answer to a request it refuses)
  */
 #ifndef VMNET_MSG_H
 #define VMNET_MSG_H
@@ -36,6 +44,8 @@ enum msg_type {
 	MSG_CLAIM_ADDR4,         /* record a pool address the VM set by hand as its lease */
 	MSG_CAPTURE_READY,       /* the files process opened (or not) the capture files */
 	MSG_STATUS,              /* a helper's status (vmnet-status) */
+	MSG_BROKER_STOP,         /* the user's side: stop, as SIGTERM would */
+	MSG_BROKER_EXIT,         /* the helper's exit status, or the broker's refusal */
 	MSG_TYPES
 };
 
@@ -48,6 +58,8 @@ enum msg_type {
 #define MSG_FROM_FILES  (MSG_BIT(MSG_FILES_READY) | MSG_BIT(MSG_FILES_CONNECTED))
 #define MSG_FROM_CAPTURE_FILES MSG_BIT(MSG_CAPTURE_READY)
 #define MSG_FROM_HELPER MSG_BIT(MSG_STATUS)
+#define MSG_TO_HELPER   (MSG_BIT(MSG_BROKER_STOP) | MSG_BIT(MSG_FILES_CONNECTED))
+#define MSG_TO_USER     (MSG_BIT(MSG_BROKER_EXIT) | MSG_BIT(MSG_FILES_CONNECT))
 
 struct msg_hdr {
 	uint16_t type;           /* enum msg_type */
@@ -131,6 +143,20 @@ struct msg_status {
 	struct msg_status_counters host, vm;
 };
 
+struct msg_broker_stop {
+	struct msg_hdr h;
+};
+
+/* The line the broker or the user's side prints: at most this long. */
+#define MSG_LINE_MAX 256
+
+struct msg_broker_exit {
+	struct msg_hdr h;
+	int32_t status;          /* 0..255, what the user's vmnet-helper exits with */
+	char line[MSG_LINE_MAX]; /* NUL-terminated; empty from a helper (it logged on
+				    the user's stderr itself), the reason from the broker */
+};
+
 union msg {
 	struct msg_hdr h;
 	struct msg_claim_mac claim_mac;
@@ -142,6 +168,8 @@ union msg {
 	struct msg_files_connected files_connected;
 	struct msg_capture_ready capture_ready;
 	struct msg_status status;
+	struct msg_broker_stop broker_stop;
+	struct msg_broker_exit broker_exit;
 };
 
 /* The size of a message of type t, 0 for no such type. */

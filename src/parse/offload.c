@@ -26,9 +26,10 @@ struct l3 {
 	bool v6;
 	bool fragment;       /* an IPv4 fragment */
 	uint8_t proto;       /* the upper-layer protocol, or NO_L4 */
-	size_t ip_len;       /* the IP datagram, header included */
+	size_t ip_len;       /* the IP datagram, header included, as stated (for a
+			      * head, frame_parse_head: more than the view holds) */
 	size_t l4_off;       /* from the start of the frame */
-	size_t l4_len;
+	size_t l4_len;       /* to the stated datagram's end */
 };
 
 /* What the TCP/UDP header says. */
@@ -58,9 +59,9 @@ static int l3_of(const struct frame_view *v, struct l3 *p)
 		return -1;
 	p->fragment = !p->v6 && (v->frag_first || v->frag_later);
 	p->proto = v->has_l4 && (!p->v6 || v->ext_opts_only) ? v->l4_proto : NO_L4;
-	p->ip_len = v->l3_len;
+	p->ip_len = v->l3_stated;
 	p->l4_off = v->l4_off;
-	p->l4_len = v->l4_len;
+	p->l4_len = v->l4_len + (size_t)(v->l3_stated - v->l3_len);
 	return 0;
 }
 
@@ -76,9 +77,9 @@ static int tcp_of(const struct frame_view *v, struct l4 *t)
 	return 0;
 }
 
-static int udp_of(const struct frame_view *v, struct l4 *u)
+static int udp_of(const struct frame_view *v, const struct l3 *p, struct l4 *u)
 {
-	if (v->l4_len < FRAME_UDP_HLEN || v->udp_len != v->l4_len)
+	if (v->l4_len < FRAME_UDP_HLEN || v->udp_len != p->l4_len)
 		return -1;
 	u->hlen = UDP_HLEN;
 	u->csum_off = UDP_CSUM_OFF;
@@ -159,7 +160,7 @@ static int build_single(const uint8_t *frame, const struct frame_view *v, const 
 		if (tcp_of(v, &t) < 0)
 			return -1;
 	} else if (p->proto == FRAME_UDP) {
-		if (udp_of(v, &t) < 0)
+		if (udp_of(v, p, &t) < 0)
 			return -1;
 		if (!p->v6 && t.csum == 0)
 			return 0;   /* IPv4 UDP without a checksum */
@@ -220,6 +221,81 @@ int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 		return -1;
 	}
 	return offload_from_vm_view(frame, &v, mtu, tso, hdr);
+}
+
+/*
+ * A guest's GSO request for the frame p describes (TCP in t): the type must
+ * be TCP of the frame's own IP version (ECN only if negotiated), and its
+ * segments must fit the MTU with these headers.
+ */
+static int guest_gso(const struct virtio_net_hdr *g, const struct frame_view *v,
+		     const struct l3 *p, const struct l4 *t, unsigned mtu, unsigned allowed)
+{
+	unsigned type = g->gso_type & ~VIRTIO_NET_HDR_GSO_ECN, size = le16toh(g->gso_size);
+	size_t headers = p->l4_off - v->l3_off + t->hlen;
+
+	if ((g->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(allowed & OFFLOAD_G_ECN))
+		return -1;
+	if (p->proto != FRAME_TCP || p->fragment)
+		return -1;
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4 ? p->v6 || !(allowed & OFFLOAD_G_TSO4)
+	    : type != VIRTIO_NET_HDR_GSO_TCPV6 || !p->v6 || !(allowed & OFFLOAD_G_TSO6))
+		return -1;
+	if (size == 0 || headers + size > mtu)
+		return -1;
+	return 0;
+}
+
+/*
+ * The view is of the copy's head_len bytes (v->len), its IP length clipped
+ * to them (frame_parse_head): offsets and header fields come from it, the
+ * datagram's stated length from l3_stated. Nothing of the frame is read
+ * here but through the view.
+ */
+int offload_from_guest_view(const struct virtio_net_hdr *g, const struct frame_view *v,
+			    size_t len, unsigned mtu, unsigned allowed, struct virtio_net_hdr *out)
+{
+	struct l3 p;
+	struct l4 t;
+	bool gso = g->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+
+	memset(out, 0, sizeof(*out));
+	if (len < PKT_ETH_HLEN || v->len < PKT_ETH_HLEN || v->len > len || len > PKT_MAX_FRAME)
+		return -1;
+	if (g->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		return -1;   /* DATA_VALID and RSC_INFO are the device's to set */
+	if (!(g->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return gso || len > (size_t)mtu + PKT_ETH_HLEN ? -1 : (int)len;
+	if (!(allowed & OFFLOAD_G_CSUM) || (v->l3 != FRAME_L3_IPV4 && v->l3 != FRAME_L3_IPV6) ||
+	    l3_of(v, &p) < 0 || p.fragment)
+		return -1;
+	if (p.proto == FRAME_TCP ? tcp_of(v, &t) < 0
+	    : p.proto != FRAME_UDP || udp_of(v, &p, &t) < 0)
+		return -1;
+	/* The header we judge is in the copy (tcp_of, udp_of: within the
+	 * view); the checksum goes where the frame's own protocol has it,
+	 * nowhere else. */
+	if (p.l4_off + t.hlen > v->len || le16toh(g->csum_start) != p.l4_off ||
+	    le16toh(g->csum_offset) != t.csum_off)
+		return -1;
+	if (gso ? guest_gso(g, v, &p, &t, mtu, allowed) < 0 : p.ip_len > mtu)
+		return -1;
+	set_csum(out, &p, &t);
+	out->gso_type = g->gso_type;
+	out->gso_size = gso ? g->gso_size : 0;
+	return (int)(v->l3_off + p.ip_len);
+}
+
+int offload_from_guest(const struct virtio_net_hdr *g, const uint8_t *head, size_t head_len,
+		       size_t len, unsigned mtu, unsigned allowed, struct virtio_net_hdr *out)
+{
+	struct frame_view v;
+
+	if (head_len > len || !frame_parse_head(head, head_len, len, &v)) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	return offload_from_guest_view(g, &v, len, mtu, allowed, out);
 }
 
 int offload_to_vm(const struct virtio_net_hdr *hdr, uint8_t *frame, size_t len)

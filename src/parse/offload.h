@@ -51,6 +51,35 @@ int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 int offload_from_vm_view(uint8_t *frame, const struct frame_view *v, unsigned mtu, bool tso,
 			 struct virtio_net_hdr *hdr);
 
+/* What a vhost-user guest negotiated it may ask for (virtio-net features):
+ * partial checksums (CSUM), TCP segmentation over IPv4 and IPv6 (HOST_TSO4,
+ * HOST_TSO6), with ECN (HOST_ECN). */
+#define OFFLOAD_G_CSUM 1u
+#define OFFLOAD_G_TSO4 2u
+#define OFFLOAD_G_TSO6 4u
+#define OFFLOAD_G_ECN 8u
+
+/*
+ * vhost-user: the virtio-net header g a guest gave with a frame of len bytes,
+ * checked against the frame and what was negotiated (allowed), and the header
+ * the TAP gets in *out, built from our own parse and never from the guest's
+ * offsets. head holds the frame's first head_len bytes: a copy out of guest
+ * memory, which must hold the IP and TCP/UDP headers for an offloaded frame
+ * (the rest is not read). Refused (-1, drop): flags other than NEEDS_CSUM;
+ * NEEDS_CSUM anywhere but on the frame's own TCP or UDP checksum (a checksum
+ * written over an address would change what the guards saw); GSO other than
+ * TCP of the frame's IP version, or with segments that would not fit the MTU;
+ * GSO without NEEDS_CSUM; a frame without GSO longer than the MTU. Returns the
+ * bytes to write: len without offload, else up to the IP datagram's end (the
+ * kernel would checksum or segment Ethernet padding as payload).
+ */
+int offload_from_guest(const struct virtio_net_hdr *g, const uint8_t *head, size_t head_len,
+		       size_t len, unsigned mtu, unsigned allowed, struct virtio_net_hdr *out);
+/* The same on the head's view (frame_parse_head(head, head_len, len, v)):
+ * what the vhost-user path calls after the guards read the same view. */
+int offload_from_guest_view(const struct virtio_net_hdr *g, const struct frame_view *v,
+			    size_t len, unsigned mtu, unsigned allowed, struct virtio_net_hdr *out);
+
 /*
  * Completes the checksum of a frame read from the TAP when its header says
  * NEEDS_CSUM: the ones' complement sum from csum_start to the end of the

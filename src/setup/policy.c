@@ -228,13 +228,14 @@ static int parse_interfaces(struct parser *ps, const char *v, size_t n)
 /* Every key, with its bit in parser.seen. */
 enum key {
 	K_SUBNETS, K_BRIDGED, K_INTERFACES, K_MAX_HELPERS, K_MAX_LEASES, K_NAMED_ONLY,
-	K_MODE, K_START, K_END, K_MASK, K_SHARED_INTERFACE, K_ISOLATION, K_MTU, K_COUNT,
+	K_MODE, K_START, K_END, K_MASK, K_SHARED_INTERFACE, K_ISOLATION, K_MTU,
+	K_USERS, K_GROUPS, K_COUNT,
 };
 
 static const char *const key_names[K_COUNT] = {
 	"subnets", "bridged", "bridged-interfaces", "max-helpers-per-user", "max-leases-per-user",
-	"named-networks-only", "mode", "start-address", "end-address", "subnet-mask", "shared-interface", "isolation",
-	"mtu",
+	"named-networks-only", "mode", "start-address", "end-address", "subnet-mask",
+	"shared-interface", "isolation", "mtu", "users", "groups",
 };
 
 static int global_key(struct parser *ps, enum key k, const char *v, size_t n)
@@ -266,6 +267,39 @@ static int parse_mode(struct parser *ps, const char *v, size_t n, enum op_mode *
 	return 0;
 }
 
+/* User and group names as Debian's adduser takes them, and more: 1..32 of
+ * letters, digits, '.', '_', '-' (not first) and a final '$'. */
+static bool valid_member(const char *s, size_t n)
+{
+	if (n == 0 || n >= POLICY_MEMBER_MAX || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || (c == '$' && i == n - 1)))
+			return false;
+	}
+	return true;
+}
+
+/* "users" or "groups" of a network: a list of names. */
+static int parse_members(struct parser *ps, const char *key, const char *v, size_t n,
+			 char (*out)[POLICY_MEMBER_MAX], int *count)
+{
+	const char *item;
+	size_t i = 0, len;
+
+	*count = 0;
+	while (next_item(v, n, &i, &item, &len)) {
+		if (!valid_member(item, len))
+			return fail(ps, "%s: \"%.*s\" is not a name", key, (int)len, item);
+		if (*count == POLICY_MAX_MEMBERS)
+			return fail(ps, "%s: more than %d", key, POLICY_MAX_MEMBERS);
+		text_copy(item, len, out[(*count)++], POLICY_MEMBER_MAX);
+	}
+	return 0;
+}
+
 static int network_key(struct parser *ps, enum key k, const char *v, size_t n)
 {
 	struct policy_network *net = ps->net;
@@ -282,6 +316,8 @@ static int network_key(struct parser *ps, enum key k, const char *v, size_t n)
 		return 0;
 	case K_ISOLATION: return parse_bool(ps, key_names[k], v, n, &net->isolation);
 	case K_MTU: return parse_uint(ps, key_names[k], v, n, MIN_MTU, MAX_MTU, &net->mtu);
+	case K_USERS: return parse_members(ps, key_names[k], v, n, net->users, &net->nusers);
+	case K_GROUPS: return parse_members(ps, key_names[k], v, n, net->groups, &net->ngroups);
 	default: return fail(ps, "\"%s\" is a global setting: put it before any [network] section",
 			    key_names[k]);
 	}
@@ -353,12 +389,16 @@ static int check_addresses(struct parser *ps, const struct policy_network *net)
 /* The section just read is complete and consistent. */
 static int finish_network(struct parser *ps)
 {
-	const struct policy_network *net = ps->net;
+	struct policy_network *net = ps->net;
 
 	if (!net)
 		return 0;
-	if (!(ps->seen & (1u << K_MODE)))
+	/* The built-in networks' sections may only say who may use them. */
+	if (!(ps->seen & (1u << K_MODE)) && strcmp(net->name, "shared") != 0 &&
+	    strcmp(net->name, "host") != 0)
 		return fail(ps, "network \"%s\" has no mode", net->name);
+	if (!(ps->seen & (1u << K_MODE)))
+		net->mode = strcmp(net->name, "shared") == 0 ? MODE_SHARED : MODE_HOST;
 	if (net->mode == MODE_BRIDGED) {
 		if (!net->shared_interface[0])
 			return fail(ps, "network \"%s\": bridged mode needs shared-interface", net->name);
@@ -579,6 +619,35 @@ int policy_allows(const struct policy *p, const struct policy_request *r, char *
 	if (r->named)
 		return 0;   /* the administrator's own addresses */
 	return policy_allows_subnet(p, r->start, r->mask, err, errlen);
+}
+
+const char *policy_network_of(const char *named, enum op_mode mode)
+{
+	if (named)
+		return named;
+	return mode == MODE_BRIDGED ? NULL : options_mode_name(mode);
+}
+
+static bool listed(const char (*list)[POLICY_MEMBER_MAX], int n, const char *name)
+{
+	for (int i = 0; name && i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+int policy_allows_user(const struct policy *p, const char *network, const char *user,
+		       const char *const *groups, int ngroups, char *err, size_t errlen)
+{
+	const struct policy_network *n = network ? policy_network(p, network) : NULL;
+
+	if (!n || (n->nusers == 0 && n->ngroups == 0) || listed(n->users, n->nusers, user))
+		return 0;
+	for (int i = 0; i < ngroups; i++)
+		if (listed(n->groups, n->ngroups, groups[i]))
+			return 0;
+	return deny(err, errlen, "user %s may not use network \"%s\": it is for the users and "
+		    "groups listed in its section of %s", user ? user : "(unknown)", network, VMNET_CONF);
 }
 
 /* ---- the file ---- */

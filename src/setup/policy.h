@@ -24,6 +24,8 @@
  *   end-address = 10.20.0.254
  *   subnet-mask = 255.255.255.0
  *   isolation = yes
+ *   users = alice, bob                       # who may use it: these users
+ *   groups = vmnet-lab                       # and the members of these groups
  *
  * "shared" and "host" exist without being defined: the modes' default
  * networks, chosen automatically (network_choose). A "[network shared]" or
@@ -39,6 +41,16 @@
  * networks with addresses are theirs: no user creates a network over one
  * any other way (another mode, MTU or mask would make --network NAME fail
  * for everyone), and no automatic choice lands on one (policy_reserved).
+ *
+ * Who may use a network (policy_allows_user): a section's "users" and
+ * "groups" (lxc-usernet's and qemu-bridge-helper's idea): with neither, every
+ * user; with either, the users listed and the members of the groups listed
+ * (primary or supplementary, in the user database), no one else. A request
+ * with --network NAME falls under [network NAME]; one without, in shared or
+ * host mode, under the section of the mode's built-in network ([network
+ * shared] or [network host], whose mode may then be omitted); bridged mode
+ * without --network under none (bridged and bridged-interfaces decide).
+ * Root is not limited; sudo and vmnet-broker take the same path.
  *
  * Parsing and checking are pure (unit-tested and fuzzed); policy_load reads
  * the file.
@@ -75,6 +87,8 @@
 #define POLICY_VM_RANGE { { 0xc0a86900u, 0xffffff00u }, { 0xc0a86a00u, 0xfffffe00u }, \
 			  { 0xc0a86c00u, 0xfffffc00u }, { 0xc0a87000u, 0xfffff000u }, \
 			  { 0xc0a88000u, 0xffff8000u } }
+#define POLICY_MAX_MEMBERS 32        /* users, and groups, of one network */
+#define POLICY_MEMBER_MAX 33         /* a user or group name, with its NUL */
 
 struct policy_subnet {
 	uint32_t addr, mask;         /* host order, addr & mask == addr */
@@ -87,6 +101,11 @@ struct policy_network {
 	char shared_interface[IF_NAMESIZE];   /* bridged */
 	bool isolation;              /* every VM of it is isolated */
 	unsigned mtu;                /* 0: not set */
+	/* Who may use it; neither listed: every user. */
+	char users[POLICY_MAX_MEMBERS][POLICY_MEMBER_MAX];
+	int nusers;
+	char groups[POLICY_MAX_MEMBERS][POLICY_MEMBER_MAX];
+	int ngroups;
 };
 
 struct policy {
@@ -148,6 +167,20 @@ int policy_reserved(const struct policy *p, uint32_t start, uint32_t mask, char 
 /* The leases a user may hold on a network whose pool has pool addresses
  * (max-leases-per-user), at least 1. Pure. */
 unsigned policy_max_leases(const struct policy *p, uint64_t pool);
+
+/* The network whose allow-list covers a request: --network's (named), or
+ * for shared and host mode without it the mode's built-in name; NULL for
+ * bridged mode without --network. Pure. */
+const char *policy_network_of(const char *named, enum op_mode mode);
+
+/*
+ * 0 if user (a name; NULL: one the user database does not know), member of
+ * groups[0..ngroups) (names), may use network (policy_network_of: NULL,
+ * or a network the policy does not define, have no list: allowed), or -1
+ * with one line in err. Pure.
+ */
+int policy_allows_user(const struct policy *p, const char *network, const char *user,
+		       const char *const *groups, int ngroups, char *err, size_t errlen);
 
 /*
  * Reads path into p: the defaults when it does not exist; -1 with one line

@@ -8,7 +8,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 
 #include "common/ident.h"
 #include "common/ip4.h"
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/version.h"
@@ -134,6 +137,43 @@ void setup_identify(struct helper *h)
 	ident_mac_from_uuid(h->opt.interface_id, h->mac);
 }
 
+/* The user's name and groups (user database: the same through sudo and the
+ * broker), for the network's allow-list. NULL, 0: none known. */
+static int user_groups(const struct helper *h, char *name, size_t cap, char (*names)[64],
+		       int max)
+{
+	const struct passwd *pw = getpwuid(h->user.uid);
+	gid_t gids[64];
+	int n = 64, count = 0;
+
+	if (!pw)
+		return -1;
+	snprintf(name, cap, "%s", pw->pw_name);
+	if (getgrouplist(name, h->user.gid, gids, &n) < 0)
+		n = 64;   /* more than that: the first 64 */
+	for (int i = 0; i < n && count < max; i++) {
+		const struct group *g = getgrgid(gids[i]);
+
+		if (g)
+			snprintf(names[count++], 64, "%s", g->gr_name);
+	}
+	return count;
+}
+
+/* Who may use the network asked for (policy.h: users, groups). */
+static void check_access(const struct helper *h)
+{
+	char name[64], names[64][64], err[512];
+	const char *groups[64];
+	int n = user_groups(h, name, sizeof(name), names, 64);
+
+	for (int i = 0; i < n; i++)
+		groups[i] = names[i];
+	if (policy_allows_user(&h->policy, policy_network_of(h->opt.network, h->opt.mode),
+			       n < 0 ? NULL : name, groups, n < 0 ? 0 : n, err, sizeof(err)) < 0)
+		die(err);
+}
+
 /*
  * A user who ran the helper through sudo gets what the policy allows
  * (policy.h); root is not limited. Before anything is set up, so a refusal
@@ -155,6 +195,7 @@ static void check_policy(struct helper *h)
 		return;
 	if (policy_allows(&h->policy, &r, err, sizeof(err)) < 0)
 		die(err);
+	check_access(h);
 	/* Counted and reserved under the user's lock, held until the datapath
 	 * runs as the user (datapath_confine): starts at the same moment count
 	 * each other. */
@@ -180,6 +221,28 @@ void setup_check(struct helper *h)
 	check_policy(h);
 }
 
+/*
+ * What the helper lives for (common/lifeline.h). The broker's connection
+ * was set up at start (its exit status is reported there); through sudo,
+ * the process that ran sudo, watched by the datapath. Root without sudo:
+ * nothing, as before. A starter that cannot be found leaves the helper as
+ * it was before this existed: running until SIGTERM or its VM goes.
+ */
+void setup_lifeline(struct helper *h)
+{
+	int fd;
+
+	if (h->opt.broker_fd >= 0 || !h->user.from_sudo)
+		return;
+	fd = lifeline_starter(&h->starter_pid);
+	if (fd < 0) {
+		DEBUG("main", "no process to follow (%s): running until stopped", strerror(-fd));
+		return;
+	}
+	h->starter_fd = fd;
+	DEBUG("main", "stops when pid %d, which ran sudo, ends", (int)h->starter_pid);
+}
+
 static void close_transport(void)
 {
 	transport_close(&exiting->vm);
@@ -195,6 +258,8 @@ void setup_transport(struct helper *h)
 {
 	int rc = h->opt.socket_path
 		 ? transport_bind(&h->vm, h->opt.socket_path, h->opt.socket_type, &h->user)
+		 : h->opt.broker_fd >= 0
+		 ? transport_from_broker(&h->vm, h->opt.fd, h->opt.socket_type, h->opt.broker_fd)
 		 : transport_from_fd(&h->vm, h->opt.fd, h->opt.socket_type);
 	if (rc < 0)
 		exit(EXIT_FAILURE);
@@ -323,13 +388,24 @@ void setup_release_lease(const struct helper *h)
 		WARN(LOG_SELF, "cannot update %s: %s", path, strerror(-rc));
 }
 
+/* The TAP's virtio-net headers: ours for --enable-checksum-offload, the
+ * guest's own for vhost-user. 0 or -errno. */
+static int setup_vnet_hdr(struct helper *h)
+{
+	if (h->opt.vhost_user)
+		return tap_set_vhost(&h->tap);
+	if (h->tap.vnet_hdr)
+		return tap_set_offload(&h->tap, h->opt.enable_tso);
+	return 0;
+}
+
 /* Bridged mode: the VM on the network of --shared-interface, no lease. */
 static void setup_bridged(struct helper *h)
 {
-	bool offload = h->opt.enable_checksum_offload;
+	bool vnet_hdr = h->opt.enable_checksum_offload || h->opt.vhost_user;
 
-	if (bridged_open(&h->br, h->opt.shared_interface, h->mac, offload, &h->tap) < 0 ||
-	    (offload && tap_set_offload(&h->tap, h->opt.enable_tso) < 0)) {
+	if (bridged_open(&h->br, h->opt.shared_interface, h->mac, vnet_hdr, &h->tap) < 0 ||
+	    setup_vnet_hdr(h) < 0) {
 		tap_close(&h->tap);
 		bridged_teardown(&h->br);
 		exit(EXIT_FAILURE);
@@ -414,12 +490,13 @@ static int join_port(struct helper *h)
 		return -ENOSPC;
 	/* The network's MTU: ours, or the one of the network we joined. */
 	h->mtu = h->net.mtu;
-	rc = tap_open(&h->tap, h->opt.enable_checksum_offload, h->opt.enable_isolation, h->mtu);
+	rc = tap_open(&h->tap, h->opt.enable_checksum_offload || h->opt.vhost_user,
+		      h->opt.enable_isolation, h->mtu);
 	if (rc < 0) {
 		ERROR("main", "cannot create TAP device: %s", strerror(-rc));
 		return rc;
 	}
-	if (h->tap.vnet_hdr && (rc = tap_set_offload(&h->tap, h->opt.enable_tso)) < 0)
+	if ((rc = setup_vnet_hdr(h)) < 0)
 		return rc;
 	return network_add_port(&h->net, h->tap.ifindex, h->mac, h->opt.enable_isolation);
 }

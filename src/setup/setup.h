@@ -18,6 +18,9 @@ void setup_block_signals(struct helper *h);
 void setup_require_root(void);
 /* Who the datapath runs as (SUDO_UID/SUDO_GID, or nobody). */
 void setup_identify_user(struct helper *h);
+/* Through sudo, the process that ran it: its end stops the helper
+ * (common/lifeline.h). */
+void setup_lifeline(struct helper *h);
 /* The administrator's policy, and --network NAME resolved with it. */
 void setup_load_policy(struct helper *h);
 /* The interface id (given or random) and the MAC derived from it. */
@@ -25,7 +28,8 @@ void setup_identify(struct helper *h);
 /* A user (from sudo) gets what the policy allows; a bad
  * --shared-interface is a bad invocation. */
 void setup_check(struct helper *h);
-/* --fd, or --socket's files made by the files process (files/sockfile.h). */
+/* --fd (from vmnet-broker: the socket the user's side passed), or
+ * --socket's files made by the files process (files/sockfile.h). */
 void setup_transport(struct helper *h);
 /* --pcap's files, made by a files process as the user (files/capfile.h):
  * before anything is set up, so a path that cannot be used is one line. */

@@ -38,7 +38,9 @@ BUILD = _build if _build.is_absolute() else REPO / _build
 HELPER = BUILD / "vmnet-helper"
 CLIENT = BUILD / "vmnet-client"   # the spec's name of vmnet-run: the same program
 RUN = BUILD / "vmnet-run"
+BROKER = BUILD / "vmnet-broker"
 VMSIM = BUILD / "tools" / "vmsim"
+VHOSTSIM = BUILD / "tools" / "vhostsim"   # QEMU's vhost-user frontend and guest driver
 STATUS = BUILD / "vmnet-status"
 
 # What every program's --version prints: "NAME RELEASE (commit HASH)", the
@@ -122,7 +124,7 @@ def read_line(fd, timeout):
 
 # System users made for the tests (created on first use, kept: creating them is
 # idempotent and concurrent runs share them). None can log in.
-TEST_USERS = ("vmnet-test-a", "vmnet-test-b", "vmnet-test-c")
+TEST_USERS = ("vmnet-test-a", "vmnet-test-b", "vmnet-test-c", "vmnet-test-d")
 
 
 def unpriv_user(name):
@@ -767,6 +769,36 @@ class Lab:
             line, errpath.read_text())
         return Guest(self, ns, proc, tap)
 
+    def guest_vhost(self, path, mac=None, role=None, tap="eth0", plain=False, evil=None):
+        """vhostsim in a new guest namespace as the vhost-user frontend of a
+        helper --socket PATH --socket-type vhost-user (plain: no offload,
+        mergeable buffers or event index; evil: a hostile mode, see
+        bench/vhostsim.c). The lines it printed before READY are in
+        guest.before."""
+        self.counter += 1
+        ns = self.netns(role or "g%d" % self.counter)
+        argv = [VHOSTSIM, "--tap", tap, "--socket", path]
+        if plain:
+            argv.append("--plain")
+        if mac:
+            argv += ["--mac", mac]
+        if evil:
+            argv += ["--evil", evil]
+        errpath = self.tmp / ("vhostsim-%d.stderr" % self.counter)
+        proc = ns.popen(argv, stdout=subprocess.PIPE, stderr=open(errpath, "wb"),
+                        stdin=subprocess.DEVNULL)
+        self.procs.append(proc)
+        before = []
+        line = read_line(proc.stdout.fileno(), 10)
+        while line and not line.startswith(b"READY"):
+            before.append(line.decode().strip())
+            line = read_line(proc.stdout.fileno(), 10)
+        assert line.startswith(b"READY"), "vhostsim did not start: %r %s" % (
+            line, errpath.read_text())
+        g = Guest(self, ns, proc, tap)
+        g.before = before
+        return g
+
     def popen(self, argv, **kw):
         p = subprocess.Popen([str(a) for a in argv], **kw)
         self.procs.append(p)
@@ -862,7 +894,7 @@ def pytest_configure(config):
 def _environment():
     if os.geteuid() != 0:
         pytest.skip("integration tests need root", allow_module_level=True)
-    missing = [str(p) for p in (HELPER, CLIENT, RUN, VMSIM) if not os.access(p, os.X_OK)]
+    missing = [str(p) for p in (HELPER, CLIENT, RUN, BROKER, VMSIM) if not os.access(p, os.X_OK)]
     if missing:
         pytest.fail("missing binaries (run make): %s" % ", ".join(missing), pytrace=False)
     yield

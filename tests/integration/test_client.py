@@ -214,6 +214,8 @@ def test_install_puts_vmnet_run_beside_vmnet_client(lab, tmp_path):
     bindir = dest / "opt" / "vmnet-helper" / "bin"
     assert sorted(p.name for p in bindir.iterdir()) == ["vmnet-client", "vmnet-helper",
                                                        "vmnet-run", "vmnet-status"]
+    assert sorted(p.name for p in (dest / "opt" / "vmnet-helper" / "sbin").iterdir()) == \
+        ["vmnet-broker"]
     assert os.readlink(bindir / "vmnet-client") == "vmnet-run"
     for name in ("vmnet-run", "vmnet-client"):
         r = run_client(lab, ["--version"], client=bindir / name)

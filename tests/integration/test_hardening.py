@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO
 
 PREFIX = "/opt/vmnet-helper"
-PROGRAMS = ("vmnet-helper", "vmnet-client", "vmnet-status")
+PROGRAMS = ("vmnet-helper", "vmnet-client", "vmnet-status", "vmnet-broker")
 PAGE = 4096
 
 
@@ -29,7 +29,9 @@ def installed(tmp_path_factory):
     dest = tmp_path_factory.mktemp("destdir")
     subprocess.run(["make", "-s", "-C", str(REPO), "install", "DESTDIR=%s" % dest,
                     "PREFIX=%s" % PREFIX], check=True, timeout=600)
-    return {p: dest / PREFIX.lstrip("/") / "bin" / p for p in PROGRAMS}
+    # The broker is root's daemon: sbin, as in the package.
+    return {p: dest / PREFIX.lstrip("/") / ("sbin" if p == "vmnet-broker" else "bin") / p
+            for p in PROGRAMS}
 
 
 def tool(*argv):

@@ -326,8 +326,34 @@ static void test_ipv6_fragments(void)
 	CHECK(v.chain == FRAME_CHAIN_CUT && !v.ext_opts_only && v.l4_off == 54);
 }
 
+/* vhost-user: a long frame's head (frame_parse_head), its IP length
+ * clipped to the head, the stated one kept; a whole one as frame_parse. */
+static void test_head(void)
+{
+	struct frame_view v, w;
+	size_t len = ip4(FRAME_UDP, 20, 8980);   /* 9014 bytes: only the head is in f */
+
+	put_be16(f + 34 + 4, 8980);   /* UDP length: the whole datagram */
+	CHECK(frame_parse_head(f, 256, len, &v) && inside(&v) && v.len == 256);
+	CHECK(v.l3_ok && v.l3_len == 242 && v.l3_stated == 9000 && v.l4_len == 222);
+	CHECK(v.has_l4 && v.udp_len == 8980);
+	/* An IP length beyond the whole frame is not clipped: not l3_ok. */
+	CHECK(frame_parse_head(f, 256, len - 1, &v) && !v.l3_ok && inside(&v));
+	/* Held whole: the same view as frame_parse. */
+	len = ip4(FRAME_TCP, 20, 100);
+	CHECK(frame_parse_head(f, len, len, &v) && frame_parse(f, len, &w));
+	CHECK(memcmp(&v, &w, sizeof(v)) == 0 && v.l3_stated == v.l3_len);
+	/* IPv6: the payload length clipped, the chain walked in the head. */
+	len = ip6(FRAME_TCP, 60000);
+	CHECK(frame_parse_head(f, 128, len, &v) && inside(&v));
+	CHECK(v.l3_ok && v.l3_len == 114 && v.l3_stated == 60040 && v.l4_off == 54);
+	CHECK(frame_parse_head(f, 128, len - 1, &v) && !v.l3_ok);
+	CHECK(!frame_parse_head(f, 13, len, &v));
+}
+
 static void tests(void)
 {
+	test_head();
 	test_ethernet();
 	test_ipv4();
 	test_ipv4_malformed();

@@ -103,8 +103,34 @@ static void test_status(void)
 	CHECK(msg_parse(&r, sizeof(r), MSG_FROM_CAPTURE_FILES, &m) == -EBADMSG);
 }
 
+/* The connection between a user's vmnet-helper and its root helper. */
+static void test_broker_connection(void)
+{
+	struct msg_broker_exit e = { .h = msg_hdr(MSG_BROKER_EXIT, 0), .status = 3 };
+	struct msg_broker_stop st = { .h = msg_hdr(MSG_BROKER_STOP, 0) };
+	union msg m;
+
+	CHECK(msg_parse(&st, sizeof(st), MSG_TO_HELPER, &m) == MSG_BROKER_STOP);
+	CHECK(msg_parse(&st, sizeof(st), MSG_TO_USER, &m) == -EBADMSG);
+	CHECK(msg_parse(&e, sizeof(e), MSG_TO_HELPER, &m) == -EBADMSG);
+	CHECK(msg_parse(&e, sizeof(e), MSG_TO_USER, &m) == MSG_BROKER_EXIT);
+	CHECK(m.broker_exit.status == 3 && m.broker_exit.line[0] == '\0');
+	/* The line is a C string within its field; the status an exit status. */
+	memset(e.line, 'x', sizeof(e.line));
+	CHECK(msg_parse(&e, sizeof(e), MSG_TO_USER, &m) == -EBADMSG);
+	e.line[sizeof(e.line) - 1] = '\0';
+	CHECK(msg_parse(&e, sizeof(e), MSG_TO_USER, &m) == MSG_BROKER_EXIT);
+	e.status = 256;
+	CHECK(msg_parse(&e, sizeof(e), MSG_TO_USER, &m) == -EBADMSG);
+	e.status = -1;
+	CHECK(msg_parse(&e, sizeof(e), MSG_TO_USER, &m) == -EBADMSG);
+	/* The user's side answers a connect request like the files process. */
+	CHECK((MSG_TO_HELPER & MSG_BIT(MSG_FILES_CONNECTED)) && (MSG_TO_USER & MSG_BIT(MSG_FILES_CONNECT)));
+}
+
 static void tests(void)
 {
+	test_broker_connection();
 	test_whole_messages();
 	test_size_is_the_types();
 	test_type_must_be_the_channels();

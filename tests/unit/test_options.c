@@ -180,8 +180,19 @@ static void test_endpoint(void)
 	CHECK(o.socket_type == 0);
 	OK("--fd", "3", "--socket-type", "stream");
 	CHECK(o.socket_type == SOCK_STREAM);
-	FAILS("--socket-type \"seqpacket\": expected dgram or stream", "--socket", "/tmp/x.sock",
-	      "--socket-type", "seqpacket");
+	FAILS("--socket-type \"seqpacket\": expected dgram, stream or vhost-user", "--socket",
+	      "/tmp/x.sock", "--socket-type", "seqpacket");
+	/* vhost-user: a stream socket, offloads negotiated with the guest. */
+	OK("--socket", "/tmp/x.sock", "--socket-type", "vhost-user");
+	CHECK(o.socket_type == SOCK_STREAM && o.vhost_user);
+	OK("--socket", "/tmp/x.sock", "--socket-type", "stream");
+	CHECK(!o.vhost_user);
+	OK("--fd", "3", "--socket-type=vhost-user");
+	CHECK(o.socket_type == SOCK_STREAM && o.vhost_user);
+	FAILS("--enable-tso does not apply to --socket-type vhost-user", "--fd", "3",
+	      "--socket-type=vhost-user", "--enable-tso", "--enable-checksum-offload");
+	FAILS("--enable-checksum-offload does not apply", "--fd", "3",
+	      "--socket-type=vhost-user", "--enable-checksum-offload");
 	FAILS("--socket-type requires an argument", "--socket", "/tmp/x.sock", "--socket-type");
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[0] = '/';
@@ -192,6 +203,19 @@ static void test_endpoint(void)
 	longpath[107] = 'a';
 	longpath[108] = '\0';
 	FAILS("--socket", "--socket", longpath);
+}
+
+/* --broker-fd: vmnet-broker's connection, beside the VM's --fd. */
+static void test_broker_fd(void)
+{
+	OK("--fd", "3");
+	CHECK(o.broker_fd == -1);
+	OK("--broker-fd", "4", "--fd", "3");
+	CHECK(o.broker_fd == 4 && o.fd == 3);
+	FAILS("--broker-fd needs --fd", "--broker-fd", "4", "--socket", "/tmp/x.sock");
+	FAILS("--broker-fd needs --fd, another", "--broker-fd", "3", "--fd", "3");
+	FAILS("invalid --broker-fd \"2\"", "--broker-fd", "2", "--fd", "3");
+	FAILS("invalid --broker-fd \"x\"", "--broker-fd", "x", "--fd", "3");
 }
 
 static void test_values(void)
@@ -429,6 +453,7 @@ static void test_pcap(void)
 
 static void tests(void)
 {
+	test_broker_fd();
 	test_defaults();
 	test_all_options();
 	test_early_exit();

@@ -284,6 +284,62 @@ static void test_reserved(void)
 	CHECK(policy_allows(&p, &r, err, sizeof(err)) == 0);
 }
 
+/* Who may use each network: users = ..., groups = ... (policy.h). */
+static void test_allow_lists(void)
+{
+	static const char *text =
+		"[network lab]\nmode = host\nusers = alice, bob\ngroups = vmnet-lab\n"
+		"[network open]\nmode = host\n"
+		"[network shared]\ngroups = staff, lab$\n"
+		"[network lan]\nmode = bridged\nshared-interface = eth1\nusers = carol\n";
+	const char *lab[] = { "users", "vmnet-lab" }, *other[] = { "users", "vmnet" };
+	const struct policy_network *n;
+	struct policy p;
+	char err[512];
+
+	CHECK(parse(text, &p, err) == 0);
+	n = policy_network(&p, "lab");
+	CHECK(n && n->nusers == 2 && n->ngroups == 1);
+	CHECK_STR(n->users[1], "bob");
+	CHECK_STR(n->groups[0], "vmnet-lab");
+	/* A built-in's section may only say who: its mode is the built-in's. */
+	n = policy_network(&p, "shared");
+	CHECK(n && n->mode == MODE_SHARED && n->start == 0 && n->ngroups == 2);
+	CHECK(policy_network(&p, "lan")->nusers == 1);
+	/* Listed by name, or a member of a listed group. */
+	CHECK(policy_allows_user(&p, "lab", "alice", NULL, 0, err, sizeof(err)) == 0);
+	CHECK(policy_allows_user(&p, "lab", "dave", lab, 2, err, sizeof(err)) == 0);
+	CHECK(policy_allows_user(&p, "lab", "dave", other, 2, err, sizeof(err)) == -1);
+	CHECK_STR(err, "user dave may not use network \"lab\": it is for the users and groups "
+		  "listed in its section of " VMNET_CONF);
+	CHECK(policy_allows_user(&p, "lab", NULL, lab, 1, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "user (unknown) may not") != NULL);
+	/* No list: everyone. Bridged mode without --network: no network's list. */
+	CHECK(policy_allows_user(&p, "open", "dave", NULL, 0, err, sizeof(err)) == 0);
+	CHECK(policy_allows_user(&p, "host", "dave", NULL, 0, err, sizeof(err)) == 0);
+	CHECK(policy_allows_user(&p, NULL, "dave", NULL, 0, err, sizeof(err)) == 0);
+	CHECK(policy_allows_user(&p, "lan", "dave", NULL, 0, err, sizeof(err)) == -1);
+	/* Shared mode without --network falls under [network shared]. */
+	CHECK_STR(policy_network_of(NULL, MODE_SHARED), "shared");
+	CHECK_STR(policy_network_of(NULL, MODE_HOST), "host");
+	CHECK(policy_network_of(NULL, MODE_BRIDGED) == NULL);
+	CHECK_STR(policy_network_of("lab", MODE_HOST), "lab");
+	CHECK(policy_allows_user(&p, policy_network_of(NULL, MODE_SHARED), "dave", other, 2, err,
+				 sizeof(err)) == -1);
+	const char *staff[] = { "staff" };
+	CHECK(policy_allows_user(&p, "shared", "dave", staff, 1, err, sizeof(err)) == 0);
+	/* Malformed lists, and lists where they do not belong. */
+	CHECK(parse("users = alice", &p, err) == -1 && strstr(err, "belongs in a [network NAME]"));
+	CHECK(parse("[network a]\nmode = host\nusers = al ice,", &p, err) == 0);
+	CHECK(policy_network(&p, "a")->nusers == 2);
+	CHECK(parse("[network a]\nmode = host\nusers = -x", &p, err) == -1 &&
+	      strstr(err, "users: \"-x\" is not a name"));
+	CHECK(parse("[network a]\nmode = host\ngroups = a$b", &p, err) == -1);
+	CHECK(parse("[network a]\nusers = x", &p, err) == -1 && strstr(err, "has no mode"));
+	CHECK(parse("[network host]\nusers = x\nusers = y", &p, err) == -1 &&
+	      strstr(err, "set twice"));
+}
+
 static void test_load(void)
 {
 	char dir[] = "/tmp/vmnet-policy-test.XXXXXX", path[256], err[256];
@@ -396,6 +452,7 @@ static void tests(void)
 	test_allows();
 	test_subnets_and_leases();
 	test_reserved();
+	test_allow_lists();
 	test_load();
 	test_example_file();
 }

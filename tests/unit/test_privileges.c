@@ -88,7 +88,7 @@ static int close_keeping_7(void)
 		if (!is_open(fd) && dup2(2, fd) < 0)
 			return 1;
 	close(1);
-	if (priv_close_inherited(7) < 0)
+	if (priv_close_inherited(7, -1) < 0)
 		return 2;
 	for (int fd = 3; fd < 10; fd++)
 		if (is_open(fd) != (fd == 7))
@@ -104,15 +104,36 @@ static int close_keeping_0(void)
 {
 	dup2(2, 3);
 	dup2(2, 50);
-	if (priv_close_inherited(0) < 0 || is_open(3) || is_open(50) || !is_open(0))
+	if (priv_close_inherited(0, -1) < 0 || is_open(3) || is_open(50) || !is_open(0))
 		return 1;
 	return 0;
 }
+
+/* The VM's socket and the broker's connection, in either order, 3 included. */
+static int close_keeping_two(int a, int b)
+{
+	for (int fd = 3; fd < 12; fd++)
+		if (!is_open(fd) && dup2(2, fd) < 0)
+			return 1;
+	if (priv_close_inherited(a, b) < 0)
+		return 2;
+	for (int fd = 3; fd < 12; fd++)
+		if (is_open(fd) != (fd == a || fd == b))
+			return 10 + fd;
+	return 0;
+}
+
+static int close_keeping_3_and_4(void) { return close_keeping_two(3, 4); }
+static int close_keeping_9_and_5(void) { return close_keeping_two(9, 5); }
+static int close_keeping_11_and_none(void) { return close_keeping_two(-1, 11); }
 
 static void test_close_inherited(void)
 {
 	CHECK(in_child(close_keeping_7) == 0);
 	CHECK(in_child(close_keeping_0) == 0);
+	CHECK(in_child(close_keeping_3_and_4) == 0);
+	CHECK(in_child(close_keeping_9_and_5) == 0);
+	CHECK(in_child(close_keeping_11_and_none) == 0);
 }
 
 /* The datapath's drop: nobody, nothing left, no way back. */
