@@ -90,7 +90,8 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
-TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+# bench/vhostsim (QEMU's vhost-user frontend and guest driver) serves the tests too.
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%) $(BUILD)/tools/vhostsim
 
 BROKER      := $(BUILD)/vmnet-broker
 PROGRAMS    := $(BUILD)/vmnet-helper $(BUILD)/vmnet-run $(BUILD)/vmnet-client \
@@ -109,6 +110,10 @@ $(BUILD)/obj/common/version.o: CFLAGS += $(VERSION_DEFS)
 
 # Test and benchmark tools (the VM simulator): standalone programs.
 $(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(BUILD)/tools
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LDFLAGS) -lpthread
+
+$(BUILD)/tools/vhostsim: bench/vhostsim.c
 	@mkdir -p $(BUILD)/tools
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LDFLAGS) -lpthread
 

@@ -13,6 +13,11 @@ measures, side by side, the same workloads over:
           default MTU and at --mtu 65520 (the guest's MTU taken from the JSON
           line); and with offloading, the VM played by build/tools/vmsim
           --offload as libkrun plays it (64 KiB frames, partial checksums)
+          and as QEMU's vhost-user backend (--socket-type vhost-user), the VM
+          played by build/tools/vhostsim (bench/vhostsim.c: QEMU's vhost-user
+          frontend and the guest's virtio-net driver, a TAP in the guest
+          namespace, the rings in a shared memfd, kicks and calls through
+          eventfds), with the offloads QEMU's guest negotiates
   veth    the guest namespace joined to a bridge by a veth pair: the kernel's
           own limit, the baseline every path is divided by
   passt   passt on its QEMU stream socket, the VM played by bench/qemusim as
@@ -53,6 +58,7 @@ _build = Path(os.environ.get("VMNET_BUILD", "build"))
 BUILD = _build if _build.is_absolute() else REPO / _build
 HELPER = BUILD / "vmnet-helper"
 VMSIM = BUILD / "tools" / "vmsim"
+VHOSTSIM = BUILD / "tools" / "vhostsim"
 FRAMEGEN = BUILD / "bench" / "framegen"
 QEMUSIM = BUILD / "bench" / "qemusim"
 RRBENCH = BUILD / "bench" / "rrbench"
@@ -375,6 +381,39 @@ class HelperPath(Path_):
         self.g2g_addr = (self.infos[1]["lease_address"], IPERF_PORT)
 
 
+class VhostPath(HelperPath):
+    """The helper as QEMU's vhost-user backend, the VM played by vhostsim
+    (plain: no offload, mergeable buffers or event index)."""
+
+    def __init__(self, lab, mode, plain=False):
+        super().__init__(lab, mode, False)
+        self.plain = plain
+        self.name = "helper %s vhost-user%s" % (mode, " plain" if plain else "")
+
+    def start_helper(self, ns, extra=()):
+        self.lab.n += 1
+        path = self.lab.tmp / ("vhost-%d.sock" % self.lab.n)
+        argv = [HELPER, "--socket", path, "--socket-type", "vhost-user", "--operation-mode",
+                self.mode] + list(extra)
+        p = self.lab.popen(ns, argv, stdout=subprocess.PIPE)
+        line = read_line(p.stdout.fileno(), 15)
+        if not line.strip():
+            p.wait(15)
+            raise Unavailable("helper printed no JSON line (exit %s): %s"
+                              % (p.returncode, stderr_tail(p)))
+        return p, json.loads(line), path
+
+    def start_vm(self, ns, path, info, extra=()):
+        argv = [VHOSTSIM, "--tap", "eth0", "--socket", path, "--mac", info["vmnet_mac_address"],
+                "--mtu", info["vmnet_mtu"]] + (["--plain"] if self.plain else []) + list(extra)
+        p = self.lab.popen(ns, argv, stdout=subprocess.PIPE)
+        if not read_line(p.stdout.fileno(), 10).startswith("READY"):
+            p.wait(10)
+            raise Unavailable("vhostsim did not start (exit %s): %s"
+                              % (p.returncode, stderr_tail(p)))
+        return p
+
+
 class VethPath(Path_):
     kind = "veth"
     name = "veth (kernel limit)"
@@ -690,6 +729,38 @@ def framerate_tap(lab, seconds):
         lab.del_netns(ns)
 
 
+def framerate_vhost(lab, mode, seconds):
+    """vhostsim's driver fills the transmit ring with 64-byte frames as fast
+    as the helper takes them: the helper's only system call per frame is its
+    TAP write, as framegen's is on the direct TAP."""
+    path = VhostPath(lab, mode)
+    ns = path.host_ns = lab.netns("fv")
+    try:
+        helper, info, sock = path.start_helper(ns)
+        path.procs.append(helper)
+        add_udp9_drop(lab, ns)
+        br_mac = link_info(ns, info["bridge"])["address"]
+        g = lab.netns("fvg")
+        path.guests.append(g)
+        vm = path.start_vm(g, sock, info, ["--gen", "%s,%s,%s" % (
+            br_mac, info["lease_address"], info["vmnet_start_address"])])
+        path.relays.append(vm)
+        time.sleep(1)
+        th0, v0 = thread_cpu_seconds(path.cpu_pids()), cpu_seconds([vm.pid])
+        c0, cpu0, t0 = udp9_count(lab, ns), cpu_seconds(path.cpu_pids()), time.monotonic()
+        time.sleep(seconds)
+        c1, cpu1, t1 = udp9_count(lab, ns), cpu_seconds(path.cpu_pids()), time.monotonic()
+        th1, v1 = thread_cpu_seconds(path.cpu_pids()), cpu_seconds([vm.pid])
+        n = c1 - c0
+        busiest = max((th1[k] - th0[k] for k in th1 if k in th0), default=0)
+        return {"pps": n / (t1 - t0), "cpu_s": cpu1 - cpu0, "wall_s": t1 - t0,
+                "cpu_ns_per_frame": (cpu1 - cpu0) * 1e9 / n if n else None,
+                "busiest_thread_ns_per_frame": busiest * 1e9 / n if n else None,
+                "sender_cpu_ns_per_frame": (v1 - v0) * 1e9 / n if n else None}
+    finally:
+        path.teardown()
+
+
 def framerate_helper(lab, mode, seconds, pcap=False):
     path = HelperPath(lab, mode, False, pcap=pcap)
     ns = path.host_ns = lab.netns("fh")
@@ -772,7 +843,8 @@ def hop_by_hop(lab, seconds, log):
         return {"unavailable": "perf not installed (linux-perf)"}
     import hops
     try:
-        return hops.measure(lab, ["veth", "helper", "slirp"], 10000, max(3, seconds // 2), log)
+        return hops.measure(lab, ["veth", "helper", "vhost", "slirp"], 10000,
+                            max(3, seconds // 2), log)
     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
         log("  hops failed: %s" % e)
         return {"unavailable": "failed: %s" % e}
@@ -920,16 +992,69 @@ def latency_targets(result):
     """The helper's own share of a round trip against what slirp4netns adds."""
     out = []
     h = result.get("hops", {})
-    helper, slirp = h.get("helper", {}), h.get("slirp", {})
-    if "helper" in helper.get("shares_us", {}) and "slirp4netns" in slirp.get("shares_us", {}):
+    slirp = h.get("slirp", {})
+    for name in ("helper", "vhost"):
+        helper = h.get(name, {})
+        if "helper" not in helper.get("shares_us", {}) or \
+                "slirp4netns" not in slirp.get("shares_us", {}):
+            continue
         a, b = helper["shares_us"]["helper"], slirp["shares_us"]["slirp4netns"]
         out.append({"target": "latency: the helper's own hops <= slirp4netns's (traced UDP "
-                              "request/response, 10 ms apart)",
+                              "request/response, 10 ms apart; %s)"
+                    % ("vhost-user" if name == "vhost" else "dgram"),
                     "measured": "%.0f vs %.0f us per round trip (VM side %.0f us)"
                     % (a, b, helper["shares_us"].get("VM side", 0)), "met": a <= b})
-    else:
+    if not out:
         out.append({"target": "latency: the helper's own hops <= slirp4netns's",
                     "measured": h.get("unavailable", "not measured"), "met": None})
+    return out
+
+
+def vhost_targets(result, rows):
+    """Issue 19: the vhost-user rows against veth, the frame rate against
+    direct TAP writes."""
+    out = []
+    for mode in ("shared", "host"):
+        r = rows.get("helper %s vhost-user" % mode)
+        if r is None:
+            continue
+        for key, goal, what in (("tcp_g2h", 0.8, "guest->host"), ("tcp_h2g", 0.8, "host->guest"),
+                                ("tcp_g2g", 0.6, "guest->guest")):
+            name = "vhost-user (%s): %s >= %.0f%% of veth" % (mode, what, 100 * goal)
+            t = r.get(key)
+            if not t or t.get("ratio_to_veth") is None:
+                out.append({"target": name, "measured": "not measured", "met": None})
+                continue
+            out.append({"target": name, "measured": "%.0f%% (%.2f Gbit/s)"
+                        % (100 * t["ratio_to_veth"], t["gbps"]),
+                        "met": t["ratio_to_veth"] >= goal})
+    v = result["framerate"].get("vhost_shared")
+    if v and "ratio_to_tap" in v:
+        out.append({"target": "vhost-user: 64-byte frame rate >= 90% of direct TAP writes",
+                    "measured": "%.0f%% (%.0f vs %.0f frames/s); per CPU-second %.0f%%"
+                    % (100 * v["ratio_to_tap"], v["pps"], result["framerate"]["tap_direct"]["pps"],
+                       100 * (v["cpu_normalized_ratio_to_tap"] or 0)),
+                    "met": v["ratio_to_tap"] >= 0.9})
+    return out
+
+
+def rr_targets(rows):
+    """Issue 19: on every transport a 1-byte request/response costs no more
+    over veth than slirp4netns's in the same run."""
+    out = []
+    slirp = rows.get("slirp4netns", {})
+    for name, r in rows.items():
+        if r.get("kind") != "helper" or not r.get("rr_udp"):
+            continue
+        for key, what in (("rr_udp", "UDP"), ("rr_tcp", "TCP")):
+            target = "round trip: %s request/response over veth <= slirp4netns's (%s)" % (
+                what, name)
+            a, b = r.get(key, {}).get("p50_overhead_us"), slirp.get(key, {}).get("p50_overhead_us")
+            if a is None or b is None:
+                out.append({"target": target, "measured": "not measured", "met": None})
+                continue
+            out.append({"target": target, "measured": "+%.0f vs +%.0f us" % (a, b),
+                        "met": a <= b})
     return out
 
 
@@ -937,6 +1062,8 @@ def targets(result):
     """Each target: what, measured, goal, met. Reported, never enforced."""
     out = []
     rows = {r["name"]: r for r in result["paths"]}
+    out += vhost_targets(result, rows)
+    out += rr_targets(rows)
     peers = [r for r in result["paths"] if r["kind"] == "peer" and "tcp_g2h" in r]
     out += peer_targets(rows)
     for mode in ("host", "shared"):
@@ -1149,8 +1276,8 @@ def main():
     ap.add_argument("--start-runs", type=int, default=15)
     ap.add_argument("--only", help="comma-separated parts: helper, veth, peer (the paths), "
                     "framerate, startup, hops (default all); stream: just the helper's "
-                    "stream rows (QEMU's -netdev stream); pcap: the default helper path and "
-                    "the frame rate without and with --pcap")
+                    "stream rows (QEMU's -netdev stream); vhost: just its vhost-user rows; "
+                    "pcap: the default helper path and the frame rate without and with --pcap")
     ap.add_argument("--workloads", default=",".join(WORKLOADS),
                     help="comma-separated workloads on each path: tcp, udp, latency "
                     "(default all)")
@@ -1158,7 +1285,7 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (sudo make bench)")
-    for b in (HELPER, VMSIM, FRAMEGEN, QEMUSIM, RRBENCH, CAPBENCH):
+    for b in (HELPER, VMSIM, VHOSTSIM, FRAMEGEN, QEMUSIM, RRBENCH, CAPBENCH):
         if not os.access(b, os.X_OK):
             sys.exit("bench: missing %s (run make and bench/run.sh)" % b)
 
@@ -1187,6 +1314,11 @@ def main():
                           HelperPath(lab, "shared", False, 65520, stream)]
             paths.append(HelperPath(lab, "host", False, 65520))
             paths += [HelperPath(lab, m, True) for m in ("host", "shared")]
+            # QEMU's vhost-user frontend: the guest's own offloads, and none.
+            paths += [VhostPath(lab, m) for m in ("shared", "host")]
+            paths.append(VhostPath(lab, "shared", plain=True))
+        elif "vhost" in kinds:
+            paths += [VhostPath(lab, "shared"), VhostPath(lab, "shared", plain=True)]
         elif "stream" in kinds:
             paths += [HelperPath(lab, "shared", False, mtu, True) for mtu in (None, 65520)]
         # What --pcap costs: the default path and --mtu 65520 (64 KiB frames),
@@ -1208,6 +1340,7 @@ def main():
             result["framerate"]["tap_direct"] = framerate_tap(lab, args.seconds)
             for mode in ("host", "shared"):
                 result["framerate"]["helper_" + mode] = framerate_helper(lab, mode, args.seconds)
+            result["framerate"]["vhost_shared"] = framerate_vhost(lab, "shared", args.seconds)
         if "pcap" in kinds or "framerate" in kinds:
             result["capbench"] = capbench(lab, log)
         if "pcap" in kinds and "framerate" not in kinds:

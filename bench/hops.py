@@ -4,7 +4,8 @@
 hops: where the time of a request/response round trip goes, hop by hop.
 
 Sets up a path as bench.py does (veth, the helper with the VM played as QEMU
-plays it, slirp4netns), runs bench/rrbench's UDP request/response between the
+plays it on its dgram socket, the helper as QEMU's vhost-user backend with
+vhostsim as the guest's driver, slirp4netns), runs bench/rrbench's UDP request/response between the
 guest and the host (one 1-byte transaction at a time, --interval apart), and
 records it with perf: the syscalls of the processes on the path (filtered in
 the kernel, nothing else is traced) and the scheduler's switches to them. Each
@@ -69,6 +70,27 @@ HOPS = {
         ("client", "switch", None, "guest kernel: TAP write, UDP; client wakes", "kernel"),
         ("client", "exit", "recvfrom", "client: receives", "client"),
     ],
+    # vhost-user: the VM side is vhostsim, the guest's driver (a real guest's
+    # runs in its kernel: no process wakes there). Kicks and calls are
+    # eventfd writes; the helper may be busy polling (no wake-up: its
+    # "switch" point is then its next event).
+    "vhost": [
+        ("client", "enter", "sendto", None, None),
+        ("relay", "switch", None, "guest kernel to its TAP; guest driver wakes", "VM side"),
+        ("relay", "enter", "write", "guest driver: reads the frame, makes it available",
+         "VM side"),
+        ("helper", "switch", None, "guest driver kicks; helper wakes", "helper"),
+        ("helper", "enter", "writev", "helper: takes the frame from the ring, checks", "helper"),
+        ("server", "switch", None, "host kernel: TAP write, bridge, UDP; server wakes",
+         "kernel"),
+        ("server", "enter", "sendto", "server: receives", "server"),
+        ("helper", "switch", None, "host kernel: UDP, bridge, TAP; helper wakes", "helper"),
+        ("helper", "enter", "write", "helper: reads the TAP into the guest's buffer", "helper"),
+        ("relay", "switch", None, "helper calls; guest driver wakes", "VM side"),
+        ("relay", "enter", "writev", "guest driver: passes the frame up", "VM side"),
+        ("client", "switch", None, "guest kernel: TAP write, UDP; client wakes", "kernel"),
+        ("client", "exit", "recvfrom", "client: receives", "client"),
+    ],
     "slirp": [
         ("client", "enter", "sendto", None, None),
         ("slirp", "switch", None, "guest kernel to its TAP; slirp4netns wakes", "slirp4netns"),
@@ -99,6 +121,8 @@ def make_path(lab, name):
         return bench.VethPath(lab)
     if name == "helper":
         return bench.HelperPath(lab, "shared", False)   # QEMU's dgram backend
+    if name == "vhost":
+        return bench.VhostPath(lab, "shared")          # QEMU's vhost-user frontend
     return bench.SlirpPath(lab)
 
 
@@ -253,7 +277,7 @@ def main():
     ap.add_argument("--interval", type=int, default=10000,
                     help="microseconds between transactions (default 10000: idle between)")
     ap.add_argument("--seconds", type=int, default=4)
-    ap.add_argument("--paths", default="veth,helper,slirp")
+    ap.add_argument("--paths", default="veth,helper,vhost,slirp")
     ap.add_argument("--json", help="write the medians here")
     args = ap.parse_args()
     if os.geteuid() != 0:

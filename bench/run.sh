@@ -20,9 +20,12 @@ for tool in framegen qemusim rrbench; do
     -o "$BUILD/bench/$tool" "bench/$tool.c" -lpthread
 done
 # csumbench times the helper's own checksum code; capbench its capture code
-# (--pcap), linked with the helper's library as built by make.
+# (--pcap) and framecost its check of each frame from the VM (bench/framecost.sh
+# counts its instructions), linked with the helper's library as built by make.
 ${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Isrc \
   -o "$BUILD/bench/csumbench" bench/csumbench.c src/parse/pkt.c
+${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Isrc \
+  -o "$BUILD/bench/framecost" bench/framecost.c "$BUILD/libvmnet.a"
 ${CC:-cc} -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Isrc \
   $(pkg-config --cflags libseccomp) -o "$BUILD/bench/capbench" bench/capbench.c \
   "$BUILD/libvmnet.a" $(pkg-config --libs libmnl uuid libseccomp) -ldl -lpthread

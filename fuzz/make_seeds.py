@@ -106,7 +106,10 @@ def main():
             f.write(data)
 
     for harness, seeds in (("fuzz_dnstcp", dnstcp_seeds()), ("fuzz_vmframe", vmframe_seeds()),
+                           ("fuzz_frame", frame_seeds()),
                            ("fuzz_vmstream", vmstream_seeds()), ("fuzz_msg", msg_seeds()),
+                           ("fuzz_vhost_msg", vhost_msg_seeds()), ("fuzz_vring", vring_seeds()),
+                           ("fuzz_guest_frame", guest_frame_seeds()),
                            ("fuzz_brokermsg", brokermsg_seeds())):
         out = os.path.join(HERE, "corpus", harness)
         os.makedirs(out, exist_ok=True)
@@ -287,6 +290,22 @@ def vmframe_seeds():
     }
 
 
+def frame_seeds():
+    """The frames of vmframe_seeds() without their two configuration bytes,
+    and IPv6 header chains at the view's limits (fuzz_frame.c)."""
+    seeds = {name: data[2:] for name, data in vmframe_seeds().items()}
+    dst8 = b"".join(bytes([6 if i == 7 else 60, 0]) + bytes(6) for i in range(8))
+    seeds["tcp6-behind-8-dstopts"] = ip6_frame(60, dst8, l4=l4_frame(True, 6, b"")[54:],
+                                               l4_nh=6)
+    seeds["udp6-ah-routing"] = ip6_frame(51, bytes([43, 2]) + bytes(14) +
+                                         bytes([17, 0, 0, 0]) + bytes(4), l4=bytes(8),
+                                         l4_nh=17)
+    seeds["udp6-first-then-later-fragment"] = ip6_frame(44, bytes([44, 0, 0, 1]) + bytes(4) +
+                                                        bytes([17, 0, 0, 9]) + bytes(4) +
+                                                        bytes(4))
+    return seeds
+
+
 def offer_from(offer, sport):
     """A DHCP offer (frame()'s 68 -> 67 ports) sent from sport to the client port 68."""
     udp_at = 14 + 20
@@ -413,6 +432,72 @@ def vmstream_seeds():
         "partial-length": framed(arp) + b"\0\0",
         "zero-and-max": framed(b"") + framed(big + bytes(65550 - len(big))),
         "broken": framed(arp) + struct.pack("!I", 65551) + bytes(16),
+    }
+
+
+def vhost_msg(request, payload=b"", flags=1, nfds=0):
+    """One vhost-user message (host byte order: little endian here) behind its fd count."""
+    return bytes([nfds]) + struct.pack("<III", request, flags, len(payload)) + payload
+
+
+def vhost_msg_seeds():
+    """QEMU 7.2's vhost-user-net start-up, and a few it must refuse."""
+    u64 = lambda v: struct.pack("<Q", v)
+    state = lambda i, n: struct.pack("<II", i, n)
+    mem = struct.pack("<II", 2, 0) + struct.pack("<QQQQ", 0, 0xa0000, 0x7f0000000000, 0) + \
+        struct.pack("<QQQQ", 0xc0000, 0xff40000, 0x7f00000c0000, 0xc0000)
+    addr = struct.pack("<IIQQQQ", 1, 0, 0x7f0000010000, 0x7f0000012000, 0x7f0000011000, 0)
+    start = (vhost_msg(1) + vhost_msg(15) + vhost_msg(16, u64(9)) + vhost_msg(17) +
+             vhost_msg(3) + vhost_msg(1) + vhost_msg(13, u64(0), nfds=1) +
+             vhost_msg(14, u64(1), nfds=1))
+    run = (vhost_msg(2, u64(0x140008000)) + vhost_msg(5, mem, 9, nfds=2) +
+           vhost_msg(8, state(1, 256)) + vhost_msg(10, state(1, 0)) + vhost_msg(9, addr) +
+           vhost_msg(12, u64(1), nfds=1) + vhost_msg(13, u64(0x101)) +
+           vhost_msg(18, state(1, 1), 9) + vhost_msg(11, state(1, 0)))
+    return {
+        "qemu-start": start,
+        "qemu-run": run,
+        "refused": vhost_msg(6, u64(0), nfds=1) + vhost_msg(24, bytes(12)) +
+        vhost_msg(5, mem[:40], nfds=2) + vhost_msg(1, flags=5),
+    }
+
+
+def vring_seeds():
+    """A ring of 8 (descriptors at 0x100, avail at 0x200, used at 0x300) with
+    a transmit chain, a receive chain and an indirect one."""
+    cfg = bytes([3, 2]) + struct.pack("<HHHHH", 0x100, 0x200, 0x300, 0, 0) + \
+        bytes([0, 0xff, 0, 0]) + struct.pack("<H", 0x800)
+    gpa = 0x1000
+    mem = bytearray(4096)
+    def desc(at, i, addr, length, flags, nxt):
+        struct.pack_into("<QIHH", mem, at + 16 * i, addr, length, flags, nxt)
+    desc(0x100, 0, gpa + 0x800, 12, 1, 1)
+    desc(0x100, 1, gpa + 0x900, 60, 0, 0)
+    desc(0x100, 2, gpa + 0xa00, 1526, 2, 0)
+    desc(0x100, 3, gpa + 0x400, 32, 4, 0)
+    desc(0x400, 0, gpa + 0x800, 12, 1, 1)
+    desc(0x400, 1, gpa + 0x900, 60, 0, 0)
+    struct.pack_into("<HHHHH", mem, 0x200, 0, 3, 0, 2, 3)
+    plain = cfg + bytes(mem)
+    indirect_cfg = cfg[:1] + bytes([3]) + cfg[2:]
+    return {"plain": plain, "indirect-event-idx": indirect_cfg + bytes(mem),
+            "two-regions": cfg[:1] + bytes([7]) + cfg[2:10] + struct.pack("<H", 0x600) +
+            cfg[12:] + bytes(mem)}
+
+
+def guest_frame_seeds():
+    """A configuration byte (bit 0 shared, 1-2 MTU 1500, 3-7 the head copied),
+    a guest's virtio-net header, a frame: what Linux's virtio-net sends."""
+    none = struct.pack("<BBHHHH", 0, 0, 0, 0, 0, 0)
+    tso4 = struct.pack("<BBHHHH", 1, 1, 66, 1448, 34, 16)
+    tso6 = struct.pack("<BBHHHH", 1, 4, 86, 1428, 54, 16)
+    udp = struct.pack("<BBHHHH", 1, 0, 42, 0, 34, 6)
+    return {
+        "plain-arp": b"\x01" + none + arp(1, MAC, "192.168.105.2", "192.168.105.1"),
+        "udp4-partial": b"\x01" + udp + l4_frame(False, 17, bytes(300)),
+        "tso4-64k": b"\xf9" + tso4 + l4_frame(False, 6, big_payload(65483)),
+        "tso6-9k": b"\x01" + tso6 + l4_frame(True, 6, big_payload(9000)),
+        "bridged-tso4": b"\x00" + tso4 + l4_frame(False, 6, big_payload(5000)),
     }
 
 

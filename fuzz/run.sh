@@ -22,9 +22,13 @@ for f in "$@"; do
   # Harnesses fed whole frames: the largest a VM may send with TSO
   # (vmnet_max_packet_size 65550) plus the leading selector byte.
   case $n in
-    fuzz_offload|fuzz_vmframe) extra=-max_len=65551 ;;
+    fuzz_offload|fuzz_vmframe|fuzz_frame) extra=-max_len=65551 ;;
+    # A guest's virtio-net header and frame, behind the configuration byte.
+    fuzz_guest_frame) extra=-max_len=65561 ;;
     # A VM's byte stream: room for two of the largest frames behind their lengths.
     fuzz_vmstream) extra=-max_len=131108 ;;
+    # Ring set-up and a guest's memory (64 KiB).
+    fuzz_vring) extra=-max_len=65552 ;;
     *) extra= ;;
   esac
   mkdir -p "build-fuzz/corpus-$n" "fuzz/corpus/$n"

@@ -10,6 +10,13 @@
  * vmnet-broker's socket exists (the helper then asks the broker:
  * client/brokerclient.h), through sudo otherwise. The helper follows it
  * (PR_SET_PDEATHSIG): killed, even by SIGKILL, the VM's network goes too.
+ * --socket-type vhost-user: QEMU's vhost-user frontend takes no descriptor,
+ * only a path. vmnet-run makes a directory only the user can enter
+ * ($XDG_RUNTIME_DIR or /tmp, vmnet-run.XXXXXX, mode 0700), has the helper
+ * bind vhost-user.sock in it (--socket; through the broker, the user's side
+ * binds it as the user), and gives COMMAND the path: in place of {socket}
+ * in its arguments, and as $VMNET_SOCKET. The directory goes when vmnet-run
+ * exits. Runs as the invoking user, with no privilege.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +30,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,11 +42,20 @@
 #define HELPER_FD 3
 #define COMMAND_FD 4
 #define MAX_ARGS 64
+/* vhost-user: what COMMAND's arguments name the socket by. */
+#define SOCKET_PLACEHOLDER "{socket}"
+#define SOCKET_ENV "VMNET_SOCKET"
+#define SOCKET_NAME "vhost-user.sock"
 
 struct client {
 	const char *name;          /* vmnet-run or vmnet-client, as invoked */
 	bool unprivileged;
 	int socket_type;           /* of the socketpair: SOCK_DGRAM or SOCK_STREAM */
+	bool vhost_user;           /* --socket-type vhost-user: a path, not a socketpair */
+	char dir[PATH_MAX];        /* vhost-user: our directory, "" if none */
+	char path[PATH_MAX + 32];  /* vhost-user: the socket in it */
+	char socket_arg[PATH_MAX + 48];
+	char **command_owned;      /* vhost-user: COMMAND's arguments, {socket} replaced */
 	char helper[PATH_MAX];
 	char *helper_argv[MAX_ARGS + 8];
 	int helper_argc;
@@ -68,11 +85,19 @@ static void usage(const struct client *cl, FILE *out)
 		"  --pcap-files N, and any other vmnet-helper option except --fd and --socket.\n"
 		"\n"
 		"Options of %s itself:\n"
-		"  --socket-type dgram|stream\n"
+		"  --socket-type dgram|stream|vhost-user\n"
 		"                   the socketpair: dgram (default), one frame per datagram\n"
 		"                   (QEMU -netdev dgram,local.type=fd,local.str=4); stream,\n"
 		"                   each frame behind its 4-byte big-endian length (QEMU\n"
-		"                   -netdev stream,server=off,addr.type=fd,addr.str=4)\n"
+		"                   -netdev stream,server=off,addr.type=fd,addr.str=4);\n"
+		"                   vhost-user: no socketpair but a socket path, in a new\n"
+		"                   directory only you can enter ($XDG_RUNTIME_DIR or /tmp),\n"
+		"                   given to COMMAND in place of " SOCKET_PLACEHOLDER " in its\n"
+		"                   arguments and as $" SOCKET_ENV " (QEMU -chardev\n"
+		"                   socket,id=c0,path=" SOCKET_PLACEHOLDER " -netdev vhost-user,id=n0,\n"
+		"                   chardev=c0, with the guest's memory shared: -object\n"
+		"                   memory-backend-memfd,id=mem,size=...,share=on -numa\n"
+		"                   node,memdev=mem)\n"
 		"  --unprivileged   run the helper without sudo even when not root\n"
 		"  -h, --help       show this help\n"
 		"      --version    show the version\n"
@@ -166,10 +191,11 @@ static void set_socket_type(struct client *cl, const char *value)
 		fail("%s", "option --socket-type requires an argument");
 	if (!strcmp(value, "dgram"))
 		cl->socket_type = SOCK_DGRAM;
-	else if (!strcmp(value, "stream"))
+	else if (!strcmp(value, "stream") || !strcmp(value, "vhost-user"))
 		cl->socket_type = SOCK_STREAM;
 	else
-		fail("invalid --socket-type \"%s\": expected dgram or stream", value);
+		fail("invalid --socket-type \"%s\": expected dgram, stream or vhost-user", value);
+	cl->vhost_user = !strcmp(value, "vhost-user");
 }
 
 /* Options of the client itself, taken out before the helper's are checked;
@@ -218,7 +244,15 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	}
 	push(cl, cl->helper);
 	first = cl->helper_argc;
-	push(cl, "--fd=3");
+	if (cl->vhost_user) {
+		/* The real path once the directory exists (make_socket_dir): this
+		 * one only lets the helper's parser check the rest. */
+		snprintf(cl->socket_arg, sizeof(cl->socket_arg), "--socket=/vmnet-run/" SOCKET_NAME);
+		push(cl, cl->socket_arg);
+		push(cl, "--socket-type=vhost-user");
+	} else {
+		push(cl, "--fd=3");
+	}
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (client_option(cl, argc, argv, &i))
 			continue;
@@ -239,13 +273,112 @@ static void parse_args(struct client *cl, int argc, char **argv)
 	cl->command = &argv[i + 1];
 }
 
-/* Moves fd to target (clearing close-on-exec) and closes every other fd above stderr. */
+/* Moves fd to target (clearing close-on-exec) and closes every other fd
+ * above stderr; fd -1: keeps none. */
 static void keep_only(int fd, int target)
 {
+	if (fd < 0) {
+		close_range(3, ~0U, 0);
+		return;
+	}
 	if (dup2(fd, target) < 0)
 		_exit(127);
 	close_range(3, (unsigned)target - 1, 0);
 	close_range((unsigned)target + 1, ~0U, 0);
+}
+
+/* vhost-user: a directory only we can enter, for the helper's socket. */
+static void make_socket_dir(struct client *cl)
+{
+	const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/tmp" };
+
+	for (size_t i = 0; i < 2 && !cl->dir[0]; i++) {
+		if (!bases[i] || bases[i][0] != '/')
+			continue;
+		snprintf(cl->dir, sizeof(cl->dir), "%s/vmnet-run.XXXXXX", bases[i]);
+		if (!mkdtemp(cl->dir))
+			cl->dir[0] = '\0';
+	}
+	if (!cl->dir[0])
+		fail("cannot make a directory for the vhost-user socket: %s", strerror(errno));
+	snprintf(cl->path, sizeof(cl->path), "%s/" SOCKET_NAME, cl->dir);
+	if (strlen(cl->path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		rmdir(cl->dir);
+		fail("socket path too long: %s (set XDG_RUNTIME_DIR to a shorter directory)",
+		     cl->path);
+	}
+	snprintf(cl->socket_arg, sizeof(cl->socket_arg), "--socket=%s", cl->path);
+}
+
+/* The helper has removed its files when it stopped; whatever a helper
+ * that was killed left in our directory goes with it. */
+static void remove_socket_dir(struct client *cl)
+{
+	char lock[PATH_MAX + 40];
+
+	if (!cl->dir[0])
+		return;
+	snprintf(lock, sizeof(lock), "%s.lock", cl->path);
+	unlink(cl->path);
+	unlink(lock);
+	if (rmdir(cl->dir) < 0)
+		WARN("client", "cannot remove %s: %s", cl->dir, strerror(errno));
+	cl->dir[0] = '\0';
+}
+
+/* arg with every {socket} replaced by path, allocated. */
+static char *substitute(const char *arg, const char *path)
+{
+	size_t plen = strlen(SOCKET_PLACEHOLDER), len = 1, off = 0;
+	const char *p;
+	char *out;
+
+	for (p = arg; *p;) {
+		if (strncmp(p, SOCKET_PLACEHOLDER, plen) == 0) {
+			len += strlen(path);
+			p += plen;
+		} else {
+			len++;
+			p++;
+		}
+	}
+	out = malloc(len);
+	if (!out)
+		fail("%s", "out of memory");
+	for (p = arg; *p;) {
+		if (strncmp(p, SOCKET_PLACEHOLDER, plen) == 0) {
+			for (const char *v = path; *v; v++)
+				out[off++] = *v;
+			p += plen;
+		} else {
+			out[off++] = *p++;
+		}
+	}
+	out[off] = '\0';
+	return out;
+}
+
+/* COMMAND's arguments with every {socket} replaced by the socket's path. */
+static char **command_argv(struct client *cl, char **argv)
+{
+	size_t n = 0;
+	char **out;
+
+	while (argv[n])
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	if (!out)
+		fail("%s", "out of memory");
+	for (size_t i = 0; i < n; i++)
+		out[i] = substitute(argv[i], cl->path);
+	return out;
+}
+
+static void free_argv(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
 }
 
 static pid_t spawn(struct client *cl, char **argv, int fd, int target, int out_fd)
@@ -260,6 +393,8 @@ static pid_t spawn(struct client *cl, char **argv, int fd, int target, int out_f
 	if (out_fd >= 0 && (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != parent))
 		_exit(127);
 	sigprocmask(SIG_SETMASK, &cl->old_mask, NULL);
+	if (target == COMMAND_FD && cl->vhost_user && setenv(SOCKET_ENV, cl->path, 1) < 0)
+		_exit(127);
 	if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
 		_exit(127);
 	keep_only(fd, target);
@@ -377,21 +512,31 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &cl.old_mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0 || socketpair(AF_UNIX, cl.socket_type | SOCK_CLOEXEC, 0, sv) < 0 ||
+	sv[0] = sv[1] = -1;
+	if (sfd < 0 || (!cl.vhost_user && socketpair(AF_UNIX, cl.socket_type | SOCK_CLOEXEC, 0,
+						    sv) < 0) ||
 	    pipe2(out, O_CLOEXEC) < 0)
 		fail("cannot create sockets: %s", strerror(errno));
+	if (cl.vhost_user) {
+		make_socket_dir(&cl);
+		cl.command = cl.command_owned = command_argv(&cl, cl.command);
+	}
 
 	cl.helper_pid = spawn(&cl, cl.helper_argv, sv[0], HELPER_FD, out[1]);
 	close(out[1]);
-	close(sv[0]);
+	if (sv[0] >= 0)
+		close(sv[0]);
 	if (cl.helper_pid < 0 || !relay_json(out[0])) {
 		helper_failed(cl.helper_pid);
+		remove_socket_dir(&cl);
+		free_argv(cl.command_owned);
 		return EXIT_FAILURE;
 	}
 	close(out[0]);
 
 	cl.command_pid = spawn(&cl, cl.command, sv[1], COMMAND_FD, -1);
-	close(sv[1]);
+	if (sv[1] >= 0)
+		close(sv[1]);
 	if (cl.command_pid < 0)
 		fail("fork: %s", strerror(errno));
 	status = supervise(&cl, sfd);
@@ -399,5 +544,7 @@ int main(int argc, char **argv)
 		kill(cl.helper_pid, SIGTERM);
 		wait_pid(cl.helper_pid);
 	}
+	remove_socket_dir(&cl);
+	free_argv(cl.command_owned);
 	return exit_code(status);
 }

@@ -16,7 +16,8 @@ size_t helper_max_packet(const struct helper *h)
 {
 	size_t mtu_frame = h->mtu + PKT_ETH_HLEN;
 
-	if (h->opt.enable_tso && mtu_frame < PKT_MAX_FRAME)
+	/* vhost-user: up to 64 KiB as the guest negotiates TSO. */
+	if ((h->opt.enable_tso || h->opt.vhost_user) && mtu_frame < PKT_MAX_FRAME)
 		return PKT_MAX_FRAME;
 	return mtu_frame;
 }

@@ -165,10 +165,12 @@ static int parse_socket_type(struct parse *p, const char *arg)
 {
 	if (strcmp(arg, "dgram") == 0)
 		p->o->socket_type = SOCK_DGRAM;
-	else if (strcmp(arg, "stream") == 0)
+	else if (strcmp(arg, "stream") == 0 || strcmp(arg, "vhost-user") == 0)
 		p->o->socket_type = SOCK_STREAM;
 	else
-		return fail(p, "invalid --socket-type \"%s\": expected dgram or stream", arg);
+		return fail(p, "invalid --socket-type \"%s\": expected dgram, stream or vhost-user",
+			    arg);
+	p->o->vhost_user = strcmp(arg, "vhost-user") == 0;
 	return 0;
 }
 
@@ -384,6 +386,11 @@ static int check_endpoint(struct parse *p)
  */
 static int check_offload(struct parse *p)
 {
+	/* vhost-user: the guest and the helper negotiate offloads themselves. */
+	if (p->o->vhost_user && (p->o->enable_tso || p->o->enable_checksum_offload))
+		return fail(p, "--%s does not apply to --socket-type vhost-user: offloads are "
+			    "negotiated with the guest", p->o->enable_tso ? "enable-tso"
+			    : "enable-checksum-offload");
 	if (p->o->enable_tso && !p->o->enable_checksum_offload)
 		return fail(p, "--enable-tso requires --enable-checksum-offload");
 	return 0;
@@ -727,7 +734,10 @@ void options_usage(FILE *out)
 	      "                              made and removed as the invoking user (SUDO_UID)\n"
 	      "  --socket-type TYPE          dgram (default): one frame per datagram; stream:\n"
 	      "                              each frame behind its 4-byte big-endian length\n"
-	      "                              (QEMU -netdev stream); --fd finds it by itself\n"
+	      "                              (QEMU -netdev stream); --fd finds which by itself;\n"
+	      "                              vhost-user: the helper is the VM's vhost-user\n"
+	      "                              network backend (QEMU -netdev vhost-user), with\n"
+	      "                              the offloads the guest negotiates\n"
 	      "  --interface-id UUID         stable id: the same MAC address on every run\n"
 	      "  --operation-mode MODE       shared (default), host or bridged\n"
 	      "  --start-address ADDR        gateway address; the DHCP pool starts after it\n"

@@ -24,6 +24,8 @@ struct options {
 	const char *socket_path;    /* NULL when --fd is used */
 	int socket_type;            /* --socket-type: SOCK_DGRAM (default) or SOCK_STREAM;
 				       with --fd, 0 unless given (the socket's own type) */
+	bool vhost_user;            /* --socket-type vhost-user: a stream socket serving
+				       the vhost-user protocol (datapath/vhost.h) */
 	uuid_t interface_id;
 	bool interface_id_set;      /* false: main() generates a random one */
 	enum op_mode mode;

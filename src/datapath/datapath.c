@@ -27,6 +27,7 @@
 #include "datapath/datapath.h"
 #include "datapath/dnsfwd.h"
 #include "datapath/statusreply.h"
+#include "datapath/vhost.h"
 
 /* Router advertisement lifetimes (RFC 4861 defaults for a 600 s maximum
  * interval; forward.c re-advertises every 200 s). The prefix outlives a
@@ -58,7 +59,7 @@ static const struct sandbox_list main_sandbox = SANDBOX_LIST(main_rules);
 /* The datapath's filter: every module that runs there, and libc. */
 const struct sandbox_list *const datapath_lists[] = {
 	&sandbox_libc, &main_sandbox, &transport_sandbox, &forward_sandbox, &dnsfwd_sandbox,
-	&capture_sandbox, &statusreply_sandbox, NULL,
+	&capture_sandbox, &statusreply_sandbox, &vhost_sandbox, NULL,
 };
 
 /* --pcap's files if the capture never started; the capture's summary
@@ -203,6 +204,14 @@ static void write_line(struct helper *h, const char *buf)
 	}
 }
 
+/* The transport to the VM, as --socket-type names it. */
+static const char *socket_type_name(const struct helper *h)
+{
+	if (h->opt.vhost_user)
+		return "vhost-user";
+	return h->vm.type == SOCK_STREAM ? "stream" : "dgram";
+}
+
 /* Once the reaper and the datapath are confined: whoever reads the line
  * may start the VM, and a helper that cannot confine itself prints none. */
 void datapath_print_json(struct helper *h)
@@ -223,6 +232,7 @@ void datapath_print_json(struct helper *h)
 	else
 		json_network(h, &j);
 	json_str(&j, "tap", h->tap.name);
+	json_str(&j, "socket_type", socket_type_name(h));
 	if (h->opt.network)
 		json_named(h, &j);
 	if (json_end(&j) < 0 || strlen(buf) + 1 >= sizeof(buf)) {
@@ -376,7 +386,8 @@ void datapath_start_forwarding(struct helper *h)
 	struct forward *f = &h->fwd;
 
 	f->vm_fd = h->vm.fd;
-	f->stream = h->vm.type == SOCK_STREAM;
+	f->vhost_user = h->opt.vhost_user;
+	f->stream = h->vm.type == SOCK_STREAM && !f->vhost_user;
 	f->tap_fd = h->tap.fd;
 	f->vnet_hdr = h->tap.vnet_hdr;
 	f->tso = h->opt.enable_tso;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "datapath/forward.h"
+#include "datapath/vhost.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "parse/pkt.h"
@@ -88,7 +89,7 @@ static int batch_init(struct batch *b, int frames, size_t bufsz)
 	return 0;
 }
 
-static void count(struct fwd_counters *c, uint64_t packets, uint64_t bytes, uint64_t drops)
+void forward_count(struct fwd_counters *c, uint64_t packets, uint64_t bytes, uint64_t drops)
 {
 	if (packets)
 		atomic_fetch_add_explicit(&c->packets, packets, memory_order_relaxed);
@@ -208,8 +209,8 @@ static const char *vm_drop_note(const struct forward *f, size_t len, bool trunca
  * a forwarded frame may have been changed by then (offload.h: the IPv4
  * header checksum set, Ethernet padding cut): it is captured as it goes
  * to the network. */
-static void capture_from_vm(struct forward *f, const uint8_t *frame, size_t len, bool truncated,
-			    enum vmframe_verdict v)
+static void capture_from_vm(struct forward *f, const uint8_t *frame, size_t held, size_t len,
+			    bool truncated, enum vmframe_verdict v)
 {
 	const char *note = NULL;
 
@@ -219,9 +220,10 @@ static void capture_from_vm(struct forward *f, const uint8_t *frame, size_t len,
 		note = "answered by the helper (router solicitation)";
 	else if (v != VMF_FORWARD)
 		note = vm_drop_note(f, len, truncated);
-	/* What the receive buffer holds of a frame longer than it. */
+	/* What the receive buffer holds of a frame longer than it (vhost-user:
+	 * the copy of a long frame's head, all that was judged). */
 	capture_frame(f->cap, CAPTURE_VM, CAPTURE_FROM_VM, frame,
-		      len < f->max_packet + 1 ? len : f->max_packet + 1, len, note);
+		      held < f->max_packet + 1 ? held : f->max_packet + 1, len, note);
 }
 
 static void capture_flush_vm(struct forward *f)
@@ -234,6 +236,10 @@ static void capture_flush_vm(struct forward *f)
  * advertisement) to the VM: from the VM's thread. */
 static bool send_local_frame(struct forward *f, const uint8_t *frame, size_t len)
 {
+	if (f->vhost) {
+		count_call(&f->host.slow);
+		return vhost_send_local(f->vhost, frame, len);
+	}
 	if (f->stream) {
 		struct iovec iov = { (void *)frame, len };
 		bool room;
@@ -304,7 +310,7 @@ static int64_t ra_due(const struct forward *f, int64_t now)
 							      : RA_INTERVAL_MS);
 }
 
-static int ra_timer(struct forward *f)
+int forward_ra_timer(struct forward *f)
 {
 	int64_t now, due;
 
@@ -355,6 +361,24 @@ static void answer_dad(struct forward *f)
 		send_local(f, na, (size_t)n, REPLY_DAD);
 }
 
+/* The guards' verdict on a whole frame (head_of 0), or (vhost-user) on the
+ * copy of the first *len bytes of a longer frame of head_of bytes. fv:
+ * vhost-user's view of the copy, parsed once by the caller (the copy does
+ * not change, so it holds after a claim too); NULL on the socket paths,
+ * where vmframe_check parses. */
+static enum vmframe_verdict judge(struct forward *f, uint8_t *frame, size_t *len, size_t head_of,
+				  const struct frame_view *fv, int flags,
+				  struct virtio_net_hdr *hdr)
+{
+	if (fv && head_of)
+		return vmframe_check_head_view(&f->check, frame, fv, head_of);
+	if (fv)
+		return vmframe_check_view(&f->check, frame, fv, len, hdr);
+	if (head_of)
+		return vmframe_check_head(&f->check, frame, *len, head_of);
+	return vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+}
+
 /*
  * The claims a frame makes (vmframe.h), each asked for once, the frame
  * checked again after each answer: a second MAC first (once per VM), then
@@ -362,49 +386,56 @@ static void answer_dad(struct forward *f)
  * advertisement's or a probe's target): all bounded in number by the guards.
  * An address claim the reaper did not answer in time is no refusal (which
  * the guards would remember, and a probe would be told): the frame is
- * dropped and the next one asks again.
+ * dropped and the next one asks again. head_of: as judge.
  */
 static enum vmframe_verdict vm_frame_claims(struct forward *f, uint8_t *frame, size_t *len,
-					    int flags, struct virtio_net_hdr *hdr,
-					    enum vmframe_verdict v)
+					    size_t head_of, const struct frame_view *fv, int flags,
+					    struct virtio_net_hdr *hdr, enum vmframe_verdict v)
 {
 	int rc;
 
 	if (v == VMF_CLAIM) {
 		vmframe_mac_granted(&f->macs, f->claim_mac ? f->claim_mac(f->claim_arg, f->macs.mac)
 							   : true);
-		v = vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+		v = judge(f, frame, len, head_of, fv, flags, hdr);
 	}
 	if (v == VMF_CLAIM4) {
 		if ((rc = f->claim_addr4(f->claim_arg, f->addrs4.claim)) < 0)
 			return VMF_DROP;
 		vmframe_addr4_granted(&f->addrs4, rc == 1);
-		v = vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+		v = judge(f, frame, len, head_of, fv, flags, hdr);
 	}
 	for (int i = 0; i < 2 && v == VMF_CLAIM6; i++) {
 		if ((rc = f->claim_addr6(f->claim_arg, f->addrs6.claim, f->addrs6.claim_mac)) < 0)
 			return VMF_DROP;
 		vmframe_addr6_granted(&f->addrs6, rc == 1);
-		v = vmframe_check(&f->check, frame, len, flags & MSG_TRUNC, hdr);
+		v = judge(f, frame, len, head_of, fv, flags, hdr);
 	}
 	return v;
 }
 
 /*
  * Checks one frame from the VM (vmframe.h) and prepares it for the TAP (the
- * virtio-net header in *hdr when offloading). Returns its length to write,
- * 0 if the helper answered it itself, -1 to drop it.
+ * virtio-net header in *hdr when offloading). frame holds len bytes of a
+ * frame of wire bytes (len < wire: only its head, vhost-user). Returns its
+ * length to write, 0 if the helper answered it itself, -1 to drop it.
+ * The socket paths' frames are captured here; vhost-user's forwarded ones
+ * as vhost_frames.c writes them (its header checked, its padding cut).
  */
-static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, int flags,
-				struct virtio_net_hdr *hdr)
+static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, size_t wire,
+				const struct frame_view *fv, int flags, struct virtio_net_hdr *hdr)
 {
-	enum vmframe_verdict v = vmframe_check(&f->check, frame, &len, flags & MSG_TRUNC, hdr);
+	/* Decided once: vmframe_check may cut a whole frame's padding. */
+	size_t head_of = len < wire ? wire : 0;
+	enum vmframe_verdict v = judge(f, frame, &len, head_of, fv, flags, hdr);
 
 	if (v != VMF_FORWARD)
-		v = vm_frame_claims(f, frame, &len, flags, hdr, v);
+		v = vm_frame_claims(f, frame, &len, head_of, fv, flags, hdr, v);
 	/* Before an answer, which is captured as it is sent. */
-	if (f->cap)
-		capture_from_vm(f, frame, len, flags & MSG_TRUNC, v);
+	if (f->cap && !(v == VMF_FORWARD && f->vhost_user))
+		capture_from_vm(f, frame, len, head_of ? head_of : len, flags & MSG_TRUNC, v);
+	if (v == VMF_FORWARD && head_of)
+		return (ssize_t)head_of;
 	switch (v) {
 	case VMF_FORWARD:
 		return (ssize_t)len;
@@ -420,10 +451,18 @@ static ssize_t vm_frame_prepare(struct forward *f, uint8_t *frame, size_t len, i
 	}
 }
 
+ssize_t forward_vm_judge(struct forward *f, uint8_t *copy, const struct frame_view *fv,
+			 size_t len)
+{
+	struct virtio_net_hdr unused;
+
+	return vm_frame_prepare(f, copy, fv->len, len, fv, 0, &unused);
+}
+
 static bool vm_frame(struct forward *f, uint8_t *frame, size_t len, int flags)
 {
 	struct virtio_net_hdr hdr;
-	ssize_t n = vm_frame_prepare(f, frame, len, flags, &hdr);
+	ssize_t n = vm_frame_prepare(f, frame, len, len, NULL, flags, &hdr);
 
 	return n == 0 || (n > 0 && tap_write(f, &hdr, frame, (size_t)n));
 }
@@ -433,9 +472,9 @@ static void forward_vm_frame(struct forward *f, uint8_t *frame, size_t len)
 	int flags = len > f->max_packet ? MSG_TRUNC : 0;
 
 	if (vm_frame(f, frame, len, flags))
-		count(&f->vm, 1, len, 0);
+		forward_count(&f->vm, 1, len, 0);
 	else
-		count(&f->vm, 0, 0, 1);
+		forward_count(&f->vm, 0, 0, 1);
 }
 
 /* ---- TAP -> VM ---- */
@@ -634,7 +673,7 @@ static int to_vm_pass(struct forward *f, bool *drained, int retries)
 		t->full = !vm_stream_batch(f, &t->b, n, &packets, &bytes, &drops, retries);
 	else if (n > 0)
 		t->full = !vm_send_batch(f, &t->b, n, &packets, &bytes, &drops, retries);
-	count(&f->host, packets, bytes, drops);
+	forward_count(&f->host, packets, bytes, drops);
 	if (f->cap)
 		capture_to_vm(f, &t->b, n);
 	return n;
@@ -808,7 +847,7 @@ static void slot_write(struct forward *f, struct slot *s)
 			drops++;
 		}
 	}
-	count(&f->vm, packets, bytes, drops);
+	forward_count(&f->vm, packets, bytes, drops);
 }
 
 /* Checks a received slot; returns how many frames are left to write. */
@@ -819,7 +858,7 @@ static int slot_prepare(struct forward *f, struct slot *s)
 
 	for (int i = 0; i < s->n; i++) {
 		struct mmsghdr *m = &s->b.msgs[i];
-		ssize_t n = vm_frame_prepare(f, s->b.iov[i].iov_base, m->msg_len,
+		ssize_t n = vm_frame_prepare(f, s->b.iov[i].iov_base, m->msg_len, m->msg_len, NULL,
 					     m->msg_hdr.msg_flags, &s->b.hdrs[i]);
 		s->len[i] = n > 0 ? (uint32_t)n : 0;
 		if (n > 0) {
@@ -831,7 +870,7 @@ static int slot_prepare(struct forward *f, struct slot *s)
 			drops++;
 		}
 	}
-	count(&f->vm, local, local_bytes, drops);
+	forward_count(&f->vm, local, local_bytes, drops);
 	return towrite;
 }
 
@@ -841,7 +880,7 @@ static void stream_end(struct forward *f)
 	size_t left = stream_rx_left(&f->rx);
 
 	if (left) {
-		count(&f->vm, 0, 0, 1);
+		forward_count(&f->vm, 0, 0, 1);
 		INFO("forward", "the VM closed its stream in the middle of a frame (%zu bytes "
 		     "dropped)", left);
 	}
@@ -866,7 +905,7 @@ static int stream_recv(struct forward *f, struct slot *s)
 
 		while (n < s->b.frames && (v = stream_rx_next(&f->rx, &p, &len)) == VMS_FRAME) {
 			if (len > f->max_packet) {
-				count(&f->vm, 0, 0, 1);
+				forward_count(&f->vm, 0, 0, 1);
 				if (f->cap)
 					capture_frame(f->cap, CAPTURE_VM, CAPTURE_FROM_VM, p, len, len,
 						      vm_drop_note(f, len, false));
@@ -883,7 +922,7 @@ static int stream_recv(struct forward *f, struct slot *s)
 			WARN("forward", "the VM sent a frame length of %zu bytes (at most %d): "
 			     "closing its stream", len, PKT_MAX_FRAME);
 			shutdown(f->vm_fd, SHUT_RDWR);
-			count(&f->vm, 0, 0, 1);
+			forward_count(&f->vm, 0, 0, 1);
 			vm_gone(f);
 			errno = EPIPE;
 			return -1;
@@ -918,7 +957,7 @@ static void *vm_rx(void *arg)
 	bool empty = false;   /* the last receive took all there was */
 
 	while (!atomic_load(&f->stopping)) {
-		int timeout = ra_timer(f);
+		int timeout = forward_ra_timer(f);
 		uint32_t head = atomic_load(&r->head);
 
 		capture_flush_vm(f);   /* an RA, or frames a stream read dropped */
@@ -1038,6 +1077,17 @@ int forward_start(struct forward *f)
 	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (f->stop_fd < 0)
 		return -errno;
+	/* vhost-user: one thread of its own (vhost.c); the guest's own
+	 * virtio-net header goes to the TAP, not one we build. */
+	if (f->vhost_user) {
+		int rc;
+
+		f->check.vnet_hdr = false;
+		rc = vhost_start(f);
+		if (rc < 0)
+			forward_stop(f);
+		return rc;
+	}
 	f->ring = ring_new(f);
 	f->to_vm = to_vm_new(f);
 	if (f->ring == NULL || f->to_vm == NULL ||
@@ -1072,6 +1122,7 @@ void forward_stop(struct forward *f)
 		if (f->threads[i])
 			pthread_join(f->threads[i], NULL);
 	memset(f->threads, 0, sizeof(f->threads));
+	vhost_stop(f);
 	ring_free(f->ring);
 	f->ring = NULL;
 	to_vm_free(f->to_vm);

@@ -19,9 +19,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "datapath/capture.h"
 #include "parse/dhcp.h"
+#include "parse/frame.h"
 #include "parse/ndp.h"
 #include "datapath/streamio.h"
 #include "parse/vmframe.h"
@@ -30,6 +32,7 @@
 
 struct ring;
 struct to_vm;
+struct vhost;
 
 /*
  * One direction's counters, as upstream's [stats] line has them. packets,
@@ -49,6 +52,8 @@ struct fwd_counters {
 struct forward {
 	int vm_fd;                 /* unix socket connected to the VM */
 	bool stream;               /* vm_fd is a stream: frames behind their length (vmstream.h) */
+	bool vhost_user;           /* vm_fd is a vhost-user connection: frames in the guest's
+				    * memory (vhost.h); tap_fd takes 12-byte virtio-net headers */
 	int tap_fd;
 	bool vnet_hdr;             /* TAP opened with IFF_VNET_HDR: offload (offload.h) */
 	bool tso;                  /* frames up to 64 KiB both ways (needs vnet_hdr) */
@@ -104,6 +109,7 @@ struct forward {
 	struct to_vm *to_vm;       /* TAP -> VM buffers and their lock (forward.c) */
 	struct stream_rx rx;       /* stream: vm_rx's receive buffer */
 	struct stream_tx tx;       /* stream: every sender to the VM (streamio.h) */
+	struct vhost *vhost;       /* vhost-user: the backend (vhost.c) */
 	pthread_t threads[FWD_THREADS];
 };
 
@@ -121,9 +127,26 @@ extern const struct sandbox_list forward_sandbox;
 unsigned forward_read_max_packets(size_t max_packet);
 unsigned forward_write_max_packets(size_t max_packet);
 
-/* Starts the threads. 0 or -errno. */
+/* Starts the threads (vhost-user: vhost_start's). 0 or -errno. */
 int forward_start(struct forward *f);
 /* Asks the threads to stop and joins them. */
 void forward_stop(struct forward *f);
+
+/* For vhost.c, whose one thread is the VM thread: */
+/* Adds to counters (relaxed atomics: the stats line reads them). */
+void forward_count(struct fwd_counters *c, uint64_t packets, uint64_t bytes, uint64_t drops);
+/* Sends a router advertisement when one is due; milliseconds to the next (-1: none). */
+int forward_ra_timer(struct forward *f);
+/*
+ * The guards on one frame from the VM of len bytes, of which copy holds the
+ * first fv->len (all of them, or a long frame's head: vmframe_check_head), a
+ * copy the VM cannot change, parsed once into fv (frame_parse_head), which
+ * offload_from_guest_view reads after. Asks the reaper for a new MAC or IPv6 address
+ * as the socket paths do, answers DHCP and router solicitations (through
+ * vhost_send_local). Returns the length to write, 0 if answered here, -1 to
+ * drop (and count).
+ */
+ssize_t forward_vm_judge(struct forward *f, uint8_t *copy, const struct frame_view *fv,
+			 size_t len);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "parse/dhcp.h"
+#include "parse/frame.h"
 #include "parse/pkt.h"
 
 #define IPPROTO_UDP_ 17
@@ -53,14 +54,6 @@ enum {
 	DHCPINFORM = 8,
 };
 
-/* What we keep from the guest's UDP/IPv4 headers. */
-struct udp4 {
-	uint16_t sport, dport;
-	bool first_fragment;     /* offset 0 but more fragments follow */
-	bool payload_ok;         /* unfragmented and UDP length consistent */
-	struct cursor payload;   /* the UDP payload when payload_ok */
-};
-
 /* The fields of a request that matter, copied out of the frame. */
 struct request {
 	uint32_t xid;
@@ -74,59 +67,18 @@ struct request {
 	uint8_t client_id[255];
 };
 
-/* Ethernet and IPv4 up to the start of the IPv4 payload, bounded by total length. */
-static bool parse_ip4(struct cursor *c, uint8_t *proto, uint16_t *frag, struct cursor *l4)
+/* A UDP datagram whose payload is all here: unfragmented, its length
+ * covering its header and within the IP payload. */
+static bool udp_payload_ok(const struct frame_view *v)
 {
-	uint16_t ethertype, total;
-	uint8_t vihl;
-	size_t hlen;
-
-	if (!cur_skip(c, 12) || !cur_be16(c, &ethertype) || ethertype != ETHERTYPE_IPV4)
-		return false;
-	if (!cur_u8(c, &vihl) || (vihl >> 4) != 4 || (vihl & 0xf) < 5)
-		return false;
-	hlen = (size_t)(vihl & 0xf) * 4;
-	/* tos, total length, id, flags+fragment offset, ttl, protocol: 10 bytes */
-	if (!cur_skip(c, 1) || !cur_be16(c, &total) || !cur_skip(c, 2) ||
-	    !cur_be16(c, frag) || !cur_skip(c, 1) || !cur_u8(c, proto))
-		return false;
-	/* Ethernet may pad short frames, so the IP total length is the truth. */
-	if (total < hlen || (size_t)total - 10 > c->rem)
-		return false;
-	/* checksum, source, destination, then any IP options */
-	if (!cur_skip(c, 10) || !cur_skip(c, hlen - IP4_HLEN))
-		return false;
-	return cur_sub(c, total - hlen, l4);
+	return !v->frag_first && v->udp_len >= UDP_HLEN && v->udp_len <= v->l4_len;
 }
 
-static bool parse_udp4(const uint8_t *frame, size_t len, struct udp4 *u)
+enum dhcp_kind dhcp_classify_view(const struct frame_view *v)
 {
-	struct cursor c = cur_init(frame, len), l4;
-	uint16_t frag, ulen;
-	uint8_t proto;
-
-	memset(u, 0, sizeof(*u));
-	if (!parse_ip4(&c, &proto, &frag, &l4) || proto != IPPROTO_UDP_)
-		return false;
-	if (frag & 0x1fff)
-		return false;  /* no UDP header in a later fragment */
-	if (!cur_be16(&l4, &u->sport) || !cur_be16(&l4, &u->dport) ||
-	    !cur_be16(&l4, &ulen) || !cur_skip(&l4, 2))
-		return false;
-	u->first_fragment = (frag & 0x2000) != 0;
-	/* The UDP length must cover its header and lie within the IP payload. */
-	if (!u->first_fragment && ulen >= UDP_HLEN && (size_t)ulen - UDP_HLEN <= l4.rem) {
-		u->payload = cur_init(l4.p, (size_t)ulen - UDP_HLEN);
-		u->payload_ok = true;
-	}
-	return true;
-}
-
-enum dhcp_kind dhcp_classify(const uint8_t *frame, size_t len)
-{
-	struct udp4 u;
-
-	if (!parse_udp4(frame, len, &u))
+	/* No UDP header in a later fragment (has_l4), nor in a cut one. */
+	if (v->l3 != FRAME_L3_IPV4 || !v->l3_ok || !v->has_l4 || v->l4_proto != FRAME_UDP ||
+	    v->l4_len < FRAME_UDP_HLEN)
 		return DHCP_NONE;
 	/*
 	 * Anything from the server port, or to the client port, is a rogue
@@ -134,11 +86,18 @@ enum dhcp_kind dhcp_classify(const uint8_t *frame, size_t len)
 	 * message from anyone. Clients take offers from any source port
 	 * (busybox udhcpc's raw socket checks only the destination, 68).
 	 */
-	if (u.sport == DHCP_SERVER_PORT || u.dport == DHCP_CLIENT_PORT)
+	if (v->sport == DHCP_SERVER_PORT || v->dport == DHCP_CLIENT_PORT)
 		return DHCP_SERVER;
-	if (u.sport == DHCP_CLIENT_PORT && u.dport == DHCP_SERVER_PORT && u.payload_ok)
+	if (v->sport == DHCP_CLIENT_PORT && v->dport == DHCP_SERVER_PORT && udp_payload_ok(v))
 		return DHCP_CLIENT;
 	return DHCP_NONE;
+}
+
+enum dhcp_kind dhcp_classify(const uint8_t *frame, size_t len)
+{
+	struct frame_view v;
+
+	return frame_parse(frame, len, &v) ? dhcp_classify_view(&v) : DHCP_NONE;
 }
 
 /* The fixed BOOTP header and the magic cookie. */
@@ -211,17 +170,18 @@ static bool parse_options(struct cursor *c, struct request *r)
 	return true;
 }
 
+/* A client's message (dhcp_classify_view says DHCP_CLIENT): its payload. */
 static bool parse_request(const uint8_t *in, size_t len, struct request *r)
 {
-	struct udp4 u;
-	struct cursor c;
+	struct frame_view v;
+	struct cursor udp, c;
 
 	memset(r, 0, sizeof(*r));
-	if (!parse_udp4(in, len, &u) || !u.payload_ok)
+	if (!frame_parse(in, len, &v) || dhcp_classify_view(&v) != DHCP_CLIENT)
 		return false;
-	if (u.sport != DHCP_CLIENT_PORT || u.dport != DHCP_SERVER_PORT)
+	udp = cur_init(in + v.l4_off, v.l4_len);
+	if (!cur_skip(&udp, UDP_HLEN) || !cur_sub(&udp, v.udp_len - UDP_HLEN, &c))
 		return false;
-	c = u.payload;
 	return parse_bootp(&c, r) && parse_options(&c, r) && r->type != 0;
 }
 

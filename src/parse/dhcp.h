@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parse/frame.h"
+
 struct dhcp_config {
 	uint32_t server;          /* gateway address, host order: server id and router */
 	uint32_t mask;
@@ -20,7 +22,8 @@ struct dhcp_config {
 };
 
 /*
- * in/len: an Ethernet frame from the VM that dhcp_is_request() accepted.
+ * in/len: an Ethernet frame from the VM that dhcp_classify() took for
+ * DHCP_CLIENT (parsed again here: only a client's messages come this way).
  * Writes a complete Ethernet/IPv4/UDP reply into out. Returns its length,
  * 0 when no reply is due (RELEASE, DECLINE, a REQUEST for another server),
  * or -1 when the message is malformed (the caller drops and counts it).
@@ -30,8 +33,11 @@ int dhcp_reply(const struct dhcp_config *c, const uint8_t *in, size_t len,
 
 /* Classification of an Ethernet frame from the VM, by headers only:
  * DHCP_SERVER is any UDP from port 67 or to port 68 (what a client would
- * take as a server's, whatever the source port). */
+ * take as a server's, whatever the source port); DHCP_CLIENT a datagram
+ * from 68 to 67 whose payload is all there (not a fragment). From the
+ * frame's view (frame.h), or from the frame itself (parsed first). */
 enum dhcp_kind { DHCP_NONE, DHCP_CLIENT, DHCP_SERVER };
+enum dhcp_kind dhcp_classify_view(const struct frame_view *v);
 enum dhcp_kind dhcp_classify(const uint8_t *frame, size_t len);
 
 #endif

@@ -6,21 +6,12 @@
 #include <string.h>
 
 #include "parse/ndp.h"
+#include "parse/frame.h"
 #include "parse/pkt.h"
 
 #define IP6_HLEN 40
 #define ICMP6_HLEN 8
 #define RA_HLEN 16                /* ICMPv6 header + hop limit, flags, lifetimes */
-
-#define NH_HOPOPTS 0
-#define NH_TCP 6
-#define NH_UDP 17
-#define NH_ROUTING 43
-#define NH_FRAGMENT 44
-#define NH_AH 51
-#define NH_ICMPV6 58
-#define NH_NONE 59
-#define NH_DSTOPTS 60
 
 #define ICMP6_RS 133
 #define ICMP6_RA 134
@@ -40,110 +31,12 @@
 #define PREFIX_AUTONOMOUS 0x40
 #define RA_CUR_HOP_LIMIT 64
 
-/* More extension headers than any real packet carries: a longer chain only
- * serves to hide the upper-layer header, so it is refused. */
-#define MAX_EXT_HEADERS 8
-
-/* The upper-layer headers a first fragment must hold whole (RFC 7112): the
- * ones the guards read (ICMPv6 with its first 4 bytes of message, UDP), and
- * TCP's. 0: not looked into. */
-#define UL_MIN_ICMPV6 8
-#define UL_MIN_UDP 8
-#define UL_MIN_TCP 20
-
-/* What we keep of an IPv6 packet from the VM. */
-struct ip6 {
-	uint8_t src[16], dst[16];
-	uint8_t hop_limit;
-	uint8_t proto;            /* upper-layer protocol after the extension headers */
-	bool later_fragment;      /* a fragment with a non-zero offset: no upper header */
-	bool fragment;            /* a first fragment (offset 0): the rest comes later */
-	struct cursor l4;         /* the upper-layer bytes, bounded by the payload length */
-	size_t l4_len;            /* as the pseudo header counts it */
-};
-
-/* Walks the extension headers. false: truncated, too long, or not IPv6. */
-static bool skip_ext_headers(struct cursor *c, uint8_t *nh, bool *later_fragment,
-			     bool *fragment)
-{
-	for (int i = 0; i < MAX_EXT_HEADERS; i++) {
-		uint8_t next, hlen;
-		uint16_t frag;
-
-		switch (*nh) {
-		case NH_HOPOPTS:
-		case NH_ROUTING:
-		case NH_DSTOPTS:
-			if (!cur_u8(c, &next) || !cur_u8(c, &hlen) || !cur_skip(c, (size_t)hlen * 8 + 6))
-				return false;
-			break;
-		case NH_AH:
-			if (!cur_u8(c, &next) || !cur_u8(c, &hlen) || !cur_skip(c, (size_t)hlen * 4 + 6))
-				return false;
-			break;
-		case NH_FRAGMENT:
-			if (!cur_u8(c, &next) || !cur_skip(c, 1) || !cur_be16(c, &frag) || !cur_skip(c, 4))
-				return false;
-			if (frag & 0xfff8) {
-				*later_fragment = true;
-				*nh = next;
-				return true;
-			}
-			*fragment = true;
-			break;
-		default:
-			return true;
-		}
-		*nh = next;
-	}
-	return false;
-}
-
-/*
- * RFC 7112: a first fragment holds the whole header chain, the upper-layer
- * header included. One that ends before it (after an extension header, or
- * inside the UDP header) would carry a router advertisement or a DHCPv6
- * server message past the guards in its second fragment, which no one can
- * classify; no sender needs it, so it is refused.
- */
-static bool ul_header_whole(const struct ip6 *p)
-{
-	size_t need = p->proto == NH_ICMPV6 ? UL_MIN_ICMPV6 : p->proto == NH_UDP ? UL_MIN_UDP
-		    : p->proto == NH_TCP ? UL_MIN_TCP : 0;
-
-	return !p->fragment || p->l4.rem >= need;
-}
-
-/* Ethernet and IPv6 headers. 0: not IPv6; 1: parsed; -1: IPv6 we cannot see through. */
-static int parse_ip6(const uint8_t *frame, size_t len, struct ip6 *p)
-{
-	struct cursor c = cur_init(frame, len), payload;
-	uint16_t ethertype, plen;
-	uint32_t vtcfl;
-
-	memset(p, 0, sizeof(*p));
-	if (!cur_skip(&c, 12) || !cur_be16(&c, &ethertype) || ethertype != ETHERTYPE_IPV6)
-		return 0;
-	if (!cur_be32(&c, &vtcfl) || (vtcfl >> 28) != 6 || !cur_be16(&c, &plen) ||
-	    !cur_u8(&c, &p->proto) || !cur_u8(&c, &p->hop_limit) ||
-	    !cur_bytes(&c, p->src, 16) || !cur_bytes(&c, p->dst, 16))
-		return -1;
-	/* Ethernet may pad short frames: the payload length is the truth. */
-	if (!cur_sub(&c, plen, &payload))
-		return -1;
-	if (!skip_ext_headers(&payload, &p->proto, &p->later_fragment, &p->fragment))
-		return -1;
-	p->l4 = payload;
-	p->l4_len = payload.rem;
-	return ul_header_whole(p) ? 1 : -1;
-}
-
 /* ICMPv6 checksum over the pseudo header and the message. */
 static uint16_t icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *msg,
 			   size_t len)
 {
 	uint8_t tail[8] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-			    (uint8_t)len, 0, 0, 0, NH_ICMPV6 };
+			    (uint8_t)len, 0, 0, 0, FRAME_ICMPV6 };
 	uint32_t sum = csum_add(0, src, 16);
 
 	sum = csum_add(sum, dst, 16);
@@ -151,19 +44,25 @@ static uint16_t icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const u
 	return csum_fold(csum_add(sum, msg, len));
 }
 
-/* RFC 4861 6.1.1, the checks a router applies before answering. */
-static bool valid_rs(const struct ip6 *p, uint8_t code)
+/* RFC 4861 6.1.1, the checks a router applies before answering: the hop
+ * limit and addresses from the IPv6 header, the message from the view. */
+static bool valid_rs(const uint8_t *frame, const struct frame_view *v, uint8_t code)
 {
 	static const uint8_t unspecified[16];
+	struct cursor ip = cur_init(frame + v->l3_off, v->l3_len);
+	uint8_t hop_limit, src[16], dst[16];
 
-	if (p->hop_limit != ND_HOP_LIMIT || code != 0 || p->l4_len < ICMP6_HLEN)
+	if (!cur_skip(&ip, 7) || !cur_u8(&ip, &hop_limit) || !cur_bytes(&ip, src, 16) ||
+	    !cur_bytes(&ip, dst, 16))
+		return false;
+	if (hop_limit != ND_HOP_LIMIT || code != 0 || v->l4_len < ICMP6_HLEN)
 		return false;
 	/* A valid checksum folds to zero over the message as received. */
-	if (icmp6_csum(p->src, p->dst, p->l4.p, p->l4_len) != 0)
+	if (icmp6_csum(src, dst, frame + v->l4_off, v->l4_len) != 0)
 		return false;
 	/* From :: it may carry no source link-layer option; we never use the
 	 * option, so a solicitation from :: with one is simply not answered. */
-	if (memcmp(p->src, unspecified, 16) == 0 && p->l4_len > ICMP6_HLEN)
+	if (memcmp(src, unspecified, 16) == 0 && v->l4_len > ICMP6_HLEN)
 		return false;
 	return true;
 }
@@ -191,78 +90,77 @@ static bool lla_foreign(struct cursor opts, const uint8_t eth_src[6])
 	return false;
 }
 
-static void inspect_icmp6(const struct ip6 *p, const uint8_t eth_src[6], struct ndp_msg *m)
+/* The message after the ICMPv6 header's type and code (the view's). */
+static void inspect_icmp6(const uint8_t *frame, const struct frame_view *v, struct ndp_msg *m)
 {
-	struct cursor l4 = p->l4, body;
-	uint8_t type, code;
+	struct cursor body = cur_init(frame + v->l4_off, v->l4_len);
+	uint8_t type = v->icmp6_type;
 
-	if (!cur_u8(&l4, &type) || !cur_u8(&l4, &code))
+	if (v->l4_len < FRAME_ICMP6_END)
 		return;
 	/* Neighbour discovery is never fragmented (RFC 6980): a fragment of
 	 * it only hides its options and target from the guards. */
 	if (type == ICMP6_RA || type == ICMP6_REDIRECT ||
-	    (p->fragment && type >= ICMP6_RS && type <= ICMP6_REDIRECT)) {
+	    (v->frag_first && type >= ICMP6_RS && type <= ICMP6_REDIRECT)) {
 		m->kind = NDP_ROGUE;
 		return;
 	}
-	if (!cur_skip(&l4, 2))   /* the checksum */
+	/* Type, code, checksum, then 4 bytes before the target or options. */
+	if (!cur_skip(&body, 4))
 		return;
 	switch (type) {
 	case ICMP6_RS:
-		m->kind = valid_rs(p, code) ? NDP_RS : NDP_NONE;
-		body = l4;
+		m->kind = valid_rs(frame, v, v->icmp6_code) ? NDP_RS : NDP_NONE;
 		if (cur_skip(&body, 4))
-			m->lla_foreign = lla_foreign(body, eth_src);
+			m->lla_foreign = lla_foreign(body, v->src);
 		return;
 	case ICMP6_NS:
 	case ICMP6_NA:
-		body = l4;
 		if (!cur_skip(&body, 4) || !cur_bytes(&body, m->target, 16))
 			return;
 		m->has_target = true;
 		m->advert = type == ICMP6_NA;
-		m->lla_foreign = lla_foreign(body, eth_src);
+		m->lla_foreign = lla_foreign(body, v->src);
 		return;
 	default:
 		return;
 	}
 }
 
-bool ndp_inspect(const uint8_t *frame, size_t len, struct ndp_msg *m)
+bool ndp_inspect(const uint8_t *frame, const struct frame_view *v, struct ndp_msg *m)
 {
-	struct ip6 p;
-	uint16_t sport, dport;
-	uint8_t eth_src[6];
-	struct cursor l4, eth = cur_init(frame, len);
-	int r = parse_ip6(frame, len, &p);
+	struct cursor ip = cur_init(frame + v->l3_off, v->l3_len);
 
 	memset(m, 0, sizeof(*m));
-	if (r == 0 || !cur_skip(&eth, 6) || !cur_bytes(&eth, eth_src, 6))
+	if (v->l3 != FRAME_L3_IPV6)
 		return false;
 	/* RFC 7113: a header chain the guard cannot read is not let through. */
-	if (r < 0) {
+	if (!v->l3_ok || v->chain != FRAME_CHAIN_OK || !cur_skip(&ip, 8) ||
+	    !cur_bytes(&ip, m->src, 16)) {
 		m->kind = NDP_ROGUE;
 		return true;
 	}
-	memcpy(m->src, p.src, 16);
-	if (p.later_fragment)
+	if (v->frag_later)
 		return true;   /* no upper header here; its first fragment was checked */
-	l4 = p.l4;
-	if (p.proto == NH_ICMPV6)
-		inspect_icmp6(&p, eth_src, m);
+	if (v->l4_proto == FRAME_ICMPV6)
+		inspect_icmp6(frame, v, m);
 	/* DHCPv6 server messages: from port 547, or to the client port 546
-	 * from any port (what a client would take). */
-	else if (p.proto == NH_UDP && cur_be16(&l4, &sport) &&
-		 (sport == DHCP6_SERVER_PORT || (cur_be16(&l4, &dport) && dport == DHCP6_CLIENT_PORT)))
+	 * from any port (what a client would take). A port the datagram
+	 * ends before is 0 in the view. */
+	else if (v->l4_proto == FRAME_UDP &&
+		 (v->sport == DHCP6_SERVER_PORT || v->dport == DHCP6_CLIENT_PORT))
 		m->kind = NDP_ROGUE;
 	return true;
 }
 
 enum ndp_kind ndp_classify(const uint8_t *frame, size_t len)
 {
+	struct frame_view v;
 	struct ndp_msg m;
 
-	ndp_inspect(frame, len, &m);
+	if (!frame_parse(frame, len, &v))
+		return NDP_NONE;
+	ndp_inspect(frame, &v, &m);
 	return m.kind;
 }
 
@@ -309,7 +207,7 @@ static size_t to_all_nodes(const struct ndp_config *c, uint8_t *out, size_t mlen
 	wb_be16(&w, ETHERTYPE_IPV6);
 	wb_be32(&w, 6u << 28);
 	wb_be16(&w, (uint16_t)mlen);
-	wb_u8(&w, NH_ICMPV6);
+	wb_u8(&w, FRAME_ICMPV6);
 	wb_u8(&w, ND_HOP_LIMIT);
 	wb_bytes(&w, c->router_ll, 16);
 	wb_bytes(&w, all_nodes, 16);

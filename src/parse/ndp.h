@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parse/frame.h"
+
 struct ndp_config {
 	uint8_t router_mac[6];        /* Ethernet source and source link-layer option */
 	uint8_t router_ll[16];        /* IPv6 source: the gateway's link-local address */
@@ -37,7 +39,8 @@ enum ndp_kind {
 		       * (RFC 7112): dropped */
 };
 
-/* Classifies an Ethernet frame from the VM by its headers. */
+/* Classifies an Ethernet frame from the VM by its headers (parses its
+ * view and inspects it: what the guards see of it). */
 enum ndp_kind ndp_classify(const uint8_t *frame, size_t len);
 
 /*
@@ -55,9 +58,11 @@ struct ndp_msg {
 				   * frame's Ethernet source */
 };
 
-/* Fills m for an IPv6 frame. Returns false for a frame that is not IPv6
- * (ethertype), in which case m->kind is NDP_NONE and nothing else is set. */
-bool ndp_inspect(const uint8_t *frame, size_t len, struct ndp_msg *m);
+/* Fills m for an IPv6 frame, from its view (frame.h: the header chain
+ * walked there) and the bytes it does not hold (addresses, the message).
+ * Returns false for a frame that is not IPv6 (ethertype), in which case
+ * m->kind is NDP_NONE and nothing else is set. */
+bool ndp_inspect(const uint8_t *frame, const struct frame_view *v, struct ndp_msg *m);
 
 /*
  * Writes a complete Ethernet/IPv6/ICMPv6 router advertisement to all nodes

@@ -6,10 +6,10 @@
  *
  * VM -> TAP: an offloading VM (libkrun with offloading=on) sends TCP and UDP
  * frames whose checksum field holds only the pseudo-header sum, and TCP frames
- * of up to 64 KiB. offload_from_vm() parses each frame and builds the header
- * the kernel needs: NEEDS_CSUM with csum_start/csum_offset for a partial
- * checksum, and for a frame longer than the MTU a TCP GSO type with gso_size
- * (the MSS) derived from the MTU.
+ * of up to 64 KiB. offload_from_vm() reads each frame's view (frame.h) and
+ * builds the header the kernel needs: NEEDS_CSUM with csum_start/csum_offset
+ * for a partial checksum, and for a frame longer than the MTU a TCP GSO type
+ * with gso_size (the MSS) derived from the MTU.
  *
  * TAP -> VM: nothing on the socket can tell the VM that a checksum is partial
  * (libkrun hands its guest a zeroed header), so offload_to_vm() completes the
@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parse/frame.h"
 #include "parse/pkt.h"
-
 
 /* The virtio-net header on the TAP (TUNSETVNETHDRSZ): the 10-byte legacy one. */
 #define OFFLOAD_HDR_LEN ((int)sizeof(struct virtio_net_hdr))
@@ -46,6 +46,39 @@
  */
 int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 		    struct virtio_net_hdr *hdr);
+/* The same on the frame's view (frame.h), parsed from frame already: what
+ * vmframe_check calls after the guards read the same view. */
+int offload_from_vm_view(uint8_t *frame, const struct frame_view *v, unsigned mtu, bool tso,
+			 struct virtio_net_hdr *hdr);
+
+/* What a vhost-user guest negotiated it may ask for (virtio-net features):
+ * partial checksums (CSUM), TCP segmentation over IPv4 and IPv6 (HOST_TSO4,
+ * HOST_TSO6), with ECN (HOST_ECN). */
+#define OFFLOAD_G_CSUM 1u
+#define OFFLOAD_G_TSO4 2u
+#define OFFLOAD_G_TSO6 4u
+#define OFFLOAD_G_ECN 8u
+
+/*
+ * vhost-user: the virtio-net header g a guest gave with a frame of len bytes,
+ * checked against the frame and what was negotiated (allowed), and the header
+ * the TAP gets in *out, built from our own parse and never from the guest's
+ * offsets. head holds the frame's first head_len bytes: a copy out of guest
+ * memory, which must hold the IP and TCP/UDP headers for an offloaded frame
+ * (the rest is not read). Refused (-1, drop): flags other than NEEDS_CSUM;
+ * NEEDS_CSUM anywhere but on the frame's own TCP or UDP checksum (a checksum
+ * written over an address would change what the guards saw); GSO other than
+ * TCP of the frame's IP version, or with segments that would not fit the MTU;
+ * GSO without NEEDS_CSUM; a frame without GSO longer than the MTU. Returns the
+ * bytes to write: len without offload, else up to the IP datagram's end (the
+ * kernel would checksum or segment Ethernet padding as payload).
+ */
+int offload_from_guest(const struct virtio_net_hdr *g, const uint8_t *head, size_t head_len,
+		       size_t len, unsigned mtu, unsigned allowed, struct virtio_net_hdr *out);
+/* The same on the head's view (frame_parse_head(head, head_len, len, v)):
+ * what the vhost-user path calls after the guards read the same view. */
+int offload_from_guest_view(const struct virtio_net_hdr *g, const struct frame_view *v,
+			    size_t len, unsigned mtu, unsigned allowed, struct virtio_net_hdr *out);
 
 /*
  * Completes the checksum of a frame read from the TAP when its header says

@@ -42,6 +42,18 @@ static inline bool cur_bytes(struct cursor *c, void *dst, size_t n)
 	return true;
 }
 
+/* Big-endian fields of a header copied whole out of a frame (cur_bytes into
+ * a local array): one bounds check for the header, not one per field. */
+static inline uint16_t hdr_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t hdr_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static inline bool cur_u8(struct cursor *c, uint8_t *v) { return cur_bytes(c, v, 1); }
 
 static inline bool cur_be16(struct cursor *c, uint16_t *v)
@@ -49,7 +61,7 @@ static inline bool cur_be16(struct cursor *c, uint16_t *v)
 	uint8_t b[2];
 	if (!cur_bytes(c, b, 2))
 		return false;
-	*v = (uint16_t)(b[0] << 8 | b[1]);
+	*v = hdr_be16(b);
 	return true;
 }
 
@@ -58,7 +70,7 @@ static inline bool cur_be32(struct cursor *c, uint32_t *v)
 	uint8_t b[4];
 	if (!cur_bytes(c, b, 4))
 		return false;
-	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	*v = hdr_be32(b);
 	return true;
 }
 

@@ -9,19 +9,18 @@
 #include <string.h>
 
 #include "parse/dhcp.h"
+#include "parse/frame.h"
 #include "parse/ndp.h"
 #include "parse/pkt.h"
-
-/* Shorter than an Ethernet header: nothing to forward. */
-
-#define ETHERTYPE_QINQ 0x88a8        /* 802.1ad service tag */
-#define ETHERTYPE_QINQ_OLD1 0x9100   /* pre-standard double tagging */
-#define ETHERTYPE_QINQ_OLD2 0x9200
 
 #define ARPHRD_ETHER_ 1
 #define ARPHRD_IEEE802_ 6
 #define ARP_REQUEST 1
 #define ARP_REPLY 2
+
+/* Neighbour discovery's ICMPv6 types: RS, RA, NS, NA, redirect. */
+#define ICMP6_ND_FIRST 133
+#define ICMP6_ND_LAST 137
 
 /* IPv4 link-local (RFC 3927): never routed, fine for a VM to use. */
 #define IP4_LL_NET 0xa9fe0000u
@@ -38,12 +37,6 @@ static bool mac_valid_source(const uint8_t m[6])
 	static const uint8_t zero[6];
 
 	return !(m[0] & 1) && !mac_eq(m, zero);
-}
-
-static bool is_vlan(uint16_t ethertype)
-{
-	return ethertype == ETHERTYPE_VLAN || ethertype == ETHERTYPE_QINQ ||
-	       ethertype == ETHERTYPE_QINQ_OLD1 || ethertype == ETHERTYPE_QINQ_OLD2;
 }
 
 /* What an address in a frame is to the VM (IPv4 sources, ARP senders; IPv6
@@ -113,23 +106,6 @@ static enum own arp_own(const struct vmframe_config *c, struct cursor p,
 	return mac_eq(sha, eth_src) ? ip4_own(c, *spa) : OWN_NOT;
 }
 
-/* The IPv4 header checks of Linux's ip_rcv_core (but the checksum, which
- * offload may leave to us), then the source (*src). */
-static enum own ip4_header_own(const struct vmframe_config *c, struct cursor p, uint32_t *src)
-{
-	uint8_t vihl;
-	uint16_t total;
-	size_t avail = p.rem;
-
-	if (!cur_u8(&p, &vihl) || !cur_skip(&p, 1) || !cur_be16(&p, &total) ||
-	    !cur_skip(&p, 8) || !cur_be32(&p, src))
-		return OWN_NOT;
-	if (vihl >> 4 != 4 || (vihl & 0xf) < 5 || (size_t)(vihl & 0xf) * 4 > avail ||
-	    total < (vihl & 0xf) * 4 || total > avail)
-		return OWN_NOT;
-	return ip4_own(c, *src);
-}
-
 /* The claim of a pool address (pool_own said OWN_CLAIM), once the frame's
  * MAC is the VM's. */
 static enum vmframe_verdict addr4_claim(const struct vmframe_config *c, uint32_t a)
@@ -154,7 +130,8 @@ static bool ip6_own(const struct vmframe_config *c, const struct ndp_msg *m)
 }
 
 /* The source MAC: ours, our second one, or the claim of a second one. */
-static enum vmframe_verdict mac_own(const struct vmframe_config *c, const uint8_t src[6])
+static inline __attribute__((always_inline)) enum vmframe_verdict
+mac_own(const struct vmframe_config *c, const uint8_t src[6])
 {
 	struct vmframe_macs *m = c->macs;
 
@@ -240,48 +217,50 @@ static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const str
 }
 
 /* Every guard of shared and host mode, in the order a receiver would read
- * the frame. *ndp: what the IPv6 guard saw (for check_local). */
-static enum vmframe_verdict check_guards(const struct vmframe_config *c, const uint8_t *frame,
-					 size_t len, struct ndp_msg *ndp)
+ * the frame's view. *ndp: what the IPv6 guard saw (for check_local).
+ * Inlined into vmframe_check and the head's check alike: out of line it
+ * cost the socket path about 60 instructions a frame (bench/framecost.sh). */
+static inline __attribute__((always_inline)) enum vmframe_verdict check_guards(const struct vmframe_config *c, const uint8_t *frame,
+					 const struct frame_view *fv, struct ndp_msg *ndp)
 {
-	struct cursor p = cur_init(frame, len);
-	uint8_t src[6];
-	uint16_t ethertype;
 	enum vmframe_verdict v;
 	enum own o = OWN_YES;
 	uint32_t a4 = 0;
 	bool ip6 = false;
 
-	if (!cur_skip(&p, 6) || !cur_bytes(&p, src, 6) || !cur_be16(&p, &ethertype))
+	if (!mac_valid_source(fv->src) || mac_eq(fv->src, c->gateway_mac) || fv->tagged)
 		return VMF_DROP;
-	if (!mac_valid_source(src) || mac_eq(src, c->gateway_mac) || is_vlan(ethertype))
-		return VMF_DROP;
-	if (ethertype == ETHERTYPE_ARP)
-		o = arp_own(c, p, src, &a4);
-	else if (ethertype == ETHERTYPE_IPV4)
-		o = ip4_header_own(c, p, &a4);
-	else if ((ip6 = ndp_inspect(frame, len, ndp)) && !ip6_own(c, ndp))
+	if (fv->l3 == FRAME_L3_ARP) {
+		o = arp_own(c, cur_init(frame + fv->l3_off, fv->len - fv->l3_off), fv->src, &a4);
+	} else if (fv->l3 == FRAME_L3_IPV4) {
+		/* A header Linux's ip_rcv_core would refuse (the view's
+		 * l3_ok: but the checksum, which offload may leave to us). */
+		a4 = fv->ip4_src;
+		o = fv->l3_ok ? ip4_own(c, a4) : OWN_NOT;
+	} else if ((ip6 = ndp_inspect(frame, fv, ndp)) && !ip6_own(c, ndp)) {
 		o = OWN_NOT;
+	}
 	if (o == OWN_NOT)
 		return VMF_DROP;
 	/* The MAC first: an address is bound to a MAC the VM owns. */
-	v = mac_own(c, src);
+	v = mac_own(c, fv->src);
 	if (v == VMF_FORWARD && ip6)
-		v = addrs6_own(c, ndp, src);
+		v = addrs6_own(c, ndp, fv->src);
 	else if (o == OWN_CLAIM && v == VMF_FORWARD)
 		v = addr4_claim(c, a4);   /* an ARP or IPv4 frame's pool address */
 	return v;
 }
 
 /* Frames the helper answers or refuses itself (shared and host mode). */
-static enum vmframe_verdict check_local(const struct vmframe_config *c, const uint8_t *frame,
-					size_t len, const struct ndp_msg *ndp, bool *handled)
+static enum vmframe_verdict check_local(const struct vmframe_config *c,
+					const struct frame_view *fv, const struct ndp_msg *ndp,
+					bool *handled)
 {
 	*handled = true;
 	/* A router advertisement or DHCPv6 server message was dropped already. */
 	if (ndp->kind == NDP_RS && c->ra)
 		return VMF_RS;
-	switch (dhcp_classify(frame, len)) {
+	switch (dhcp_classify_view(fv)) {
 	case DHCP_CLIENT:
 		return VMF_DHCP;
 	case DHCP_SERVER:
@@ -294,30 +273,104 @@ static enum vmframe_verdict check_local(const struct vmframe_config *c, const ui
 	return VMF_FORWARD;
 }
 
-enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *frame, size_t *len,
-				   bool truncated, struct virtio_net_hdr *hdr)
+/* The checks after the parse (vmframe_check, vmframe_check_view); inlined
+ * into both, so vmframe_check keeps one stack frame (bench/framecost.sh). */
+static inline __attribute__((always_inline)) enum vmframe_verdict check_parsed(const struct vmframe_config *c, uint8_t *frame,
+					 const struct frame_view *fv, size_t *len,
+					 struct virtio_net_hdr *hdr)
 {
 	enum vmframe_verdict v;
 	struct ndp_msg ndp = { .kind = NDP_NONE };
 	bool handled;
 
-	if (truncated || *len < PKT_ETH_HLEN || *len > c->max_packet)
-		return VMF_DROP;
 	if (c->local) {
-		v = check_guards(c, frame, *len, &ndp);
+		v = check_guards(c, frame, fv, &ndp);
 		if (v != VMF_FORWARD)
 			return v;
-		v = check_local(c, frame, *len, &ndp, &handled);
+		v = check_local(c, fv, &ndp, &handled);
 		if (handled)
 			return v;
 	}
 	if (c->vnet_hdr) {
-		int n = offload_from_vm(frame, *len, c->mtu, c->tso, hdr);
+		int n = offload_from_vm_view(frame, fv, c->mtu, c->tso, hdr);
 		if (n <= 0)
 			return VMF_DROP;
 		*len = (size_t)n;
 	}
 	return VMF_FORWARD;
+}
+
+/*
+ * The frame is parsed once, into its view (frame.h), when anything is to
+ * read it: the guards, NDP and DHCP read the view, then offload, the last
+ * to read it, may rewrite checksum fields in place. A frame checked again
+ * after a claim is parsed again (the claims are few: vmframe.h's bounds).
+ */
+enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *frame, size_t *len,
+				   bool truncated, struct virtio_net_hdr *hdr)
+{
+	struct frame_view fv;
+
+	if (truncated || *len < PKT_ETH_HLEN || *len > c->max_packet)
+		return VMF_DROP;
+	if (!c->local && !c->vnet_hdr)
+		return VMF_FORWARD;
+	frame_parse(frame, *len, &fv);
+	return check_parsed(c, frame, &fv, len, hdr);
+}
+
+enum vmframe_verdict vmframe_check_view(const struct vmframe_config *c, uint8_t *frame,
+					const struct frame_view *fv, size_t *len,
+					struct virtio_net_hdr *hdr)
+{
+	if (*len != fv->len || *len < PKT_ETH_HLEN || *len > c->max_packet)
+		return VMF_DROP;
+	if (!c->local && !c->vnet_hdr)
+		return VMF_FORWARD;
+	return check_parsed(c, frame, fv, len, hdr);
+}
+
+/*
+ * A long frame's head, in its view (frame_parse_head: the IP length clipped
+ * to the head, so the guards read a shorter frame with the same headers; an
+ * IP length beyond the whole frame leaves the header not l3_ok, which the
+ * guards drop, as a kernel would).
+ */
+enum vmframe_verdict vmframe_check_head_view(const struct vmframe_config *c, const uint8_t *head,
+					     const struct frame_view *fv, size_t len)
+{
+	struct ndp_msg ndp = { .kind = NDP_NONE };
+	enum vmframe_verdict v;
+	bool handled;
+
+	if (fv->len < VMFRAME_HEAD_MIN || fv->len > VMFRAME_HEAD || fv->len >= len ||
+	    len > c->max_packet)
+		return VMF_DROP;
+	if (!c->local)
+		return VMF_FORWARD;
+	v = check_guards(c, head, fv, &ndp);
+	if (v != VMF_FORWARD)
+		return v;
+	/* Neighbour discovery is judged whole (its options name addresses),
+	 * and nothing is answered from part of a frame. */
+	if (fv->icmp6_type >= ICMP6_ND_FIRST && fv->icmp6_type <= ICMP6_ND_LAST)
+		return VMF_DROP;
+	check_local(c, fv, &ndp, &handled);
+	return handled ? VMF_DROP : VMF_FORWARD;
+}
+
+enum vmframe_verdict vmframe_check_head(const struct vmframe_config *c, const uint8_t *head,
+					size_t head_len, size_t len)
+{
+	struct frame_view fv;
+
+	if (head_len < VMFRAME_HEAD_MIN || head_len > VMFRAME_HEAD || head_len >= len ||
+	    len > c->max_packet)
+		return VMF_DROP;
+	if (!c->local)
+		return VMF_FORWARD;
+	frame_parse_head(head, head_len, len, &fv);
+	return vmframe_check_head_view(c, head, &fv, len);
 }
 
 void vmframe_mac_granted(struct vmframe_macs *m, bool granted)

@@ -3,8 +3,9 @@
  * What happens to one frame from the VM, decided by its bytes alone. Every
  * frame a VM sends goes through vmframe_check() before anything else looks at
  * it, so this is the helper's first line against a hostile VM. Pure: no I/O;
- * it may rewrite the frame in place (offload.h) and builds the TAP's
- * virtio-net header. forward.c does what the verdict says.
+ * it parses the frame once into its view (frame.h), which the guards, NDP,
+ * DHCP and offload read; it may rewrite the frame in place (offload.h) and
+ * builds the TAP's virtio-net header. forward.c does what the verdict says.
  *
  * In shared and host mode (local) the guards keep a VM to what is its own,
  * so that no VM can take another's or the gateway's place on the network
@@ -141,6 +142,36 @@ enum vmframe_verdict {
  */
 enum vmframe_verdict vmframe_check(const struct vmframe_config *c, uint8_t *frame, size_t *len,
 				   bool truncated, struct virtio_net_hdr *hdr);
+/* The same on the frame's view (frame.h), parsed from frame already (fv->len
+ * == *len): the vhost-user path, which parses each frame once for the guards
+ * and offload_from_guest_view alike. */
+enum vmframe_verdict vmframe_check_view(const struct vmframe_config *c, uint8_t *frame,
+					const struct frame_view *fv, size_t *len,
+					struct virtio_net_hdr *hdr);
+
+/*
+ * vhost-user: a frame in guest memory, which the guest may change at any
+ * moment, is judged on a copy, and the copy is what the TAP gets of what was
+ * judged. A frame of up to VMFRAME_WHOLE bytes is copied whole and judged by
+ * vmframe_check. Of a longer one (TSO, a large MTU) only its first head_len
+ * bytes are copied (VMFRAME_HEAD_MIN..VMFRAME_HEAD: its headers; a longer
+ * header chain is not seen through, and the frame dropped) and its payload
+ * is written from guest memory unread. vmframe_check_head judges such a
+ * frame of len bytes on its head: the same guards, on the headers with the
+ * IP length clipped to the head (an IP length beyond len: dropped); then
+ * neighbour discovery (whose options the guards read whole) and whatever
+ * the helper answers or refuses itself are dropped: no such message is that
+ * long. Never VMF_DHCP or VMF_RS; offload (vnet_hdr) is the caller's
+ * (offload_from_guest).
+ */
+#define VMFRAME_WHOLE 2048
+#define VMFRAME_HEAD 256
+#define VMFRAME_HEAD_MIN 64
+enum vmframe_verdict vmframe_check_head(const struct vmframe_config *c, const uint8_t *head,
+					size_t head_len, size_t len);
+/* The same on the head's view (frame_parse_head(head, head_len, len)). */
+enum vmframe_verdict vmframe_check_head_view(const struct vmframe_config *c, const uint8_t *head,
+					     const struct frame_view *fv, size_t len);
 
 /* The answer to a VMF_CLAIM: the VM may use macs->mac from now on, or never. */
 void vmframe_mac_granted(struct vmframe_macs *m, bool granted);

@@ -400,13 +400,24 @@ void setup_release_lease(const struct helper *h)
 		WARN(LOG_SELF, "cannot update %s: %s", path, strerror(-rc));
 }
 
+/* The TAP's virtio-net headers: ours for --enable-checksum-offload, the
+ * guest's own for vhost-user. 0 or -errno. */
+static int setup_vnet_hdr(struct helper *h)
+{
+	if (h->opt.vhost_user)
+		return tap_set_vhost(&h->tap);
+	if (h->tap.vnet_hdr)
+		return tap_set_offload(&h->tap, h->opt.enable_tso);
+	return 0;
+}
+
 /* Bridged mode: the VM on the network of --shared-interface, no lease. */
 static void setup_bridged(struct helper *h)
 {
-	bool offload = h->opt.enable_checksum_offload;
+	bool vnet_hdr = h->opt.enable_checksum_offload || h->opt.vhost_user;
 
-	if (bridged_open(&h->br, h->opt.shared_interface, h->mac, offload, &h->tap) < 0 ||
-	    (offload && tap_set_offload(&h->tap, h->opt.enable_tso) < 0)) {
+	if (bridged_open(&h->br, h->opt.shared_interface, h->mac, vnet_hdr, &h->tap) < 0 ||
+	    setup_vnet_hdr(h) < 0) {
 		tap_close(&h->tap);
 		bridged_teardown(&h->br);
 		exit(EXIT_FAILURE);
@@ -491,12 +502,13 @@ static int join_port(struct helper *h)
 		return -ENOSPC;
 	/* The network's MTU: ours, or the one of the network we joined. */
 	h->mtu = h->net.mtu;
-	rc = tap_open(&h->tap, h->opt.enable_checksum_offload, h->opt.enable_isolation, h->mtu);
+	rc = tap_open(&h->tap, h->opt.enable_checksum_offload || h->opt.vhost_user,
+		      h->opt.enable_isolation, h->mtu);
 	if (rc < 0) {
 		ERROR("main", "cannot create TAP device: %s", strerror(-rc));
 		return rc;
 	}
-	if (h->tap.vnet_hdr && (rc = tap_set_offload(&h->tap, h->opt.enable_tso)) < 0)
+	if ((rc = setup_vnet_hdr(h)) < 0)
 		return rc;
 	return network_add_port(&h->net, h->tap.ifindex, h->mac, h->opt.enable_isolation);
 }

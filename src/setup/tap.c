@@ -111,6 +111,26 @@ int tap_set_offload(struct tap *t, bool tso)
 	return 0;
 }
 
+/*
+ * vhost-user: the guest's own virtio-net header passes through, so the TAP
+ * takes virtio 1.0's (12 bytes, little endian). The kernel gives the TAP no
+ * partial checksum and no super-frame until the guest negotiates them: the
+ * datapath then sets them (TUNSETOFFLOAD, datapath/vhost.c).
+ */
+int tap_set_vhost(struct tap *t)
+{
+	int hdr_len = (int)sizeof(struct virtio_net_hdr_mrg_rxbuf), le = 1;
+
+	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || ioctl(t->fd, TUNSETVNETLE, &le) < 0 ||
+	    ioctl(t->fd, TUNSETOFFLOAD, 0UL) < 0) {
+		int err = errno;
+
+		ERROR("tap", "cannot set up %s for vhost-user: %s", t->name, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
 void tap_close(struct tap *t)
 {
 	if (t->fd >= 0)

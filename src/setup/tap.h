@@ -23,6 +23,9 @@ int tap_open(struct tap *t, bool vnet_hdr, bool isolated, unsigned mtu);
 /* On a TAP opened with vnet_hdr: 10-byte little-endian virtio-net headers,
  * checksum offload, and TCP segmentation offload if tso. 0 or -errno. */
 int tap_set_offload(struct tap *t, bool tso);
+/* vhost-user, on a TAP opened with vnet_hdr: 12-byte little-endian virtio-net
+ * headers, no offload until the guest negotiates it. 0 or -errno. */
+int tap_set_vhost(struct tap *t);
 void tap_close(struct tap *t);
 
 #endif

@@ -40,6 +40,7 @@ CLIENT = BUILD / "vmnet-client"   # the spec's name of vmnet-run: the same progr
 RUN = BUILD / "vmnet-run"
 BROKER = BUILD / "vmnet-broker"
 VMSIM = BUILD / "tools" / "vmsim"
+VHOSTSIM = BUILD / "tools" / "vhostsim"   # QEMU's vhost-user frontend and guest driver
 STATUS = BUILD / "vmnet-status"
 
 # What every program's --version prints: "NAME RELEASE (commit HASH)", the
@@ -767,6 +768,36 @@ class Lab:
         assert line.startswith(b"READY"), "vmsim did not start: %r %s" % (
             line, errpath.read_text())
         return Guest(self, ns, proc, tap)
+
+    def guest_vhost(self, path, mac=None, role=None, tap="eth0", plain=False, evil=None):
+        """vhostsim in a new guest namespace as the vhost-user frontend of a
+        helper --socket PATH --socket-type vhost-user (plain: no offload,
+        mergeable buffers or event index; evil: a hostile mode, see
+        bench/vhostsim.c). The lines it printed before READY are in
+        guest.before."""
+        self.counter += 1
+        ns = self.netns(role or "g%d" % self.counter)
+        argv = [VHOSTSIM, "--tap", tap, "--socket", path]
+        if plain:
+            argv.append("--plain")
+        if mac:
+            argv += ["--mac", mac]
+        if evil:
+            argv += ["--evil", evil]
+        errpath = self.tmp / ("vhostsim-%d.stderr" % self.counter)
+        proc = ns.popen(argv, stdout=subprocess.PIPE, stderr=open(errpath, "wb"),
+                        stdin=subprocess.DEVNULL)
+        self.procs.append(proc)
+        before = []
+        line = read_line(proc.stdout.fileno(), 10)
+        while line and not line.startswith(b"READY"):
+            before.append(line.decode().strip())
+            line = read_line(proc.stdout.fileno(), 10)
+        assert line.startswith(b"READY"), "vhostsim did not start: %r %s" % (
+            line, errpath.read_text())
+        g = Guest(self, ns, proc, tap)
+        g.before = before
+        return g
 
     def popen(self, argv, **kw):
         p = subprocess.Popen([str(a) for a in argv], **kw)

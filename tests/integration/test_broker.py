@@ -284,6 +284,28 @@ def test_socket_made_by_the_users_side(lab, bins, stream):
     assert not broker_free(lab, broker), broker_free(lab, broker)
 
 
+def test_vhost_user_through_the_broker(lab, bins):
+    """--socket-type vhost-user through the broker: passed to the helper
+    as any option; the user's side binds PATH (the user's, 0600) and hands
+    the listener over, the root helper serves the frontend that connects
+    (vhostsim) with the guest's memory; the files go when it stops."""
+    broker = Broker(lab, bins)
+    uid, _ = unpriv_user(USER_A)
+    d, path = socket_as_user(lab, USER_A)
+    h, vm = user_helper(lab, broker, bins, USER_A, ["--socket", path, "--socket-type",
+                                                    "vhost-user", "--operation-mode", "host"])
+    assert vm is None and h.info["socket_type"] == "vhost-user", h.info
+    st = os.stat(path)
+    assert st.st_uid == uid and st.st_mode & 0o777 == 0o600, oct(st.st_mode)
+    g = lab.guest_vhost(path, mac=h.info["vmnet_mac_address"])
+    g.configure(h.info["lease_address"], h.prefixlen, h.gateway)
+    assert g.ping(h.gateway, count=2), h.stderr()
+    assert "guest features" in h.stderr(), h.stderr()
+    assert h.stop() == 0, h.stderr()
+    assert not path.exists() and not (d / "vmnet.sock.lock").exists(), list(d.iterdir())
+    assert not broker_free(lab, broker), broker_free(lab, broker)
+
+
 def test_socket_files_go_when_the_user_is_killed(lab, bins):
     """SIGKILL of the user's vmnet-helper: the helper stops within a second and
     the user's files process removes PATH and PATH.lock."""

@@ -80,7 +80,7 @@ def test_fd_socket_type_must_match(lab):
     _, b = lab.socketpair(stream=True)
     r = lab.run_helper(["--fd", b.fileno(), "--socket-type", "bogus"], pass_fds=(b.fileno(),))
     assert r.returncode != 0 and len(r.stderr.splitlines()) == 1 and \
-        "expected dgram or stream" in r.stderr, r.stderr
+        "expected dgram, stream or vhost-user" in r.stderr, r.stderr
     assert_clean(lab.host)
 
 

@@ -364,6 +364,102 @@ static void test_to_vm(void)
 	CHECK(offload_to_vm(&h, b, 8) == -1);
 }
 
+/* A vhost-user guest's header for the frame in f, as Linux's virtio-net makes it. */
+static struct virtio_net_hdr guest_hdr(const struct spec *s, uint8_t gso, uint16_t mss)
+{
+	struct virtio_net_hdr g = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = gso };
+
+	g.csum_start = htole16((uint16_t)l4_off(s));
+	g.csum_offset = htole16(s->proto == 6 ? 16 : 6);
+	g.gso_size = htole16(mss);
+	g.hdr_len = htole16(0xffff);   /* a hint only: never passed on */
+	return g;
+}
+
+static int from_guest(const struct virtio_net_hdr *g, size_t head, size_t len, unsigned allowed,
+		      struct virtio_net_hdr *out)
+{
+	return offload_from_guest(g, f, head, len, 1500, allowed, out);
+}
+
+static void test_from_guest(void)
+{
+	const unsigned all = OFFLOAD_G_CSUM | OFFLOAD_G_TSO4 | OFFLOAD_G_TSO6 | OFFLOAD_G_ECN;
+	struct spec tcp4 = { .proto = 6, .payload = 60000 }, tcp6 = { .v6 = true, .proto = 6,
+		.payload = 60000, .tcp_opts = 12 }, udp6 = { .v6 = true, .proto = 17, .payload = 1000 };
+	struct virtio_net_hdr g, h;
+	size_t n;
+
+	/* No offload: the frame as it is, within the MTU. */
+	n = build(&udp6);
+	g = (struct virtio_net_hdr){ 0 };
+	CHECK(from_guest(&g, n, n, 0, &h) == (int)n && h.flags == 0 && h.gso_type == 0);
+	CHECK(from_guest(&g, 64, 1515, all, &h) == -1);
+	/* A partial checksum on UDP, judged on a head of the headers only. */
+	g = guest_hdr(&udp6, 0, 0);
+	CHECK(from_guest(&g, 14 + 48, n, all, &h) == (int)n);
+	CHECK(h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && le16toh(h.csum_start) == 54 &&
+	      le16toh(h.csum_offset) == 6 && le16toh(h.hdr_len) == 62 && h.gso_type == 0);
+	CHECK(from_guest(&g, 14 + 47, n, all, &h) == -1);     /* the UDP header not held */
+	CHECK(from_guest(&g, n, n, all & ~OFFLOAD_G_CSUM, &h) == -1);
+	/* Padding after the datagram is not written. */
+	CHECK(from_guest(&g, n, n + 20, all, &h) == (int)n);
+	/* The checksum anywhere else: the source address, the next header. */
+	g.csum_start = htole16(22);
+	CHECK(from_guest(&g, n, n, all, &h) == -1);
+	g = guest_hdr(&udp6, 0, 0);
+	g.csum_offset = htole16(16);
+	CHECK(from_guest(&g, n, n, all, &h) == -1);
+	/* Device-only flags. */
+	g = guest_hdr(&udp6, 0, 0);
+	g.flags |= VIRTIO_NET_HDR_F_DATA_VALID;
+	CHECK(from_guest(&g, n, n, all, &h) == -1);
+	g.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	CHECK(from_guest(&g, n, n, all, &h) == -1);
+
+	/* TSO over IPv4 and IPv6: the guest's MSS, segments within the MTU. */
+	n = build(&tcp4);
+	g = guest_hdr(&tcp4, VIRTIO_NET_HDR_GSO_TCPV4, 1460);
+	CHECK(from_guest(&g, 128, n, all, &h) == (int)n);
+	CHECK(h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && le16toh(h.gso_size) == 1460 &&
+	      le16toh(h.hdr_len) == 54 && le16toh(h.csum_start) == 34);
+	g.gso_size = htole16(1461);
+	CHECK(from_guest(&g, 128, n, all, &h) == -1);
+	g.gso_size = 0;
+	CHECK(from_guest(&g, 128, n, all, &h) == -1);
+	g = guest_hdr(&tcp4, VIRTIO_NET_HDR_GSO_TCPV6, 1460);     /* the other IP version */
+	CHECK(from_guest(&g, 128, n, all, &h) == -1);
+	g = guest_hdr(&tcp4, VIRTIO_NET_HDR_GSO_TCPV4, 1460);
+	CHECK(from_guest(&g, 128, n, all & ~OFFLOAD_G_TSO4, &h) == -1);
+	g.gso_type |= VIRTIO_NET_HDR_GSO_ECN;
+	CHECK(from_guest(&g, 128, n, all, &h) == (int)n && h.gso_type == (0x80 | 1));
+	CHECK(from_guest(&g, 128, n, all & ~OFFLOAD_G_ECN, &h) == -1);
+	g = guest_hdr(&tcp4, VIRTIO_NET_HDR_GSO_UDP, 1460);       /* UFO: not offered */
+	CHECK(from_guest(&g, 128, n, all, &h) == -1);
+	g = guest_hdr(&tcp4, VIRTIO_NET_HDR_GSO_TCPV4, 1460);
+	g.flags = 0;                                              /* GSO needs NEEDS_CSUM */
+	CHECK(from_guest(&g, 128, n, all, &h) == -1);
+	/* Without GSO a large frame is refused. */
+	g = guest_hdr(&tcp4, 0, 0);
+	CHECK(from_guest(&g, 128, n, all, &h) == -1);
+	n = build(&tcp6);
+	g = guest_hdr(&tcp6, VIRTIO_NET_HDR_GSO_TCPV6, 1428);
+	CHECK(from_guest(&g, 128, n, all, &h) == (int)n && le16toh(h.hdr_len) == 14 + 40 + 32);
+	g.gso_size = htole16(1429);
+	CHECK(from_guest(&g, 128, n, all, &h) == -1);
+	/* An IPv6 header chain longer than the head is not seen through. */
+	tcp6.hbh = 136;
+	n = build(&tcp6);
+	g = guest_hdr(&tcp6, VIRTIO_NET_HDR_GSO_TCPV6, 1200);
+	CHECK(from_guest(&g, 128, n, all, &h) == -1);
+	CHECK(from_guest(&g, 256, n, all, &h) == (int)n);
+	/* An IP length beyond the frame. */
+	n = build(&tcp4);
+	g = guest_hdr(&tcp4, VIRTIO_NET_HDR_GSO_TCPV4, 1460);
+	CHECK(from_guest(&g, 128, n - 1, all, &h) == -1);
+	CHECK(from_guest(&g, 128, PKT_MAX_FRAME + 1, all, &h) == -1);
+}
+
 static void tests(void)
 {
 	test_csum();
@@ -374,6 +470,7 @@ static void tests(void)
 	test_passthrough();
 	test_ipv4_header_csum();
 	test_to_vm();
+	test_from_guest();
 }
 
 T_MAIN

@@ -180,8 +180,19 @@ static void test_endpoint(void)
 	CHECK(o.socket_type == 0);
 	OK("--fd", "3", "--socket-type", "stream");
 	CHECK(o.socket_type == SOCK_STREAM);
-	FAILS("--socket-type \"seqpacket\": expected dgram or stream", "--socket", "/tmp/x.sock",
-	      "--socket-type", "seqpacket");
+	FAILS("--socket-type \"seqpacket\": expected dgram, stream or vhost-user", "--socket",
+	      "/tmp/x.sock", "--socket-type", "seqpacket");
+	/* vhost-user: a stream socket, offloads negotiated with the guest. */
+	OK("--socket", "/tmp/x.sock", "--socket-type", "vhost-user");
+	CHECK(o.socket_type == SOCK_STREAM && o.vhost_user);
+	OK("--socket", "/tmp/x.sock", "--socket-type", "stream");
+	CHECK(!o.vhost_user);
+	OK("--fd", "3", "--socket-type=vhost-user");
+	CHECK(o.socket_type == SOCK_STREAM && o.vhost_user);
+	FAILS("--enable-tso does not apply to --socket-type vhost-user", "--fd", "3",
+	      "--socket-type=vhost-user", "--enable-tso", "--enable-checksum-offload");
+	FAILS("--enable-checksum-offload does not apply", "--fd", "3",
+	      "--socket-type=vhost-user", "--enable-checksum-offload");
 	FAILS("--socket-type requires an argument", "--socket", "/tmp/x.sock", "--socket-type");
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[0] = '/';

@@ -452,6 +452,90 @@ static void test_addrs6(void)
 	CHECK(check(&c, f, n) == VMF_FORWARD);
 }
 
+/* Makes the frame in f (n bytes) len bytes long: IP lengths cover the
+ * padding as payload, as a guest's large frame. */
+static void lengthen(uint8_t *f, size_t n, size_t len)
+{
+	memset(f + n, 0xab, len - n);
+	if (f[12] == 0x08 && f[13] == 0x00)
+		put_be16(f + 16, (uint16_t)(len - 14));
+	else if (f[12] == 0x86 && f[13] == 0xdd)
+		put_be16(f + 18, (uint16_t)(len - 54));
+}
+
+/* vhost-user: long frames judged on their head, the rest never read. */
+static void test_head(void)
+{
+	static uint8_t f[65600];
+	struct vmframe_config c = config();
+	uint8_t vm_ll[16], gw_ll[16], other[16] = { 0xfd, 0x9b, [15] = 7 };
+	size_t n;
+
+	c.max_packet = 65550;
+	ndp_link_local(vm_mac, vm_ll);
+	ndp_link_local(gw_mac, gw_ll);
+	n = udp4(f, vm_mac, LEASE, 1000, 53);
+	lengthen(f, n, 60000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 60000) == VMF_FORWARD);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD_MIN, 60000) == VMF_FORWARD);
+	/* The payload is not read: changing it changes nothing. */
+	memset(f + VMFRAME_HEAD, 0, 60000 - VMFRAME_HEAD);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 60000) == VMF_FORWARD);
+	/* Heads outside the bounds, frames beyond max_packet. */
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD_MIN - 1, 60000) == VMF_DROP);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD + 1, 60000) == VMF_DROP);
+	CHECK(vmframe_check_head(&c, f, 200, 200) == VMF_DROP);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 65551) == VMF_DROP);
+	/* An IP length beyond the frame. */
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 59999) == VMF_DROP);
+	/* Shorter IP datagram, long padding: fine. */
+	put_be16(f + 16, 100);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 60000) == VMF_FORWARD);
+	/* The same guards as a whole frame: a spoofed source, a VLAN tag, the
+	 * gateway's MAC, a DHCP server. */
+	n = udp4(f, vm_mac, OTHER, 1000, 53);
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_DROP);
+	n = udp4(f, vm_mac, LEASE, 1000, 53);
+	lengthen(f, n, 9000);
+	put_be16(f + 12, 0x8100);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_DROP);
+	n = udp4(f, gw_mac, STATIC, 1000, 53);
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_DROP);
+	n = udp4(f, vm_mac, STATIC, 67, 68);
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_DROP);
+	/* A new MAC is claimed as from a whole frame. */
+	n = udp4(f, own_mac, LEASE, 1000, 53);
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_CLAIM);
+	vmframe_mac_granted(&macs, true);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_FORWARD);
+	/* IPv6: our own source is fine, the gateway's is not; neighbour
+	 * discovery is never judged on a part (its options could follow). */
+	n = udp6(f, vm_ll, 1000, 53);
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_FORWARD);
+	n = udp6(f, gw_ll, 1000, 53);
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_DROP);
+	n = nd(f, vm_mac, vm_ll, 136, vm_ll, 2, vm_mac);
+	CHECK(check(&c, f, n) == VMF_FORWARD);
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_DROP);
+	n = nd(f, vm_mac, vm_ll, 135, other, 1, vm_mac);
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_DROP);
+	n = udp6(f, vm_ll, 547, 1000);      /* a DHCPv6 server */
+	lengthen(f, n, 9000);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_DROP);
+	/* Bridged mode checks lengths only. */
+	c.local = false;
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 9000) == VMF_FORWARD);
+	CHECK(vmframe_check_head(&c, f, VMFRAME_HEAD, 65551) == VMF_DROP);
+}
+
 /* Duplicate address detection: a probe claims its target. */
 static void test_probes(void)
 {
@@ -586,6 +670,7 @@ static void tests(void)
 	test_ip6();
 	test_dhcp6();
 	test_addrs6();
+	test_head();
 	test_probes();
 	test_addrs4();
 }

@@ -13,6 +13,8 @@
 #                                   remote.type=unix,remote.path=PATH
 #   --socket PATH --stream   -netdev stream,server=off,addr.type=unix,addr.path=PATH
 #   --stream (an fd)         -netdev stream,server=off,addr.type=fd,addr.str=4
+#   --vhost-user PATH        -chardev socket,path=PATH -netdev vhost-user (the guest's
+#                            memory shared: -object memory-backend-memfd,share=on)
 #
 # Usage: run-vm.sh [options] [KERNEL-ARG...]
 #   --mac MAC        guest MAC address (default: $VMNET_VM_MAC or a random
@@ -22,6 +24,8 @@
 #   --socket PATH    connect to a helper's --socket PATH instead
 #   --stream         the socket is a stream (QEMU's -netdev stream: each
 #                    frame behind its 4-byte big-endian length)
+#   --vhost-user PATH  the helper is the NIC's vhost-user backend on PATH
+#   --nic-opts OPTS  more virtio-net-pci properties (csum=off,guest_tso4=off,...)
 #   --tap IFNAME     use an existing TAP device instead of the socket (for
 #                    testing the image without the helper)
 #   --build          run build-image.sh first (quietly, if up to date)
@@ -41,6 +45,8 @@ fd=4
 socket=""
 stream=0
 tap=""
+vhost=""
+nic_opts=""
 build=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -53,10 +59,14 @@ while [ $# -gt 0 ]; do
 	--socket) socket=$2; shift 2 ;;
 	--socket=*) socket=${1#*=}; shift ;;
 	--stream) stream=1; shift ;;
+	--vhost-user) vhost=$2; shift 2 ;;
+	--vhost-user=*) vhost=${1#*=}; shift ;;
+	--nic-opts) nic_opts=",$2"; shift 2 ;;
+	--nic-opts=*) nic_opts=",${1#*=}"; shift ;;
 	--tap) tap=$2; shift 2 ;;
 	--tap=*) tap=${1#*=}; shift ;;
 	--build) build=1; shift ;;
-	-h|--help) sed -n '3,31p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,35p' "$0"; exit 0 ;;
 	--) shift; break ;;
 	-*) echo "run-vm.sh: unknown option: $1" >&2; exit 2 ;;
 	*) break ;;
@@ -82,7 +92,17 @@ case "$mac" in
 esac
 
 local_sock=""
-if [ -n "$tap" ]; then
+memory=""
+if [ -n "$vhost" ]; then
+	# vhost-user: the backend maps the guest's memory, which must be shared.
+	# vectors=0: Debian's QEMU 7.2 under TCG (no irqfd) crashes in
+	# vhost_net_start when the guest has turned MSI-X on for a vhost-user
+	# NIC (msix_set_vector_notifiers); legacy interrupts avoid that path.
+	netdev="vhost-user,id=n0,chardev=c0"
+	nic_opts=",vectors=0$nic_opts"
+	memory="-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem
+		-chardev socket,id=c0,path=$vhost"
+elif [ -n "$tap" ]; then
 	netdev="tap,id=n0,ifname=$tap,script=no,downscript=no"
 elif [ -n "$socket" ] && [ "$stream" = 1 ]; then
 	netdev="stream,id=n0,server=off,addr.type=unix,addr.path=$socket"
@@ -112,8 +132,8 @@ set -- timeout --foreground -k 5 "$timeout" "$QEMU" \
 	-nographic -nodefaults -serial stdio -no-reboot \
 	-kernel "$CACHE/vmlinuz" -initrd "$CACHE/initramfs.gz" \
 	-append "console=ttyS0 quiet panic=-1 $*" \
-	-netdev "$netdev" \
-	-device "virtio-net-pci,netdev=n0,mac=$mac,romfile="
+	$memory -netdev "$netdev" \
+	-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=$nic_opts"
 [ -n "$local_sock" ] || exec "$@"
 rc=0
 "$@" || rc=$?

@@ -310,7 +310,7 @@ def netns():
         ns.teardown()
 
 
-def run_vm(client, ns, mode, kernel_args, helper_args=()):
+def run_vm(client, ns, mode, kernel_args, helper_args=(), env=None):
     """Boots the guest under vmnet-run in ns.host; returns
     (returncode, stdout, stderr, helper JSON, VmResult, seconds)."""
     cmd = ["ip", "netns", "exec", ns.host, str(client),
@@ -319,7 +319,7 @@ def run_vm(client, ns, mode, kernel_args, helper_args=()):
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, errors="replace",
-                         start_new_session=True)
+                         start_new_session=True, env=env)
     try:
         out, err = p.communicate(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -633,20 +633,22 @@ def read_json_line(stream, timeout):
     return json.loads(box[0]) if box and box[0].strip() else None
 
 
-def run_vm_on_socket(ns, path, socket_type, kernel_args):
+def run_vm_on_socket(ns, path, socket_type, kernel_args, helper_args=(), vm_args=()):
     """A helper with --socket PATH --socket-type socket_type in ns.host, and
-    QEMU connecting to PATH itself (run-vm.sh --socket). Returns (qemu rc,
-    qemu stdout, helper stderr, helper JSON, VmResult, helper rc)."""
+    QEMU connecting to PATH itself (run-vm.sh --socket, or --vhost-user).
+    Returns (qemu rc, qemu stdout, helper stderr, helper JSON, VmResult,
+    helper rc)."""
     helper = subprocess.Popen(
         ["ip", "netns", "exec", ns.host, str(BUILD / "vmnet-helper"), "--socket", str(path),
-         "--socket-type", socket_type, "--operation-mode", "shared"],
+         "--socket-type", socket_type, "--operation-mode", "shared", *helper_args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         errors="replace")
     try:
         info = read_json_line(helper.stdout, 30)
         assert info is not None, "no JSON line from the helper: %s" % helper.stderr.read()
-        cmd = ["ip", "netns", "exec", ns.host, str(VM_DIR / "run-vm.sh"), "--socket", str(path),
-               "--timeout", str(VM_TIMEOUT)]
+        cmd = ["ip", "netns", "exec", ns.host, str(VM_DIR / "run-vm.sh"),
+               "--vhost-user" if socket_type == "vhost-user" else "--socket", str(path),
+               "--timeout", str(VM_TIMEOUT), *vm_args]
         if socket_type == "stream":
             cmd.append("--stream")
         p = subprocess.run(cmd + list(kernel_args), stdin=subprocess.DEVNULL,
@@ -711,6 +713,152 @@ def test_fd_stream_under_vmnet_run(qemu, guest_image, client_binary, netns):
     check_reaches_out(netns, info, vm, ctx)
     assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
     check_cleaned_up(netns, info)
+
+
+# --- vhost-user: the helper is QEMU's vhost-user backend ----------------------
+
+# Every offload, mergeable buffers, event index and indirect descriptors off
+# (virtio-net-pci's properties): the plainest rings a guest can have.
+VHOST_PLAIN = ("csum=off,guest_csum=off,host_tso4=off,host_tso6=off,host_ecn=off,"
+               "guest_tso4=off,guest_tso6=off,guest_ecn=off,mrg_rxbuf=off,event_idx=off,"
+               "indirect_desc=off")
+
+
+def file_server(ns):
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", ns.host, sys.executable, "-c", FILE_SERVER, HOST_ADDR,
+         str(UPLOAD_PORT), str(DOWNLOAD_PORT), str(FILE_BYTES)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    return server
+
+
+def check_files(vm, log, ctx):
+    """4 MiB both ways, every byte as sent (SHA-256 on both ends)."""
+    up = "%s:%d" % (HOST_ADDR, UPLOAD_PORT)
+    down = "%s:%d" % (HOST_ADDR, DOWNLOAD_PORT)
+    got = vm.upload.get(up)
+    assert got is not None, "upload failed\n" + ctx
+    assert got[0] == FILE_BYTES and got[2] == "%d %s" % (FILE_BYTES, got[1]), \
+        "upload corrupted: guest %s, server said %r\n%s" % (got[:2], got[2], ctx)
+    sent = [l.split() for l in log.splitlines() if l.startswith("download")]
+    got = vm.download.get(down)
+    assert got is not None and sent, "download failed\n" + ctx
+    assert got == (int(sent[0][1]), sent[0][2]), "download corrupted: %s vs %s" % (got, sent)
+
+
+@pytest.mark.parametrize("offloads", [True, False], ids=["offloads", "plain"])
+def test_vhost_user(qemu, guest_image, client_binary, netns, tmp_path, offloads):
+    """--socket-type vhost-user with QEMU's -netdev vhost-user: lease,
+    gateway, TCP through NAT, DNS, IPv6, and 4 MiB each way with every byte
+    checked; with the guest's offloads (checksum, TSO, mergeable buffers,
+    event index, indirect descriptors) and with none of them."""
+    path = tmp_path / "vhost.sock"
+    server = file_server(netns)
+    try:
+        rc, out, err, info, vm, helper_rc = run_vm_on_socket(
+            netns, path, "vhost-user",
+            ["vmtest.ping=router", "vmtest.tcp=%s:%d" % (REMOTE_ADDR, REMOTE_PORT),
+             "vmtest.dns=" + DNS_NAME, "vmtest.ping6=router",
+             "vmtest.upload=%s:%d:%d" % (HOST_ADDR, UPLOAD_PORT, FILE_BYTES),
+             "vmtest.download=%s:%d" % (HOST_ADDR, DOWNLOAD_PORT)],
+            ["--stats-interval", "1"], [] if offloads else ["--nic-opts", VHOST_PLAIN])
+    finally:
+        server.kill()
+        log, _ = server.communicate(timeout=5)
+    ctx = describe(rc, out, err) + "\n--- server ---\n" + log
+    print("vhost-user (%s): json %s" % ("offloads" if offloads else "plain", info))
+    assert info["socket_type"] == "vhost-user", info
+    check_reaches_out(netns, info, vm, ctx)
+    check_dns(vm, check_lease(info, vm, ctx), ctx)
+    check_ipv6(info, vm, ctx)
+    check_files(vm, log, ctx)
+    state = "on" if offloads else "off"
+    assert "offloads: checksum %s/%s, TSO %s/%s" % ((state,) * 4) in err, ctx
+    assert ("mergeable buffers" in err) == offloads, ctx
+    stats = [json.loads(m) for m in STATS_RE.findall(err)]
+    assert stats, "no stats from the helper\n" + ctx
+    last = stats[-1]
+    assert last["vm"]["drops"] == 0 and last["host"]["drops"] == 0, last
+    # With TSO the frames are larger than the MTU's, both ways; without, never.
+    for side in ("vm", "host"):
+        average = last[side]["bytes"] / max(1, last[side]["packets"])
+        assert (average > 1514) == offloads, (side, last)
+    assert rc == 0, "QEMU exited with %s\n%s" % (rc, ctx)
+    assert helper_rc == 0, "the helper did not stop after the VM (rc %s)\n%s" % (helper_rc, ctx)
+    assert list(tmp_path.iterdir()) == [], "files left behind: %s" % list(tmp_path.iterdir())
+    check_cleaned_up(netns, info)
+
+
+def test_vhost_user_reconnect(qemu, guest_image, client_binary, netns, tmp_path):
+    """A QEMU that goes away (killed with its guest running) stops its
+    helper, which leaves nothing behind; a QEMU that comes back to the same
+    path finds a new helper there, and the same interface id gets the same
+    lease."""
+    path = tmp_path / "vhost.sock"
+    uuid = "5F1C2A9E-7B3D-4C1E-9A2F-0D8E6B4C3A21"
+    helper = subprocess.Popen(
+        ["ip", "netns", "exec", netns.host, str(BUILD / "vmnet-helper"), "--socket", str(path),
+         "--socket-type", "vhost-user", "--interface-id", uuid],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        errors="replace")
+    vm = None
+    try:
+        info = read_json_line(helper.stdout, 30)
+        assert info is not None, "no JSON line from the helper"
+        vm = subprocess.Popen(
+            ["ip", "netns", "exec", netns.host, str(VM_DIR / "run-vm.sh"), "--vhost-user",
+             str(path), "--timeout", str(VM_TIMEOUT), "vmtest.ping=router", "vmtest.hold=60"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, errors="replace", start_new_session=True)
+        out = []
+        for line in vm.stdout:
+            out.append(line)
+            if "VMTEST done" in line:
+                break
+        first = VmResult("".join(out))
+        check_lease(info, first, "".join(out))
+        assert first.ping.get(info["vmnet_start_address"]) is True, "".join(out)
+        os.killpg(vm.pid, signal.SIGKILL)      # QEMU and its guest, mid-run
+        vm.wait(10)
+        helper_rc = helper.wait(15)
+        err = helper.stderr.read()
+    finally:
+        if vm is not None and vm.poll() is None:
+            os.killpg(vm.pid, signal.SIGKILL)
+        if helper.poll() is None:
+            helper.kill()
+            helper.wait(5)
+    assert helper_rc == 0, "helper rc %s\n%s" % (helper_rc, err)
+    assert "the VM closed its vhost-user connection" in err, err
+    assert list(tmp_path.iterdir()) == [], "files left behind: %s" % list(tmp_path.iterdir())
+    check_cleaned_up(netns, info)
+    # Back: a new helper on the same path, a new QEMU.
+    rc, out2, err2, info2, vm2, helper_rc2 = run_vm_on_socket(
+        netns, path, "vhost-user", ["vmtest.ping=router"], ["--interface-id", uuid])
+    ctx = describe(rc, out2, err2)
+    check_lease(info2, vm2, ctx)
+    assert info2["lease_address"] == info["lease_address"], (info, info2)
+    assert vm2.ping.get(info2["vmnet_start_address"]) is True, ctx
+    assert rc == 0 and helper_rc2 == 0, ctx
+
+
+def test_vhost_user_under_vmnet_run(qemu, guest_image, client_binary, netns, tmp_path):
+    """vmnet-run --socket-type vhost-user: the socket in a directory of its
+    own under $XDG_RUNTIME_DIR, its path given to QEMU in place of {socket},
+    the directory gone afterwards."""
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))
+    rc, out, err, info, vm, elapsed = run_vm(
+        client_binary, netns, "shared",
+        ["--vhost-user", "{socket}", "vmtest.ping=router",
+         "vmtest.tcp=%s:%d" % (REMOTE_ADDR, REMOTE_PORT)],
+        ["--socket-type", "vhost-user"], env=env)
+    ctx = describe(rc, out, err)
+    print("vmnet-run vhost-user: %.1f s, json %s" % (elapsed, info))
+    check_reaches_out(netns, info, vm, ctx)
+    assert info["socket_type"] == "vhost-user", info
+    assert rc == 0, "vmnet-run exited with %s\n%s" % (rc, ctx)
+    assert list(tmp_path.iterdir()) == [], "left behind: %s" % list(tmp_path.iterdir())
 
 
 # --- a hostile VM beside the guest ------------------------------------------
