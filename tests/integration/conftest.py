@@ -561,8 +561,11 @@ class Policy:
         os.chmod(self.dir, dir_mode)
 
     def wrap(self, argv):
-        script = ('mount -t overlay overlay -o lowerdir=/etc,upperdir="$1",workdir="$2" /etc'
-                  ' && shift 2 && exec "$@"')
+        # A work directory of its own for each mount: overlayfs empties and
+        # remakes work/work as it mounts, and twenty helpers started at once
+        # over one work directory raced there ("wrong fs type").
+        script = ('w=$(mktemp -d -p "$2") && mount -t overlay overlay'
+                  ' -o lowerdir=/etc,upperdir="$1",workdir="$w" /etc && shift 2 && exec "$@"')
         return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
                 str(self.upper), str(self.work)] + [str(a) for a in argv]
 
