@@ -15,41 +15,26 @@
 #include <unistd.h>
 
 #include "broker/peer.h"
+#include "common/procfs.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77   /* Linux 6.5 */
 #endif
 
-/* Start time (clock ticks after boot) and real uid of /proc/PID: 0 if gone. */
+/* Start time (clock ticks after boot) and owner of /proc/PID: 0 if gone. */
 static unsigned long long proc_start(pid_t pid, uid_t *uid)
 {
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-	const char *p;
-	ssize_t n;
-	int fd;
+	struct procfs_stat ps;
+	char path[64];
+	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold anything but its last ')'.
-	 * starttime is field 22, the 20th after comm. */
-	p = strrchr(buf, ')');
-	for (int field = 0; p && field < 20; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &start) != 1)
+	if (procfs_stat(pid, &ps) < 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	struct stat st;
 	if (stat(path, &st) < 0)
 		return 0;
 	*uid = st.st_uid;
-	return start;
+	return ps.start;
 }
 
 /* Now, in the clock ticks of /proc/PID/stat's start time. */

@@ -34,6 +34,7 @@
 #include "common/ip4.h"
 #include "common/json.h"
 #include "common/options.h"
+#include "common/procfs.h"
 #include "common/statusdir.h"
 #include "common/version.h"
 #include "parse/msg.h"
@@ -99,36 +100,19 @@ static int open_dir(const char *path, DIR **out)
 	return *out ? 0 : -errno;
 }
 
-/* The real uid of pid, as the kernel says (/proc/PID/status is readable
- * for every process, a not dumpable one too). -1 if it is gone. */
-static long proc_uid(pid_t pid)
-{
-	char path[64], line[256];
-	long uid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Uid: %ld", &uid) == 1)
-			break;
-	fclose(f);
-	return uid;
-}
-
 /* Connects to the socket of e in dir; false when no helper listens there
  * any more. */
 static bool ask(int dirfd, const char *dir, const char *name, struct entry *e)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct stat st;
-	long uid = proc_uid(e->pid);
+	uid_t uid;
 
-	if (uid < 0 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode))
+	/* The real uid, as the kernel says (/proc/PID/status is readable for
+	 * every process, a not dumpable one too); gone: no entry. */
+	if (procfs_uid(e->pid, PROCFS_UID_REAL, &uid) < 0 || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode))
 		return false;
-	e->uid = (uid_t)uid;
+	e->uid = uid;
 	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", dir, name) >= (int)sizeof(a.sun_path))
 		return false;
 	e->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -18,65 +18,29 @@
 
 #include "common/lifeline.h"
 #include "common/log.h"
+#include "common/procfs.h"
 #include "parse/msg.h"
 
 /* sudo's chain is short: the front end, and with use_pty a monitor. */
 #define MAX_SUDO_DEPTH 8
 
 struct proc {
-	char comm[16];
-	pid_t ppid;
-	unsigned long long start;   /* clock ticks after boot */
+	struct procfs_stat st;
 	uid_t euid;
 };
 
 /* /proc/PID/stat's name, parent and start time, and status's effective uid. */
 static int proc_read(pid_t pid, struct proc *p)
 {
-	char path[64], buf[1024];
-	const char *open_paren, *close_paren, *uid;
-	ssize_t n;
-	int fd;
+	int rc = procfs_stat(pid, &p->st);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	open_paren = strchr(buf, '(');
-	close_paren = strrchr(buf, ')');
-	if (!open_paren || !close_paren || close_paren < open_paren)
-		return -EINVAL;
-	snprintf(p->comm, sizeof(p->comm), "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
-	/* After ") ": state ppid ... starttime (field 22, the 20th after comm). */
-	const char *f = close_paren;
-	int ppid = 0;
-	if (sscanf(f + 1, " %*c %d", &ppid) != 1)
-		return -EINVAL;
-	for (int field = 0; f && field < 20; field++)
-		f = strchr(f + 1, ' ');
-	if (!f || sscanf(f + 1, "%llu", &p->start) != 1)
-		return -EINVAL;
-	p->ppid = ppid;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	uid = strstr(buf, "\nUid:");
-	return uid && sscanf(uid, "\nUid: %*u %u", &p->euid) == 1 ? 0 : -EINVAL;
+	return rc < 0 ? rc : procfs_uid(pid, PROCFS_UID_EFFECTIVE, &p->euid);
 }
 
 /* sudo itself, not a user's process that calls itself so: root's. */
 static bool is_sudo(const struct proc *p)
 {
-	return strcmp(p->comm, "sudo") == 0 && p->euid == 0;
+	return strcmp(p->st.comm, "sudo") == 0 && p->euid == 0;
 }
 
 int lifeline_starter(pid_t *pid)
@@ -88,7 +52,7 @@ int lifeline_starter(pid_t *pid)
 	if (proc_read(at, &p) < 0)
 		return -ESRCH;
 	while (is_sudo(&p) && depth++ < MAX_SUDO_DEPTH) {
-		at = p.ppid;
+		at = p.st.ppid;
 		if (at <= 1 || proc_read(at, &p) < 0)
 			return -ESRCH;
 	}
@@ -98,7 +62,7 @@ int lifeline_starter(pid_t *pid)
 	if (fd < 0)
 		return -errno;
 	/* The same process before and after: its pid was not reused between. */
-	if (proc_read(at, &again) < 0 || again.start != p.start) {
+	if (proc_read(at, &again) < 0 || again.st.start != p.st.start) {
 		close(fd);
 		return -ESRCH;
 	}

@@ -18,6 +18,11 @@ static inline bool text_is_blank(char c)
  * does not fit. */
 bool text_copy(const char *s, size_t n, char *buf, size_t cap);
 
+/* The message fmt makes into err (when errlen is not 0), for the parsers
+ * that answer "-1 and why": returns -1. */
+int text_error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t text_now_ms(void);
 

@@ -28,7 +28,7 @@
 #include "files/owner.h"
 #include "parse/msg.h"
 
-#define CTL_FD 3            /* the channel, in the files process */
+#define CTL_FD FILES_CTL_FD
 
 /* "files" wherever it runs (the files process, the user's side of the
  * broker): the same line either way. */
@@ -136,20 +136,6 @@ static _Noreturn void files_main(const char *path, unsigned nfiles, const struct
 	_exit(rc == 0 ? 0 : 1);
 }
 
-/* Only stderr and the channel stay (stdout carries the JSON line). */
-static void files_fds(int ctl)
-{
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (devnull >= 0) {
-		dup2(devnull, STDIN_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-	}
-	if (dup2(ctl, CTL_FD) < 0)
-		_exit(1);
-	close_range(CTL_FD + 1, ~0U, 0);
-}
-
 /* ---- in the caller ---- */
 
 /* The files process's verdict, with exactly nfiles descriptors on success. */
@@ -202,7 +188,7 @@ int capfile_open(const char *path, unsigned nfiles, const struct priv_user *u, i
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		close(sv[0]);
-		files_fds(sv[1]);
+		files_keep_channel(sv[1]);
 		files_main(path, nfiles, u);
 	}
 	close(sv[1]);

@@ -21,4 +21,14 @@
  */
 int files_become_owner(const struct priv_user *u);
 
+/* The channel's number in a files process. */
+#define FILES_CTL_FD 3
+
+/*
+ * A files process keeps only stderr and its channel ctl, as FILES_CTL_FD:
+ * stdin and stdout become /dev/null (whoever reads the JSON line on stdout
+ * waits for its end), every other descriptor is closed. Exits on failure.
+ */
+void files_keep_channel(int ctl);
+
 #endif

@@ -27,7 +27,7 @@
 #include "files/sockfile.h"
 #include "parse/msg.h"
 
-#define CTL_FD 3            /* the channel, in the files process */
+#define CTL_FD FILES_CTL_FD
 #define LOCK_TRIES 3
 #define CLOSE_WAIT_MS 5000
 
@@ -244,21 +244,6 @@ static void files_main(const char *path, int type, const struct priv_user *u)
 	_exit(0);
 }
 
-/* Only stderr and the channel stay; stdout must not (whoever reads the
- * JSON line waits for its end). */
-static void files_fds(int ctl)
-{
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (devnull >= 0) {
-		dup2(devnull, STDIN_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-	}
-	if (dup2(ctl, CTL_FD) < 0)
-		_exit(1);
-	close_range(CTL_FD + 1, ~0U, 0);
-}
-
 /* ---- in the caller ---- */
 
 /* The files process's verdict, with the socket and lock on success. */
@@ -316,7 +301,7 @@ int sockfile_open(struct sockfile *f, const char *path, int type, const struct p
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		close(sv[0]);
-		files_fds(sv[1]);
+		files_keep_channel(sv[1]);
 		files_main(path, type, u);
 	}
 	close(sv[1]);

@@ -10,21 +10,8 @@
 #include <string.h>
 
 #include "common/options.h"
+#include "common/text.h"
 #include "parse/brokermsg.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 ssize_t brokermsg_build(int argc, char *const *argv, uint8_t *buf, size_t cap)
 {
@@ -67,18 +54,18 @@ static int split(const uint8_t *p, const uint8_t *end, unsigned argc, struct bro
 		const uint8_t *nul = memchr(p, '\0', (size_t)(end - p));
 
 		if (!nul)
-			return fail(err, errlen, "malformed request: an option is not terminated");
+			return text_error(err, errlen, "malformed request: an option is not terminated");
 		if ((unsigned)r->argc == argc)
-			return fail(err, errlen, "malformed request: more options than it says (%u)",
+			return text_error(err, errlen, "malformed request: more options than it says (%u)",
 				    argc);
 		if (!printable(p, (size_t)(nul - p)))
-			return fail(err, errlen, "malformed request: option %d holds a control "
+			return text_error(err, errlen, "malformed request: option %d holds a control "
 				    "character", r->argc + 1);
 		r->argv[r->argc++] = (const char *)p;
 		p = nul + 1;
 	}
 	if ((unsigned)r->argc != argc)
-		return fail(err, errlen, "malformed request: %d options, not %u as it says", r->argc,
+		return text_error(err, errlen, "malformed request: %d options, not %u as it says", r->argc,
 			    argc);
 	r->argv[r->argc] = NULL;
 	return 0;
@@ -93,22 +80,22 @@ int brokermsg_parse(const uint8_t *buf, size_t len, int nfds, struct brokermsg_r
 	r->argv[0] = NULL;
 	r->npcap = 0;
 	if (len > BROKERMSG_MAX)
-		return fail(err, errlen, "malformed request: larger than %d bytes", BROKERMSG_MAX);
+		return text_error(err, errlen, "malformed request: larger than %d bytes", BROKERMSG_MAX);
 	if (len < sizeof(h))
-		return fail(err, errlen, "malformed request: %zu bytes, shorter than its header", len);
+		return text_error(err, errlen, "malformed request: %zu bytes, shorter than its header", len);
 	memcpy(&h, buf, sizeof(h));
 	if (h.magic != BROKERMSG_MAGIC)
-		return fail(err, errlen, "malformed request: not a vmnet-helper request");
+		return text_error(err, errlen, "malformed request: not a vmnet-helper request");
 	if (h.version != BROKERMSG_VERSION)
-		return fail(err, errlen, "request version %u, this broker speaks %d: use the "
+		return text_error(err, errlen, "request version %u, this broker speaks %d: use the "
 			    "vmnet-helper installed with it", h.version, BROKERMSG_VERSION);
 	if (h.argc > BROKERMSG_MAX_ARGS)
-		return fail(err, errlen, "malformed request: more than %d options", BROKERMSG_MAX_ARGS);
+		return text_error(err, errlen, "malformed request: more than %d options", BROKERMSG_MAX_ARGS);
 	if (h.len != len - sizeof(h))
-		return fail(err, errlen, "malformed request: %zu bytes of options, not %u as it says",
+		return text_error(err, errlen, "malformed request: %zu bytes of options, not %u as it says",
 			    len - sizeof(h), h.len);
 	if (nfds < BROKERMSG_FDS || nfds > BROKERMSG_FDS_MAX)
-		return fail(err, errlen, "malformed request: %d descriptors, not %d (the VM's socket, "
+		return text_error(err, errlen, "malformed request: %d descriptors, not %d (the VM's socket, "
 			    "stdout, stderr) and one per --pcap file (%d at most)", nfds,
 			    BROKERMSG_FDS, PCAP_FILES_MAX);
 	r->npcap = nfds - BROKERMSG_FDS;
@@ -122,7 +109,7 @@ static int check_pcap(const struct brokermsg_req *r, const struct options *o, ch
 	int want = o->pcap ? (int)o->pcap_files : 0;
 
 	if (r->npcap != want)
-		return fail(err, errlen, "malformed request: %d --pcap file descriptor%s, not %d",
+		return text_error(err, errlen, "malformed request: %d --pcap file descriptor%s, not %d",
 			    r->npcap, r->npcap == 1 ? "" : "s", want);
 	return 0;
 }
@@ -139,7 +126,7 @@ int brokermsg_helper_argv(const struct brokermsg_req *r, const char *helper, cha
 	_Static_assert(BROKERMSG_HELPER_CONN_FD == 4 && BROKERMSG_HELPER_VM_FD == 3 &&
 		       BROKERMSG_HELPER_PCAP_FD == 5, "argv below");
 	if (cap < 8)
-		return fail(err, errlen, "no room for the helper's options");
+		return text_error(err, errlen, "no room for the helper's options");
 	/* getopt's argv: the program's name first. */
 	user[0] = (char *)helper;
 	for (int i = 0; i < r->argc; i++)

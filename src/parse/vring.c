@@ -341,44 +341,41 @@ void vring_kick_enable(struct vring *v, bool enable)
 
 /* ---- the bytes of a chain ------------------------------------------------ */
 
-size_t vring_copy_from(const struct vring_chain *c, size_t off, void *dst, size_t n)
+/* n bytes between the chain's bytes from off and buf, either way: the
+ * number moved (fewer when the chain ends first). */
+static size_t chain_copy(const struct vring_chain *c, size_t off, uint8_t *buf, size_t n,
+			 bool to_chain)
 {
-	uint8_t *out = dst;
 	size_t done = 0;
 
 	for (unsigned i = 0; i < c->n && done < n; i++) {
 		size_t len = c->iov[i].iov_len, k;
+		uint8_t *at;
 
 		if (off >= len) {
 			off -= len;
 			continue;
 		}
+		at = (uint8_t *)c->iov[i].iov_base + off;
 		k = len - off < n - done ? len - off : n - done;
-		memcpy(out + done, (const uint8_t *)c->iov[i].iov_base + off, k);
+		if (to_chain)
+			memcpy(at, buf + done, k);
+		else
+			memcpy(buf + done, at, k);
 		done += k;
 		off = 0;
 	}
 	return done;
 }
 
+size_t vring_copy_from(const struct vring_chain *c, size_t off, void *dst, size_t n)
+{
+	return chain_copy(c, off, dst, n, false);
+}
+
 size_t vring_copy_to(const struct vring_chain *c, size_t off, const void *src, size_t n)
 {
-	const uint8_t *in = src;
-	size_t done = 0;
-
-	for (unsigned i = 0; i < c->n && done < n; i++) {
-		size_t len = c->iov[i].iov_len, k;
-
-		if (off >= len) {
-			off -= len;
-			continue;
-		}
-		k = len - off < n - done ? len - off : n - done;
-		memcpy((uint8_t *)c->iov[i].iov_base + off, in + done, k);
-		done += k;
-		off = 0;
-	}
-	return done;
+	return chain_copy(c, off, (uint8_t *)src, n, true);
 }
 
 int vring_iov_from(const struct vring_chain *c, size_t off, struct iovec *out, int max)

@@ -22,6 +22,7 @@
 #include "common/ip4.h"
 #include "setup/lease.h"
 #include "common/privileges.h"
+#include "common/procfs.h"
 
 /* ~8 MiB of text at most; far more VMs than one host will run. */
 #define LEASE_MAX 65536
@@ -616,38 +617,11 @@ int lease_pick(struct lease *leases, size_t *n, size_t cap, const struct lease_r
 
 /* ---- the file ---- */
 
-/* /proc/PID/comm into buf ("" if unreadable). */
-static void read_comm(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-}
-
 bool lease_holder_uid(long long lease_uid, uid_t proc_uid, uid_t nobody_uid)
 {
 	if (lease_uid == LEASE_UID_UNKNOWN || proc_uid == 0)
 		return true;   /* an old line; a helper still setting up as root */
 	return lease_uid == 0 ? proc_uid == nobody_uid : (long long)proc_uid == lease_uid;
-}
-
-/* The real uid of pid (/proc/PID/status "Uid:"); false if unreadable. */
-static bool proc_uid(pid_t pid, uid_t *uid)
-{
-	char path[32], buf[1024];
-	const char *line;
-	unsigned u;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	read_comm(path, buf, sizeof(buf));
-	line = strstr(buf, "\nUid:\t");
-	if (!line || sscanf(line, "\nUid:\t%u", &u) != 1)
-		return false;
-	*uid = (uid_t)u;
-	return true;
 }
 
 /* Looked up once, at setup (lease_acquire): the reaper, forked after it,
@@ -667,15 +641,14 @@ static uid_t nobody_uid(void)
 /* The pid exists and runs the same program as like (0: as we do). */
 static int pid_alive_like(pid_t pid, pid_t like)
 {
-	char path[32], comm[32], self[32];
+	char comm[32], self[32];
 
 	/* EPERM: it exists but belongs to someone else. */
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	read_comm(path, comm, sizeof(comm));
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)like);
-	read_comm(like > 0 ? path : "/proc/self/comm", self, sizeof(self));
+	/* Unreadable: "" (gone since, or hidden), taken as alive. */
+	(void)procfs_read(pid, "comm", comm, sizeof(comm));
+	(void)procfs_read(like > 0 ? like : 0, "comm", self, sizeof(self));
 	return comm[0] == '\0' || strcmp(comm, self) == 0;
 }
 
@@ -692,7 +665,7 @@ static int pid_alive_as(const struct lease *l, pid_t like)
 
 	if (!pid_alive_like(l->pid, like))
 		return 0;
-	return !proc_uid(l->pid, &uid) || lease_holder_uid(l->uid, uid, nobody_uid());
+	return procfs_uid(l->pid, PROCFS_UID_REAL, &uid) < 0 || lease_holder_uid(l->uid, uid, nobody_uid());
 }
 
 static int pid_alive(const struct lease *l)

@@ -502,20 +502,6 @@ const struct policy_network *policy_network(const struct policy *p, const char *
 	return NULL;
 }
 
-static int deny(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int deny(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* "a.b.c.d/p, ..." of the subnets users may create; subnets that follow
  * each other as a range ("default") are written as one, "a.b.c.d-e.f.g.h". */
 static void subnets_text(const struct policy *p, char *buf, size_t cap)
@@ -548,14 +534,14 @@ static int allows_bridged(const struct policy *p, const struct policy_request *r
 			  size_t errlen)
 {
 	if (!p->bridged)
-		return deny(err, errlen, "bridged mode is not allowed by the administrator (%s)",
+		return text_error(err, errlen, "bridged mode is not allowed by the administrator (%s)",
 			    VMNET_CONF);
 	for (int i = 0; i < p->ninterfaces; i++)
 		if (strcmp(p->bridged_interfaces[i], r->shared_interface) == 0)
 			return 0;
 	if (p->bridged_physical && r->physical)
 		return 0;
-	return deny(err, errlen, "--shared-interface \"%s\" is not allowed: users may bridge %s%s "
+	return text_error(err, errlen, "--shared-interface \"%s\" is not allowed: users may bridge %s%s "
 		    "(bridged-interfaces in %s)", r->shared_interface,
 		    p->bridged_physical ? "physical Ethernet interfaces" : "",
 		    p->bridged_physical && p->ninterfaces ? " and the listed ones" :
@@ -576,7 +562,7 @@ int policy_reserved(const struct policy *p, uint32_t start, uint32_t mask, char 
 		snprintf(net, sizeof(net), "%s/%d", ip4_format(start & mask, a), ip4_mask_prefix(mask));
 		snprintf(theirs, sizeof(theirs), "%s/%d", ip4_format(n->start & n->mask, a),
 			 ip4_mask_prefix(n->mask));
-		return deny(err, errlen, "subnet %s overlaps %s, the administrator's network \"%s\": "
+		return text_error(err, errlen, "subnet %s overlaps %s, the administrator's network \"%s\": "
 			    "join it with --network %s (%s)", net, theirs, n->name, n->name,
 			    VMNET_CONF);
 	}
@@ -603,14 +589,14 @@ int policy_allows_subnet(const struct policy *p, uint32_t start, uint32_t mask, 
 	}
 	subnets_text(p, list, sizeof(list));
 	snprintf(net, sizeof(net), "%s/%d", ip4_format(start & mask, a), ip4_mask_prefix(mask));
-	return deny(err, errlen, "subnet %s is not allowed: users may create networks in %s (%s)",
+	return text_error(err, errlen, "subnet %s is not allowed: users may create networks in %s (%s)",
 		    net, list[0] ? list : "none", VMNET_CONF);
 }
 
 int policy_allows(const struct policy *p, const struct policy_request *r, char *err, size_t errlen)
 {
 	if (p->named_only && !r->named)
-		return deny(err, errlen, "the administrator allows only named networks: use "
+		return text_error(err, errlen, "the administrator allows only named networks: use "
 			    "--network NAME (%s)", VMNET_CONF);
 	if (r->mode == MODE_BRIDGED)
 		return r->named ? 0 : allows_bridged(p, r, err, errlen);
@@ -646,7 +632,7 @@ int policy_allows_user(const struct policy *p, const char *network, const char *
 	for (int i = 0; i < ngroups; i++)
 		if (listed(n->groups, n->ngroups, groups[i]))
 			return 0;
-	return deny(err, errlen, "user %s may not use network \"%s\": it is for the users and "
+	return text_error(err, errlen, "user %s may not use network \"%s\": it is for the users and "
 		    "groups listed in its section of %s", user ? user : "(unknown)", network, VMNET_CONF);
 }
 
@@ -670,9 +656,9 @@ static int check_dir(const char *path, char *err, size_t errlen)
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
 	if (lstat(dir[0] ? dir : "/", &st) < 0)
-		return errno == ENOENT ? 1 : deny(err, errlen, "cannot check %s: %s", dir, strerror(errno));
+		return errno == ENOENT ? 1 : text_error(err, errlen, "cannot check %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode) || !trusted(&st))
-		return deny(err, errlen, "%s must be a directory owned by root and writable by no "
+		return text_error(err, errlen, "%s must be a directory owned by root and writable by no "
 			    "one else", dir);
 	return 0;
 }
@@ -691,22 +677,22 @@ int policy_load(const char *path, struct policy *p, char *err, size_t errlen)
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0)
-		return deny(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return text_error(err, errlen, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !trusted(&st)) {
 		close(fd);
-		return deny(err, errlen, "%s must be a regular file owned by root and writable by no "
+		return text_error(err, errlen, "%s must be a regular file owned by root and writable by no "
 			    "one else", path);
 	}
 	if (st.st_size > POLICY_FILE_MAX) {
 		close(fd);
-		return deny(err, errlen, "%s is larger than %d bytes", path, POLICY_FILE_MAX);
+		return text_error(err, errlen, "%s is larger than %d bytes", path, POLICY_FILE_MAX);
 	}
 	text = malloc((size_t)st.st_size + 1);
 	n = text ? read(fd, text, (size_t)st.st_size) : -1;
 	close(fd);
 	if (n < 0) {
 		free(text);
-		return deny(err, errlen, "cannot read %s", path);
+		return text_error(err, errlen, "cannot read %s", path);
 	}
 	rc = policy_parse(text, (size_t)n, p, err, errlen);
 	free(text);
