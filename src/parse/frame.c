@@ -40,7 +40,7 @@ static bool is_tag(uint16_t ethertype)
 	       ethertype == ETHERTYPE_QINQ_OLD1 || ethertype == ETHERTYPE_QINQ_OLD2;
 }
 
-static bool is_ext(uint8_t nh)
+PKT_INLINE bool is_ext(uint8_t nh)
 {
 	return nh == NH_HOPOPTS || nh == NH_ROUTING || nh == NH_FRAGMENT || nh == NH_AH ||
 	       nh == NH_DSTOPTS;
@@ -53,7 +53,7 @@ static bool is_ext(uint8_t nh)
  * gives what it holds of the ports. Inlined into both IP parsers: no call
  * and no second stack canary on every frame's path (bench/framecost.sh).
  */
-static inline __attribute__((always_inline)) void parse_l4(struct cursor c, struct frame_view *v)
+PKT_INLINE void parse_l4(struct cursor c, struct frame_view *v)
 {
 	uint8_t h[FRAME_TCP_FIELDS_END];
 
@@ -92,15 +92,14 @@ static inline __attribute__((always_inline)) void parse_l4(struct cursor c, stru
 /* An IP length as the view takes it: stated, or for a head (frame_parse_head)
  * clipped to the held bytes when the whole frame (ip_whole bytes after
  * Ethernet) has them. For a whole frame held == ip_whole: as stated. */
-static size_t ip_held(size_t stated, size_t held, size_t ip_whole)
+PKT_INLINE size_t ip_held(size_t stated, size_t held, size_t ip_whole)
 {
 	return stated > held && stated <= ip_whole ? held : stated;
 }
 
 /* What Linux's ip_rcv_core checks of the header (but the checksum, which
  * offload may leave to the helper), then where the payload is. */
-static inline __attribute__((always_inline)) void parse_ip4(struct cursor c, size_t ip_whole,
-							    struct frame_view *v)
+PKT_INLINE void parse_ip4(struct cursor c, size_t ip_whole, struct frame_view *v)
 {
 	struct cursor ip = c, dgram;
 	uint8_t h[IP4_HLEN_MIN];
@@ -134,7 +133,7 @@ static inline __attribute__((always_inline)) void parse_ip4(struct cursor c, siz
 /* One extension header of type nh at the cursor: its next header in
  * *next, a fragment header's offset and flags in *frag; false if it runs
  * past the payload. */
-static bool ext_header(struct cursor *c, uint8_t nh, uint8_t *next, uint16_t *frag)
+PKT_INLINE bool ext_header(struct cursor *c, uint8_t nh, uint8_t *next, uint16_t *frag)
 {
 	uint8_t h[4];
 
@@ -162,7 +161,7 @@ static bool ext_header(struct cursor *c, uint8_t nh, uint8_t *next, uint16_t *fr
  * The cursor ends at l4_proto's header (for a cut chain, at the header cut
  * short).
  */
-static void walk_ext(struct cursor *c, uint8_t nh, struct frame_view *v)
+PKT_INLINE void walk_ext(struct cursor *c, uint8_t nh, struct frame_view *v)
 {
 	v->ext_opts_only = true;
 	while (is_ext(nh)) {
@@ -200,7 +199,7 @@ static void walk_ext(struct cursor *c, uint8_t nh, struct frame_view *v)
  * would carry what the guards look for (a router advertisement, a DHCPv6
  * server's port) into a second fragment that no one can classify. Of a
  * first fragment: does it? */
-static bool ul_header_cut(const struct frame_view *v)
+PKT_INLINE bool ul_header_cut(const struct frame_view *v)
 {
 	size_t need = v->l4_proto == FRAME_ICMPV6 ? UL_MIN_ICMPV6 : v->l4_proto == FRAME_UDP ?
 		      UL_MIN_UDP : v->l4_proto == FRAME_TCP ? UL_MIN_TCP : 0;
@@ -210,8 +209,7 @@ static bool ul_header_cut(const struct frame_view *v)
 
 /* The fixed header (version, payload length within the frame), then the
  * extension headers. */
-static inline __attribute__((always_inline)) void parse_ip6(struct cursor c, size_t ip_whole,
-							    struct frame_view *v)
+PKT_INLINE void parse_ip6(struct cursor c, size_t ip_whole, struct frame_view *v)
 {
 	struct cursor payload;
 	uint8_t h[8];   /* up to the addresses, which the readers take themselves */
@@ -239,8 +237,7 @@ static inline __attribute__((always_inline)) void parse_ip6(struct cursor c, siz
 /* A frame of whole bytes, of which frame holds len (frame.h). Inlined,
  * with the IP parsers, into both entry points: frame_parse, on every
  * frame's path, stays one function with one stack canary. */
-static inline __attribute__((always_inline)) bool parse(const uint8_t *frame, size_t len,
-							 size_t whole, struct frame_view *v)
+PKT_INLINE bool parse(const uint8_t *frame, size_t len, size_t whole, struct frame_view *v)
 {
 	struct cursor c = cur_init(frame, len);
 	uint8_t eth[PKT_ETH_HLEN];

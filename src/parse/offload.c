@@ -48,9 +48,11 @@ struct l4 {
  * not the one in the IPv6 header, and a fragment's checksum covers the
  * whole datagram, so such frames are left without offload (NO_L4), as are
  * frames whose TCP/UDP header comes after more than FRAME_EXT_MAX options
- * headers.
+ * headers. head: v is a head's view (frame_parse_head), whose datagram may
+ * be longer than the view holds (l3_stated); a whole frame's has l3_stated
+ * == l3_len when l3_ok, and the socket path spares the sum.
  */
-static int l3_of(const struct frame_view *v, struct l3 *p)
+PKT_INLINE int l3_of(const struct frame_view *v, bool head, struct l3 *p)
 {
 	if (!v->l3_ok)
 		return -1;
@@ -59,13 +61,18 @@ static int l3_of(const struct frame_view *v, struct l3 *p)
 		return -1;
 	p->fragment = !p->v6 && (v->frag_first || v->frag_later);
 	p->proto = v->has_l4 && (!p->v6 || v->ext_opts_only) ? v->l4_proto : NO_L4;
-	p->ip_len = v->l3_stated;
 	p->l4_off = v->l4_off;
-	p->l4_len = v->l4_len + (size_t)(v->l3_stated - v->l3_len);
+	if (head) {
+		p->ip_len = v->l3_stated;
+		p->l4_len = v->l4_len + (size_t)(v->l3_stated - v->l3_len);
+	} else {
+		p->ip_len = v->l3_len;
+		p->l4_len = v->l4_len;
+	}
 	return 0;
 }
 
-static int tcp_of(const struct frame_view *v, struct l4 *t)
+PKT_INLINE int tcp_of(const struct frame_view *v, struct l4 *t)
 {
 	if (v->l4_len < FRAME_TCP_FIELDS_END || v->tcp_hlen < TCP_HLEN_MIN ||
 	    v->tcp_hlen > v->l4_len)
@@ -77,7 +84,7 @@ static int tcp_of(const struct frame_view *v, struct l4 *t)
 	return 0;
 }
 
-static int udp_of(const struct frame_view *v, const struct l3 *p, struct l4 *u)
+PKT_INLINE int udp_of(const struct frame_view *v, const struct l3 *p, struct l4 *u)
 {
 	if (v->l4_len < FRAME_UDP_HLEN || v->udp_len != p->l4_len)
 		return -1;
@@ -108,7 +115,8 @@ static uint16_t partial_csum(const uint8_t *frame, const struct frame_view *v, c
 	return (uint16_t)~csum_fold(sum);
 }
 
-static void set_csum(struct virtio_net_hdr *hdr, const struct l3 *p, const struct l4 *t)
+PKT_INLINE void set_csum(struct virtio_net_hdr *hdr, const struct l3 *p,
+			  const struct l4 *t)
 {
 	hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	hdr->csum_start = htole16((uint16_t)p->l4_off);
@@ -198,7 +206,7 @@ int offload_from_vm_view(uint8_t *frame, const struct frame_view *v, unsigned mt
 		return -1;
 	if (v->l3 != FRAME_L3_IPV4 && v->l3 != FRAME_L3_IPV6)
 		return large ? -1 : (int)len;
-	if (l3_of(v, &p) < 0)
+	if (l3_of(v, false, &p) < 0)
 		return -1;
 	/* Anything after the datagram is Ethernet padding; the kernel's
 	 * checksum would cover it, so it does not go to the TAP. */
@@ -267,7 +275,7 @@ int offload_from_guest_view(const struct virtio_net_hdr *g, const struct frame_v
 	if (!(g->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 		return gso || len > (size_t)mtu + PKT_ETH_HLEN ? -1 : (int)len;
 	if (!(allowed & OFFLOAD_G_CSUM) || (v->l3 != FRAME_L3_IPV4 && v->l3 != FRAME_L3_IPV6) ||
-	    l3_of(v, &p) < 0 || p.fragment)
+	    l3_of(v, true, &p) < 0 || p.fragment)
 		return -1;
 	if (p.proto == FRAME_TCP ? tcp_of(v, &t) < 0
 	    : p.proto != FRAME_UDP || udp_of(v, &p, &t) < 0)

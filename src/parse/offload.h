@@ -46,8 +46,9 @@
  */
 int offload_from_vm(uint8_t *frame, size_t len, unsigned mtu, bool tso,
 		    struct virtio_net_hdr *hdr);
-/* The same on the frame's view (frame.h), parsed from frame already: what
- * vmframe_check calls after the guards read the same view. */
+/* The same on the frame's view (frame.h), parsed whole from frame already
+ * (frame_parse, or frame_parse_head of all of it): what vmframe_check calls
+ * after the guards read the same view. */
 int offload_from_vm_view(uint8_t *frame, const struct frame_view *v, unsigned mtu, bool tso,
 			 struct virtio_net_hdr *hdr);
 

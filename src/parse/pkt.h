@@ -12,6 +12,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The small readers on every frame's path (the cursor's, the parse's, the
+ * guards'): inlined however many callers they have. gcc stops inlining a
+ * static function once a second caller appears (as the vhost-user entry
+ * points did), and on the socket path that cost up to 60 instructions a
+ * frame (bench/framecost.sh, docs/performance.md). */
+#define PKT_INLINE static inline __attribute__((always_inline))
+
 struct cursor {
 	const uint8_t *p;
 	size_t rem;
@@ -23,7 +30,7 @@ static inline struct cursor cur_init(const void *p, size_t len)
 	return c;
 }
 
-static inline bool cur_skip(struct cursor *c, size_t n)
+PKT_INLINE bool cur_skip(struct cursor *c, size_t n)
 {
 	if (c->rem < n)
 		return false;
@@ -32,7 +39,7 @@ static inline bool cur_skip(struct cursor *c, size_t n)
 	return true;
 }
 
-static inline bool cur_bytes(struct cursor *c, void *dst, size_t n)
+PKT_INLINE bool cur_bytes(struct cursor *c, void *dst, size_t n)
 {
 	if (c->rem < n)
 		return false;
@@ -54,9 +61,9 @@ static inline uint32_t hdr_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static inline bool cur_u8(struct cursor *c, uint8_t *v) { return cur_bytes(c, v, 1); }
+PKT_INLINE bool cur_u8(struct cursor *c, uint8_t *v) { return cur_bytes(c, v, 1); }
 
-static inline bool cur_be16(struct cursor *c, uint16_t *v)
+PKT_INLINE bool cur_be16(struct cursor *c, uint16_t *v)
 {
 	uint8_t b[2];
 	if (!cur_bytes(c, b, 2))
@@ -65,7 +72,7 @@ static inline bool cur_be16(struct cursor *c, uint16_t *v)
 	return true;
 }
 
-static inline bool cur_be32(struct cursor *c, uint32_t *v)
+PKT_INLINE bool cur_be32(struct cursor *c, uint32_t *v)
 {
 	uint8_t b[4];
 	if (!cur_bytes(c, b, 4))
@@ -75,7 +82,7 @@ static inline bool cur_be32(struct cursor *c, uint32_t *v)
 }
 
 /* A sub-cursor over the next n bytes, advancing c past them. */
-static inline bool cur_sub(struct cursor *c, size_t n, struct cursor *sub)
+PKT_INLINE bool cur_sub(struct cursor *c, size_t n, struct cursor *sub)
 {
 	if (c->rem < n)
 		return false;

@@ -74,7 +74,7 @@ static enum own pool_own(const struct vmframe_config *c, uint32_t a)
 }
 
 /* An IPv4 source or ARP sender address the VM may use. */
-static enum own ip4_own(const struct vmframe_config *c, uint32_t a)
+PKT_INLINE enum own ip4_own(const struct vmframe_config *c, uint32_t a)
 {
 	if (a == 0 || (a & IP4_LL_MASK) == IP4_LL_NET)
 		return OWN_YES;              /* DHCP clients, ARP probes, RFC 3927 */
@@ -90,8 +90,8 @@ static enum own ip4_own(const struct vmframe_config *c, uint32_t a)
  * request or reply); anything else no receiver would act on, so it goes.
  * Receivers learn sender address -> sender MAC from it. *spa: the sender's.
  */
-static enum own arp_own(const struct vmframe_config *c, struct cursor p,
-			 const uint8_t eth_src[6], uint32_t *spa)
+PKT_INLINE enum own arp_own(const struct vmframe_config *c, struct cursor p,
+			     const uint8_t eth_src[6], uint32_t *spa)
 {
 	uint16_t hrd, pro, op;
 	uint8_t hln, pln, sha[6];
@@ -122,7 +122,7 @@ static bool is_gateway6(const struct vmframe_config *c, const uint8_t a[16])
 }
 
 /* IPv6: nothing the gateway's, no router or DHCPv6 server. */
-static bool ip6_own(const struct vmframe_config *c, const struct ndp_msg *m)
+PKT_INLINE bool ip6_own(const struct vmframe_config *c, const struct ndp_msg *m)
 {
 	if (m->kind == NDP_ROGUE || m->lla_foreign || is_gateway6(c, m->src))
 		return false;
@@ -130,7 +130,7 @@ static bool ip6_own(const struct vmframe_config *c, const struct ndp_msg *m)
 }
 
 /* The source MAC: ours, our second one, or the claim of a second one. */
-static inline __attribute__((always_inline)) enum vmframe_verdict
+PKT_INLINE enum vmframe_verdict
 mac_own(const struct vmframe_config *c, const uint8_t src[6])
 {
 	struct vmframe_macs *m = c->macs;
@@ -185,7 +185,7 @@ static enum vmframe_verdict addr6_own(const struct vmframe_config *c, const uint
 }
 
 /* Duplicate address detection (RFC 4862): a solicitation from ::. */
-static bool is_probe(const struct ndp_msg *m)
+PKT_INLINE bool is_probe(const struct ndp_msg *m)
 {
 	static const uint8_t unspecified[16];
 
@@ -200,8 +200,8 @@ static bool is_probe(const struct ndp_msg *m)
  * helper can answer it for that VM; the gateway's are left to the host,
  * which defends them itself.
  */
-static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const struct ndp_msg *m,
-				       const uint8_t src_mac[6])
+PKT_INLINE enum vmframe_verdict addrs6_own(const struct vmframe_config *c,
+					   const struct ndp_msg *m, const uint8_t src_mac[6])
 {
 	enum vmframe_verdict v = addr6_own(c, m->src, src_mac);
 
@@ -220,8 +220,9 @@ static enum vmframe_verdict addrs6_own(const struct vmframe_config *c, const str
  * the frame's view. *ndp: what the IPv6 guard saw (for check_local).
  * Inlined into vmframe_check and the head's check alike: out of line it
  * cost the socket path about 60 instructions a frame (bench/framecost.sh). */
-static inline __attribute__((always_inline)) enum vmframe_verdict check_guards(const struct vmframe_config *c, const uint8_t *frame,
-					 const struct frame_view *fv, struct ndp_msg *ndp)
+PKT_INLINE enum vmframe_verdict check_guards(const struct vmframe_config *c,
+					     const uint8_t *frame, const struct frame_view *fv,
+					     struct ndp_msg *ndp)
 {
 	enum vmframe_verdict v;
 	enum own o = OWN_YES;
@@ -275,9 +276,9 @@ static enum vmframe_verdict check_local(const struct vmframe_config *c,
 
 /* The checks after the parse (vmframe_check, vmframe_check_view); inlined
  * into both, so vmframe_check keeps one stack frame (bench/framecost.sh). */
-static inline __attribute__((always_inline)) enum vmframe_verdict check_parsed(const struct vmframe_config *c, uint8_t *frame,
-					 const struct frame_view *fv, size_t *len,
-					 struct virtio_net_hdr *hdr)
+PKT_INLINE enum vmframe_verdict check_parsed(const struct vmframe_config *c, uint8_t *frame,
+					     const struct frame_view *fv, size_t *len,
+					     struct virtio_net_hdr *hdr)
 {
 	enum vmframe_verdict v;
 	struct ndp_msg ndp = { .kind = NDP_NONE };
