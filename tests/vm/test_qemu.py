@@ -780,10 +780,17 @@ def test_vhost_user(qemu, guest_image, client_binary, netns, tmp_path, offloads)
     assert stats, "no stats from the helper\n" + ctx
     last = stats[-1]
     assert last["vm"]["drops"] == 0 and last["host"]["drops"] == 0, last
-    # With TSO the frames are larger than the MTU's, both ways; without, never.
+    # Without offloads no frame is longer than the MTU's, either way. With
+    # them the helper's super-frames into the guest show on the host side;
+    # the guest's own TCP sizes its bursts from its pacing rate, which under
+    # TCG is often one segment (3 runs in 4 of one commit sent 4 MiB in
+    # MTU-sized frames): the guest's super-frames through the helper are
+    # checked where a namespace's kernel sends them at speed
+    # (tests/integration/test_vhost.py::test_traffic_both_ways).
     for side in ("vm", "host"):
         average = last[side]["bytes"] / max(1, last[side]["packets"])
-        assert (average > 1514) == offloads, (side, last)
+        if side == "host" or not offloads:
+            assert (average > 1514) == offloads, (side, last)
     assert rc == 0, "QEMU exited with %s\n%s" % (rc, ctx)
     assert helper_rc == 0, "the helper did not stop after the VM (rc %s)\n%s" % (helper_rc, ctx)
     assert list(tmp_path.iterdir()) == [], "files left behind: %s" % list(tmp_path.iterdir())
