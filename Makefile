@@ -155,13 +155,22 @@ unit: $(UNIT_BINS)
 # and keeps in fuzz/corpus/ what reached new coverage; `make fuzz-smoke` (CI)
 # runs each for FUZZ_SMOKE_TIME seconds. fuzz/run.sh says how.
 FUZZ_TIME       ?= 180
-FUZZ_SMOKE_TIME ?= 15
+FUZZ_SMOKE_TIME ?= 8
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h fuzz/*.h)
-	@mkdir -p build-fuzz
-	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(DEFS) $(VERSION_DEFS) $(shell pkg-config --cflags $(PKGS)) \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lpthread
+# The library is compiled once for every harness (instrumented, no libFuzzer
+# main), each harness then only compiles its own file and links.
+FUZZ_CC   = clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc $(DEFS) $(VERSION_DEFS) \
+	    $(shell pkg-config --cflags $(PKGS)) -fno-sanitize-recover=undefined -MMD -MP
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=build-fuzz/obj/%.o)
+build-fuzz/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build-fuzz/libvmnet.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+build-fuzz/%: fuzz/%.c build-fuzz/libvmnet.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $< build-fuzz/libvmnet.a \
+	  $(shell pkg-config --libs $(PKGS)) -lpthread
 
 fuzz-smoke: $(FUZZ_BINS)
 	@fuzz/run.sh $(FUZZ_SMOKE_TIME) $(FUZZ_BINS)
@@ -261,3 +270,4 @@ FORCE:
 
 .PHONY: all programs unit check lint test bench install clean fuzz fuzz-smoke deb dist FORCE
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d)
+-include $(wildcard build-fuzz/obj/*/*.d build-fuzz/*.d)

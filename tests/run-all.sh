@@ -10,10 +10,10 @@ cd "$(dirname "$0")/.."
 as_root run-all.sh "network namespaces, TAP devices, bridges" "$(pwd)/tests/run-all.sh" "$@"
 scripts/install-deps.sh
 # Warnings are errors here, and static analysis must find nothing.
-make -s WERROR=1
-make -s SAN=1 WERROR=1
+make -s -j"$(nproc)" WERROR=1
+make -s -j"$(nproc)" SAN=1 WERROR=1
 make -s lint
-make -s check
+make -s -j"$(nproc)" check
 tests/vm/build-image.sh
 # The integration tests run the sanitized helper, so a memory error fails them.
 export VMNET_BUILD=build-san
