@@ -18,7 +18,6 @@ import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import textwrap
@@ -27,7 +26,7 @@ import time
 import pytest
 
 import frames
-from conftest import (BROKER, HELPER, REMOTE_ADDR, RUN, START_TIMEOUT, VMSIM, Policy, leftovers,
+from conftest import (BROKER, HELPER, REMOTE_ADDR, RUN, START_TIMEOUT, Policy, leftovers,
                       read_line, sh, unpriv_user, wait_until)
 
 GROUP = "vmnet-test"
@@ -433,21 +432,9 @@ def test_capture_path_refused_before_anything_starts(lab, bins):
     """A --pcap path the user cannot use is refused by the user's own side
     with one line, before the request: the broker starts nothing, nothing is
     made (not in root's directory through a symbolic link either)."""
+    from test_pcap import unusable_paths
     broker = Broker(lab, bins)
-    uid, gid = unpriv_user(USER_A)
-    d = lab.user_dir(USER_A)
-    root = lab.root_dir("rootdir")
-    (d / "dir").mkdir()
-    os.chown(d / "dir", uid, gid)
-    os.symlink(root / "x.pcapng", d / "link.pcapng")
-    os.mkfifo(d / "fifo")
-    os.chown(d / "fifo", uid, gid)
-    cases = [(root / "vm.pcapng", "Permission denied"),
-             (d / "link.pcapng", "symbolic link"),
-             (d / "dir", "Is a directory"),
-             ("/dev/null", "not a regular file"),
-             (d / "fifo", "No such device"),
-             (d / "missing" / "vm.pcapng", "No such file")]
+    cases, d, root = unusable_paths(lab, USER_A)
     _, vm_end = lab.socketpair()
     for path, why in cases:
         r = run_as(lab, USER_A, [bins / "vmnet-helper", "--fd", vm_end.fileno(), "--operation-mode",

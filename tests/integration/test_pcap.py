@@ -10,16 +10,13 @@ never the VM's traffic; --pcap-size bounds a file, --pcap-files makes a ring.
 
 import os
 import shutil
-import signal
 import stat
 import struct
-import subprocess
-import time
 
 import pytest
 
 import frames
-from conftest import (HELPER, RUN, assert_clean, last_stats, sh, sudo_env, unpriv_user,
+from conftest import (RUN, assert_clean, last_stats, sh, sudo_env, unpriv_user,
                       wait_until)
 from frames import ARP, ICMP, IP, Ether, raw
 from scapy.layers.l2 import Dot1Q  # noqa: E402
@@ -135,21 +132,28 @@ def test_every_frame_both_ways_marked(lab, stream):
     assert_clean(lab.host)
 
 
-def test_unusable_path_is_one_line_before_setup(lab):
-    uid, gid = unpriv_user(USER)
-    d = lab.user_dir(USER)
+def unusable_paths(lab, user):
+    """--pcap paths user may not capture into, each with the reason its one
+    line gives: ((path, why) pairs, the user's directory, root's directory
+    the link points into)."""
+    uid, gid = unpriv_user(user)
+    d = lab.user_dir(user)
     root = lab.root_dir("rootdir")
     (d / "dir").mkdir()
     os.chown(d / "dir", uid, gid)
     os.symlink(root / "x.pcapng", d / "link.pcapng")
     os.mkfifo(d / "fifo")
     os.chown(d / "fifo", uid, gid)
-    cases = [(root / "vm.pcapng", "Permission denied"),
-             (d / "link.pcapng", "symbolic link"),
-             (d / "dir", "Is a directory"),
-             ("/dev/null", "not a regular file"),
-             (d / "fifo", "No such device"),
-             (d / "missing" / "vm.pcapng", "No such file")]
+    return [(root / "vm.pcapng", "Permission denied"),
+            (d / "link.pcapng", "symbolic link"),
+            (d / "dir", "Is a directory"),
+            ("/dev/null", "not a regular file"),
+            (d / "fifo", "No such device"),
+            (d / "missing" / "vm.pcapng", "No such file")], d, root
+
+
+def test_unusable_path_is_one_line_before_setup(lab):
+    cases, _, root = unusable_paths(lab, USER)
     for path, why in cases:
         a, b = lab.socketpair()
         r = lab.run_helper(["--fd", b.fileno(), "--pcap", path], env=sudo_env(USER),
