@@ -137,6 +137,7 @@ int main(int argc, char **argv)
 	setup_status(&h);
 	/* The reaper: root, CAP_NET_ADMIN alone, until teardown. */
 	start_reaper(&h);
+	setup_dns_done(&h);
 	/* This process becomes the datapath: the user, sandboxed. */
 	datapath_confine(&h);
 	datapath_print_json(&h);

@@ -51,7 +51,8 @@ struct helper {
 	struct forward fwd;
 	struct dnsfwd *dns;        /* NULL: no DNS service (leases name no server) */
 	struct dnsfwd *dns6;       /* on the gateway's IPv6 address; NULL: no RDNSS */
-	bool dns_steered;          /* nat_dns_add done: the reaper undoes it */
+	bool dns_steered;          /* DNS rules made (or being made): the reaper undoes them */
+	pid_t dns_job;             /* the child making them (setup_dns_done waits); -1: none */
 	int sig_fd;                /* SIGTERM and SIGINT, once they are blocked */
 	int pcap_fds[PCAP_FILES_MAX];  /* --pcap's files (setup_capture), until the */
 	unsigned pcap_n;               /* datapath's capture takes them (capture.h) */
@@ -68,7 +69,7 @@ struct helper {
 
 #define HELPER_INIT { .user_lock_fd = -1, .vm = TRANSPORT_INIT, .tap = { .fd = -1 }, \
 		      .reaper = { .pid = -1, .pipe_fd = -1 }, .sig_fd = -1, .status_fd = -1, \
-		      .starter_fd = -1 }
+		      .starter_fd = -1, .dns_job = -1 }
 
 /* The lease file of the helper's network. */
 void helper_lease_path(const struct helper *h, char *buf, size_t len);

@@ -119,10 +119,9 @@ static bool nft_table_exists(struct nft *t, const char *family, const char *name
 /* arg: what the job needs beyond the network (nat_dns_add's rules). */
 typedef int (*nat_job)(struct nft *t, const struct network *n, bool flag, const void *arg);
 
-/* Runs job in a child that loads libnftables; returns the job's result. */
-static int nat_in_child(nat_job job, const struct network *n, bool flag, const void *arg)
+/* Starts job in a child that loads libnftables: its pid, or -errno. */
+static pid_t nat_fork(nat_job job, const struct network *n, bool flag, const void *arg)
 {
-	int status;
 	pid_t pid;
 
 	fflush(NULL);
@@ -141,10 +140,25 @@ static int nat_in_child(nat_job job, const struct network *n, bool flag, const v
 		fflush(NULL);
 		_exit(rc >= 0 ? 0 : -rc < 256 ? -rc : EIO);
 	}
+	return pid;
+}
+
+int nat_wait(pid_t pid)
+{
+	int status;
+
+	if (pid < 0)
+		return pid;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+/* Runs job in a child that loads libnftables; returns the job's result. */
+static int nat_in_child(nat_job job, const struct network *n, bool flag, const void *arg)
+{
+	return nat_wait(nat_fork(job, n, flag, arg));
 }
 
 static void format_subnet(const struct network *n, char *buf, size_t len)
@@ -773,17 +787,48 @@ static int isolate_job(struct nft *t, const struct network *n, bool unused, cons
  * stays clear of the small marks other software uses. */
 #define DNS_MARK(ifindex) (0x76000000u | ((uint32_t)(ifindex) & 0x00ffffffu))
 
-/* "delete table FAMILY NAME" when it exists. */
-static void drop_table(struct nft *t, const char *family, const char *table, char *cmds,
-		       size_t cap, size_t *used)
+/* The ifindexes of the links that exist (nl_link_list; the reaper's filter
+ * allows netlink, not the ioctl if_indextoname uses). */
+struct live_links {
+	int idx[1024];
+	size_t n;
+	bool whole;                 /* every link fitted */
+};
+
+static int note_link(const struct nl_link *l, void *arg)
 {
-	if (nft_table_exists(t, family, table))
-		appendf(cmds, cap, used, "delete table %s %s\n", family, table);
+	struct live_links *ll = arg;
+
+	if (l == NULL) {            /* the dump starts over */
+		ll->n = 0;
+		ll->whole = true;
+	} else if (ll->n < sizeof(ll->idx) / sizeof(ll->idx[0])) {
+		ll->idx[ll->n++] = l->ifindex;
+	} else {
+		ll->whole = false;
+	}
+	return 0;
 }
 
-/* Tables of TAPs that are gone (a helper and its reaper both killed). */
-static void sweep_dns_tables(struct nft *t, char *cmds, size_t cap, size_t *used)
+/* Whether ifindex is surely gone: not listed by a complete dump. */
+static bool link_gone(const struct live_links *ll, int ifindex)
 {
+	if (!ll->whole)
+		return false;
+	for (size_t i = 0; i < ll->n; i++)
+		if (ll->idx[i] == ifindex)
+			return false;
+	return true;
+}
+
+/*
+ * "delete table" for our DNS tables and those of every TAP that is gone
+ * (helpers killed with their reaper). One listing for all, at teardown,
+ * where no start waits for it.
+ */
+static void sweep_dns_tables(struct nft *t, int ours, char *cmds, size_t cap, size_t *used)
+{
+	static struct live_links ll = { .whole = true };
 	const char *out, *line;
 	char family[16];
 	int ifindex;
@@ -791,12 +836,14 @@ static void sweep_dns_tables(struct nft *t, char *cmds, size_t cap, size_t *used
 	t->output_buffer(t->ctx);   /* empties what earlier commands printed */
 	if (nft_exec(t, "list tables\n", "list tables", true) < 0)
 		return;
+	/* Links after tables: a table listed was made after its TAP, so a TAP
+	 * made since the listing cannot be missed. */
+	if (nl_link_list(note_link, &ll) < 0)
+		ll.whole = false;   /* then only ours */
 	out = t->output_buffer(t->ctx);
 	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		char name[IF_NAMESIZE];
-
 		if (sscanf(line, "table %15s " DNS_TABLE "%d\n", family, &ifindex) == 2 &&
-		    ifindex > 0 && !if_indextoname((unsigned)ifindex, name))
+		    ifindex > 0 && (ifindex == ours || link_gone(&ll, ifindex)))
 			appendf(cmds, cap, used, "delete table %s " DNS_TABLE "%d\n", family, ifindex);
 	}
 }
@@ -854,7 +901,6 @@ static int dns_add_job(struct nft *t, const struct network *n, bool unused, cons
 		inet_ntop(AF_INET6, n->gateway6, gw, sizeof(gw));
 		dns_family_rules("ip6", gw, d->udp6, d->tcp6, d, &s);
 	}
-	sweep_dns_tables(t, cmds, sizeof(cmds), &used);
 	if (!s.ok || !appendf(cmds, sizeof(cmds), &used,
 		"table bridge %1$s {\n"
 		"  chain prerouting {\n"
@@ -878,12 +924,10 @@ static int dns_add_job(struct nft *t, const struct network *n, bool unused, cons
 
 static int dns_remove_job(struct nft *t, const struct network *n, bool unused, const void *arg)
 {
-	char table[32], cmds[256] = "";
+	char cmds[4 * RULES_SIZE] = "";
 	size_t used = 0;
 
-	snprintf(table, sizeof(table), DNS_TABLE "%d", *(const int *)arg);
-	drop_table(t, "bridge", table, cmds, sizeof(cmds), &used);
-	drop_table(t, "inet", table, cmds, sizeof(cmds), &used);
+	sweep_dns_tables(t, *(const int *)arg, cmds, sizeof(cmds), &used);
 	return used ? nft_exec(t, cmds, "remove DNS rules", false) : 0;
 }
 
@@ -902,9 +946,9 @@ int nat_remove(const struct network *n)
 	return nat_in_child(remove_job, n, false, NULL);
 }
 
-int nat_dns_add(const struct network *n, const struct nat_dns *d)
+pid_t nat_dns_add_start(const struct network *n, const struct nat_dns *d)
 {
-	return nat_in_child(dns_add_job, n, false, d);
+	return nat_fork(dns_add_job, n, false, d);
 }
 
 int nat_dns_remove(const struct network *n, int ifindex)

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <net/if.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "setup/network.h"
 
@@ -46,16 +47,19 @@ int nat_isolate(const struct network *n);
  * from that TAP for gateway:53 (and [gateway6]:53) to the helper's own
  * sockets, and drop everything else that reaches those sockets' ports.
  * Named and matched by ifindex, which the kernel does not reuse, so a table
- * left by a killed helper never applies to a newer TAP (nat_dns_add sweeps
- * such leftovers). Removed by nat_dns_remove (the reaper, at exit).
- * 0 or -errno, ERROR logged.
+ * left by a killed helper never applies to a newer TAP (nat_dns_remove sweeps
+ * such leftovers). Removed by nat_dns_remove (the reaper, at exit, after it
+ * removed the TAP). nat_dns_add_start runs in the background (a start goes
+ * on meanwhile): its child's pid, which nat_wait turns into 0 or -errno;
+ * ERROR logged.
  */
 struct nat_dns {
 	int ifindex;                /* the helper's TAP */
 	uint16_t udp4, tcp4;        /* the sockets' ports on the gateway; 0: none */
 	uint16_t udp6, tcp6;        /* on gateway6; 0: none */
 };
-int nat_dns_add(const struct network *n, const struct nat_dns *d);
+pid_t nat_dns_add_start(const struct network *n, const struct nat_dns *d);
+int nat_wait(pid_t pid);
 int nat_dns_remove(const struct network *n, int ifindex);
 
 #endif

@@ -550,7 +550,9 @@ void setup_network(struct helper *h)
 /*
  * DNS at the gateway, for this VM alone (dnsfwd.h): sockets of our own, and
  * nftables rules (as root) that steer only our TAP's queries to them.
- * resolv.conf is read as the host's resolver would. Failing is a WARN, not an
+ * resolv.conf is read as the host's resolver would. The rules are written in
+ * the background while the reaper starts (setup_dns_done waits): a start
+ * waits for the longer of the two, not for both. Failing is a WARN, not an
  * error: a VM without the helper's DNS still has a working network (and may
  * be configured with other servers); the leases then name no DNS server.
  */
@@ -558,6 +560,7 @@ void setup_dns(struct helper *h)
 {
 	struct nat_dns d = { .ifindex = h->tap.ifindex };
 
+	h->dns_job = -1;
 	if (h->opt.mode != MODE_SHARED && h->opt.mode != MODE_HOST)
 		return;
 	h->dns = dnsfwd_open(h->net.gateway, h->net.mask, RESOLV_CONF);
@@ -568,20 +571,34 @@ void setup_dns(struct helper *h)
 		dnsfwd_ports(h->dns, &d.udp4, &d.tcp4);
 	if (h->dns6)
 		dnsfwd_ports(h->dns6, &d.udp6, &d.tcp6);
-	if ((!h->dns && !h->dns6) || nat_dns_add(&h->net, &d) < 0) {
-		if (h->dns || h->dns6)
-			WARN("dns", "cannot steer %s's DNS queries: running without DNS, "
-			     "leases name no DNS server", h->tap.name);
-		dnsfwd_close(h->dns);
-		dnsfwd_close(h->dns6);
-		h->dns = h->dns6 = NULL;
+	if (!h->dns && !h->dns6)
+		return;
+	h->dns_job = nat_dns_add_start(&h->net, &d);
+	/* Before the reaper's fork, which copies it: the reaper removes the
+	 * rules at exit, and finds none to remove if they were never made. */
+	h->dns_steered = h->dns_job > 0;
+	if (!h->dns_steered)
+		setup_dns_done(h);
+}
+
+void setup_dns_done(struct helper *h)
+{
+	if (h->dns_job > 0 && nat_wait(h->dns_job) == 0) {
+		h->dns_job = -1;
+		if (h->dns)
+			dnsfwd_log(h->dns, h->tap.name);
+		if (h->dns6)
+			dnsfwd_log(h->dns6, h->tap.name);
 		return;
 	}
-	h->dns_steered = true;
-	if (h->dns)
-		dnsfwd_log(h->dns, h->tap.name);
-	if (h->dns6)
-		dnsfwd_log(h->dns6, h->tap.name);
+	h->dns_job = -1;
+	h->dns_steered = false;
+	if (h->dns || h->dns6)
+		WARN("dns", "cannot steer %s's DNS queries: running without DNS, "
+		     "leases name no DNS server", h->tap.name);
+	dnsfwd_close(h->dns);
+	dnsfwd_close(h->dns6);
+	h->dns = h->dns6 = NULL;
 }
 
 void setup_status(struct helper *h)

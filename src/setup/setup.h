@@ -41,6 +41,8 @@ void setup_network(struct helper *h);
 void setup_release_lease(const struct helper *h);
 /* The VM's own DNS sockets and the nftables rules that steer its queries. */
 void setup_dns(struct helper *h);
+/* After the reaper's start: the DNS rules made, or DNS off (a WARN). */
+void setup_dns_done(struct helper *h);
 /* The status socket vmnet-status asks (setup/statussock.h); without it
  * (a WARN line) the helper serves its VM all the same. */
 void setup_status(struct helper *h);
