@@ -42,15 +42,16 @@ int nat_remove(const struct network *n);  /* also restores forwarding when last 
 int nat_isolate(const struct network *n);
 
 /*
- * DNS per VM (dnsfwd.h): tables "bridge vmnet_dns_<ifindex>" and "inet
- * vmnet_dns_<ifindex>", for the helper's TAP, send the queries that arrive
- * from that TAP for gateway:53 (and [gateway6]:53) to the helper's own
- * sockets, and drop everything else that reaches those sockets' ports.
- * Named and matched by ifindex, which the kernel does not reuse, so a table
- * left by a killed helper never applies to a newer TAP (nat_dns_remove sweeps
- * such leftovers). Removed by nat_dns_remove (the reaper, at exit, after it
- * removed the TAP). nat_dns_add_start runs in the background (a start goes
- * on meanwhile): its child's pid, which nat_wait turns into 0 or -errno;
+ * DNS per VM (dnsfwd.h): chains of the network's tables ("bridge
+ * vmnet_<bridge>", "inet vmnet_<bridge>") named by the helper's TAP's
+ * ifindex send the queries that arrive from that TAP for gateway:53 (and
+ * [gateway6]:53) to the helper's own sockets, and drop everything else that
+ * reaches those sockets' ports. The kernel does not reuse an ifindex, so a
+ * chain left by a killed helper never applies to a newer TAP
+ * (nat_dns_remove sweeps such leftovers, and they go with the network).
+ * Removed by nat_dns_remove (the reaper, at exit, after it removed the
+ * TAP). nat_dns_add_start runs in the background (a start goes on
+ * meanwhile): its child's pid, which nat_wait turns into 0 or -errno;
  * ERROR logged.
  */
 struct nat_dns {

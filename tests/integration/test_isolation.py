@@ -54,7 +54,9 @@ def test_without_isolation_vms_reach_each_other(lab, mode):
     ha, ga = start_guest(lab, ["--operation-mode", mode])
     hb, gb = start_guest(lab, ["--operation-mode", mode])
     assert not port_isolated(lab, ha.info["tap"])
-    assert "bridge vmnet_%s" % ha.bridge not in lab.host.nft_tables()
+    # No isolation rules: the bridge table, if any, holds the VMs' DNS chains alone.
+    assert lab.host.run(["nft", "list", "chain", "bridge", "vmnet_" + ha.bridge, "forward"],
+                        check=False).returncode != 0
     assert ga.ping(hb.info["lease_address"], count=2), "A cannot reach B"
     assert gb.ping(ha.info["lease_address"], count=2), "B cannot reach A"
 
