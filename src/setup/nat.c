@@ -799,9 +799,9 @@ static int isolate_job(struct nft *t, const struct network *n, bool unused, cons
  * and "dns<ifindex>_guard" in "inet vmnet_<bridge>". Not tables of their own:
  * libnftables reads every table of the namespace before each change and
  * sets up about half a MiB of lookup tables for each, so a table per VM
- * made every start and stop slower by about 2 ms for each VM already
- * running (the 30th start of a network took 290 ms, against 24 ms with the
- * same chains in one table). The network's tables go with the network.
+ * made every start and stop slower by about 10 ms for each VM already
+ * running (bench/startscale.py: the last of 30 starts on one network took
+ * 361 ms, 67 ms with chains). The network's tables go with the network.
  */
 #define DNS_CHAIN "dns"
 /* The packet mark of a helper's DNS queries: its TAP's ifindex, tagged so it
