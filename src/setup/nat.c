@@ -808,38 +808,14 @@ static int isolate_job(struct nft *t, const struct network *n, bool unused, cons
  * stays clear of the small marks other software uses. */
 #define DNS_MARK(ifindex) (0x76000000u | ((uint32_t)(ifindex) & 0x00ffffffu))
 
-/* The ifindexes of the links that exist (nl_link_list; the reaper's filter
- * allows netlink, not the ioctl if_indextoname uses). */
-struct live_links {
-	int idx[1024];
-	size_t n;
-	bool whole;                 /* every link fitted */
-};
-
-static int note_link(const struct nl_link *l, void *arg)
+/* Whether ifindex is surely gone: the kernel says there is no such link
+ * (any other answer keeps the chains). By netlink: the reaper's filter
+ * allows it, not the ioctl if_indextoname uses. */
+static bool link_gone(int ifindex)
 {
-	struct live_links *ll = arg;
+	struct nl_link l;
 
-	if (l == NULL) {            /* the dump starts over */
-		ll->n = 0;
-		ll->whole = true;
-	} else if (ll->n < sizeof(ll->idx) / sizeof(ll->idx[0])) {
-		ll->idx[ll->n++] = l->ifindex;
-	} else {
-		ll->whole = false;
-	}
-	return 0;
-}
-
-/* Whether ifindex is surely gone: not listed by a complete dump. */
-static bool link_gone(const struct live_links *ll, int ifindex)
-{
-	if (!ll->whole)
-		return false;
-	for (size_t i = 0; i < ll->n; i++)
-		if (ll->idx[i] == ifindex)
-			return false;
-	return true;
+	return nl_link_get_index(ifindex, &l) == -ENODEV;
 }
 
 /*
@@ -850,7 +826,6 @@ static bool link_gone(const struct live_links *ll, int ifindex)
 static void sweep_dns_chains(struct nft *t, const char *table, int ours, char *cmds,
 			     size_t cap, size_t *used)
 {
-	static struct live_links ll = { .whole = true };
 	char family[16] = "", name[64], tname[IF_NAMESIZE + 8], suffix[8];
 	const char *out, *line;
 	bool in_table = false;
@@ -859,10 +834,8 @@ static void sweep_dns_chains(struct nft *t, const char *table, int ours, char *c
 	t->output_buffer(t->ctx);   /* empties what earlier commands printed */
 	if (nft_exec(t, "list chains\n", "list chains", true) < 0)
 		return;
-	/* Links after chains: a chain listed was made after its TAP, so a TAP
-	 * made since the listing cannot be missed. */
-	if (nl_link_list(note_link, &ll) < 0)
-		ll.whole = false;   /* then only ours */
+	/* Links looked up after the listing: a chain listed was made after its
+	 * TAP, so a TAP made since cannot be taken for gone. */
 	out = t->output_buffer(t->ctx);
 	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		if (sscanf(line, "table %15s %23s {", family, tname) == 2) {
@@ -873,7 +846,7 @@ static void sweep_dns_chains(struct nft *t, const char *table, int ours, char *c
 		if (!in_table || sscanf(line, " chain " DNS_CHAIN "%d%7[_a-z] {", &ifindex,
 					suffix) < 1 || ifindex <= 0)
 			continue;
-		if (ifindex != ours && !link_gone(&ll, ifindex))
+		if (ifindex != ours && !link_gone(ifindex))
 			continue;
 		snprintf(name, sizeof(name), DNS_CHAIN "%d%s", ifindex, suffix);
 		appendf(cmds, cap, used, "delete chain %s %s %s\n", family, table, name);

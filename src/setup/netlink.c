@@ -258,22 +258,38 @@ static int link_get_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_link_get(const char *name, struct nl_link *l)
+/* One link, by name (name set) or by ifindex. */
+static int link_get(const char *name, int ifindex, struct nl_link *l)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ifinfomsg *ifi;
 	struct nlmsghdr *nlh = msg_start(buf, RTM_GETLINK, 0, (void **)&ifi, sizeof(*ifi));
 	int ret;
 
-	if (strlen(name) >= IF_NAMESIZE)
-		return -ENODEV;
 	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	else
+		ifi->ifi_index = ifindex;
 	memset(l, 0, sizeof(*l));
 	ret = nl_talk(nlh, link_get_cb, l);
 	if (ret == 0 && l->ifindex <= 0)
 		ret = -ENODEV;
 	return ret;
+}
+
+int nl_link_get(const char *name, struct nl_link *l)
+{
+	if (strlen(name) >= IF_NAMESIZE)
+		return -ENODEV;
+	return link_get(name, 0, l);
+}
+
+int nl_link_get_index(int ifindex, struct nl_link *l)
+{
+	if (ifindex <= 0)
+		return -ENODEV;
+	return link_get(NULL, ifindex, l);
 }
 
 int nl_ifindex(const char *name)

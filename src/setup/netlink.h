@@ -56,6 +56,7 @@ int nl_addr4_list(nl_addr4_fn fn, void *arg);
 int nl_route4_list(nl_route4_fn fn, void *arg);   /* every table */
 
 int nl_link_get(const char *name, struct nl_link *l);   /* -ENODEV if missing */
+int nl_link_get_index(int ifindex, struct nl_link *l);   /* -ENODEV if missing */
 int nl_ifindex(const char *name);        /* ifindex (> 0), or -ENODEV */
 /* Creates a bridge with a fixed MAC (addr_assign_type "set", so the kernel
  * never replaces it with a port's address). -EEXIST if it exists. */

@@ -560,7 +560,6 @@ void setup_dns(struct helper *h)
 {
 	struct nat_dns d = { .ifindex = h->tap.ifindex };
 
-	h->dns_job = -1;
 	if (h->opt.mode != MODE_SHARED && h->opt.mode != MODE_HOST)
 		return;
 	h->dns = dnsfwd_open(h->net.gateway, h->net.mask, RESOLV_CONF);
